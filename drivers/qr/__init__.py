@@ -1,0 +1,1 @@
+"""medpos drivers/qr."""

@@ -1,0 +1,1 @@
+"""medpos terminal."""

@@ -1,0 +1,48 @@
+"""Money as integer fen (settlement.md "Money").
+
+Amounts are `int` fen everywhere; in JSON they are decimal strings with two places. Quantities,
+prices with up to four places and ratios are `Decimal`, built from strings only. Every rounding is
+`round_half_up_fen`, called once at the step the spec names.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+__all__ = ["format_fen", "parse_decimal", "parse_money", "round_half_up_fen"]
+
+_FEN = Decimal(100)
+_AMOUNT = re.compile(r"-?[0-9]+(\.[0-9]{1,2})?")
+_DECIMAL = re.compile(r"-?[0-9]+(\.[0-9]+)?")
+
+
+def parse_money(text: object, field: str) -> int:
+    """`"12.50"` → 1250; a value that is not a decimal string with at most two places raises ValueError."""
+    if not isinstance(text, str) or not _AMOUNT.fullmatch(text):
+        raise ValueError(f"{field}: {text!r} is not an amount with at most two decimal places")
+    return int(Decimal(text) * _FEN)
+
+
+def parse_decimal(text: object, field: str, max_places: int | None = None) -> Decimal:
+    """A decimal string (never a float) as `Decimal`; raises ValueError naming the field."""
+    if not isinstance(text, str) or not _DECIMAL.fullmatch(text):
+        raise ValueError(f"{field}: {text!r} is not a decimal string")
+    if max_places is not None and "." in text and len(text.split(".")[1]) > max_places:
+        raise ValueError(f"{field}: {text!r} has more than {max_places} decimal places")
+    try:
+        return Decimal(text)
+    except InvalidOperation:  # pragma: no cover - the pattern already excludes it
+        raise ValueError(f"{field}: {text!r} is not a decimal string") from None
+
+
+def round_half_up_fen(yuan: Decimal) -> int:
+    """An amount in yuan (any precision) rounded half up to whole fen."""
+    return int((yuan * _FEN).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def format_fen(fen: int) -> str:
+    """1250 → `"12.50"`; -5 → `"-0.05"`."""
+    sign = "-" if fen < 0 else ""
+    fen = abs(fen)
+    return f"{sign}{fen // 100}.{fen % 100:02d}"
