@@ -19,7 +19,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from terminal.errors import ConfigError
-from terminal.settlement.money import parse_money
+from terminal.settlement.money import format_fen, parse_money
 
 __all__ = ["Config", "DEFAULT_CONFIG_PATH", "load_config"]
 
@@ -163,17 +163,27 @@ class Config:
         return ZoneInfo(self.terminal.timezone)
 
     def replace(self, section: str, **values: Any) -> Config:
-        """A copy with some keys of one section changed (validated like the file)."""
-        current = dataclasses.asdict(getattr(self, section))
-        current.update(values)
-        built = _build_section(str(self.source), section, current, from_env=False)
-        return dataclasses.replace(self, **{section: built})
+        """A copy with some keys of one section changed (validated like the file; amounts may be
+        given as strings like the file's or as fen)."""
+        current = getattr(self, section)
+        fields = {f.name: f for f in dataclasses.fields(current)}
+        typed: dict[str, Any] = {}
+        for key, value in values.items():
+            if key not in fields:
+                raise ConfigError(f"{self.source}: [{section}] {key}: unknown key")
+            if fields[key].metadata.get("kind") == "money" and isinstance(value, int):
+                value = format_fen(value)
+            typed[key] = _coerce(str(self.source), f"[{section}] {key}", fields[key], value, False)
+        return dataclasses.replace(self, **{section: dataclasses.replace(current, **typed)})
 
 
 def _type_name(t: Any) -> str:
-    return {"str": "a string", "int": "an integer", "float": "a number", "bool": "true or false"}.get(
-        str(t), str(t)
-    )
+    return {
+        "str": "a string",
+        "int": "an integer",
+        "float": "a number",
+        "bool": "true or false",
+    }.get(str(t), str(t))
 
 
 def _coerce(where: str, key: str, f: dataclasses.Field[Any], value: Any, from_env: bool) -> Any:

@@ -4,13 +4,13 @@
 
     MedposError
     ├── ConfigError                      terminal/config: a bad config.toml or override
-    ├── InvalidInputError(source, path)  terminal/settlement: a policy, catalogue or claim that is wrong
+    ├── InvalidInputError(source, path)  terminal/settlement: a bad policy, catalogue or claim
     ├── NoSchemeError                    terminal/settlement: no scheme of the policy matches
     ├── LedgerError                      terminal/ledger
     │   ├── LedgerCorruptError           a chain, hash, signature or anchor that disagrees
     │   └── LedgerBusyError              the database is locked by another writer
     ├── CheckoutError                    terminal/checkout: a refused or impossible operation
-    ├── IdentityError(code)              terminal/identity: a card or e-card that does not identify
+    ├── IdentityError(code)              terminal/identity: a card or code that does not identify
     ├── DriverError                      drivers/*
     │   ├── ReaderError, CardRemovedError, ApduError(sw)   drivers/card
     │   ├── QrError                                          drivers/qr
@@ -18,7 +18,7 @@
     └── SyncError                        sync/*
 
 This module imports nothing, so `drivers/` and `sync/` may import it without depending on the rest
-of `terminal/` (the one exception to the dependency direction, checked by tests/unit/test_imports.py).
+of `terminal/` (the one exception to the dependency direction; tests/unit/test_imports.py).
 Every message says what happened and what to do.
 """
 
@@ -44,7 +44,7 @@ class MedposError(Exception):
 
 
 class ConfigError(MedposError):
-    """config.toml (or an override) is invalid: the message names the file, key and what is expected."""
+    """config.toml (or an override) is invalid: the message names the file, key and expectation."""
 
 
 class InvalidInputError(MedposError):

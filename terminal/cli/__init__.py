@@ -26,8 +26,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="medpos", description="Offline-first medical-insurance point-of-sale terminal."
     )
-    parser.add_argument("--config", help="configuration file (default: MEDPOS_CONFIG or config.toml)")
-    parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging (-vv: APDUs)")
+    parser.add_argument(
+        "--config", help="configuration file (default: MEDPOS_CONFIG or config.toml)"
+    )
+    parser.add_argument(
+        "-v", "--verbose", action="count", default=0, help="more logging (-vv: APDUs)"
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
         if info.name.startswith("_"):

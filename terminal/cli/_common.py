@@ -68,3 +68,11 @@ def read_json_file(path: str) -> Any:
     except json.JSONDecodeError as exc:
         raise ValueError(f"{path}: not valid JSON: {exc.msg} at line {exc.lineno}") from None
 
+
+def open_service(ctx: Context, db: str | None) -> Any:
+    """The checkout service for this terminal (closed when the command ends)."""
+    from terminal.bootstrap import open_terminal
+
+    service = open_terminal(ctx.config, db_path=Path(db) if db else None)
+    ctx.on_close(service.ledger.close)
+    return service

@@ -1,1 +1,28 @@
-"""medpos terminal/ledger."""
+"""The terminal's durable store: transactions, the signed hash chain, outbox, persons, reference
+data, closures and the audit log (DESIGN.md "Ledger"; platform-api.md for the hashed content)."""
+
+from __future__ import annotations
+
+from terminal.ledger.closures import close_day, closure_hash, day_totals
+from terminal.ledger.keys import DeviceKey, key_id_of
+from terminal.ledger.records import GENESIS_HASH, entry_hash
+from terminal.ledger.store import RefData, SqliteLedger
+from terminal.ledger.unit import Appended, WriteUnit
+from terminal.ledger.verify import VerifyReport, report_text, verify_ledger
+
+__all__ = [
+    "GENESIS_HASH",
+    "Appended",
+    "DeviceKey",
+    "RefData",
+    "SqliteLedger",
+    "VerifyReport",
+    "WriteUnit",
+    "close_day",
+    "closure_hash",
+    "day_totals",
+    "entry_hash",
+    "key_id_of",
+    "report_text",
+    "verify_ledger",
+]

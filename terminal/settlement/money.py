@@ -18,7 +18,7 @@ _DECIMAL = re.compile(r"-?[0-9]+(\.[0-9]+)?")
 
 
 def parse_money(text: object, field: str) -> int:
-    """`"12.50"` → 1250; a value that is not a decimal string with at most two places raises ValueError."""
+    """`"12.50"` → 1250; anything but a decimal string with at most two places: ValueError."""
     if not isinstance(text, str) or not _AMOUNT.fullmatch(text):
         raise ValueError(f"{field}: {text!r} is not an amount with at most two decimal places")
     return int(Decimal(text) * _FEN)

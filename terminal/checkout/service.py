@@ -1,0 +1,418 @@
+"""The checkout service: price, settle, check limits and commit a sale; refund; close the day.
+
+This is the path every front end uses (the `medpos checkout` command, a hospital system, the web
+UI): DESIGN.md "A transaction's life" steps 2–4. Everything it touches outside itself comes in
+through the constructor: the ledger, the clock and, when there is one, the platform link for fresh
+accumulators. The settlement engine is pure; risk limits are pure; this module composes them inside
+one ledger unit of work so that the accumulators read are the ones the sale advances.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, Protocol
+
+from terminal.checkout.clock import Clock, SystemClock
+from terminal.config import Config
+from terminal.errors import CheckoutError, LedgerError
+from terminal.identity.hotlist import hotlist_match
+from terminal.identity.model import CERT_ID_NUMBER, Identity
+from terminal.ledger import Appended, SqliteLedger, close_day
+from terminal.risk import Refusal, RiskLimits, RiskState, check_limits
+from terminal.settlement import (
+    Catalogue,
+    Policy,
+    parse_catalogue,
+    parse_claim,
+    parse_policy,
+    result_to_json,
+    settle,
+)
+from terminal.settlement.money import parse_money
+
+__all__ = ["CheckoutRefused", "CheckoutService", "PlatformLink", "SaleOutcome"]
+
+
+class PlatformLink(Protocol):
+    """Fresh person data from the platform (1101), or None when it cannot answer in time."""
+
+    def fetch_person(self, psn_cert: str, timeout_s: float) -> Mapping[str, Any] | None: ...
+
+
+class CheckoutRefused(CheckoutError):
+    """An expected refusal (an offline limit, a hotlisted person): carries the `Refusal` value."""
+
+    def __init__(self, refusal: Refusal) -> None:
+        self.refusal = refusal
+        super().__init__(refusal.code, refusal.message)
+
+
+@dataclass(frozen=True, slots=True)
+class SaleOutcome:
+    """A committed sale: what checkout prints and the receipt needs."""
+
+    txn_id: str
+    seq: int
+    hash: str
+    offline: bool
+    result: dict[str, Any]
+    upload_input: dict[str, Any]
+
+    def line(self) -> dict[str, Any]:
+        """The JSON line `medpos checkout` prints after each commit."""
+        return {
+            "txn_id": self.txn_id,
+            "seq": self.seq,
+            "hash": self.hash,
+            "setlinfo": self.result["setlinfo"],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class _Reference:
+    policy: Policy
+    policy_version: int
+    catalogue: Catalogue
+    catalogue_version: int
+
+
+class CheckoutService:
+    """Sales, refunds and closures against one terminal ledger."""
+
+    def __init__(
+        self,
+        config: Config,
+        ledger: SqliteLedger,
+        clock: Clock | None = None,
+        platform: PlatformLink | None = None,
+    ) -> None:
+        self.config = config
+        self.ledger = ledger
+        self.clock = clock or SystemClock()
+        self.platform = platform
+        self._reference: _Reference | None = None
+        risk = config.risk
+        self.limits = RiskLimits(
+            risk.offline_max_fund_per_sale,
+            risk.offline_max_sales_per_person_day,
+            risk.offline_max_fund_per_person_day,
+            risk.max_unsynced_fund,
+            risk.max_sync_age_h,
+            risk.max_hotlist_age_days,
+        )
+
+    def local_now(self) -> datetime:
+        """Now, in the region's time zone (every calendar date in medpos is in it)."""
+        return self.clock.now().astimezone(self.config.tz)
+
+    # -- reference data ---------------------------------------------------------------------
+
+    def reference(self) -> _Reference:
+        """The policy and catalogue the terminal holds, parsed once per version."""
+        policy = self.ledger.get_refdata("policy")
+        catalogue = self.ledger.get_refdata("catalogue")
+        if policy is None or catalogue is None:
+            missing = "policy" if policy is None else "catalogue"
+            raise CheckoutError(
+                "no_reference_data",
+                f"this terminal holds no {missing} yet: sync with the platform (or start the "
+                "embedded default with demo = true)",
+            )
+        cached = self._reference
+        if (
+            cached is None
+            or cached.policy_version != policy.version
+            or cached.catalogue_version != catalogue.version
+        ):
+            cached = _Reference(
+                parse_policy(policy.body, "policy (reference data)"),
+                policy.version,
+                parse_catalogue(json.loads(catalogue.body), "catalogue (reference data)"),
+                catalogue.version,
+            )
+            self._reference = cached
+        return cached
+
+    def hotlist(self) -> dict[str, Any] | None:
+        held = self.ledger.get_refdata("hotlist")
+        return json.loads(held.body) if held is not None else None
+
+    # -- sales ------------------------------------------------------------------------------
+
+    def sell_claim(
+        self,
+        claim: Mapping[str, Any],
+        *,
+        source: str = "claim",
+        operator: str | None = None,
+        payment_method: str | None = None,
+    ) -> SaleOutcome:
+        """The headless sale of a hospital system's claim (identity: the ID number, type 02).
+
+        The claim's person fields are used as given; its accumulators only seed the cache for a
+        person this terminal has never seen (DESIGN.md "Persons and accumulators").
+        """
+        parsed = parse_claim(claim, source)  # validate before anything is written
+        person = dict(claim["person"])
+        identity = Identity(
+            psn_cert=parsed.person.psn_cert,
+            name="",
+            mdtrt_cert_type=CERT_ID_NUMBER,
+            mdtrt_cert_no=parsed.person.psn_cert,
+        )
+        return self._commit(
+            identity,
+            person,
+            visit=dict(claim["visit"]),
+            basket=list(claim["basket"]),
+            seed_accumulators=claim.get("accumulators") or {},
+            source=source,
+            operator=operator,
+            payment_method=payment_method,
+        )
+
+    def sell(
+        self,
+        identity: Identity,
+        basket: Sequence[Mapping[str, Any]],
+        *,
+        med_type: str = "41",
+        operator: str | None = None,
+        payment_method: str | None = None,
+        source: str = "basket",
+    ) -> SaleOutcome:
+        """A sale to a verified card or e-card holder, priced from the catalogue."""
+        cached = self.ledger.get_person(identity.psn_cert)
+        if cached is None and identity.card_no:
+            cached = self.ledger.find_person_by_card(identity.card_no)
+        if cached is None:
+            raise CheckoutError(
+                "unknown_person",
+                "this person is not in the terminal's person list, so insurance cannot be "
+                "settled offline: sell for cash, or sync with the platform and try again",
+            )
+        today = self.local_now().date()
+        visit = {"med_type": med_type, "inst_level": self.config.terminal.inst_level}
+        visit["date"] = today.isoformat()
+        return self._commit(
+            identity,
+            dict(cached["person"]),
+            visit=visit,
+            basket=self.price_basket(basket, source),
+            seed_accumulators=None,
+            source=source,
+            operator=operator,
+            payment_method=payment_method,
+            name=identity.name or cached["name"],
+        )
+
+    def price_basket(
+        self, basket: Sequence[Mapping[str, Any]], source: str = "basket"
+    ) -> list[dict[str, str]]:
+        """Basket lines `{code | barcode, qty, price?}` → claim lines with the selling price.
+
+        A barcode is looked up in the catalogue; an item the catalogue does not know stays in the
+        basket (self-pay, never dropped) and then needs its price.
+        """
+        catalogue = self.reference().catalogue
+        lines = []
+        if not isinstance(basket, list) or not basket:
+            raise CheckoutError("bad_basket", f"{source}: the basket must be a non-empty list")
+        for i, item in enumerate(basket):
+            where = f"{source}: [{i}]"
+            if not isinstance(item, Mapping):
+                raise CheckoutError("bad_basket", f"{where}: each line is an object")
+            code = item.get("code")
+            if code is None and "barcode" in item:
+                code = catalogue.barcode_index.get(str(item["barcode"]), str(item["barcode"]))
+            if not isinstance(code, str) or not code:
+                raise CheckoutError("bad_basket", f"{where}.code: give a catalogue code or barcode")
+            qty = item.get("qty", "1")
+            price = item.get("price")
+            if price is None:
+                known = catalogue.items.get(code)
+                if known is None or known.price is None:
+                    raise CheckoutError(
+                        "bad_basket",
+                        f"{where}.price: {code} has no catalogue price: enter the selling price",
+                    )
+                price = format(known.price, "f")
+            lines.append({"code": code, "qty": qty, "price": price})
+        return lines
+
+    def _commit(
+        self,
+        identity: Identity,
+        person: dict[str, Any],
+        *,
+        visit: dict[str, Any],
+        basket: list[dict[str, Any]],
+        seed_accumulators: Mapping[str, Any] | None,
+        source: str,
+        operator: str | None,
+        payment_method: str | None,
+        name: str | None = None,
+    ) -> SaleOutcome:
+        ref = self.reference()
+        now = self.local_now()
+        visit.setdefault("date", now.date().isoformat())
+        year = date.fromisoformat(visit["date"]).year
+        psn_cert = person["psn_cert"]
+        self._refuse_hotlisted(identity, psn_cert, now)
+        fresh = self._fresh_person(psn_cert)
+        try:
+            with self.ledger.write() as unit:
+                if self.ledger.get_person(psn_cert) is None:
+                    seed = dict(seed_accumulators or {})
+                    unit.upsert_person(
+                        person,
+                        source="claim",
+                        at=now,
+                        name=name,
+                        card_no=identity.card_no,
+                        acct_balance=parse_money(seed.get("acct_balance", "0.00"), "acct_balance"),
+                    )
+                    unit.set_accumulators(psn_cert, year, seed)
+                if fresh is not None:
+                    unit.set_accumulators(psn_cert, year, fresh["accumulators"])
+                accumulators = self.ledger.accumulators(psn_cert, year) or {}
+                claim: dict[str, Any] = {
+                    "person": person,
+                    "visit": visit,
+                    "accumulators": accumulators,
+                    "basket": basket,
+                }
+                result = settle(ref.policy, ref.catalogue, parse_claim(claim, source))
+                result_json = result_to_json(result)
+                fund = parse_money(result_json["setlinfo"]["fund_pay_sumamt"], "fund_pay_sumamt")
+                refusal = check_limits(
+                    self.limits, self._risk_state(now, fresh is not None, fund, psn_cert)
+                )
+                if refusal is not None:
+                    raise CheckoutRefused(refusal)
+                appended = unit.append_sale(
+                    settled_at=now,
+                    offline=fresh is None,
+                    operator=operator,
+                    payment_method=payment_method,
+                    identity={
+                        "mdtrt_cert_type": identity.mdtrt_cert_type,
+                        "mdtrt_cert_no": identity.mdtrt_cert_no,
+                        "card_no": identity.card_no,
+                        "card_sn": identity.card_sn,
+                    },
+                    psn_name=name or identity.name or None,
+                    claim=claim,
+                    result=result_json,
+                    catalogue_version=ref.catalogue_version,
+                    year=year,
+                    ecard_cti=identity.ecard_cti,
+                    ecard_exp=identity.ecard_exp,
+                )
+        except CheckoutRefused as refused:
+            self.ledger.audit(
+                "refusal",
+                operator,
+                {"code": refused.code, "psn_cert": _mask(psn_cert), "message": str(refused)},
+                now,
+            )
+            raise
+        return SaleOutcome(
+            appended.txn_id,
+            appended.seq,
+            appended.hash,
+            fresh is None,
+            result_json,
+            appended.upload_input,
+        )
+
+    def _fresh_person(self, psn_cert: str) -> Mapping[str, Any] | None:
+        if self.platform is None:
+            return None
+        return self.platform.fetch_person(psn_cert, self.config.platform.presettle_wait_s)
+
+    def _refuse_hotlisted(self, identity: Identity, psn_cert: str, now: datetime) -> None:
+        entry = hotlist_match(
+            self.hotlist(),
+            card_no=identity.card_no,
+            card_sn=identity.card_sn,
+            psn_cert=psn_cert,
+        )
+        if entry is not None:
+            raise CheckoutRefused(
+                Refusal(
+                    "hotlisted",
+                    f"this card or person is blocked by the platform ({entry.get('reason', '')}): "
+                    "do not settle; ask the customer to contact the insurance office",
+                )
+            )
+
+    def _risk_state(self, now: datetime, online: bool, fund: int, psn_cert: str) -> RiskState:
+        conn = self.ledger.conn
+        count, amount = conn.execute(
+            "SELECT COUNT(*), COALESCE(SUM(t.fund_pay_sumamt), 0) FROM txns t "
+            "WHERE t.psn_cert = ? AND t.setl_date = ? AND t.kind = 'sale' AND t.offline = 1 "
+            "AND t.fund_pay_sumamt > 0 "
+            "AND NOT EXISTS (SELECT 1 FROM txns r WHERE r.orig_txn_id = t.txn_id)",
+            (psn_cert, now.date().isoformat()),
+        ).fetchone()
+        unsynced = int(self.ledger.get_meta("outbox_fund") or 0)
+        hot = self.ledger.get_refdata("hotlist")
+        return RiskState(
+            now=now,
+            online=online,
+            fund_pay=fund,
+            person_offline_sales_today=count,
+            person_offline_fund_today=amount,
+            unsynced_fund=unsynced,
+            last_sync_at=_parse_time(self.ledger.get_meta("last_sync_at")),
+            sync_age_origin=_parse_time(
+                self.ledger.get_meta("enrolled_at") or self.ledger.get_meta("created_at")
+            )
+            or now,
+            hotlist_confirmed_at=_parse_time(hot.confirmed_at) if hot is not None else None,
+        )
+
+    # -- after the sale ---------------------------------------------------------------------
+
+    def refund(self, txn_id: str, *, reason: str, operator: str) -> Appended:
+        """Reverse a sale: a new signed entry, and the person's accumulators given back."""
+        if not reason.strip():
+            raise CheckoutError("bad_refund", "give the reason for the refund (--reason)")
+        if not operator.strip():
+            raise CheckoutError("bad_refund", "give the supervisor's operator id (--operator)")
+        now = self.local_now()
+        try:
+            with self.ledger.write() as unit:
+                appended = unit.append_reversal(
+                    orig_txn_id=txn_id, reason=reason, operator=operator, settled_at=now
+                )
+                unit.audit(
+                    "refund",
+                    operator,
+                    {"txn_id": appended.txn_id, "orig_txn_id": txn_id, "reason": reason},
+                    now,
+                )
+        except LedgerError as exc:
+            if type(exc) is LedgerError:
+                self.ledger.audit("refusal", operator, {"refund": txn_id, "message": str(exc)}, now)
+                raise CheckoutError("refund_refused", str(exc)) from None
+            raise
+        return appended
+
+    def close_day(self, day: date | None, operator: str | None) -> dict[str, Any]:
+        """The signed closure of `day` (default: today in the region)."""
+        now = self.local_now()
+        return close_day(self.ledger, day or now.date(), operator=operator, at=now)
+
+
+def _parse_time(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None
+
+
+def _mask(psn_cert: str) -> str:
+    """An ID number as the audit log keeps it: region and check character only."""
+    return psn_cert[:6] + "*" * max(0, len(psn_cert) - 7) + psn_cert[-1:]

@@ -1,0 +1,71 @@
+"""`medpos day close` (the signed daily closure) and `medpos report day`."""
+
+from __future__ import annotations
+
+import argparse
+from datetime import date
+from typing import Any
+
+from terminal.cli._common import Context, emit_json, fail, open_service
+
+__all__ = ["register"]
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2026-03-15") from None
+
+
+def register(sub: Any) -> None:
+    day = sub.add_parser("day", help="day-end operations")
+    day_sub = day.add_subparsers(dest="day_command", metavar="ACTION", required=True)
+    close = day_sub.add_parser("close", help="write the signed closure of a day")
+    close.add_argument("--date", type=_date, help="business date (default: today in the region)")
+    close.add_argument("--operator", help="supervisor closing the day")
+    close.add_argument("--db", metavar="PATH")
+    close.set_defaults(func=_close)
+
+    report = sub.add_parser("report", help="reports")
+    report_sub = report.add_subparsers(dest="report_command", metavar="REPORT", required=True)
+    rday = report_sub.add_parser("day", help="a day's closure, or its live totals if not closed")
+    rday.add_argument("--date", type=_date, help="business date (default: today in the region)")
+    rday.add_argument("--db", metavar="PATH")
+    rday.set_defaults(func=_report)
+
+
+def _close(args: argparse.Namespace, ctx: Context) -> int:
+    from terminal.errors import LedgerError
+
+    service = open_service(ctx, args.db)
+    try:
+        closure = service.close_day(args.date, args.operator)
+    except LedgerError as exc:
+        return fail(str(exc), 1)
+    emit_json(_present(closure, closed=True))
+    return 0
+
+
+def _report(args: argparse.Namespace, ctx: Context) -> int:
+    from terminal.ledger import day_totals
+
+    service = open_service(ctx, args.db)
+    day = args.date or service.local_now().date()
+    rows = service.ledger.query("SELECT * FROM closures WHERE setl_date = ?", (day.isoformat(),))
+    if rows:
+        emit_json(_present(dict(rows[0]), closed=True))
+    else:
+        emit_json(
+            _present({"setl_date": day.isoformat(), **day_totals(service.ledger, day)}, False)
+        )
+    return 0
+
+
+def _present(closure: dict[str, Any], closed: bool) -> dict[str, Any]:
+    from terminal.ledger.closures import CLOSURE_MONEY
+    from terminal.settlement.money import format_fen
+
+    out = {k: (format_fen(v) if k in CLOSURE_MONEY else v) for k, v in closure.items()}
+    out["closed"] = closed
+    return out

@@ -1,0 +1,126 @@
+"""Daily closures (DESIGN.md "Ledger integrity"): a second signed chain, like a fiscal Z report.
+
+A closure for business date D covers every sale and reversal after the previous closure up to the
+last one dated D; it holds counts and sums per fund (a reversal counts −1 with the negated amounts
+of the sale it reverses), the first and last `seq`, the `hash` of the last entry it covers and the
+previous closure's hash, and is signed by the device key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from datetime import date, datetime
+from typing import Any
+
+from sync.protocol.canonical import canonical_json
+from terminal.errors import LedgerError
+from terminal.ledger.records import GENESIS_HASH
+from terminal.ledger.schema import SETLINFO_MONEY
+from terminal.ledger.store import SqliteLedger
+
+__all__ = ["CLOSURE_MONEY", "close_day", "closure_hash", "day_totals"]
+
+CLOSURE_MONEY = SETLINFO_MONEY[:-1]  # every setlinfo amount but the balance after
+_HASHED = (
+    "closure_no",
+    "setl_date",
+    "first_seq",
+    "last_seq",
+    "last_hash",
+    "prev_closure_hash",
+    "sale_count",
+    "reversal_count",
+    *CLOSURE_MONEY,
+    "closed_at",
+    "operator",
+)
+
+
+def closure_hash(closure: Mapping[str, Any]) -> str:
+    """Hex SHA-256 of the canonical JSON of the closure's fields (all but `hash` and `sig`)."""
+    return hashlib.sha256(canonical_json({k: closure[k] for k in _HASHED})).hexdigest()
+
+
+def _signed_amounts_sql(where: str) -> str:
+    sums = ", ".join(
+        f"COALESCE(SUM(CASE WHEN t.kind = 'sale' THEN t.{m} ELSE -o.{m} END), 0)"
+        for m in CLOSURE_MONEY
+    )
+    return (
+        "SELECT COUNT(CASE WHEN t.kind = 'sale' THEN 1 END), "
+        "COUNT(CASE WHEN t.kind = 'reversal' THEN 1 END), "
+        f"MIN(t.seq), MAX(t.seq), {sums} "
+        "FROM txns t LEFT JOIN txns o ON o.txn_id = t.orig_txn_id "
+        f"WHERE {where}"
+    )
+
+
+def day_totals(ledger: SqliteLedger, day: date) -> dict[str, Any]:
+    """Live totals of the sales and reversals dated `day` (not a closure: nothing is signed)."""
+    row = ledger.conn.execute(_signed_amounts_sql("t.setl_date = ?"), (day.isoformat(),)).fetchone()
+    return _totals(row)
+
+
+def _totals(row: tuple[Any, ...]) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "sale_count": row[0],
+        "reversal_count": row[1],
+        "first_seq": row[2],
+        "last_seq": row[3],
+    }
+    out.update(zip(CLOSURE_MONEY, row[4:], strict=True))
+    return out
+
+
+def close_day(
+    ledger: SqliteLedger, day: date, *, operator: str | None, at: datetime
+) -> dict[str, Any]:
+    """Write and return the signed closure of `day`; a closed or out-of-order day is refused."""
+    with ledger.write() as unit:
+        conn = ledger.conn
+        last = conn.execute(
+            "SELECT closure_no, setl_date, last_seq, last_hash, hash FROM closures "
+            "ORDER BY closure_no DESC LIMIT 1"
+        ).fetchone()
+        if last is not None and last[1] >= day.isoformat():
+            if last[1] == day.isoformat():
+                raise LedgerError(f"{day} is already closed: print it with `medpos report day`")
+            raise LedgerError(f"{day} cannot be closed: a later day ({last[1]}) is closed already")
+        after_seq = last[2] if last is not None and last[2] is not None else 0
+        prev_covered_hash = last[3] if last is not None else GENESIS_HASH
+        end = conn.execute(
+            "SELECT MAX(seq) FROM txns WHERE seq > ? AND setl_date <= ?",
+            (after_seq, day.isoformat()),
+        ).fetchone()[0]
+        if end is None:
+            totals = _totals((0, 0, None, None, *([0] * len(CLOSURE_MONEY))))
+            last_hash = prev_covered_hash
+        else:
+            totals = _totals(
+                conn.execute(
+                    _signed_amounts_sql("t.seq > ? AND t.seq <= ?"), (after_seq, end)
+                ).fetchone()
+            )
+            last_hash = conn.execute("SELECT hash FROM ledger WHERE seq = ?", (end,)).fetchone()[0]
+        closure: dict[str, Any] = {
+            "closure_no": (last[0] + 1) if last is not None else 1,
+            "setl_date": day.isoformat(),
+            "last_hash": last_hash,
+            "prev_closure_hash": last[4] if last is not None else GENESIS_HASH,
+            "closed_at": at.isoformat(timespec="seconds"),
+            "operator": operator,
+            **totals,
+        }
+        closure["hash"] = closure_hash(closure)
+        closure["sig"] = ledger.key.sign_b64(bytes.fromhex(closure["hash"]))
+        cols = list(closure)
+        conn.execute(
+            f"INSERT INTO closures ({', '.join(cols)}) "  # noqa: S608 - fixed column names
+            f"VALUES ({', '.join('?' * len(cols))})",
+            [closure[c] for c in cols],
+        )
+        unit.audit(
+            "day_close", operator, {"setl_date": day.isoformat(), "hash": closure["hash"]}, at
+        )
+    return closure

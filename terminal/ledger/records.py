@@ -1,0 +1,263 @@
+"""Rows ⇄ upload input (platform-api.md "Settlement upload" and "Settlement reversal").
+
+A sale is stored as normalised rows (`txns`, `txn_lines`, `txn_accumulators`) that reports and sync
+read. The upload input, and so the ledger hash, is always rebuilt from those rows by the functions
+here: the commit path hashes what it is about to write, `ledger verify` and the uploader rebuild the
+very same input from what is stored, so an edited row changes the hash.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from sync.protocol.canonical import canonical_json
+from terminal.ledger.schema import LINE_MONEY, SETLINFO_MONEY
+from terminal.settlement.money import format_fen, parse_money
+
+__all__ = [
+    "GENESIS_HASH",
+    "TXN_COLUMNS",
+    "accumulator_rows",
+    "entry_hash",
+    "reversal_input",
+    "sale_input",
+    "sale_rows",
+]
+
+GENESIS_HASH = "0" * 64
+
+TXN_COLUMNS = (
+    "txn_id",
+    "seq",
+    "kind",
+    "settled_at",
+    "setl_date",
+    "offline",
+    "operator",
+    "payment_method",
+    "mdtrt_cert_type",
+    "mdtrt_cert_no",
+    "card_no",
+    "card_sn",
+    "psn_name",
+    "psn_no",
+    "psn_cert",
+    "insutype",
+    "psn_type",
+    "insuplc_admdvs",
+    "flags",
+    "med_type",
+    "inst_level",
+    "visit_date",
+    "policy_version",
+    "scheme",
+    "catalogue_version",
+    "pool_prop_selfpay",
+    *SETLINFO_MONEY,
+    "orig_txn_id",
+    "reason",
+)
+
+LINE_COLUMNS = (
+    "seq",
+    "line_no",
+    "code",
+    "name",
+    "chrgitm_lv",
+    "covered",
+    "reason",
+    "qty",
+    "price",
+    *LINE_MONEY,
+)
+
+
+def entry_hash(upload_input: Mapping[str, Any]) -> str:
+    """Hex SHA-256 of the canonical JSON of the input without `ledger.hash` and `ledger.sig`."""
+    ledger = {k: v for k, v in upload_input["ledger"].items() if k not in ("hash", "sig")}
+    return hashlib.sha256(canonical_json({**upload_input, "ledger": ledger})).hexdigest()
+
+
+def accumulator_rows(seq: int, phase: str, acc: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+    """The claim-shaped accumulators as `(seq, phase, path, fen)` rows."""
+    rows: list[tuple[Any, ...]] = []
+    if "acct_balance" in acc:
+        rows.append((seq, phase, "acct_balance", parse_money(acc["acct_balance"], "acct_balance")))
+    for kind in ("pools", "supplements"):
+        for name, fields in acc.get(kind, {}).items():
+            for field, value in fields.items():
+                rows.append((seq, phase, f"{kind}/{name}/{field}", parse_money(value, field)))
+    return rows
+
+
+def _accumulators_json(rows: Iterable[tuple[str, int]]) -> dict[str, Any]:
+    out: dict[str, Any] = {"pools": {}, "supplements": {}}
+    for path, amount in rows:
+        if path == "acct_balance":
+            out["acct_balance"] = format_fen(amount)
+            continue
+        kind, rest = path.split("/", 1)
+        name, field = rest.rsplit("/", 1)
+        out[kind].setdefault(name, {})[field] = format_fen(amount)
+    return out
+
+
+def sale_rows(
+    *,
+    txn_id: str,
+    seq: int,
+    settled_at: str,
+    setl_date: str,
+    offline: bool,
+    operator: str | None,
+    payment_method: str | None,
+    identity: Mapping[str, Any],
+    psn_name: str | None,
+    claim: Mapping[str, Any],
+    result: Mapping[str, Any],
+    catalogue_version: int,
+) -> tuple[dict[str, Any], list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    """The `txns` row, `txn_lines` rows and `txn_accumulators` rows of a sale.
+
+    `identity` holds mdtrt_cert_type, mdtrt_cert_no and, where they apply, card_no and card_sn;
+    `claim` and `result` are in the JSON shapes of settlement.md.
+    """
+    person, visit, setl = claim["person"], claim["visit"], result["setlinfo"]
+    txn: dict[str, Any] = {
+        "txn_id": txn_id,
+        "seq": seq,
+        "kind": "sale",
+        "settled_at": settled_at,
+        "setl_date": setl_date,
+        "offline": int(offline),
+        "operator": operator,
+        "payment_method": payment_method,
+        "mdtrt_cert_type": identity["mdtrt_cert_type"],
+        "mdtrt_cert_no": identity["mdtrt_cert_no"],
+        "card_no": identity.get("card_no"),
+        "card_sn": identity.get("card_sn"),
+        "psn_name": psn_name,
+        "psn_no": person.get("psn_no"),
+        "psn_cert": person["psn_cert"],
+        "insutype": person["insutype"],
+        "psn_type": person["psn_type"],
+        "insuplc_admdvs": person["insuplc_admdvs"],
+        "flags": json.dumps(list(person.get("flags", [])), ensure_ascii=False),
+        "med_type": visit["med_type"],
+        "inst_level": visit["inst_level"],
+        "visit_date": visit["date"],
+        "policy_version": result["policy_version"],
+        "scheme": result["scheme"],
+        "catalogue_version": catalogue_version,
+        "pool_prop_selfpay": setl["pool_prop_selfpay"],
+        "orig_txn_id": None,
+        "reason": None,
+    }
+    for name in SETLINFO_MONEY:
+        txn[name] = parse_money(setl[name], name)
+    basket = claim["basket"]
+    lines = []
+    for i, (item, line) in enumerate(zip(basket, result["lines"], strict=True)):
+        lines.append(
+            (
+                seq,
+                i,
+                line["code"],
+                line["name"],
+                line["chrgitm_lv"],
+                int(line["covered"]),
+                line["reason"],
+                item["qty"],
+                item["price"],
+                *(parse_money(line[m], m) for m in LINE_MONEY),
+            )
+        )
+    accs = accumulator_rows(seq, "before", claim["accumulators"])
+    accs += accumulator_rows(seq, "after", result["accumulators_after"])
+    return txn, lines, accs
+
+
+def sale_input(
+    txn: Mapping[str, Any],
+    ledger: Mapping[str, Any],
+    lines: Sequence[Sequence[Any]],
+    accs: Iterable[Sequence[Any]],
+) -> dict[str, Any]:
+    """The upload input of a sale, rebuilt from its stored rows; `ledger` holds seq and prev_hash
+    (and hash and sig when uploading); `lines` are `txn_lines` rows in LINE_COLUMNS order and
+    `accs` are `txn_accumulators` rows `(seq, phase, path, amount)`."""
+    person: dict[str, Any] = {
+        "psn_cert": txn["psn_cert"],
+        "insutype": txn["insutype"],
+        "psn_type": txn["psn_type"],
+        "insuplc_admdvs": txn["insuplc_admdvs"],
+        "flags": json.loads(txn["flags"]),
+    }
+    if txn["psn_no"] is not None:
+        person["psn_no"] = txn["psn_no"]
+    before: list[tuple[str, int]] = []
+    after: list[tuple[str, int]] = []
+    for row in accs:
+        (before if row[1] == "before" else after).append((row[2], row[3]))
+    basket = []
+    result_lines = []
+    for row in lines:
+        basket.append({"code": row[2], "qty": row[7], "price": row[8]})
+        detail: dict[str, Any] = {
+            "code": row[2],
+            "name": row[3],
+            "chrgitm_lv": row[4],
+            "covered": bool(row[5]),
+            "reason": row[6],
+        }
+        for i, m in enumerate(LINE_MONEY):
+            detail[m] = format_fen(row[9 + i])
+        result_lines.append(detail)
+    setlinfo: dict[str, Any] = {m: format_fen(txn[m]) for m in SETLINFO_MONEY}
+    setlinfo["pool_prop_selfpay"] = txn["pool_prop_selfpay"]
+    out: dict[str, Any] = {
+        "txn_id": txn["txn_id"],
+        "ledger": dict(ledger),
+        "offline": bool(txn["offline"]),
+        "settled_at": txn["settled_at"],
+        "mdtrt_cert_type": txn["mdtrt_cert_type"],
+        "mdtrt_cert_no": txn["mdtrt_cert_no"],
+        "claim": {
+            "person": person,
+            "visit": {
+                "med_type": txn["med_type"],
+                "inst_level": txn["inst_level"],
+                "date": txn["visit_date"],
+            },
+            "accumulators": _accumulators_json(before),
+            "basket": basket,
+        },
+        "result": {
+            "policy_version": txn["policy_version"],
+            "scheme": txn["scheme"],
+            "setlinfo": setlinfo,
+            "lines": result_lines,
+            "accumulators_after": _accumulators_json(after),
+        },
+        "catalogue_version": txn["catalogue_version"],
+    }
+    if txn["card_no"] is not None:
+        out["card_no"] = txn["card_no"]
+    if txn["card_sn"] is not None:
+        out["card_sn"] = txn["card_sn"]
+    return out
+
+
+def reversal_input(txn: Mapping[str, Any], ledger: Mapping[str, Any]) -> dict[str, Any]:
+    """The upload input of a reversal (platform-api.md "Settlement reversal"), from its row."""
+    return {
+        "txn_id": txn["txn_id"],
+        "orig_txn_id": txn["orig_txn_id"],
+        "ledger": dict(ledger),
+        "settled_at": txn["settled_at"],
+        "reason": txn["reason"],
+        "operator": txn["operator"],
+    }

@@ -1,0 +1,236 @@
+"""The terminal database schema as numbered migrations (sqlite-utils `Migrations`).
+
+Money is INTEGER fen in every column. Quantities and prices (up to four places) are TEXT decimals as
+the claim gave them. The sales chain (`ledger`) and the audit log are append-only: triggers refuse
+UPDATE and DELETE, so only a hand with a raw editor can change them, and `ledger verify` finds that.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+from sqlite_utils import Database, Migrations
+
+from terminal.ledger.replay import REPLAY_DDL
+
+__all__ = ["MIGRATIONS", "SETLINFO_MONEY", "migrate"]
+
+# settlement.md "Output": the money fields of `setlinfo`, in the order the spec lists them.
+SETLINFO_MONEY = (
+    "medfee_sumamt",
+    "fulamt_ownpay_amt",
+    "overlmt_selfpay",
+    "preselfpay_amt",
+    "inscp_scp_amt",
+    "act_pay_dedc",
+    "hifp_pay",
+    "cvlserv_pay",
+    "hifmi_pay",
+    "maf_pay",
+    "oth_pay",
+    "fund_pay_sumamt",
+    "psn_part_amt",
+    "acct_pay",
+    "psn_cash_pay",
+    "balc",
+)
+
+LINE_MONEY = (
+    "det_item_fee_sumamt",
+    "fulamt_ownpay_amt",
+    "overlmt_selfpay",
+    "preselfpay_amt",
+    "inscp_scp_amt",
+)
+
+MIGRATIONS = Migrations("medpos-terminal")
+
+
+def _money_columns(names: tuple[str, ...]) -> str:
+    return ",\n".join(f"    {n} INTEGER" for n in names)
+
+
+def _run_script(db: Database, script: str) -> None:
+    """Run each statement of `script` in the caller's transaction (executescript would commit)."""
+    statement = ""
+    for line in script.splitlines(keepends=True):
+        statement += line
+        if sqlite3.complete_statement(statement):
+            db.execute(statement)
+            statement = ""
+    if statement.strip():
+        raise ValueError(f"incomplete SQL statement in migration: {statement[:60]!r}")
+
+
+@MIGRATIONS()
+def m0001_core(db: Database) -> None:
+    _run_script(
+        db,
+        f"""
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+
+CREATE TABLE txns (
+    txn_id TEXT PRIMARY KEY,
+    seq INTEGER NOT NULL UNIQUE,
+    kind TEXT NOT NULL CHECK (kind IN ('sale', 'reversal')),
+    settled_at TEXT NOT NULL,
+    setl_date TEXT NOT NULL,
+    offline INTEGER NOT NULL,
+    operator TEXT,
+    payment_method TEXT,
+    mdtrt_cert_type TEXT,
+    mdtrt_cert_no TEXT,
+    card_no TEXT,
+    card_sn TEXT,
+    psn_name TEXT,
+    psn_no TEXT,
+    psn_cert TEXT,
+    insutype TEXT,
+    psn_type TEXT,
+    insuplc_admdvs TEXT,
+    flags TEXT,
+    med_type TEXT,
+    inst_level TEXT,
+    visit_date TEXT,
+    policy_version TEXT,
+    scheme TEXT,
+    catalogue_version INTEGER,
+    pool_prop_selfpay TEXT,
+{_money_columns(SETLINFO_MONEY)},
+    orig_txn_id TEXT REFERENCES txns(txn_id),
+    reason TEXT
+);
+CREATE INDEX txns_date ON txns (setl_date, seq);
+CREATE INDEX txns_person_date ON txns (psn_cert, setl_date);
+CREATE UNIQUE INDEX txns_one_reversal ON txns (orig_txn_id) WHERE orig_txn_id IS NOT NULL;
+
+CREATE TABLE txn_lines (
+    seq INTEGER NOT NULL,
+    line_no INTEGER NOT NULL,
+    code TEXT NOT NULL,
+    name TEXT,
+    chrgitm_lv TEXT,
+    covered INTEGER NOT NULL,
+    reason TEXT,
+    qty TEXT NOT NULL,
+    price TEXT NOT NULL,
+{_money_columns(LINE_MONEY)},
+    PRIMARY KEY (seq, line_no)
+) WITHOUT ROWID;
+
+CREATE TABLE txn_accumulators (
+    seq INTEGER NOT NULL,
+    phase TEXT NOT NULL CHECK (phase IN ('before', 'after')),
+    path TEXT NOT NULL,
+    amount INTEGER NOT NULL,
+    PRIMARY KEY (seq, phase, path)
+) WITHOUT ROWID;
+
+CREATE TABLE ledger (
+    seq INTEGER PRIMARY KEY,
+    txn_id TEXT NOT NULL UNIQUE,
+    prev_hash TEXT NOT NULL,
+    hash TEXT NOT NULL,
+    sig TEXT NOT NULL
+);
+CREATE TRIGGER ledger_no_update BEFORE UPDATE ON ledger
+BEGIN SELECT RAISE(ABORT, 'the ledger is append-only'); END;
+CREATE TRIGGER ledger_no_delete BEFORE DELETE ON ledger
+BEGIN SELECT RAISE(ABORT, 'the ledger is append-only'); END;
+
+CREATE TABLE outbox (
+    txn_id TEXT PRIMARY KEY,
+    seq INTEGER NOT NULL UNIQUE,
+    kind TEXT NOT NULL,
+    fund_pay_sumamt INTEGER NOT NULL,
+    created_at TEXT NOT NULL,
+    state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'parked')),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT,
+    next_attempt_at TEXT
+);
+
+CREATE TABLE acks (
+    txn_id TEXT PRIMARY KEY,
+    seq INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    setl_id TEXT,
+    reason TEXT,
+    platform_result TEXT,
+    acked_at TEXT NOT NULL
+);
+
+CREATE TABLE persons (
+    psn_cert TEXT PRIMARY KEY,
+    psn_no TEXT,
+    name TEXT,
+    card_no TEXT,
+    insutype TEXT NOT NULL,
+    psn_type TEXT NOT NULL,
+    insuplc_admdvs TEXT NOT NULL,
+    flags TEXT NOT NULL,
+    acct_balance INTEGER NOT NULL,
+    source TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE INDEX persons_card ON persons (card_no);
+
+CREATE TABLE person_pools (
+    psn_cert TEXT NOT NULL,
+    year INTEGER NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('pools', 'supplements')),
+    name TEXT NOT NULL,
+    field TEXT NOT NULL,
+    amount INTEGER NOT NULL,
+    PRIMARY KEY (psn_cert, year, kind, name, field)
+) WITHOUT ROWID;
+
+CREATE TABLE refdata (
+    kind TEXT PRIMARY KEY,
+    version INTEGER NOT NULL,
+    issued_at INTEGER NOT NULL,
+    body TEXT NOT NULL,
+    sig TEXT,
+    received_at TEXT NOT NULL,
+    confirmed_at TEXT NOT NULL
+);
+
+CREATE TABLE closures (
+    closure_no INTEGER PRIMARY KEY,
+    setl_date TEXT NOT NULL UNIQUE,
+    first_seq INTEGER,
+    last_seq INTEGER,
+    last_hash TEXT NOT NULL,
+    prev_closure_hash TEXT NOT NULL,
+    sale_count INTEGER NOT NULL,
+    reversal_count INTEGER NOT NULL,
+{_money_columns(SETLINFO_MONEY[:-1])},
+    closed_at TEXT NOT NULL,
+    operator TEXT,
+    hash TEXT NOT NULL,
+    sig TEXT NOT NULL
+);
+CREATE TRIGGER closures_no_update BEFORE UPDATE ON closures
+BEGIN SELECT RAISE(ABORT, 'closures are append-only'); END;
+CREATE TRIGGER closures_no_delete BEFORE DELETE ON closures
+BEGIN SELECT RAISE(ABORT, 'closures are append-only'); END;
+
+CREATE TABLE audit (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    at TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    actor TEXT,
+    detail TEXT NOT NULL
+);
+CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
+BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
+BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+""",
+    )
+    _run_script(db, REPLAY_DDL)
+
+
+def migrate(db: Database) -> None:
+    """Apply every pending migration."""
+    MIGRATIONS.apply(db)

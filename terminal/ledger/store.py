@@ -1,0 +1,277 @@
+"""The terminal database (DESIGN.md "Ledger"): one SQLite file, WAL, `synchronous=FULL`, one writer.
+
+`SqliteLedger.open` applies the migrations and loads (or creates) the device key. Reads are plain
+methods; every write that must be atomic goes through `write()`, a `BEGIN IMMEDIATE` unit of work
+(see `terminal/ledger/unit.py`), so a sale's rows, ledger entry, outbox row and accumulators commit
+together or not at all. SQLite errors are translated here into `LedgerError`s that say what to do.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlite_utils import Database
+
+from terminal.errors import LedgerBusyError, LedgerError
+from terminal.ledger.keys import DeviceKey
+from terminal.ledger.schema import migrate
+
+if TYPE_CHECKING:
+    from terminal.ledger.unit import WriteUnit
+
+__all__ = ["RefData", "SqliteLedger", "translate_sqlite_error"]
+
+BUSY_TIMEOUT_S = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class RefData:
+    """One kind of reference data as the terminal holds it (platform-api.md refdata)."""
+
+    kind: str
+    version: int
+    issued_at: int
+    body: str
+    sig: str | None
+    received_at: str
+    confirmed_at: str
+
+
+def translate_sqlite_error(exc: sqlite3.Error, path: Path) -> LedgerError:
+    """A `LedgerError` that says what happened to the database and what to do."""
+    text = str(exc).lower()
+    if "locked" in text or "busy" in text:
+        return LedgerBusyError(
+            f"database {path} is busy: another medpos process is writing; nothing was written, "
+            "try again"
+        )
+    if "disk i/o error" in text and _nearly_full(path):
+        text = "full"  # SQLite reports some out-of-space writes (WAL, shared memory) as I/O errors
+    if "disk i/o error" in text:
+        return LedgerError(
+            f"disk I/O error while writing {path}: nothing was written; check the disk and try "
+            "again"
+        )
+    if "full" in text:
+        return LedgerError(
+            f"disk full while writing {path}: nothing was written; free space and try again"
+        )
+    if "readonly" in text or "read-only" in text:
+        return LedgerError(
+            f"database {path} is read-only: nothing was written; check the file and directory "
+            "permissions"
+        )
+    if "unable to open" in text:
+        return LedgerError(f"cannot open database {path}: check the path and permissions")
+    if "malformed" in text or "not a database" in text:
+        return LedgerError(
+            f"database {path} is damaged ({exc}): stop selling and restore it from backup"
+        )
+    return LedgerError(f"database {path}: {exc}")
+
+
+def _nearly_full(path: Path) -> bool:
+    try:
+        return shutil.disk_usage(path.parent).free < 1 << 20
+    except OSError:
+        return False
+
+
+class SqliteLedger:
+    """The terminal's store; use as a context manager or call `close()`."""
+
+    def __init__(
+        self, path: Path, conn: sqlite3.Connection, key: DeviceKey | None, dev_no: str
+    ) -> None:
+        self.path = path
+        self.conn = conn
+        self.db = Database(conn)
+        self._key = key
+        self.dev_no = dev_no
+
+    @property
+    def key(self) -> DeviceKey:
+        """The device key; a ledger opened for reading only has none."""
+        if self._key is None:
+            raise LedgerError(
+                f"{self.path} was opened without its device key: nothing can be signed"
+            )
+        return self._key
+
+    @classmethod
+    def open(
+        cls, path: Path, *, dev_no: str, key_path: Path | None = None, signing: bool = True
+    ) -> SqliteLedger:
+        """Open (creating when needed) the database and the device key next to it.
+
+        With `signing=False` the key is neither loaded nor created (verification needs only the
+        public key recorded in the database)."""
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_S)
+        except OSError as exc:
+            raise LedgerError(f"cannot create {path.parent}: {exc.strerror}") from None
+        except sqlite3.Error as exc:
+            raise translate_sqlite_error(exc, path) from exc
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=FULL")
+            conn.execute("PRAGMA foreign_keys=ON")
+            db = Database(conn)
+            migrate(db)
+        except sqlite3.Error as exc:
+            conn.close()
+            raise translate_sqlite_error(exc, path) from exc
+        if not signing:
+            return cls(path, conn, None, dev_no)
+        try:
+            key = DeviceKey.load_or_create(key_path or path.parent / "device_key.pem")
+            ledger = cls(path, conn, key, dev_no)
+            ledger._check_device_key()
+        except BaseException:
+            conn.close()
+            raise
+        return ledger
+
+    def _check_device_key(self) -> None:
+        stored = self.get_meta("device_public_key")
+        if stored is None:
+            with self.write() as unit:
+                unit.set_meta("device_public_key", self.key.public_b64)
+                unit.set_meta("dev_no", self.dev_no)
+            return
+        if stored != self.key.public_b64:
+            raise LedgerError(
+                f"the device key next to {self.path} is not the key this ledger was signed with: "
+                "restore the original device_key.pem"
+            )
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> SqliteLedger:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def write(self) -> Iterator[WriteUnit]:
+        """A unit of work under the write lock: commits on success, rolls back on any error."""
+        from terminal.ledger.unit import WriteUnit
+
+        try:
+            self.conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise translate_sqlite_error(exc, self.path) from exc
+        try:
+            yield WriteUnit(self)
+            self.conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            self._rollback()
+            raise translate_sqlite_error(exc, self.path) from exc
+        except BaseException:
+            self._rollback()
+            raise
+
+    def _rollback(self) -> None:
+        if self.conn.in_transaction:
+            self.conn.rollback()
+
+    # -- reads ------------------------------------------------------------------------------
+
+    def query(self, sql: str, params: tuple[Any, ...] | dict[str, Any] = ()) -> list[sqlite3.Row]:
+        """Rows of a read-only query, as `sqlite3.Row`."""
+        try:
+            cur = self.conn.execute(sql, params)
+            cur.row_factory = sqlite3.Row
+            return list(cur.fetchall())
+        except sqlite3.Error as exc:
+            raise translate_sqlite_error(exc, self.path) from exc
+
+    def get_meta(self, key: str) -> str | None:
+        rows = self.query("SELECT value FROM meta WHERE key = ?", (key,))
+        return str(rows[0]["value"]) if rows else None
+
+    def head(self) -> tuple[int, str]:
+        """`(seq, hash)` of the newest ledger entry; `(0, 64 zeros)` for an empty ledger."""
+        rows = self.query("SELECT seq, hash FROM ledger ORDER BY seq DESC LIMIT 1")
+        return (int(rows[0]["seq"]), str(rows[0]["hash"])) if rows else (0, "0" * 64)
+
+    def get_refdata(self, kind: str) -> RefData | None:
+        rows = self.query("SELECT * FROM refdata WHERE kind = ?", (kind,))
+        if not rows:
+            return None
+        r = rows[0]
+        return RefData(
+            r["kind"],
+            r["version"],
+            r["issued_at"],
+            r["body"],
+            r["sig"],
+            r["received_at"],
+            r["confirmed_at"],
+        )
+
+    def get_person(self, psn_cert: str) -> dict[str, Any] | None:
+        """The cached person: claim-shaped `person` plus `name` and `card_no`."""
+        rows = self.query("SELECT * FROM persons WHERE psn_cert = ?", (psn_cert,))
+        return _person_from_row(rows[0]) if rows else None
+
+    def find_person_by_card(self, card_no: str) -> dict[str, Any] | None:
+        rows = self.query("SELECT * FROM persons WHERE card_no = ?", (card_no,))
+        return _person_from_row(rows[0]) if rows else None
+
+    def accumulators(self, psn_cert: str, year: int) -> dict[str, Any] | None:
+        """The cached accumulators for the policy year, claim-shaped; None for an unknown person."""
+        from terminal.settlement.money import format_fen
+
+        person = self.query("SELECT acct_balance FROM persons WHERE psn_cert = ?", (psn_cert,))
+        if not person:
+            return None
+        out: dict[str, Any] = {
+            "acct_balance": format_fen(person[0]["acct_balance"]),
+            "pools": {},
+            "supplements": {},
+        }
+        for r in self.query(
+            "SELECT kind, name, field, amount FROM person_pools WHERE psn_cert = ? AND year = ? "
+            "ORDER BY kind, name, field",
+            (psn_cert, year),
+        ):
+            out[r["kind"]].setdefault(r["name"], {})[r["field"]] = format_fen(r["amount"])
+        return out
+
+    def txn(self, txn_id: str) -> sqlite3.Row | None:
+        rows = self.query("SELECT * FROM txns WHERE txn_id = ?", (txn_id,))
+        return rows[0] if rows else None
+
+    def audit_log(self, limit: int = 100) -> list[dict[str, Any]]:
+        rows = self.query("SELECT * FROM audit ORDER BY id DESC LIMIT ?", (limit,))
+        return [{**dict(r), "detail": json.loads(r["detail"])} for r in rows]
+
+    def audit(self, kind: str, actor: str | None, detail: dict[str, Any], at: datetime) -> None:
+        """Append one audit record in its own transaction."""
+        with self.write() as unit:
+            unit.audit(kind, actor, detail, at)
+
+
+def _person_from_row(r: sqlite3.Row) -> dict[str, Any]:
+    person: dict[str, Any] = {
+        "psn_cert": r["psn_cert"],
+        "insutype": r["insutype"],
+        "psn_type": r["psn_type"],
+        "insuplc_admdvs": r["insuplc_admdvs"],
+        "flags": json.loads(r["flags"]),
+    }
+    if r["psn_no"] is not None:
+        person["psn_no"] = r["psn_no"]
+    return {"person": person, "name": r["name"], "card_no": r["card_no"], "source": r["source"]}

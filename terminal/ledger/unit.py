@@ -1,0 +1,339 @@
+"""The write side of the ledger: everything here runs inside `SqliteLedger.write()`.
+
+`append_sale` and `append_reversal` write, in the caller's one transaction, the transaction rows,
+the chained and signed ledger entry (its hash rebuilt from those very rows), the outbox row and
+the person's accumulators (DESIGN.md "A transaction's life", step 4).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from terminal.errors import LedgerError
+from terminal.ledger import replay
+from terminal.ledger.records import (
+    LINE_COLUMNS,
+    TXN_COLUMNS,
+    accumulator_rows,
+    entry_hash,
+    reversal_input,
+    sale_input,
+    sale_rows,
+)
+
+if TYPE_CHECKING:
+    from terminal.ledger.store import SqliteLedger
+
+__all__ = ["Appended", "WriteUnit"]
+
+_INSERT_TXN = (
+    f"INSERT INTO txns ({', '.join(TXN_COLUMNS)}) "
+    f"VALUES ({', '.join(':' + c for c in TXN_COLUMNS)})"
+)
+_INSERT_LINE = (
+    f"INSERT INTO txn_lines ({', '.join(LINE_COLUMNS)}) "
+    f"VALUES ({', '.join('?' * len(LINE_COLUMNS))})"
+)
+_INSERT_ACC = "INSERT INTO txn_accumulators (seq, phase, path, amount) VALUES (?, ?, ?, ?)"
+
+
+@dataclass(frozen=True, slots=True)
+class Appended:
+    """A ledger entry just written: what checkout prints after the commit."""
+
+    txn_id: str
+    seq: int
+    hash: str
+    upload_input: dict[str, Any]
+
+
+class WriteUnit:
+    """Writes inside one `BEGIN IMMEDIATE` transaction of a `SqliteLedger`."""
+
+    def __init__(self, ledger: SqliteLedger) -> None:
+        self._ledger = ledger
+        self._conn = ledger.conn
+
+    # -- the chain --------------------------------------------------------------------------
+
+    def next_entry(self) -> tuple[int, str, str]:
+        """`(seq, prev_hash, txn_id)` of the entry about to be appended."""
+        row = self._conn.execute(
+            "SELECT seq, hash FROM ledger ORDER BY seq DESC LIMIT 1"
+        ).fetchone()
+        seq, prev = (row[0] + 1, row[1]) if row else (1, "0" * 64)
+        return seq, prev, f"{self._ledger.dev_no}-{seq}"
+
+    def _sign_and_chain(self, seq: int, txn_id: str, upload: dict[str, Any]) -> str:
+        digest = entry_hash(upload)
+        sig = self._ledger.key.sign_b64(bytes.fromhex(digest))
+        self._conn.execute(
+            "INSERT INTO ledger (seq, txn_id, prev_hash, hash, sig) VALUES (?, ?, ?, ?, ?)",
+            (seq, txn_id, upload["ledger"]["prev_hash"], digest, sig),
+        )
+        upload["ledger"]["hash"] = digest
+        upload["ledger"]["sig"] = sig
+        self._conn.execute(
+            "INSERT OR REPLACE INTO meta (key, value) VALUES ('head_seq', ?), ('head_hash', ?)",
+            (str(seq), digest),
+        )
+        return digest
+
+    def append_sale(
+        self,
+        *,
+        settled_at: datetime,
+        offline: bool,
+        operator: str | None,
+        payment_method: str | None,
+        identity: Mapping[str, Any],
+        psn_name: str | None,
+        claim: Mapping[str, Any],
+        result: Mapping[str, Any],
+        catalogue_version: int,
+        year: int,
+        ecard_cti: bytes | None = None,
+        ecard_exp: int | None = None,
+    ) -> Appended:
+        """Write a settled sale, its entry, outbox row and the person's accumulators after it."""
+        seq, prev_hash, txn_id = self.next_entry()
+        txn, lines, accs = sale_rows(
+            txn_id=txn_id,
+            seq=seq,
+            settled_at=settled_at.strftime("%Y-%m-%d %H:%M:%S"),
+            setl_date=settled_at.date().isoformat(),
+            offline=offline,
+            operator=operator,
+            payment_method=payment_method,
+            identity=identity,
+            psn_name=psn_name,
+            claim=claim,
+            result=result,
+            catalogue_version=catalogue_version,
+        )
+        self._conn.execute(_INSERT_TXN, txn)
+        self._conn.executemany(_INSERT_LINE, lines)
+        self._conn.executemany(_INSERT_ACC, accs)
+        upload = sale_input(txn, {"seq": seq, "prev_hash": prev_hash}, lines, accs)
+        digest = self._sign_and_chain(seq, txn_id, upload)
+        self._outbox(txn_id, seq, "sale", txn["fund_pay_sumamt"], settled_at)
+        self.set_accumulators(claim["person"]["psn_cert"], year, result["accumulators_after"])
+        if ecard_cti is not None:
+            if not replay.record(self._conn, ecard_cti, ecard_exp or 0):
+                raise LedgerError("this e-card code was already used for a sale: ask for a new one")
+        return Appended(txn_id, seq, digest, upload)
+
+    def append_reversal(
+        self, *, orig_txn_id: str, reason: str, operator: str, settled_at: datetime
+    ) -> Appended:
+        """Write the reversal of a sale; give back what it took from the person's accumulators."""
+        conn = self._conn
+        orig = conn.execute(
+            "SELECT seq, kind, psn_cert, visit_date, fund_pay_sumamt FROM txns WHERE txn_id = ?",
+            (orig_txn_id,),
+        ).fetchone()
+        if orig is None:
+            raise LedgerError(f"no sale {orig_txn_id} on this terminal: check the receipt number")
+        orig_seq, kind, psn_cert, visit_date, fund = orig
+        if kind != "sale":
+            raise LedgerError(f"{orig_txn_id} is itself a refund and cannot be refunded")
+        done = conn.execute(
+            "SELECT txn_id FROM txns WHERE orig_txn_id = ?", (orig_txn_id,)
+        ).fetchone()
+        if done is not None:
+            raise LedgerError(f"{orig_txn_id} was already refunded by {done[0]}")
+        ack = conn.execute("SELECT status FROM acks WHERE txn_id = ?", (orig_txn_id,)).fetchone()
+        if ack is not None and ack[0] == "rejected":
+            raise LedgerError(
+                f"{orig_txn_id} was rejected by the platform, so there is nothing to refund"
+            )
+        seq, prev_hash, txn_id = self.next_entry()
+        txn = dict.fromkeys(TXN_COLUMNS)
+        txn.update(
+            txn_id=txn_id,
+            seq=seq,
+            kind="reversal",
+            settled_at=settled_at.strftime("%Y-%m-%d %H:%M:%S"),
+            setl_date=settled_at.date().isoformat(),
+            offline=1,
+            operator=operator,
+            psn_cert=psn_cert,
+            orig_txn_id=orig_txn_id,
+            reason=reason,
+        )
+        conn.execute(_INSERT_TXN, txn)
+        upload = reversal_input(txn, {"seq": seq, "prev_hash": prev_hash})
+        digest = self._sign_and_chain(seq, txn_id, upload)
+        self._outbox(txn_id, seq, "reversal", -fund, settled_at)
+        self._give_back(orig_seq, psn_cert, int(visit_date[:4]))
+        return Appended(txn_id, seq, digest, upload)
+
+    def _give_back(self, orig_seq: int, psn_cert: str, year: int) -> None:
+        delta: dict[str, int] = {}
+        for phase, path, amount in self._conn.execute(
+            "SELECT phase, path, amount FROM txn_accumulators WHERE seq = ?", (orig_seq,)
+        ):
+            delta[path] = delta.get(path, 0) + (amount if phase == "after" else -amount)
+        for path, change in delta.items():
+            if change == 0:
+                continue
+            if path == "acct_balance":
+                self._conn.execute(
+                    "UPDATE persons SET acct_balance = acct_balance - ? WHERE psn_cert = ?",
+                    (change, psn_cert),
+                )
+                continue
+            kind, rest = path.split("/", 1)
+            name, field = rest.rsplit("/", 1)
+            self._conn.execute(
+                "UPDATE person_pools SET amount = amount - ? "
+                "WHERE psn_cert = ? AND year = ? AND kind = ? AND name = ? AND field = ?",
+                (change, psn_cert, year, kind, name, field),
+            )
+
+    def _outbox(self, txn_id: str, seq: int, kind: str, fund: int, at: datetime) -> None:
+        self._conn.execute(
+            "INSERT INTO outbox (txn_id, seq, kind, fund_pay_sumamt, created_at) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (txn_id, seq, kind, fund, at.isoformat(timespec="seconds")),
+        )
+        self._add_outbox_fund(fund)
+
+    def _add_outbox_fund(self, fund: int) -> None:
+        # a running total, so the unsynced-exposure limit costs one row read per sale
+        self._conn.execute(
+            "INSERT INTO meta (key, value) VALUES ('outbox_fund', ?) ON CONFLICT (key) "
+            "DO UPDATE SET value = CAST(value AS INTEGER) + CAST(excluded.value AS INTEGER)",
+            (str(fund),),
+        )
+
+    def record_ack(
+        self,
+        txn_id: str,
+        *,
+        status: str,
+        setl_id: str | None,
+        reason: str | None,
+        platform_result: Mapping[str, Any] | None,
+        at: datetime,
+    ) -> bool:
+        """Store a final acknowledgement and only then take the entry out of the outbox.
+
+        Returns False when the entry was not in the outbox (acknowledged before: nothing changes).
+        """
+        row = self._conn.execute(
+            "SELECT seq, fund_pay_sumamt FROM outbox WHERE txn_id = ?", (txn_id,)
+        ).fetchone()
+        if row is None:
+            return False
+        seq, fund = row
+        self._conn.execute(
+            "INSERT INTO acks (txn_id, seq, status, setl_id, reason, platform_result, acked_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                txn_id,
+                seq,
+                status,
+                setl_id,
+                reason,
+                json.dumps(platform_result, ensure_ascii=False) if platform_result else None,
+                at.isoformat(timespec="seconds"),
+            ),
+        )
+        self._conn.execute("DELETE FROM outbox WHERE txn_id = ?", (txn_id,))
+        self._add_outbox_fund(-fund)
+        self._conn.execute(
+            "INSERT INTO meta (key, value) VALUES ('last_acked_seq', ?) ON CONFLICT (key) "
+            "DO UPDATE SET value = MAX(CAST(value AS INTEGER), CAST(excluded.value AS INTEGER))",
+            (str(seq),),
+        )
+        return True
+
+    # -- persons ----------------------------------------------------------------------------
+
+    def upsert_person(
+        self,
+        person: Mapping[str, Any],
+        *,
+        source: str,
+        at: datetime,
+        name: str | None = None,
+        card_no: str | None = None,
+        acct_balance: int | None = None,
+    ) -> None:
+        """Insert or update a person's insurance fields (keeps name/card/balance when not given)."""
+        self._conn.execute(
+            "INSERT INTO persons (psn_cert, psn_no, name, card_no, insutype, psn_type, "
+            "insuplc_admdvs, flags, acct_balance, source, updated_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (psn_cert) DO UPDATE SET psn_no = excluded.psn_no, "
+            "name = COALESCE(excluded.name, name), card_no = COALESCE(excluded.card_no, card_no), "
+            "insutype = excluded.insutype, psn_type = excluded.psn_type, "
+            "insuplc_admdvs = excluded.insuplc_admdvs, flags = excluded.flags, "
+            "acct_balance = CASE WHEN ? THEN excluded.acct_balance ELSE acct_balance END, "
+            "source = excluded.source, updated_at = excluded.updated_at",
+            (
+                person["psn_cert"],
+                person.get("psn_no"),
+                name,
+                card_no,
+                person["insutype"],
+                person["psn_type"],
+                person["insuplc_admdvs"],
+                json.dumps(list(person.get("flags", [])), ensure_ascii=False),
+                acct_balance or 0,
+                source,
+                at.isoformat(timespec="seconds"),
+                acct_balance is not None,
+            ),
+        )
+
+    def set_accumulators(self, psn_cert: str, year: int, acc: Mapping[str, Any]) -> None:
+        """Replace the cached accumulators of a person for a policy year (claim-shaped input)."""
+        rows = accumulator_rows(0, "after", acc)
+        for _, _, path, amount in rows:
+            if path == "acct_balance":
+                self._conn.execute(
+                    "UPDATE persons SET acct_balance = ? WHERE psn_cert = ?", (amount, psn_cert)
+                )
+                continue
+            kind, rest = path.split("/", 1)
+            name, field = rest.rsplit("/", 1)
+            self._conn.execute(
+                "INSERT OR REPLACE INTO person_pools (psn_cert, year, kind, name, field, amount) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (psn_cert, year, kind, name, field, amount),
+            )
+
+    # -- everything else --------------------------------------------------------------------
+
+    def set_meta(self, key: str, value: str) -> None:
+        self._conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+
+    def audit(self, kind: str, actor: str | None, detail: Mapping[str, Any], at: datetime) -> None:
+        self._conn.execute(
+            "INSERT INTO audit (at, kind, actor, detail) VALUES (?, ?, ?, ?)",
+            (at.isoformat(timespec="seconds"), kind, actor, json.dumps(detail, ensure_ascii=False)),
+        )
+
+    def put_refdata(
+        self, kind: str, version: int, issued_at: int, body: str, sig: str | None, at: datetime
+    ) -> None:
+        """Store a new version of a kind of reference data (received and confirmed now)."""
+        stamp = at.isoformat(timespec="seconds")
+        self._conn.execute(
+            "INSERT OR REPLACE INTO refdata (kind, version, issued_at, body, sig, received_at, "
+            "confirmed_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (kind, version, issued_at, body, sig, stamp, stamp),
+        )
+
+    def confirm_refdata(self, kind: str, at: datetime) -> None:
+        """The platform said the held version is still current."""
+        self._conn.execute(
+            "UPDATE refdata SET confirmed_at = ? WHERE kind = ?",
+            (at.isoformat(timespec="seconds"), kind),
+        )

@@ -1,0 +1,352 @@
+"""Reading and validating the policy TOML, catalogue JSON and claim JSON (settlement.md "Files").
+
+Every error is an `InvalidInputError(source, path, message)` whose text names the file and the
+field, e.g. `claim.json: basket[2].qty: "-1" is not a positive quantity`. Money and quantities
+given as JSON numbers instead of strings are invalid.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tomllib
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from terminal.errors import InvalidInputError
+from terminal.settlement.identity import birth_date
+from terminal.settlement.model import (
+    ACCT_PARTS,
+    SUPPLEMENT_FUNDS,
+    Accumulators,
+    BasketLine,
+    Catalogue,
+    CatalogueItem,
+    Claim,
+    Person,
+    Policy,
+    PoolAccumulators,
+    Scheme,
+    Segment,
+    Supplement,
+    SupplementAccumulators,
+    Visit,
+)
+
+__all__ = ["accumulators_from_json", "parse_catalogue", "parse_claim", "parse_policy"]
+
+_AMOUNT = re.compile(r"[0-9]+(\.[0-9]{1,2})?")
+_DECIMAL = re.compile(r"[0-9]+(\.[0-9]+)?")
+_FEN = Decimal(100)
+INST_LEVELS = ("pharmacy", "1", "2", "3")
+
+
+class _Reader:
+    """Typed access to a parsed document that raises InvalidInputError naming the path."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+
+    def fail(self, path: str, message: str) -> InvalidInputError:
+        return InvalidInputError(self.source, path, message)
+
+    def table(self, value: Any, path: str) -> dict[str, Any]:
+        if not isinstance(value, dict):
+            raise self.fail(path, f"expected an object, got {_show(value)}")
+        return value
+
+    def get(self, obj: dict[str, Any], key: str, path: str) -> Any:
+        if key not in obj:
+            raise self.fail(_join(path, key), "is missing")
+        return obj[key]
+
+    def text(self, value: Any, path: str, *, empty: bool = False) -> str:
+        if not isinstance(value, str) or (not empty and not value):
+            raise self.fail(path, f"{_show(value)} is not a non-empty string")
+        return value
+
+    def texts(self, value: Any, path: str, *, empty: bool = True) -> tuple[str, ...]:
+        if not isinstance(value, list) or (not empty and not value):
+            raise self.fail(path, f"{_show(value)} is not a {'' if empty else 'non-empty '}list")
+        return tuple(self.text(v, f"{path}[{i}]") for i, v in enumerate(value))
+
+    def integer(self, value: Any, path: str) -> int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.fail(path, f"{_show(value)} is not an integer")
+        return value
+
+    def amount(self, value: Any, path: str) -> int:
+        """A non-negative amount string with at most two places, in fen."""
+        if not isinstance(value, str) or not _AMOUNT.fullmatch(value):
+            raise self.fail(path, f'{_show(value)} is not an amount (a string like "12.50")')
+        return int(Decimal(value) * _FEN)
+
+    def decimal(self, value: Any, path: str, what: str, places: int) -> Decimal:
+        if not isinstance(value, str) or not _DECIMAL.fullmatch(value):
+            raise self.fail(path, f"{_show(value)} is not a {what}")
+        if "." in value and len(value.split(".")[1]) > places:
+            raise self.fail(path, f"{_show(value)} has more than {places} decimal places")
+        return Decimal(value)
+
+    def ratio(self, value: Any, path: str) -> Decimal:
+        r = self.decimal(value, path, 'ratio (a string between "0" and "1")', 6)
+        if r > 1:
+            raise self.fail(path, f"{_show(value)} is not a ratio between 0 and 1")
+        return r
+
+    def day(self, value: Any, path: str) -> date:
+        if isinstance(value, date):
+            return value
+        if isinstance(value, str):
+            try:
+                return date.fromisoformat(value)
+            except ValueError:
+                pass
+        raise self.fail(path, f'{_show(value)} is not a date like "2026-03-15"')
+
+
+def _show(value: Any) -> str:
+    try:
+        return json.dumps(value, ensure_ascii=False, default=str)
+    except (TypeError, ValueError):  # pragma: no cover - json.dumps with default=str
+        return repr(value)
+
+
+def _join(path: str, key: str) -> str:
+    return f"{path}.{key}" if path else key
+
+
+# -- policy ------------------------------------------------------------------------------------
+
+
+def parse_policy(text: str, source: str = "policy") -> Policy:
+    """The policy TOML text as a `Policy`; raises InvalidInputError naming the field."""
+    r = _Reader(source)
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise r.fail("", f"not valid TOML: {exc}") from None
+    head = r.table(r.get(doc, "policy", ""), "policy")
+    region = r.text(r.get(head, "region", "policy"), "policy.region")
+    year = r.integer(r.get(head, "year", "policy"), "policy.year")
+    version = r.text(r.get(head, "version", "policy"), "policy.version")
+    valid_from = r.day(r.get(head, "valid_from", "policy"), "policy.valid_from")
+    valid_to = r.day(r.get(head, "valid_to", "policy"), "policy.valid_to")
+    if valid_to < valid_from:
+        raise r.fail("policy.valid_to", "is before policy.valid_from")
+    raw_schemes = doc.get("scheme", [])
+    if not isinstance(raw_schemes, list) or not raw_schemes:
+        raise r.fail("scheme", "the policy needs at least one [[scheme]]")
+    schemes = tuple(_scheme(r, s, f"scheme[{i}]") for i, s in enumerate(raw_schemes))
+    ids = [s.id for s in schemes]
+    for i, sid in enumerate(ids):
+        if sid in ids[:i]:
+            raise r.fail(f"scheme[{i}].id", f"{_show(sid)} is used by an earlier scheme")
+    return Policy(region, year, version, valid_from, valid_to, schemes)
+
+
+def _optional_texts(r: _Reader, s: dict[str, Any], key: str, path: str) -> tuple[str, ...] | None:
+    return r.texts(s[key], _join(path, key), empty=False) if key in s else None
+
+
+def _scheme(r: _Reader, raw: Any, path: str) -> Scheme:
+    s = r.table(raw, path)
+    sid = r.text(r.get(s, "id", path), _join(path, "id"))
+    insutype = r.texts(r.get(s, "insutype", path), _join(path, "insutype"), empty=False)
+    med_type = r.texts(r.get(s, "med_type", path), _join(path, "med_type"), empty=False)
+    inst_level = _optional_texts(r, s, "inst_level", path)
+    for i, level in enumerate(inst_level or ()):
+        if level not in INST_LEVELS:
+            raise r.fail(f"{path}.inst_level[{i}]", f"{_show(level)} is not one of {INST_LEVELS}")
+    psn_type = _optional_texts(r, s, "psn_type", path)
+    age_min = r.integer(s["age_min"], _join(path, "age_min")) if "age_min" in s else None
+    age_max = r.integer(s["age_max"], _join(path, "age_max")) if "age_max" in s else None
+    pool = r.text(r.get(s, "pool", path), _join(path, "pool"))
+    deductible = r.amount(s.get("deductible", "0"), _join(path, "deductible"))
+    cap = r.amount(s["cap"], _join(path, "cap")) if "cap" in s else None
+    acct = r.texts(s.get("acct_may_pay", []), _join(path, "acct_may_pay"))
+    for i, part in enumerate(acct):
+        if part not in ACCT_PARTS:
+            raise r.fail(f"{path}.acct_may_pay[{i}]", f"{_show(part)} is not one of {ACCT_PARTS}")
+    segments = _segments(r, s.get("segments", []), _join(path, "segments"))
+    raw_supps = s.get("supplement", [])
+    if not isinstance(raw_supps, list):
+        raise r.fail(_join(path, "supplement"), "expected [[scheme.supplement]] tables")
+    supps = tuple(_supplement(r, x, f"{path}.supplement[{i}]") for i, x in enumerate(raw_supps))
+    return Scheme(
+        sid,
+        insutype,
+        med_type,
+        inst_level,
+        psn_type,
+        age_min,
+        age_max,
+        pool,
+        deductible,
+        cap,
+        acct,
+        segments,
+        supps,
+    )
+
+
+def _supplement(r: _Reader, raw: Any, path: str) -> Supplement:
+    s = r.table(raw, path)
+    fund = r.text(r.get(s, "fund", path), _join(path, "fund"))
+    if fund not in SUPPLEMENT_FUNDS:
+        raise r.fail(_join(path, "fund"), f"{_show(fund)} is not one of {SUPPLEMENT_FUNDS}")
+    pool = r.text(r.get(s, "pool", path), _join(path, "pool"))
+    flags = r.texts(s.get("flags", []), _join(path, "flags"))
+    cap = r.amount(s["cap"], _join(path, "cap")) if "cap" in s else None
+    segments = _segments(r, s.get("segments", []), _join(path, "segments"))
+    return Supplement(fund, pool, flags, cap, segments)
+
+
+def _segments(r: _Reader, raw: Any, path: str) -> tuple[Segment, ...]:
+    if not isinstance(raw, list):
+        raise r.fail(path, f"{_show(raw)} is not a list of segments")
+    out: list[Segment] = []
+    for i, item in enumerate(raw):
+        p = f"{path}[{i}]"
+        seg = r.table(item, p)
+        lower = r.amount(r.get(seg, "from", p), f"{p}.from")
+        upper = r.amount(seg["to"], f"{p}.to") if "to" in seg else None
+        ratio = r.ratio(r.get(seg, "ratio", p), f"{p}.ratio")
+        if upper is not None and upper <= lower:
+            raise r.fail(f"{p}.to", "must be above from")
+        if out:
+            prev = out[-1]
+            if prev.upper is None:
+                raise r.fail(f"{p}.from", "follows an unbounded segment (only the last has no to)")
+            if lower < prev.upper:
+                raise r.fail(f"{p}.from", "overlaps the previous segment (segments are sorted)")
+        out.append(Segment(lower, upper, ratio))
+    return tuple(out)
+
+
+# -- catalogue ---------------------------------------------------------------------------------
+
+
+def parse_catalogue(data: object, source: str = "catalogue") -> Catalogue:
+    """The catalogue JSON document (a list) as a `Catalogue` indexed by code and barcode."""
+    r = _Reader(source)
+    if not isinstance(data, list):
+        raise r.fail("", "the catalogue must be a JSON array of items")
+    items: dict[str, CatalogueItem] = {}
+    barcodes: dict[str, str] = {}
+    for i, raw in enumerate(data):
+        path = f"[{i}]"
+        e = r.table(raw, path)
+        code = r.text(r.get(e, "code", path), f"{path}.code")
+        if code in items:
+            raise r.fail(f"{path}.code", f"{_show(code)} appears twice in the catalogue")
+        name = r.text(r.get(e, "name", path), f"{path}.name")
+        category = r.get(e, "category", path)
+        if category not in ("A", "B", "C"):
+            raise r.fail(f"{path}.category", f'{_show(category)} is not one of "A", "B", "C"')
+        ratio = None
+        if "selfpay_ratio" in e:
+            ratio = r.ratio(e["selfpay_ratio"], f"{path}.selfpay_ratio")
+        elif category == "B":
+            raise r.fail(f"{path}.selfpay_ratio", "is missing (a category B item needs one)")
+        cap = (
+            r.decimal(e["price_cap"], f"{path}.price_cap", "non-negative price", 4)
+            if "price_cap" in e
+            else None
+        )
+        price = (
+            r.decimal(e["price"], f"{path}.price", "non-negative price", 4)
+            if "price" in e
+            else None
+        )
+        med = (
+            r.texts(e["restrict_med_types"], f"{path}.restrict_med_types", empty=False)
+            if "restrict_med_types" in e
+            else None
+        )
+        flags = (
+            r.texts(e["restrict_flags"], f"{path}.restrict_flags", empty=False)
+            if "restrict_flags" in e
+            else None
+        )
+        unit = r.text(e["unit"], f"{path}.unit") if "unit" in e else None
+        codes = r.texts(e.get("barcodes", []), f"{path}.barcodes")
+        for j, barcode in enumerate(codes):
+            if barcode in barcodes and barcodes[barcode] != code:
+                raise r.fail(f"{path}.barcodes[{j}]", f"{_show(barcode)} belongs to another item")
+            barcodes[barcode] = code
+        items[code] = CatalogueItem(
+            code, name, category, ratio, cap, med, flags, unit, codes, price
+        )
+    return Catalogue(items, barcodes)
+
+
+# -- claim -------------------------------------------------------------------------------------
+
+
+def parse_claim(data: object, source: str = "claim") -> Claim:
+    """The claim JSON document as a `Claim`; raises InvalidInputError naming the field."""
+    r = _Reader(source)
+    doc = r.table(data, "")
+    p = r.table(r.get(doc, "person", ""), "person")
+    psn_cert = r.text(r.get(p, "psn_cert", "person"), "person.psn_cert")
+    if birth_date(psn_cert) is None:
+        raise r.fail(
+            "person.psn_cert",
+            f"{_show(psn_cert)} is not an 18-character ID number with a valid birth date",
+        )
+    person = Person(
+        psn_cert=psn_cert,
+        insutype=r.text(r.get(p, "insutype", "person"), "person.insutype"),
+        psn_type=r.text(r.get(p, "psn_type", "person"), "person.psn_type"),
+        insuplc_admdvs=r.text(r.get(p, "insuplc_admdvs", "person"), "person.insuplc_admdvs"),
+        flags=r.texts(p.get("flags", []), "person.flags"),
+        psn_no=r.text(p["psn_no"], "person.psn_no", empty=True) if "psn_no" in p else None,
+    )
+    v = r.table(r.get(doc, "visit", ""), "visit")
+    level = r.text(r.get(v, "inst_level", "visit"), "visit.inst_level")
+    if level not in INST_LEVELS:
+        raise r.fail("visit.inst_level", f"{_show(level)} is not one of {INST_LEVELS}")
+    visit = Visit(
+        med_type=r.text(r.get(v, "med_type", "visit"), "visit.med_type"),
+        inst_level=level,
+        date=r.day(r.get(v, "date", "visit"), "visit.date"),
+    )
+    acc = accumulators_from_json(doc.get("accumulators", {}), source)
+    raw_basket = r.get(doc, "basket", "")
+    if not isinstance(raw_basket, list) or not raw_basket:
+        raise r.fail("basket", "must be a non-empty list of lines")
+    basket = []
+    for i, raw in enumerate(raw_basket):
+        path = f"basket[{i}]"
+        line = r.table(raw, path)
+        code = r.text(r.get(line, "code", path), f"{path}.code")
+        qty = r.decimal(r.get(line, "qty", path), f"{path}.qty", "positive quantity", 3)
+        if qty <= 0:
+            raise r.fail(f"{path}.qty", f"{_show(line['qty'])} is not a positive quantity")
+        price = r.decimal(r.get(line, "price", path), f"{path}.price", "non-negative price", 4)
+        basket.append(BasketLine(code, qty, price))
+    return Claim(person, visit, acc, tuple(basket))
+
+
+def accumulators_from_json(data: object, source: str, path: str = "accumulators") -> Accumulators:
+    """Claim-shaped accumulators; anything missing is zero."""
+    r = _Reader(source)
+    doc = r.table(data, path)
+    balance = r.amount(doc.get("acct_balance", "0"), _join(path, "acct_balance"))
+    pools: dict[str, PoolAccumulators] = {}
+    for name, raw in r.table(doc.get("pools", {}), _join(path, "pools")).items():
+        p = f"{path}.pools.{name}"
+        f = r.table(raw, p)
+        pools[name] = PoolAccumulators(
+            *(r.amount(f.get(k, "0"), _join(p, k)) for k in ("dedc_used", "inscp_cum", "fund_paid"))
+        )
+    supps: dict[str, SupplementAccumulators] = {}
+    for name, raw in r.table(doc.get("supplements", {}), _join(path, "supplements")).items():
+        p = f"{path}.supplements.{name}"
+        f = r.table(raw, p)
+        supps[name] = SupplementAccumulators(
+            *(r.amount(f.get(k, "0"), _join(p, k)) for k in ("base_cum", "paid"))
+        )
+    return Accumulators(balance, pools, supps)
