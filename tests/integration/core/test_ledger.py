@@ -23,6 +23,12 @@ def test_a_sale_writes_every_row_in_one_commit(
 ) -> None:
     [sale] = _sell(service, claim)
     ledger = service.ledger
+    # the upload input is rebuilt from the stored rows and says exactly what the engine said
+    assert sale.upload_input["result"] == sale.result
+    assert sale.upload_input["claim"]["basket"] == claim["basket"]
+    assert sale.upload_input["claim"]["person"] == claim["person"]
+    assert sale.upload_input["mdtrt_cert_type"] == "02"
+    assert "card_no" not in sale.upload_input and "card_sn" not in sale.upload_input
     assert sale.seq == 1
     assert sale.txn_id == f"{service.config.terminal.dev_no}-1"
     assert sale.upload_input["ledger"]["prev_hash"] == GENESIS_HASH
