@@ -31,7 +31,8 @@ typecheck: setup
 	$(VENV)/bin/mypy terminal drivers sync
 
 pytest: setup
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest --cov=terminal.settlement --cov-branch --cov-fail-under=100 \
+		--cov-report=term-missing:skip-covered
 
 test: lint typecheck pytest
 
