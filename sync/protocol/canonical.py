@@ -1,4 +1,4 @@
-"""Canonical JSON, as platform-api.md "Canonical JSON" defines it for every signed or hashed document."""
+"""Canonical JSON (platform-api.md "Canonical JSON") for every signed or hashed document."""
 
 from __future__ import annotations
 
@@ -11,12 +11,16 @@ __all__ = ["canonical_json"]
 def canonical_json(obj: Any) -> bytes:
     """Keys sorted, no spaces, non-ASCII as itself, UTF-8; floats are refused (money is strings)."""
     _refuse_floats(obj)
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode(
+        "utf-8"
+    )
 
 
 def _refuse_floats(obj: Any) -> None:
     if isinstance(obj, float):
-        raise TypeError(f"canonical JSON holds no floats: {obj!r}; write money and ratios as strings")
+        raise TypeError(
+            f"canonical JSON holds no floats: {obj!r}; write money and ratios as strings"
+        )
     if isinstance(obj, dict):
         for v in obj.values():
             _refuse_floats(v)

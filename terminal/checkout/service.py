@@ -155,6 +155,10 @@ class CheckoutService:
         The claim's person fields are used as given; its accumulators only seed the cache for a
         person this terminal has never seen (DESIGN.md "Persons and accumulators").
         """
+        if isinstance(claim, Mapping) and isinstance(claim.get("visit"), Mapping):
+            visit = dict(claim["visit"])
+            visit.setdefault("date", self.local_now().date().isoformat())
+            claim = {**claim, "visit": visit}
         parsed = parse_claim(claim, source)  # validate before anything is written
         person = dict(claim["person"])
         identity = Identity(

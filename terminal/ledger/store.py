@@ -116,7 +116,8 @@ class SqliteLedger:
         public key recorded in the database)."""
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_S)
+            # one connection, used by one thread at a time: the web front serialises requests
+            conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_S, check_same_thread=False)
         except OSError as exc:
             raise LedgerError(f"cannot create {path.parent}: {exc.strerror}") from None
         except sqlite3.Error as exc:

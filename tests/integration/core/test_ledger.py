@@ -246,3 +246,14 @@ def test_an_edited_closure_is_found(service: CheckoutService, claim: dict[str, A
     report = verify_ledger(service.ledger)
     assert not report.ok
     assert report.anchor is not None and report.anchor.startswith("closure")
+
+
+def test_a_claim_without_a_visit_date_is_dated_today_in_the_region(
+    service: CheckoutService, claim: dict[str, Any], clock: Any
+) -> None:
+    undated = {**claim, "visit": {k: v for k, v in claim["visit"].items() if k != "date"}}
+    clock.at = clock.at.replace(hour=17)  # 01:00 the next day in Hangzhou (UTC+8)
+    sale = service.sell_claim(undated)
+    expected = clock.at.astimezone(service.config.tz).date().isoformat()
+    assert sale.upload_input["claim"]["visit"]["date"] == expected
+    assert sale.upload_input["settled_at"].startswith(expected)

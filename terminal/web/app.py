@@ -1,0 +1,187 @@
+"""The terminal's web front: a status page and the headless sale over HTTP.
+
+Server-rendered (FastAPI + Jinja2, no build step). This is the terminal core's own page: what the
+ledger holds, today's totals, a demo sale, refunds, the day closure and the ledger check; and
+`POST /api/checkout`, the same headless sale as `medpos checkout --claim`, for a hospital system.
+Every write goes through `CheckoutService`, one ledger unit of work per request.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections import OrderedDict
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Form, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
+from fastapi.templating import Jinja2Templates
+
+from terminal.checkout.service import CheckoutRefused, CheckoutService
+from terminal.errors import CheckoutError, InvalidInputError, LedgerError, NoSchemeError
+from terminal.ledger import day_totals, report_text, verify_ledger
+from terminal.settlement.money import format_fen
+
+__all__ = ["create_app"]
+
+TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+_SEEN_LIMIT = 1000
+
+
+def create_app(service: CheckoutService) -> FastAPI:
+    """The ASGI app over one terminal; requests are served one at a time against the ledger."""
+    app = FastAPI(title="medpos terminal", docs_url=None, redoc_url=None)
+    lock = threading.Lock()  # one writer: the ledger connection is shared by the worker thread
+    done: OrderedDict[str, dict[str, Any]] = OrderedDict()  # form token → outcome (no double sale)
+
+    def status() -> dict[str, Any]:
+        ledger = service.ledger
+        today = service.local_now().date()
+        outbox = ledger.query("SELECT COUNT(*) AS n, MIN(created_at) AS oldest FROM outbox")[0]
+        recent = ledger.query(
+            "SELECT t.txn_id, t.kind, t.settled_at, t.psn_name, t.psn_cert, t.orig_txn_id, "
+            "COALESCE(t.medfee_sumamt, -o.medfee_sumamt) AS medfee, "
+            "COALESCE(t.fund_pay_sumamt, -o.fund_pay_sumamt) AS fund, "
+            "COALESCE(t.acct_pay, -o.acct_pay) AS acct, "
+            "COALESCE(t.psn_cash_pay, -o.psn_cash_pay) AS cash "
+            "FROM txns t LEFT JOIN txns o ON o.txn_id = t.orig_txn_id ORDER BY t.seq DESC LIMIT 12"
+        )
+        totals = day_totals(ledger, today)
+        return {
+            "config": service.config,
+            "today": today.isoformat(),
+            "head": ledger.head(),
+            "outbox": outbox["n"],
+            "oldest": outbox["oldest"],
+            "recent": [dict(r) for r in recent],
+            "totals": totals,
+            "fen": format_fen,
+            "persons": ledger.query("SELECT psn_cert, name FROM persons ORDER BY name"),
+        }
+
+    @app.get("/", response_class=HTMLResponse)
+    def index(request: Request, msg: str = "", err: str = "") -> HTMLResponse:
+        with lock:
+            ctx = status()
+        return TEMPLATES.TemplateResponse(
+            request, "index.html", {**ctx, "msg": msg, "err": err, "token": uuid.uuid4().hex}
+        )
+
+    @app.get("/api/status")
+    def api_status() -> dict[str, Any]:
+        with lock:
+            ctx = status()
+        return {
+            "dev_no": service.config.terminal.dev_no,
+            "head_seq": ctx["head"][0],
+            "outbox": ctx["outbox"],
+            "oldest_unsynced": ctx["oldest"],
+            "online": False,
+        }
+
+    @app.post("/api/checkout")
+    async def api_checkout(request: Request) -> JSONResponse:
+        try:
+            claim = await request.json()
+        except ValueError:
+            return JSONResponse({"error": "bad_json", "message": "the body is not JSON"}, 400)
+        with lock:
+            code, body = _sell(claim)
+        return JSONResponse(body, code)
+
+    def _sell(claim: Any) -> tuple[int, dict[str, Any]]:
+        """(HTTP status, body) of one headless sale."""
+        try:
+            outcome = service.sell_claim(claim, source="request")
+        except InvalidInputError as exc:
+            return 422, {"error": "invalid_input", "message": str(exc)}
+        except NoSchemeError as exc:
+            return 422, {"error": "no_scheme", "message": str(exc)}
+        except CheckoutRefused as exc:
+            return 409, exc.refusal.as_json()
+        except CheckoutError as exc:
+            return 409, {"error": exc.code, "message": str(exc)}
+        except LedgerError as exc:
+            return 503, {"error": "ledger_error", "message": str(exc)}
+        return 200, outcome.line()
+
+    @app.post("/sale")
+    def demo_sale(
+        token: str = Form(...), psn_cert: str = Form(...), kind: str = Form(...)
+    ) -> RedirectResponse:
+        from terminal.demo import demo_basket
+
+        with lock:
+            outcome = done.get(token)
+            if outcome is None:  # a double click or a reload finds the first sale instead
+                try:
+                    _, outcome = _sell(_claim_for(service, psn_cert, kind, demo_basket(kind)))
+                except CheckoutError as exc:
+                    outcome = {"error": exc.code, "message": str(exc)}
+                done[token] = outcome
+                while len(done) > _SEEN_LIMIT:
+                    done.popitem(last=False)
+        if "error" in outcome:
+            return _back(err=outcome["message"])
+        split = outcome["setlinfo"]
+        return _back(
+            msg=f"sale {outcome['txn_id']} committed: fund {split['fund_pay_sumamt']}, "
+            f"account {split['acct_pay']}, cash {split['psn_cash_pay']}"
+        )
+
+    @app.post("/refund")
+    def refund(
+        txn_id: str = Form(...), reason: str = Form(...), operator: str = Form(...)
+    ) -> RedirectResponse:
+        with lock:
+            try:
+                appended = service.refund(txn_id.strip(), reason=reason, operator=operator)
+            except CheckoutError as exc:
+                return _back(err=str(exc))
+        return _back(msg=f"refund {appended.txn_id} of {txn_id} committed")
+
+    @app.post("/day-close")
+    def day_close(operator: str = Form("")) -> RedirectResponse:
+        with lock:
+            try:
+                closure = service.close_day(None, operator or None)
+            except LedgerError as exc:
+                return _back(err=str(exc))
+        return _back(
+            msg=f"day {closure['setl_date']} closed: {closure['sale_count']} sales, "
+            f"{closure['reversal_count']} refunds, hash {closure['hash'][:16]}…"
+        )
+
+    @app.post("/verify")
+    def verify() -> RedirectResponse:
+        with lock:
+            report = verify_ledger(service.ledger)
+        return _back(msg=report_text(report)) if report.ok else _back(err=report_text(report))
+
+    return app
+
+
+def _back(msg: str = "", err: str = "") -> RedirectResponse:
+    from urllib.parse import urlencode
+
+    query = urlencode({k: v for k, v in (("msg", msg), ("err", err)) if v})
+    return RedirectResponse(f"/?{query}" if query else "/", status_code=303)
+
+
+def _claim_for(
+    service: CheckoutService, psn_cert: str, kind: str, basket: list[dict[str, str]]
+) -> dict[str, Any]:
+    cached = service.ledger.get_person(psn_cert)
+    if cached is None:
+        raise CheckoutError("unknown_person", "this person is not in the terminal's person list")
+    med_type, level = {
+        "pharmacy": ("41", service.config.terminal.inst_level),
+        "outpatient": ("11", "2"),
+        "inpatient": ("21", "3"),
+    }[kind]
+    return {
+        "person": cached["person"],
+        "visit": {"med_type": med_type, "inst_level": level},
+        "basket": service.price_basket(basket),
+    }

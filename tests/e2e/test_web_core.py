@@ -1,0 +1,82 @@
+"""The terminal's page and HTTP sale, served by `medpos serve` as a real process."""
+
+from __future__ import annotations
+
+
+import os
+import socket
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+
+from terminal.demo import demo_claim
+from tests.conftest import HIGH_LIMITS, MEDPOS
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def server(make_config: Callable[..., Path]) -> Iterator[str]:
+    port = _free_port()
+    config = make_config(risk=HIGH_LIMITS, web={"port": port})
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MEDPOS_")}
+    env["MEDPOS_CONFIG"] = str(config)
+    proc = subprocess.Popen(
+        [MEDPOS, "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    assert proc.stdout is not None
+    banner = proc.stdout.readline()
+    assert f"http://127.0.0.1:{port}/" in banner
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(100):
+        try:
+            httpx.get(url + "/api/status", timeout=1)
+            break
+        except httpx.TransportError:
+            time.sleep(0.1)
+    yield url
+    proc.terminate()
+    proc.wait(timeout=10)
+    proc.stdout.close()
+
+
+def test_a_hospital_system_posts_a_claim_and_gets_the_committed_sale(server: str) -> None:
+    today = datetime.now(ZoneInfo("Asia/Shanghai")).date()
+    claim = demo_claim("outpatient", today)
+    done = httpx.post(server + "/api/checkout", json=claim, timeout=10)
+    assert done.status_code == 200, done.text
+    body = done.json()
+    assert body["seq"] == 1 and set(body) == {"txn_id", "seq", "hash", "setlinfo"}
+    claim["basket"][0]["qty"] = "-2"
+    bad = httpx.post(server + "/api/checkout", json=claim, timeout=10)
+    assert bad.status_code == 422
+    assert "basket[0].qty" in bad.json()["message"]
+    assert httpx.get(server + "/api/status", timeout=5).json()["outbox"] == 1
+
+
+def test_the_page_sells_once_per_form_even_when_submitted_twice(server: str) -> None:
+    page = httpx.get(server + "/", timeout=5).text
+    assert "演示结算" in page and "no sales yet" in page
+    token = page.split('name="token" value="')[1].split('"')[0]
+    psn = page.split('<option value="')[1].split('"')[0]
+    form = {"token": token, "psn_cert": psn, "kind": "pharmacy"}
+    first = httpx.post(server + "/sale", data=form, timeout=10, follow_redirects=True)
+    again = httpx.post(server + "/sale", data=form, timeout=10, follow_redirects=True)
+    assert "committed" in first.text and "committed" in again.text
+    assert httpx.get(server + "/api/status", timeout=5).json()["head_seq"] == 1
+    verify = httpx.post(server + "/verify", timeout=10, follow_redirects=True)
+    assert "ledger ok: 1 entries" in verify.text
+    closed = httpx.post(
+        server + "/day-close", data={"operator": "sup01"}, timeout=10, follow_redirects=True
+    )
+    assert "closed: 1 sales" in closed.text
