@@ -8,9 +8,13 @@ from typing import Any
 __all__ = ["canonical_json"]
 
 
-def canonical_json(obj: Any) -> bytes:
-    """Keys sorted, no spaces, non-ASCII as itself, UTF-8; floats are refused (money is strings)."""
-    _refuse_floats(obj)
+def canonical_json(obj: Any, *, strict: bool = True) -> bytes:
+    """Keys sorted, no spaces, non-ASCII as itself, UTF-8; floats are refused (money is strings).
+
+    `strict=False` skips the walk that refuses floats, for documents built from validated
+    integer and string fields on a hot path (the ledger's entries)."""
+    if strict:
+        _refuse_floats(obj)
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode(
         "utf-8"
     )

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any, Protocol
 
@@ -24,7 +24,9 @@ from terminal.ledger import Appended, SqliteLedger, close_day
 from terminal.risk import Refusal, RiskLimits, RiskState, check_limits
 from terminal.settlement import (
     Catalogue,
+    Claim,
     Policy,
+    accumulators_from_json,
     parse_catalogue,
     parse_claim,
     parse_policy,
@@ -77,6 +79,7 @@ class _Reference:
     policy_version: int
     catalogue: Catalogue
     catalogue_version: int
+    key: tuple[tuple[int, int], tuple[int, int]]
 
 
 class CheckoutService:
@@ -94,6 +97,7 @@ class CheckoutService:
         self.clock = clock or SystemClock()
         self.platform = platform
         self._reference: _Reference | None = None
+        self._hotlist: tuple[tuple[int, int], dict[str, Any]] | None = None
         risk = config.risk
         self.limits = RiskLimits(
             risk.offline_max_fund_per_sale,
@@ -110,35 +114,44 @@ class CheckoutService:
 
     # -- reference data ---------------------------------------------------------------------
 
-    def reference(self) -> _Reference:
+    def reference(self, held: dict[str, tuple[int, int, str]] | None = None) -> _Reference:
         """The policy and catalogue the terminal holds, parsed once per version."""
-        policy = self.ledger.get_refdata("policy")
-        catalogue = self.ledger.get_refdata("catalogue")
-        if policy is None or catalogue is None:
-            missing = "policy" if policy is None else "catalogue"
+        held = held if held is not None else self.ledger.refdata_versions()
+        missing = [kind for kind in ("policy", "catalogue") if kind not in held]
+        if missing:
             raise CheckoutError(
                 "no_reference_data",
-                f"this terminal holds no {missing} yet: sync with the platform (or start the "
+                f"this terminal holds no {missing[0]} yet: sync with the platform (or start the "
                 "embedded default with demo = true)",
             )
+        key = (held["policy"][:2], held["catalogue"][:2])
         cached = self._reference
-        if (
-            cached is None
-            or cached.policy_version != policy.version
-            or cached.catalogue_version != catalogue.version
-        ):
+        if cached is None or cached.key != key:
+            policy = self.ledger.get_refdata("policy")
+            catalogue = self.ledger.get_refdata("catalogue")
+            assert policy is not None and catalogue is not None
             cached = _Reference(
                 parse_policy(policy.body, "policy (reference data)"),
                 policy.version,
                 parse_catalogue(json.loads(catalogue.body), "catalogue (reference data)"),
                 catalogue.version,
+                key,
             )
             self._reference = cached
         return cached
 
-    def hotlist(self) -> dict[str, Any] | None:
-        held = self.ledger.get_refdata("hotlist")
-        return json.loads(held.body) if held is not None else None
+    def hotlist(
+        self, versions: dict[str, tuple[int, int, str]] | None = None
+    ) -> dict[str, Any] | None:
+        """The hotlist in force, parsed once per version."""
+        held = (versions if versions is not None else self.ledger.refdata_versions()).get("hotlist")
+        if held is None:
+            return None
+        if self._hotlist is None or self._hotlist[0] != held[:2]:
+            row = self.ledger.get_refdata("hotlist")
+            assert row is not None
+            self._hotlist = (held[:2], json.loads(row.body))
+        return self._hotlist[1]
 
     # -- sales ------------------------------------------------------------------------------
 
@@ -176,6 +189,7 @@ class CheckoutService:
             source=source,
             operator=operator,
             payment_method=payment_method,
+            parsed=parsed,
         )
 
     def sell(
@@ -259,18 +273,22 @@ class CheckoutService:
         operator: str | None,
         payment_method: str | None,
         name: str | None = None,
+        parsed: Claim | None = None,
     ) -> SaleOutcome:
-        ref = self.reference()
+        versions = self.ledger.refdata_versions()
+        ref = self.reference(versions)
         now = self.local_now()
         visit.setdefault("date", now.date().isoformat())
         year = date.fromisoformat(visit["date"]).year
         psn_cert = person["psn_cert"]
-        self._refuse_hotlisted(identity, psn_cert, now)
+        self._refuse_hotlisted(identity, psn_cert, self.hotlist(versions))
         fresh = self._fresh_person(psn_cert)
         try:
             with self.ledger.write() as unit:
-                if self.ledger.get_person(psn_cert) is None:
+                accumulators = self.ledger.accumulators(psn_cert, year)
+                if accumulators is None:
                     seed = dict(seed_accumulators or {})
+                    accumulators_from_json(seed, source)  # a bad seed is named, not stored
                     unit.upsert_person(
                         person,
                         source="claim",
@@ -282,18 +300,32 @@ class CheckoutService:
                     unit.set_accumulators(psn_cert, year, seed)
                 if fresh is not None:
                     unit.set_accumulators(psn_cert, year, fresh["accumulators"])
-                accumulators = self.ledger.accumulators(psn_cert, year) or {}
+                if accumulators is None or fresh is not None:
+                    accumulators = self.ledger.accumulators(psn_cert, year) or {}
                 claim: dict[str, Any] = {
                     "person": person,
                     "visit": visit,
                     "accumulators": accumulators,
                     "basket": basket,
                 }
-                result = settle(ref.policy, ref.catalogue, parse_claim(claim, source))
+                if parsed is None:
+                    parsed = parse_claim(claim, source)
+                else:  # validated once already: only the accumulators are the terminal's own
+                    parsed = replace(
+                        parsed, accumulators=accumulators_from_json(accumulators, source)
+                    )
+                result = settle(ref.policy, ref.catalogue, parsed)
                 result_json = result_to_json(result)
                 fund = parse_money(result_json["setlinfo"]["fund_pay_sumamt"], "fund_pay_sumamt")
                 refusal = check_limits(
-                    self.limits, self._risk_state(now, fresh is not None, fund, psn_cert)
+                    self.limits,
+                    self._risk_state(
+                        now,
+                        fresh is not None,
+                        fund,
+                        psn_cert,
+                        versions["hotlist"][2] if "hotlist" in versions else None,
+                    ),
                 )
                 if refusal is not None:
                     raise CheckoutRefused(refusal)
@@ -338,9 +370,11 @@ class CheckoutService:
             return None
         return self.platform.fetch_person(psn_cert, self.config.platform.presettle_wait_s)
 
-    def _refuse_hotlisted(self, identity: Identity, psn_cert: str, now: datetime) -> None:
+    def _refuse_hotlisted(
+        self, identity: Identity, psn_cert: str, hotlist: dict[str, Any] | None
+    ) -> None:
         entry = hotlist_match(
-            self.hotlist(),
+            hotlist,
             card_no=identity.card_no,
             card_sn=identity.card_sn,
             psn_cert=psn_cert,
@@ -354,30 +388,25 @@ class CheckoutService:
                 )
             )
 
-    def _risk_state(self, now: datetime, online: bool, fund: int, psn_cert: str) -> RiskState:
-        conn = self.ledger.conn
-        count, amount = conn.execute(
-            "SELECT COUNT(*), COALESCE(SUM(t.fund_pay_sumamt), 0) FROM txns t "
-            "WHERE t.psn_cert = ? AND t.setl_date = ? AND t.kind = 'sale' AND t.offline = 1 "
-            "AND t.fund_pay_sumamt > 0 "
-            "AND NOT EXISTS (SELECT 1 FROM txns r WHERE r.orig_txn_id = t.txn_id)",
+    def _risk_state(
+        self, now: datetime, online: bool, fund: int, psn_cert: str, hotlist_confirmed: str | None
+    ) -> RiskState:
+        row = self.ledger.conn.execute(
+            "SELECT sales, fund FROM offline_person_day WHERE psn_cert = ? AND setl_date = ?",
             (psn_cert, now.date().isoformat()),
         ).fetchone()
-        unsynced = int(self.ledger.get_meta("outbox_fund") or 0)
-        hot = self.ledger.get_refdata("hotlist")
+        count, amount = row if row is not None else (0, 0)
+        meta = self.ledger.get_metas("outbox_fund", "last_sync_at", "enrolled_at", "created_at")
         return RiskState(
             now=now,
             online=online,
             fund_pay=fund,
             person_offline_sales_today=count,
             person_offline_fund_today=amount,
-            unsynced_fund=unsynced,
-            last_sync_at=_parse_time(self.ledger.get_meta("last_sync_at")),
-            sync_age_origin=_parse_time(
-                self.ledger.get_meta("enrolled_at") or self.ledger.get_meta("created_at")
-            )
-            or now,
-            hotlist_confirmed_at=_parse_time(hot.confirmed_at) if hot is not None else None,
+            unsynced_fund=int(meta.get("outbox_fund") or 0),
+            last_sync_at=_parse_time(meta.get("last_sync_at")),
+            sync_age_origin=_parse_time(meta.get("enrolled_at") or meta.get("created_at")) or now,
+            hotlist_confirmed_at=_parse_time(hotlist_confirmed),
         )
 
     # -- after the sale ---------------------------------------------------------------------

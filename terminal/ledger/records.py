@@ -78,18 +78,34 @@ LINE_COLUMNS = (
 def entry_hash(upload_input: Mapping[str, Any]) -> str:
     """Hex SHA-256 of the canonical JSON of the input without `ledger.hash` and `ledger.sig`."""
     ledger = {k: v for k, v in upload_input["ledger"].items() if k not in ("hash", "sig")}
-    return hashlib.sha256(canonical_json({**upload_input, "ledger": ledger})).hexdigest()
+    # built from INTEGER and TEXT columns only: no float can be in it, so skip that walk
+    return hashlib.sha256(
+        canonical_json({**upload_input, "ledger": ledger}, strict=False)
+    ).hexdigest()
+
+
+def _fen(value: str, field: str) -> int:
+    """Fen of an amount; the engine's own two-place strings take the short way."""
+    digits = value[1:] if value[:1] == "-" else value
+    if (
+        len(digits) > 3
+        and digits[-3] == "."
+        and digits.replace(".", "", 1).isascii()
+        and digits.replace(".", "", 1).isdigit()
+    ):
+        return int(value.replace(".", "", 1))
+    return parse_money(value, field)
 
 
 def accumulator_rows(seq: int, phase: str, acc: Mapping[str, Any]) -> list[tuple[Any, ...]]:
     """The claim-shaped accumulators as `(seq, phase, path, fen)` rows."""
     rows: list[tuple[Any, ...]] = []
     if "acct_balance" in acc:
-        rows.append((seq, phase, "acct_balance", parse_money(acc["acct_balance"], "acct_balance")))
+        rows.append((seq, phase, "acct_balance", _fen(acc["acct_balance"], "acct_balance")))
     for kind in ("pools", "supplements"):
         for name, fields in acc.get(kind, {}).items():
             for field, value in fields.items():
-                rows.append((seq, phase, f"{kind}/{name}/{field}", parse_money(value, field)))
+                rows.append((seq, phase, f"{kind}/{name}/{field}", _fen(value, field)))
     return rows
 
 
@@ -157,7 +173,7 @@ def sale_rows(
         "reason": None,
     }
     for name in SETLINFO_MONEY:
-        txn[name] = parse_money(setl[name], name)
+        txn[name] = _fen(setl[name], name)
     basket = claim["basket"]
     lines = []
     for i, (item, line) in enumerate(zip(basket, result["lines"], strict=True)):
@@ -172,7 +188,7 @@ def sale_rows(
                 line["reason"],
                 item["qty"],
                 item["price"],
-                *(parse_money(line[m], m) for m in LINE_MONEY),
+                *(_fen(line[m], m) for m in LINE_MONEY),
             )
         )
     accs = accumulator_rows(seq, "before", claim["accumulators"])

@@ -231,6 +231,24 @@ BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
     _run_script(db, REPLAY_DDL)
 
 
+@MIGRATIONS()
+def m0002_offline_person_day(db: Database) -> None:
+    # running totals for the per-person offline limits: one row read per sale however many sales
+    # that person had that day (kept in the sale's and the refund's own transaction)
+    _run_script(
+        db,
+        """
+CREATE TABLE offline_person_day (
+    psn_cert TEXT NOT NULL,
+    setl_date TEXT NOT NULL,
+    sales INTEGER NOT NULL,
+    fund INTEGER NOT NULL,
+    PRIMARY KEY (psn_cert, setl_date)
+) WITHOUT ROWID;
+""",
+    )
+
+
 def migrate(db: Database) -> None:
     """Apply every pending migration."""
     MIGRATIONS.apply(db)

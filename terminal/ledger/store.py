@@ -207,6 +207,17 @@ class SqliteLedger:
         rows = self.query("SELECT seq, hash FROM ledger ORDER BY seq DESC LIMIT 1")
         return (int(rows[0]["seq"]), str(rows[0]["hash"])) if rows else (0, "0" * 64)
 
+    def get_metas(self, *keys: str) -> dict[str, str]:
+        """Several meta values in one query (absent keys are left out)."""
+        marks = ", ".join("?" * len(keys))
+        rows = self.query(f"SELECT key, value FROM meta WHERE key IN ({marks})", keys)
+        return {r["key"]: r["value"] for r in rows}
+
+    def refdata_versions(self) -> dict[str, tuple[int, int, str]]:
+        """`kind → (version, issued_at, confirmed_at)` without reading the bodies."""
+        rows = self.query("SELECT kind, version, issued_at, confirmed_at FROM refdata")
+        return {r["kind"]: (r["version"], r["issued_at"], r["confirmed_at"]) for r in rows}
+
     def get_refdata(self, kind: str) -> RefData | None:
         rows = self.query("SELECT * FROM refdata WHERE kind = ?", (kind,))
         if not rows:

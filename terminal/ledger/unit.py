@@ -121,6 +121,8 @@ class WriteUnit:
         upload = sale_input(txn, {"seq": seq, "prev_hash": prev_hash}, lines, accs)
         digest = self._sign_and_chain(seq, txn_id, upload)
         self._outbox(txn_id, seq, "sale", txn["fund_pay_sumamt"], settled_at)
+        if offline and txn["fund_pay_sumamt"] > 0:
+            self._count_offline(txn["psn_cert"], txn["setl_date"], 1, txn["fund_pay_sumamt"])
         self.set_accumulators(claim["person"]["psn_cert"], year, result["accumulators_after"])
         if ecard_cti is not None:
             if not replay.record(self._conn, ecard_cti, ecard_exp or 0):
@@ -133,12 +135,13 @@ class WriteUnit:
         """Write the reversal of a sale; give back what it took from the person's accumulators."""
         conn = self._conn
         orig = conn.execute(
-            "SELECT seq, kind, psn_cert, visit_date, fund_pay_sumamt FROM txns WHERE txn_id = ?",
+            "SELECT seq, kind, psn_cert, visit_date, fund_pay_sumamt, offline, setl_date "
+            "FROM txns WHERE txn_id = ?",
             (orig_txn_id,),
         ).fetchone()
         if orig is None:
             raise LedgerError(f"no sale {orig_txn_id} on this terminal: check the receipt number")
-        orig_seq, kind, psn_cert, visit_date, fund = orig
+        orig_seq, kind, psn_cert, visit_date, fund, orig_offline, orig_date = orig
         if kind != "sale":
             raise LedgerError(f"{orig_txn_id} is itself a refund and cannot be refunded")
         done = conn.execute(
@@ -169,6 +172,8 @@ class WriteUnit:
         upload = reversal_input(txn, {"seq": seq, "prev_hash": prev_hash})
         digest = self._sign_and_chain(seq, txn_id, upload)
         self._outbox(txn_id, seq, "reversal", -fund, settled_at)
+        if orig_offline and fund > 0:
+            self._count_offline(psn_cert, orig_date, -1, -fund)
         self._give_back(orig_seq, psn_cert, int(visit_date[:4]))
         return Appended(txn_id, seq, digest, upload)
 
@@ -194,6 +199,14 @@ class WriteUnit:
                 "WHERE psn_cert = ? AND year = ? AND kind = ? AND name = ? AND field = ?",
                 (change, psn_cert, year, kind, name, field),
             )
+
+    def _count_offline(self, psn_cert: str, setl_date: str, sales: int, fund: int) -> None:
+        self._conn.execute(
+            "INSERT INTO offline_person_day (psn_cert, setl_date, sales, fund) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (psn_cert, setl_date) DO UPDATE SET sales = sales + excluded.sales, "
+            "fund = fund + excluded.fund",
+            (psn_cert, setl_date, sales, fund),
+        )
 
     def _outbox(self, txn_id: str, seq: int, kind: str, fund: int, at: datetime) -> None:
         self._conn.execute(
@@ -294,8 +307,8 @@ class WriteUnit:
 
     def set_accumulators(self, psn_cert: str, year: int, acc: Mapping[str, Any]) -> None:
         """Replace the cached accumulators of a person for a policy year (claim-shaped input)."""
-        rows = accumulator_rows(0, "after", acc)
-        for _, _, path, amount in rows:
+        pools = []
+        for _, _, path, amount in accumulator_rows(0, "after", acc):
             if path == "acct_balance":
                 self._conn.execute(
                     "UPDATE persons SET acct_balance = ? WHERE psn_cert = ?", (amount, psn_cert)
@@ -303,11 +316,12 @@ class WriteUnit:
                 continue
             kind, rest = path.split("/", 1)
             name, field = rest.rsplit("/", 1)
-            self._conn.execute(
-                "INSERT OR REPLACE INTO person_pools (psn_cert, year, kind, name, field, amount) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                (psn_cert, year, kind, name, field, amount),
-            )
+            pools.append((psn_cert, year, kind, name, field, amount))
+        self._conn.executemany(
+            "INSERT OR REPLACE INTO person_pools (psn_cert, year, kind, name, field, amount) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            pools,
+        )
 
     # -- everything else --------------------------------------------------------------------
 

@@ -21,7 +21,9 @@ def parse_money(text: object, field: str) -> int:
     """`"12.50"` → 1250; anything but a decimal string with at most two places: ValueError."""
     if not isinstance(text, str) or not _AMOUNT.fullmatch(text):
         raise ValueError(f"{field}: {text!r} is not an amount with at most two decimal places")
-    return int(Decimal(text) * _FEN)
+    whole, _, cents = text.partition(".")
+    value = abs(int(whole)) * 100 + int(cents.ljust(2, "0") or 0)
+    return -value if text.startswith("-") else value
 
 
 def parse_decimal(text: object, field: str, max_places: int | None = None) -> Decimal:
@@ -40,6 +42,7 @@ def round_half_up_fen(yuan: Decimal) -> int:
 
 def format_fen(fen: int) -> str:
     """1250 → `"12.50"`; -5 → `"-0.05"`."""
-    sign = "-" if fen < 0 else ""
-    fen = abs(fen)
-    return f"{sign}{fen // 100}.{fen % 100:02d}"
+    if fen < 0:
+        return "-" + format_fen(-fen)
+    yuan, cents = divmod(fen, 100)
+    return f"{yuan}.{cents:02d}"

@@ -257,3 +257,20 @@ def test_a_claim_without_a_visit_date_is_dated_today_in_the_region(
     expected = clock.at.astimezone(service.config.tz).date().isoformat()
     assert sale.upload_input["claim"]["visit"]["date"] == expected
     assert sale.upload_input["settled_at"].startswith(expected)
+
+
+def test_a_refund_frees_the_persons_offline_allowance_for_the_day(
+    open_service: Any, claim: dict[str, Any]
+) -> None:
+    from terminal.checkout.service import CheckoutRefused
+
+    service = open_service(risk={"offline_max_sales_per_person_day": 1})
+    first = service.sell_claim(claim)
+    with pytest.raises(CheckoutRefused) as refused:
+        service.sell_claim(claim)
+    assert refused.value.refusal.code == "offline_person_count"
+    service.refund(first.txn_id, reason="wrong person", operator="sup01")
+    assert service.sell_claim(claim).seq == 3
+    audit = [r for r in service.ledger.audit_log() if r["kind"] == "refusal"]
+    assert audit[0]["detail"]["code"] == "offline_person_count"
+    assert claim["person"]["psn_cert"] not in str(audit[0]["detail"])  # masked in the log
