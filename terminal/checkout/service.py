@@ -30,7 +30,6 @@ from terminal.settlement import (
     parse_catalogue,
     parse_claim,
     parse_policy,
-    result_to_json,
     settle,
 )
 from terminal.settlement.money import parse_money
@@ -315,8 +314,7 @@ class CheckoutService:
                         parsed, accumulators=accumulators_from_json(accumulators, source)
                     )
                 result = settle(ref.policy, ref.catalogue, parsed)
-                result_json = result_to_json(result)
-                fund = parse_money(result_json["setlinfo"]["fund_pay_sumamt"], "fund_pay_sumamt")
+                fund = result.fund_pay_sumamt
                 refusal = check_limits(
                     self.limits,
                     self._risk_state(
@@ -342,7 +340,7 @@ class CheckoutService:
                     },
                     psn_name=name or identity.name or None,
                     claim=claim,
-                    result=result_json,
+                    result=result,
                     catalogue_version=ref.catalogue_version,
                     year=year,
                     ecard_cti=identity.ecard_cti,
@@ -361,7 +359,7 @@ class CheckoutService:
             appended.seq,
             appended.hash,
             fresh is None,
-            result_json,
+            appended.upload_input["result"],
             appended.upload_input,
         )
 

@@ -15,7 +15,9 @@ from typing import Any
 
 from sync.protocol.canonical import canonical_json
 from terminal.ledger.schema import LINE_MONEY, SETLINFO_MONEY
+from terminal.settlement import SettlementResult
 from terminal.settlement.money import format_fen, parse_money
+from terminal.settlement.output import format_ratio
 
 __all__ = [
     "GENESIS_HASH",
@@ -133,15 +135,15 @@ def sale_rows(
     identity: Mapping[str, Any],
     psn_name: str | None,
     claim: Mapping[str, Any],
-    result: Mapping[str, Any],
+    result: SettlementResult,
     catalogue_version: int,
 ) -> tuple[dict[str, Any], list[tuple[Any, ...]], list[tuple[Any, ...]]]:
     """The `txns` row, `txn_lines` rows and `txn_accumulators` rows of a sale.
 
     `identity` holds mdtrt_cert_type, mdtrt_cert_no and, where they apply, card_no and card_sn;
-    `claim` and `result` are in the JSON shapes of settlement.md.
+    `claim` is in the JSON shape of settlement.md, `result` is the engine's own value.
     """
-    person, visit, setl = claim["person"], claim["visit"], result["setlinfo"]
+    person, visit = claim["person"], claim["visit"]
     txn: dict[str, Any] = {
         "txn_id": txn_id,
         "seq": seq,
@@ -165,34 +167,44 @@ def sale_rows(
         "med_type": visit["med_type"],
         "inst_level": visit["inst_level"],
         "visit_date": visit["date"],
-        "policy_version": result["policy_version"],
-        "scheme": result["scheme"],
+        "policy_version": result.policy_version,
+        "scheme": result.scheme,
         "catalogue_version": catalogue_version,
-        "pool_prop_selfpay": setl["pool_prop_selfpay"],
+        "pool_prop_selfpay": format_ratio(result.pool_prop_selfpay),
         "orig_txn_id": None,
         "reason": None,
     }
     for name in SETLINFO_MONEY:
-        txn[name] = _fen(setl[name], name)
-    basket = claim["basket"]
-    lines = []
-    for i, (item, line) in enumerate(zip(basket, result["lines"], strict=True)):
-        lines.append(
-            (
-                seq,
-                i,
-                line["code"],
-                line["name"],
-                line["chrgitm_lv"],
-                int(line["covered"]),
-                line["reason"],
-                item["qty"],
-                item["price"],
-                *(_fen(line[m], m) for m in LINE_MONEY),
-            )
+        txn[name] = getattr(result, name)
+    lines = [
+        (
+            seq,
+            i,
+            line.code,
+            line.name,
+            line.chrgitm_lv,
+            int(line.covered),
+            line.reason,
+            item["qty"],
+            item["price"],
+            *(getattr(line, m) for m in LINE_MONEY),
         )
+        for i, (item, line) in enumerate(zip(claim["basket"], result.lines, strict=True))
+    ]
     accs = accumulator_rows(seq, "before", claim["accumulators"])
-    accs += accumulator_rows(seq, "after", result["accumulators_after"])
+    after = result.accumulators_after
+    accs.append((seq, "after", "acct_balance", after.acct_balance))
+    for name, pool in after.pools.items():
+        accs += [
+            (seq, "after", f"pools/{name}/dedc_used", pool.dedc_used),
+            (seq, "after", f"pools/{name}/inscp_cum", pool.inscp_cum),
+            (seq, "after", f"pools/{name}/fund_paid", pool.fund_paid),
+        ]
+    for name, supp in after.supplements.items():
+        accs += [
+            (seq, "after", f"supplements/{name}/base_cum", supp.base_cum),
+            (seq, "after", f"supplements/{name}/paid", supp.paid),
+        ]
     return txn, lines, accs
 
 

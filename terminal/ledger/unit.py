@@ -24,6 +24,7 @@ from terminal.ledger.records import (
     sale_input,
     sale_rows,
 )
+from terminal.settlement import SettlementResult
 
 if TYPE_CHECKING:
     from terminal.ledger.store import SqliteLedger
@@ -93,7 +94,7 @@ class WriteUnit:
         identity: Mapping[str, Any],
         psn_name: str | None,
         claim: Mapping[str, Any],
-        result: Mapping[str, Any],
+        result: SettlementResult,
         catalogue_version: int,
         year: int,
         ecard_cti: bytes | None = None,
@@ -123,7 +124,9 @@ class WriteUnit:
         self._outbox(txn_id, seq, "sale", txn["fund_pay_sumamt"], settled_at)
         if offline and txn["fund_pay_sumamt"] > 0:
             self._count_offline(txn["psn_cert"], txn["setl_date"], 1, txn["fund_pay_sumamt"])
-        self.set_accumulators(claim["person"]["psn_cert"], year, result["accumulators_after"])
+        self._store_accumulators(
+            txn["psn_cert"], year, [(row[2], row[3]) for row in accs if row[1] == "after"]
+        )
         if ecard_cti is not None:
             if not replay.record(self._conn, ecard_cti, ecard_exp or 0):
                 raise LedgerError("this e-card code was already used for a sale: ask for a new one")
@@ -307,8 +310,12 @@ class WriteUnit:
 
     def set_accumulators(self, psn_cert: str, year: int, acc: Mapping[str, Any]) -> None:
         """Replace the cached accumulators of a person for a policy year (claim-shaped input)."""
+        rows = accumulator_rows(0, "after", acc)
+        self._store_accumulators(psn_cert, year, [(row[2], row[3]) for row in rows])
+
+    def _store_accumulators(self, psn_cert: str, year: int, rows: list[tuple[str, int]]) -> None:
         pools = []
-        for _, _, path, amount in accumulator_rows(0, "after", acc):
+        for path, amount in rows:
             if path == "acct_balance":
                 self._conn.execute(
                     "UPDATE persons SET acct_balance = ? WHERE psn_cert = ?", (amount, psn_cert)

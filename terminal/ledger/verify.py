@@ -10,7 +10,11 @@ disagreement is reported with its `seq` (or the anchor's name); nothing is repai
 from __future__ import annotations
 
 import base64
+import multiprocessing
+import os
+import sqlite3
 from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -83,33 +87,42 @@ class _Lookahead:
         return self._next[0] if self._next is not None else None
 
 
-def verify_ledger(ledger: SqliteLedger) -> VerifyReport:
-    """Walk the chain and its anchors; the report names the first bad `seq` or anchor."""
-    conn = ledger.conn
-    public = ledger.get_meta("device_public_key")
-    if public is None:
-        return VerifyReport(False, 0, 0, 0, anchor="meta", problem="no device public key recorded")
-    key = Ed25519PublicKey.from_public_bytes(base64.b64decode(public))
-    dev_no = ledger.get_meta("dev_no") or ledger.dev_no
+@dataclass(frozen=True, slots=True)
+class _Span:
+    """What a walk over entries [lo, hi] found: a fault, or its count, first prev and last hash."""
 
-    txns = conn.execute(f"SELECT {', '.join(TXN_COLUMNS)} FROM txns ORDER BY seq")
+    lo: int
+    count: int
+    first_prev: str | None
+    last_hash: str | None
+    bad_seq: int | None = None
+    problem: str | None = None
+
+
+def _walk(conn: sqlite3.Connection, public: str, dev_no: str, lo: int, hi: int | None) -> _Span:
+    """Check entries lo..hi (hi None: to the end, including rows past the last entry)."""
+    key = Ed25519PublicKey.from_public_bytes(base64.b64decode(public))
+    upper = hi if hi is not None else 2**62
+    where = "WHERE seq >= ? AND seq <= ? ORDER BY seq"
+    bounds = (lo, upper)
+    txn_iter = iter(conn.execute(f"SELECT {', '.join(TXN_COLUMNS)} FROM txns {where}", bounds))
     lines = _Lookahead(
-        _grouped(iter(conn.execute("SELECT * FROM txn_lines ORDER BY seq, line_no")))
+        _grouped(iter(conn.execute(f"SELECT * FROM txn_lines {where}, line_no", bounds)))
     )
     accs = _Lookahead(
-        _grouped(iter(conn.execute("SELECT * FROM txn_accumulators ORDER BY seq, phase, path")))
+        _grouped(iter(conn.execute(f"SELECT * FROM txn_accumulators {where}, phase, path", bounds)))
     )
-    prev = GENESIS_HASH
+    prev: str | None = None
+    first_prev: str | None = None
     count = 0
-    expected = 1
-    txn_iter = iter(txns)
+    expected = lo
     txn_row = next(txn_iter, None)
 
-    def bad(seq: int, problem: str) -> VerifyReport:
-        return VerifyReport(False, count, 0, expected - 1, bad_seq=seq, problem=problem)
+    def bad(seq: int, problem: str) -> _Span:
+        return _Span(lo, count, first_prev, prev, seq, problem)
 
     for seq, txn_id, prev_hash, stored_hash, sig in conn.execute(
-        "SELECT seq, txn_id, prev_hash, hash, sig FROM ledger ORDER BY seq"
+        f"SELECT seq, txn_id, prev_hash, hash, sig FROM ledger {where}", bounds
     ):
         if seq != expected:
             return bad(expected, f"entry {expected} is missing (next entry found is {seq})")
@@ -125,7 +138,9 @@ def verify_ledger(ledger: SqliteLedger) -> VerifyReport:
             return bad(min(x for x in (orphan, orphan2) if x is not None), "rows with no entry")
         if txn["txn_id"] != txn_id or txn_id != f"{dev_no}-{seq}":
             return bad(seq, f"transaction id {txn_id!r} does not belong at this position")
-        if prev_hash != prev:
+        if prev is None:
+            first_prev = prev_hash  # checked against the previous span by the caller
+        elif prev_hash != prev:
             return bad(seq, "prev_hash does not match the previous entry's hash")
         chain = {"seq": seq, "prev_hash": prev_hash}
         if txn["kind"] == "sale":
@@ -142,14 +157,79 @@ def verify_ledger(ledger: SqliteLedger) -> VerifyReport:
         prev = digest
         count += 1
         expected += 1
-    head_seq = expected - 1
+    if hi is not None and count != hi - lo + 1:
+        return bad(expected, f"entry {expected} is missing")
     if txn_row is not None:
         return bad(txn_row[1], "a transaction row with no ledger entry")
     for stream in (lines, accs):
         extra = stream.rest()
         if extra is not None:
             return bad(extra, "rows with no ledger entry")
-    return _check_anchors(ledger, count, head_seq, prev, key)
+    return _Span(lo, count, first_prev, prev)
+
+
+def _walk_file(args: tuple[str, str, str, int, int | None]) -> _Span:
+    """`_walk` in a worker process, on its own read-only connection."""
+    path, public, dev_no, lo, hi = args
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        return _walk(conn, public, dev_no, lo, hi)
+    finally:
+        conn.close()
+
+
+PARALLEL_FROM = 20000  # entries; below this, starting worker processes costs more than it saves
+
+
+def verify_ledger(ledger: SqliteLedger, workers: int | None = None) -> VerifyReport:
+    """Walk the chain and its anchors; the report names the first bad `seq` or anchor.
+
+    Entries are independent but for the link to their predecessor, so a long ledger is checked in
+    contiguous spans by worker processes (one per core) and the spans' ends are linked here.
+    """
+    public = ledger.get_meta("device_public_key")
+    if public is None:
+        return VerifyReport(False, 0, 0, 0, anchor="meta", problem="no device public key recorded")
+    dev_no = ledger.get_meta("dev_no") or ledger.dev_no
+    last = ledger.conn.execute("SELECT MAX(seq) FROM ledger").fetchone()[0] or 0
+    if workers is None:
+        workers = min(os.cpu_count() or 1, 8) if last >= PARALLEL_FROM else 1
+    if workers <= 1:
+        spans = [_walk(ledger.conn, public, dev_no, 1, None)]
+    else:
+        size = -(-last // workers)
+        jobs = [
+            (str(ledger.path), public, dev_no, lo, None if lo + size > last else lo + size - 1)
+            for lo in range(1, last + 1, size)
+        ]
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(len(jobs), mp_context=context) as pool:
+            spans = list(pool.map(_walk_file, jobs))
+    prev = GENESIS_HASH
+    count = 0
+    for span in spans:
+        if span.first_prev is not None and span.first_prev != prev:
+            return VerifyReport(
+                False,
+                count,
+                0,
+                span.lo - 1,
+                bad_seq=span.lo,
+                problem="prev_hash does not match the previous entry's hash",
+            )
+        count += span.count
+        if span.bad_seq is not None:
+            return VerifyReport(
+                False,
+                count,
+                0,
+                span.lo + span.count - 1,
+                bad_seq=span.bad_seq,
+                problem=span.problem,
+            )
+        prev = span.last_hash or prev
+    key = Ed25519PublicKey.from_public_bytes(base64.b64decode(public))
+    return _check_anchors(ledger, count, count, prev, key)
 
 
 def _check_anchors(

@@ -8,7 +8,13 @@ from typing import Any
 from terminal.settlement.model import Accumulators, Claim, SettlementResult
 from terminal.settlement.money import format_fen
 
-__all__ = ["SETLINFO_FIELDS", "accumulators_to_json", "claim_to_json", "result_to_json"]
+__all__ = [
+    "SETLINFO_FIELDS",
+    "accumulators_to_json",
+    "claim_to_json",
+    "format_ratio",
+    "result_to_json",
+]
 
 SETLINFO_FIELDS = (
     "medfee_sumamt",
@@ -39,6 +45,11 @@ _LINE_MONEY = (
 _FOUR = Decimal("0.0001")
 
 
+def format_ratio(ratio: Decimal) -> str:
+    """`pool_prop_selfpay` as the output writes it: four decimal places."""
+    return str(ratio.quantize(_FOUR))
+
+
 def accumulators_to_json(acc: Accumulators) -> dict[str, Any]:
     """`{"acct_balance", "pools": {...}, "supplements": {...}}`, names sorted."""
     return {
@@ -63,9 +74,7 @@ def result_to_json(result: SettlementResult) -> dict[str, Any]:
     setlinfo: dict[str, str] = {}
     for name in SETLINFO_FIELDS:
         value = getattr(result, name)
-        setlinfo[name] = (
-            str(value.quantize(_FOUR)) if name == "pool_prop_selfpay" else format_fen(value)
-        )
+        setlinfo[name] = format_ratio(value) if name == "pool_prop_selfpay" else format_fen(value)
     lines = []
     for line in result.lines:
         out: dict[str, Any] = {

@@ -11,6 +11,7 @@ from terminal.checkout.service import CheckoutService
 from terminal.errors import CheckoutError, LedgerError
 from terminal.ledger import GENESIS_HASH, entry_hash, verify_ledger
 from terminal.ledger.keys import verify_signature
+from terminal.settlement import parse_claim, result_to_json, settle
 from terminal.settlement.money import parse_money
 
 
@@ -23,8 +24,11 @@ def test_a_sale_writes_every_row_in_one_commit(
 ) -> None:
     [sale] = _sell(service, claim)
     ledger = service.ledger
-    # the upload input is rebuilt from the stored rows and says exactly what the engine said
-    assert sale.upload_input["result"] == sale.result
+    # the upload input is rebuilt from the stored rows; settling its claim again (as the platform
+    # will) gives exactly its result
+    ref = service.reference()
+    again = settle(ref.policy, ref.catalogue, parse_claim(sale.upload_input["claim"]))
+    assert sale.upload_input["result"] == result_to_json(again)
     assert sale.upload_input["claim"]["basket"] == claim["basket"]
     assert sale.upload_input["claim"]["person"] == claim["person"]
     assert sale.upload_input["mdtrt_cert_type"] == "02"
@@ -68,9 +72,10 @@ def test_entries_chain_and_verify(service: CheckoutService, claim: dict[str, Any
     sales = _sell(service, claim, 5)
     for before, after in zip(sales, sales[1:], strict=False):
         assert after.upload_input["ledger"]["prev_hash"] == before.hash
-    report = verify_ledger(service.ledger)
-    assert report.ok, report
-    assert (report.entries, report.head_seq) == (5, 5)
+    for workers in (1, 2, 4):
+        report = verify_ledger(service.ledger, workers=workers)
+        assert report.ok, report
+        assert (report.entries, report.head_seq) == (5, 5)
 
 
 def _raw(service: CheckoutService) -> sqlite3.Connection:
@@ -103,12 +108,14 @@ def _raw(service: CheckoutService) -> sqlite3.Connection:
         ("UPDATE txns SET settled_at = '2026-03-17 09:00:00' WHERE seq = 5", 5),
     ],
 )
+@pytest.mark.parametrize("workers", [1, 3])
 def test_any_edit_is_found_at_its_seq(
-    service: CheckoutService, claim: dict[str, Any], tamper: str, bad_seq: int
+    service: CheckoutService, claim: dict[str, Any], tamper: str, bad_seq: int, workers: int
 ) -> None:
     _sell(service, claim, 5)
+    assert verify_ledger(service.ledger, workers=workers).ok
     _raw(service).execute(tamper)
-    report = verify_ledger(service.ledger)
+    report = verify_ledger(service.ledger, workers=workers)
     assert not report.ok
     assert report.bad_seq == bad_seq, report
 
