@@ -284,7 +284,7 @@ class CheckoutService:
         fresh = self._fresh_person(psn_cert)
         try:
             with self.ledger.write() as unit:
-                accumulators = self.ledger.accumulators(psn_cert, year)
+                accumulators = self.ledger.accumulators_value(psn_cert, year)
                 if accumulators is None:
                     seed = dict(seed_accumulators or {})
                     accumulators_from_json(seed, source)  # a bad seed is named, not stored
@@ -300,19 +300,13 @@ class CheckoutService:
                 if fresh is not None:
                     unit.set_accumulators(psn_cert, year, fresh["accumulators"])
                 if accumulators is None or fresh is not None:
-                    accumulators = self.ledger.accumulators(psn_cert, year) or {}
-                claim: dict[str, Any] = {
-                    "person": person,
-                    "visit": visit,
-                    "accumulators": accumulators,
-                    "basket": basket,
-                }
+                    accumulators = self.ledger.accumulators_value(psn_cert, year)
+                    assert accumulators is not None
+                claim: dict[str, Any] = {"person": person, "visit": visit, "basket": basket}
                 if parsed is None:
                     parsed = parse_claim(claim, source)
-                else:  # validated once already: only the accumulators are the terminal's own
-                    parsed = replace(
-                        parsed, accumulators=accumulators_from_json(accumulators, source)
-                    )
+                # the claim was validated; the accumulators are always the terminal's own
+                parsed = replace(parsed, accumulators=accumulators)
                 result = settle(ref.policy, ref.catalogue, parsed)
                 fund = result.fund_pay_sumamt
                 refusal = check_limits(
@@ -340,6 +334,7 @@ class CheckoutService:
                     },
                     psn_name=name or identity.name or None,
                     claim=claim,
+                    before=accumulators,
                     result=result,
                     catalogue_version=ref.catalogue_version,
                     year=year,

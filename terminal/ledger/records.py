@@ -15,7 +15,7 @@ from typing import Any
 
 from sync.protocol.canonical import canonical_json
 from terminal.ledger.schema import LINE_MONEY, SETLINFO_MONEY
-from terminal.settlement import SettlementResult
+from terminal.settlement import Accumulators, SettlementResult
 from terminal.settlement.money import format_fen, parse_money
 from terminal.settlement.output import format_ratio
 
@@ -135,13 +135,15 @@ def sale_rows(
     identity: Mapping[str, Any],
     psn_name: str | None,
     claim: Mapping[str, Any],
+    before: Accumulators,
     result: SettlementResult,
     catalogue_version: int,
 ) -> tuple[dict[str, Any], list[tuple[Any, ...]], list[tuple[Any, ...]]]:
     """The `txns` row, `txn_lines` rows and `txn_accumulators` rows of a sale.
 
     `identity` holds mdtrt_cert_type, mdtrt_cert_no and, where they apply, card_no and card_sn;
-    `claim` is in the JSON shape of settlement.md, `result` is the engine's own value.
+    `claim` (person, visit, basket) is in the JSON shape of settlement.md; `before` (the
+    accumulators settled with) and `result` are the engine's own values.
     """
     person, visit = claim["person"], claim["visit"]
     txn: dict[str, Any] = {
@@ -191,21 +193,24 @@ def sale_rows(
         )
         for i, (item, line) in enumerate(zip(claim["basket"], result.lines, strict=True))
     ]
-    accs = accumulator_rows(seq, "before", claim["accumulators"])
-    after = result.accumulators_after
-    accs.append((seq, "after", "acct_balance", after.acct_balance))
-    for name, pool in after.pools.items():
-        accs += [
-            (seq, "after", f"pools/{name}/dedc_used", pool.dedc_used),
-            (seq, "after", f"pools/{name}/inscp_cum", pool.inscp_cum),
-            (seq, "after", f"pools/{name}/fund_paid", pool.fund_paid),
-        ]
-    for name, supp in after.supplements.items():
-        accs += [
-            (seq, "after", f"supplements/{name}/base_cum", supp.base_cum),
-            (seq, "after", f"supplements/{name}/paid", supp.paid),
-        ]
+    accs = _value_rows(seq, "before", before) + _value_rows(seq, "after", result.accumulators_after)
     return txn, lines, accs
+
+
+def _value_rows(seq: int, phase: str, acc: Accumulators) -> list[tuple[Any, ...]]:
+    rows: list[tuple[Any, ...]] = [(seq, phase, "acct_balance", acc.acct_balance)]
+    for name, pool in acc.pools.items():
+        rows += [
+            (seq, phase, f"pools/{name}/dedc_used", pool.dedc_used),
+            (seq, phase, f"pools/{name}/inscp_cum", pool.inscp_cum),
+            (seq, phase, f"pools/{name}/fund_paid", pool.fund_paid),
+        ]
+    for name, supp in acc.supplements.items():
+        rows += [
+            (seq, phase, f"supplements/{name}/base_cum", supp.base_cum),
+            (seq, phase, f"supplements/{name}/paid", supp.paid),
+        ]
+    return rows
 
 
 def sale_input(

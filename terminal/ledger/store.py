@@ -23,6 +23,12 @@ from sqlite_utils import Database
 from terminal.errors import LedgerBusyError, LedgerError
 from terminal.ledger.keys import DeviceKey
 from terminal.ledger.schema import migrate
+from terminal.settlement import (
+    Accumulators,
+    PoolAccumulators,
+    SupplementAccumulators,
+    accumulators_to_json,
+)
 
 if TYPE_CHECKING:
     from terminal.ledger.unit import WriteUnit
@@ -244,23 +250,30 @@ class SqliteLedger:
 
     def accumulators(self, psn_cert: str, year: int) -> dict[str, Any] | None:
         """The cached accumulators for the policy year, claim-shaped; None for an unknown person."""
-        from terminal.settlement.money import format_fen
+        value = self.accumulators_value(psn_cert, year)
+        return accumulators_to_json(value) if value is not None else None
 
-        person = self.query("SELECT acct_balance FROM persons WHERE psn_cert = ?", (psn_cert,))
-        if not person:
-            return None
-        out: dict[str, Any] = {
-            "acct_balance": format_fen(person[0]["acct_balance"]),
-            "pools": {},
-            "supplements": {},
-        }
-        for r in self.query(
-            "SELECT kind, name, field, amount FROM person_pools WHERE psn_cert = ? AND year = ? "
-            "ORDER BY kind, name, field",
-            (psn_cert, year),
-        ):
-            out[r["kind"]].setdefault(r["name"], {})[r["field"]] = format_fen(r["amount"])
-        return out
+    def accumulators_value(self, psn_cert: str, year: int) -> Accumulators | None:
+        """The cached accumulators for the policy year as the engine takes them (fen)."""
+        try:
+            person = self.conn.execute(
+                "SELECT acct_balance FROM persons WHERE psn_cert = ?", (psn_cert,)
+            ).fetchone()
+            if person is None:
+                return None
+            rows = self.conn.execute(
+                "SELECT kind, name, field, amount FROM person_pools "
+                "WHERE psn_cert = ? AND year = ?",
+                (psn_cert, year),
+            ).fetchall()
+        except sqlite3.Error as exc:
+            raise translate_sqlite_error(exc, self.path) from exc
+        fields: dict[tuple[str, str], dict[str, int]] = {}
+        for kind, name, field, amount in rows:
+            fields.setdefault((kind, name), {})[field] = amount
+        pools = {n: PoolAccumulators(**f) for (k, n), f in fields.items() if k == "pools"}
+        supps = {n: SupplementAccumulators(**f) for (k, n), f in fields.items() if k != "pools"}
+        return Accumulators(person[0], pools, supps)
 
     def txn(self, txn_id: str) -> sqlite3.Row | None:
         rows = self.query("SELECT * FROM txns WHERE txn_id = ?", (txn_id,))

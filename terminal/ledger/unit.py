@@ -24,7 +24,7 @@ from terminal.ledger.records import (
     sale_input,
     sale_rows,
 )
-from terminal.settlement import SettlementResult
+from terminal.settlement import Accumulators, SettlementResult
 
 if TYPE_CHECKING:
     from terminal.ledger.store import SqliteLedger
@@ -94,6 +94,7 @@ class WriteUnit:
         identity: Mapping[str, Any],
         psn_name: str | None,
         claim: Mapping[str, Any],
+        before: Accumulators,
         result: SettlementResult,
         catalogue_version: int,
         year: int,
@@ -113,6 +114,7 @@ class WriteUnit:
             identity=identity,
             psn_name=psn_name,
             claim=claim,
+            before=before,
             result=result,
             catalogue_version=catalogue_version,
         )
