@@ -1,0 +1,45 @@
+"""Card insertion and removal as events (card.md "Readers and slots").
+
+Polls pyscard's reader list and each reader's card state: readers plugged in or out appear in
+the list without a restart. Events: `{"event": "reader_added" | "reader_removed" |
+"card_inserted" | "card_removed", "reader": name, "atr"?: hex}`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from drivers.card.errors import CardError
+from drivers.card.pcsc import card_atr, list_readers
+
+__all__ = ["poll_events"]
+
+
+def poll_events(
+    substring: str | None = None, *, interval: float = 0.25
+) -> Iterator[dict[str, Any]]:
+    """Events as they happen, forever (the caller stops iterating)."""
+    readers: set[str] = set()
+    cards: dict[str, str | None] = {}
+    while True:
+        try:
+            now = {r for r in list_readers() if substring is None or substring in r}
+        except CardError:
+            now = set()
+        for name in sorted(now - readers):
+            yield {"event": "reader_added", "reader": name}
+        for name in sorted(readers - now):
+            cards.pop(name, None)
+            yield {"event": "reader_removed", "reader": name}
+        readers = now
+        for name in sorted(readers):
+            atr = card_atr(name)
+            before = cards.get(name)
+            if atr is not None and before is None:
+                yield {"event": "card_inserted", "reader": name, "atr": atr}
+            elif atr is None and before is not None:
+                yield {"event": "card_removed", "reader": name}
+            cards[name] = atr
+        time.sleep(interval)

@@ -1,0 +1,169 @@
+"""Cards through real pcscd + vpcd + the virtual card and PSAM, via pyscard."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from drivers.card.errors import CardError
+from drivers.card.virtual import VpcdClient
+from terminal.errors import IdentityError
+from terminal.identity.card import identity_from_card, read_card_data
+from tests.conftest import MEDPOS
+from tests.integration.card.conftest import CARD_READER, PEOPLE, SAM_READER, wait_for
+
+
+@pytest.mark.parametrize("style", ["exact", "t0", "lax"])
+def test_a_card_reads_and_authenticates_through_pcscd(
+    insert: Callable[..., VpcdClient],
+    psam: VpcdClient,
+    demo: Callable[..., dict[str, Any]],
+    today: date,
+    style: str,
+) -> None:
+    card = insert(demo(0, answer_style=style))
+    read = read_card_data(CARD_READER, SAM_READER)
+    assert read.authenticated and read.terminal_no == "330100000001"
+    assert (read.psn_cert, read.psn_name, read.card_no) == (
+        PEOPLE[0]["psn_cert"],
+        "张伟",
+        "HA1046913",
+    )
+    assert read.card_sn.startswith("330100D156000005") and len(read.card_sn) == 32
+    identity = identity_from_card(read, None, today)
+    assert (identity.mdtrt_cert_type, identity.mdtrt_cert_no, identity.card_sn) == (
+        "03",
+        "HA1046913",
+        read.card_sn,
+    )
+    if style == "exact":
+        assert card.apdus + psam.apdus == 27
+
+
+def test_a_long_name_is_joined_from_its_extension(
+    insert: Callable[..., VpcdClient], psam: VpcdClient, demo: Callable[..., dict[str, Any]]
+) -> None:
+    insert(demo(1))
+    assert read_card_data(CARD_READER, SAM_READER).psn_name == PEOPLE[1]["name"]
+
+
+@pytest.mark.parametrize(
+    ("changes", "reason"),
+    [
+        ({"counterfeit": True}, "counterfeit"),
+        ({"expired": True}, "expired"),
+        ({"version": "4.00"}, "unsupported_version"),
+        ({"category": "9"}, "unsupported_category"),
+    ],
+)
+def test_each_bad_card_is_refused_with_its_reason(
+    insert: Callable[..., VpcdClient],
+    psam: VpcdClient,
+    demo: Callable[..., dict[str, Any]],
+    today: date,
+    changes: dict[str, Any],
+    reason: str,
+) -> None:
+    insert(demo(0, **changes))
+    try:
+        read = read_card_data(CARD_READER, SAM_READER)
+        identity_from_card(read, None, today)
+    except (CardError, IdentityError) as exc:
+        assert getattr(exc, "reason", getattr(exc, "code", None)) == reason
+    else:
+        raise AssertionError("the card was accepted")
+
+
+def test_a_hotlisted_card_is_refused(
+    insert: Callable[..., VpcdClient],
+    psam: VpcdClient,
+    demo: Callable[..., dict[str, Any]],
+    today: date,
+) -> None:
+    insert(demo(0))
+    read = read_card_data(CARD_READER, SAM_READER)
+    for kind, value in (
+        ("card_no", read.card_no),
+        ("card_sn", read.card_sn.lower()),
+        ("psn_cert", read.psn_cert),
+    ):
+        hotlist = {"version": 1, "entries": [{"kind": kind, "value": value, "reason": "lost"}]}
+        with pytest.raises(IdentityError) as err:
+            identity_from_card(read, hotlist, today)
+        assert err.value.code == "hotlisted"
+
+
+def test_without_a_psam_the_holder_is_unread_and_not_settleable(
+    insert: Callable[..., VpcdClient], demo: Callable[..., dict[str, Any]], today: date
+) -> None:
+    insert(demo(0))
+    read = read_card_data(CARD_READER, None)
+    assert read.psn_cert is None and not read.authenticated
+    with pytest.raises(IdentityError) as err:
+        identity_from_card(read, None, today)
+    assert err.value.code == "holder_unread"
+
+
+def test_pin_wrong_then_blocked(
+    insert: Callable[..., VpcdClient], psam: VpcdClient, demo: Callable[..., dict[str, Any]]
+) -> None:
+    insert(demo(0, pin="123456"))
+    assert read_card_data(CARD_READER, SAM_READER, pin="123456").authenticated
+    for left in (2, 1):
+        with pytest.raises(CardError) as err:
+            read_card_data(CARD_READER, SAM_READER, pin="000000")
+        assert err.value.reason == "pin_wrong" and f"{left} tries left" in str(err.value)
+    with pytest.raises(CardError) as err:
+        read_card_data(CARD_READER, SAM_READER, pin="000000")
+    assert err.value.reason in ("pin_blocked", "pin_wrong")
+
+
+def test_removal_at_every_apdu_of_a_read_gives_no_identity(
+    insert: Callable[..., VpcdClient], psam: VpcdClient, demo: Callable[..., dict[str, Any]]
+) -> None:
+    for k in range(1, 22):  # the 21 card APDUs of a 3.00 read
+        client = insert(demo(0), pull_at=k)
+        with pytest.raises(CardError) as err:
+            read_card_data(CARD_READER, SAM_READER)
+        assert err.value.reason in ("card_removed", "no_card"), (k, err.value)
+        wait_for(CARD_READER, False)
+        client.close()
+
+
+def test_card_read_command_json_and_basinfo(
+    insert: Callable[..., VpcdClient],
+    psam: VpcdClient,
+    demo: Callable[..., dict[str, Any]],
+    tmp_path: Path,
+    make_config: Callable[..., Path],
+) -> None:
+    insert(demo(0))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MEDPOS_")}
+    env["MEDPOS_CONFIG"] = str(make_config())
+    done = subprocess.run(
+        [MEDPOS, "card", "read"], capture_output=True, text=True, env=env, check=False
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    out = json.loads(done.stdout)
+    assert out["psn_cert"] == PEOPLE[0]["psn_cert"] and out["authenticated"] is True
+    assert out["dev_no"] == "H33010000001D0001" and out["issuing_region"] == "330100"
+    line = subprocess.run(
+        [MEDPOS, "card", "read", "--format", "basinfo"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    ).stdout.strip()
+    fields = line.split("|")
+    assert len(fields) == 11 and fields[1] == PEOPLE[0]["psn_cert"] and fields[4] == "张伟"
+    nopsam = subprocess.run(
+        [MEDPOS, "card", "read", "--sam", ""], capture_output=True, text=True, env=env, check=False
+    )
+    assert nopsam.returncode == 0 and json.loads(nopsam.stdout)["psn_cert"] is None
