@@ -1,4 +1,4 @@
-"""`medpos checkout` (the headless sale) and `medpos refund`.
+"""`medpos checkout` (the headless sale, by claim or by card) and `medpos refund`.
 
 Exit codes: 0 done; 1 a refused refund or an error of the terminal; 2 invalid input (the message
 names the file and field), nothing written; 3 no scheme of the policy applies; 4 refused by an
@@ -17,7 +17,12 @@ __all__ = ["register"]
 
 def register(sub: Any) -> None:
     p = sub.add_parser("checkout", help="settle and commit a sale (headless)")
-    p.add_argument("--claim", metavar="C.json", required=True, help="person, visit and basket")
+    who = p.add_mutually_exclusive_group(required=True)
+    who.add_argument("--claim", metavar="C.json", help="person, visit and basket")
+    who.add_argument("--card", action="store_true", help="identify by the card in the reader")
+    p.add_argument("--basket", metavar="B.json", help="basket lines {code|barcode, qty, price?}")
+    p.add_argument("--med-type", default="41", help="visit med_type with --card (default 41)")
+    p.add_argument("--pin-stdin", action="store_true", help="read the card PIN from stdin")
     p.add_argument("--repeat", type=int, default=1, metavar="N", help="commit the sale N times")
     p.add_argument("--db", metavar="PATH", help="terminal database (default: from config)")
     p.add_argument("--operator", help="operator id recorded with the sale")
@@ -38,19 +43,33 @@ def _checkout(args: argparse.Namespace, ctx: Context) -> int:
 
     if args.repeat < 1:
         return fail("--repeat must be at least 1", 2)
+    if args.card and not args.basket:
+        return fail("--basket B.json is needed with --card", 2)
     try:
-        claim = read_json_file(args.claim)
+        claim = read_json_file(args.claim) if args.claim else None
+        basket = read_json_file(args.basket) if args.basket else None
     except ValueError as exc:
         return fail(str(exc), 2)
     service = open_service(ctx, args.db)
     try:
+        identity = _card_identity(args, service) if args.card else None
         for _ in range(args.repeat):
-            outcome = service.sell_claim(
-                claim,
-                source=args.claim,
-                operator=args.operator,
-                payment_method=args.payment_method,
-            )
+            if claim is not None:
+                outcome = service.sell_claim(
+                    claim,
+                    source=args.claim,
+                    operator=args.operator,
+                    payment_method=args.payment_method,
+                )
+            else:
+                outcome = service.sell(
+                    identity,
+                    basket,
+                    med_type=args.med_type,
+                    operator=args.operator,
+                    payment_method=args.payment_method,
+                    source=args.basket,
+                )
             emit_json(outcome.line())
     except InvalidInputError as exc:
         return fail(str(exc), 2)
@@ -67,6 +86,23 @@ def _checkout(args: argparse.Namespace, ctx: Context) -> int:
         emit_json({"error": exc.code, "message": str(exc)})
         return fail(str(exc), code)
     return 0
+
+
+def _card_identity(args: argparse.Namespace, service: Any) -> Any:
+    """The verified identity of the card in the reader (card.md checks, through the PSAM)."""
+    import sys
+
+    from drivers.card.errors import CardError
+    from terminal.errors import IdentityError
+    from terminal.identity.card import CARD_MESSAGES, identity_from_card, read_card_data
+
+    pin = sys.stdin.readline().strip() if args.pin_stdin else None
+    config = service.config
+    try:
+        read = read_card_data(config.card.reader, config.card.sam or None, pin=pin)
+    except CardError as exc:
+        raise IdentityError(exc.reason, CARD_MESSAGES.get(exc.reason, str(exc))) from exc
+    return identity_from_card(read, service.hotlist(), service.local_now().date())
 
 
 def _refund(args: argparse.Namespace, ctx: Context) -> int:

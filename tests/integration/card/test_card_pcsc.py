@@ -167,3 +167,102 @@ def test_card_read_command_json_and_basinfo(
         [MEDPOS, "card", "read", "--sam", ""], capture_output=True, text=True, env=env, check=False
     )
     assert nopsam.returncode == 0 and json.loads(nopsam.stdout)["psn_cert"] is None
+
+
+def test_checkout_by_card_records_the_card_identity(
+    insert: Callable[..., VpcdClient],
+    psam: VpcdClient,
+    demo: Callable[..., dict[str, Any]],
+    tmp_path: Path,
+    make_config: Callable[..., Path],
+) -> None:
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from terminal.demo import demo_basket, demo_people
+
+    person = demo_people(datetime.now(ZoneInfo("Asia/Shanghai")).date())[0]
+    insert(card_doc_for(person))
+    basket = tmp_path / "basket.json"
+    basket.write_text(json.dumps(demo_basket("pharmacy")), encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MEDPOS_")}
+    env["MEDPOS_CONFIG"] = str(make_config())
+    done = subprocess.run(
+        [MEDPOS, "checkout", "--card", "--basket", str(basket)],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    sale = json.loads(done.stdout)
+    import sqlite3
+
+    row = (
+        sqlite3.connect(tmp_path / "var" / "medpos.db")
+        .execute(
+            "SELECT mdtrt_cert_type, mdtrt_cert_no, card_no, card_sn, psn_name FROM txns "
+            "WHERE txn_id = ?",
+            (sale["txn_id"],),
+        )
+        .fetchone()
+    )
+    assert row[0] == "03" and row[1] == row[2] == person.card_no
+    assert row[3].startswith("330100D156000005") and row[4] == person.name
+
+
+def card_doc_for(person: Any) -> dict[str, Any]:
+    from drivers.card.virtual.demo import card_doc
+
+    return card_doc(
+        psn_cert=person.psn_cert,
+        name=person.name,
+        card_no=person.card_no,
+        sex=person.sex,
+        ethnicity=person.ethnicity,
+        birthplace=person.birthplace,
+        serial=0x20000001,
+        today=date.today(),
+    )
+
+
+def test_card_watch_reports_insertion_and_removal(
+    insert: Callable[..., VpcdClient],
+    demo: Callable[..., dict[str, Any]],
+    make_config: Callable[..., Path],
+) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MEDPOS_")}
+    env["MEDPOS_CONFIG"] = str(make_config())
+    watch = subprocess.Popen(
+        [MEDPOS, "card", "watch", "--reader", CARD_READER, "--count", "3"],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    assert watch.stdout is not None
+    first = json.loads(watch.stdout.readline())
+    assert first == {"event": "reader_added", "reader": CARD_READER}
+    client = insert(demo(0))
+    inserted = json.loads(watch.stdout.readline())
+    assert inserted["event"] == "card_inserted" and inserted["atr"]
+    client.close()
+    removed = json.loads(watch.stdout.readline())
+    assert removed == {"event": "card_removed", "reader": CARD_READER}
+    watch.wait(timeout=10)
+    watch.stdout.close()
+
+
+def test_the_pin_never_reaches_the_log(
+    insert: Callable[..., VpcdClient],
+    psam: VpcdClient,
+    demo: Callable[..., dict[str, Any]],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    import logging
+
+    insert(demo(0, pin="246813"))
+    with caplog.at_level(logging.DEBUG, logger="drivers.card"):
+        read_card_data(CARD_READER, SAM_READER, pin="246813")
+    text = caplog.text
+    assert "00200000" in text  # the VERIFY command was logged, without its data
+    assert "246813" not in text and "24681" not in text
