@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import signal
+import sys
+import time
 from typing import Any
 
 from terminal.cli._common import Context, open_service
@@ -28,8 +31,56 @@ def _serve(args: argparse.Namespace, ctx: Context) -> int:
     from terminal.web.app import create_app
 
     service = open_service(ctx, args.db)
+    if args.command == "run" and ctx.config.card.virtual:
+        _start_virtual_cards(ctx, service.local_now().date())
     host = args.host or ctx.config.web.host
     port = args.port or ctx.config.web.port
     print(f"medpos terminal {ctx.config.terminal.dev_no}: open http://{host}:{port}/", flush=True)
+    # uvicorn re-raises SIGTERM after its graceful shutdown: exit through our own cleanup then
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     uvicorn.run(create_app(service), host=host, port=port, log_level="warning")
     return 0
+
+
+def _start_virtual_cards(ctx: Context, today: Any) -> None:
+    """pcscd with vpcd, the demo PSAM in slot 1 and the first demo person's card in slot 0."""
+    from drivers.card.virtual import serve_in_thread
+    from drivers.card.virtual.card import card_from_dict
+    from drivers.card.virtual.demo import card_doc, psam_doc
+    from drivers.card.virtual.stack import ensure_pcscd
+    from terminal.demo import demo_people
+
+    pcscd = ensure_pcscd()
+    if pcscd is not None:
+        ctx.on_close(pcscd.terminate)
+    person = demo_people(today)[0]
+    psam = serve_in_thread(card_from_dict(psam_doc()), 35964)
+    card = serve_in_thread(
+        card_from_dict(
+            card_doc(
+                psn_cert=person.psn_cert,
+                name=person.name,
+                card_no=person.card_no,
+                sex=person.sex,
+                ethnicity=person.ethnicity,
+                birthplace=person.birthplace,
+                serial=0x10000001,
+                today=today,
+            )
+        ),
+        35963,
+    )
+    ctx.on_close(card.close)
+    ctx.on_close(psam.close)
+    from drivers.card.pcsc import card_atr
+
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:  # pcscd polls its readers: wait until both are seen
+        if card_atr(ctx.config.card.reader) and card_atr(ctx.config.card.sam):
+            break
+        time.sleep(0.05)
+    print(
+        f"virtual card of {person.name} ({person.card_no}) in '{ctx.config.card.reader}', "
+        f"demo PSAM in '{ctx.config.card.sam}'",
+        flush=True,
+    )

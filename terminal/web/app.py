@@ -130,6 +130,42 @@ def create_app(service: CheckoutService) -> FastAPI:
             f"account {split['acct_pay']}, cash {split['psn_cash_pay']}"
         )
 
+    @app.post("/card-sale")
+    def card_sale(token: str = Form(...), kind: str = Form("pharmacy")) -> RedirectResponse:
+        from drivers.card.errors import CardError
+        from terminal.demo import demo_basket
+        from terminal.errors import IdentityError
+        from terminal.identity.card import CARD_MESSAGES, identity_from_card, read_card_data
+
+        with lock:
+            outcome = done.get(token)
+            if outcome is None:
+                config = service.config
+                try:
+                    read = read_card_data(config.card.reader, config.card.sam or None)
+                    identity = identity_from_card(
+                        read, service.hotlist(), service.local_now().date()
+                    )
+                    sale = service.sell(identity, demo_basket(kind), source="demo basket")
+                    outcome = sale.line()
+                except CardError as exc:
+                    outcome = {
+                        "error": exc.reason,
+                        "message": CARD_MESSAGES.get(exc.reason, str(exc)),
+                    }
+                except (IdentityError, CheckoutError) as exc:
+                    outcome = {"error": exc.code, "message": str(exc)}
+                except LedgerError as exc:
+                    outcome = {"error": "ledger_error", "message": str(exc)}
+                done[token] = outcome
+        if "error" in outcome:
+            return _back(err=outcome["message"])
+        split = outcome["setlinfo"]
+        return _back(
+            msg=f"card sale {outcome['txn_id']} committed: fund {split['fund_pay_sumamt']}, "
+            f"account {split['acct_pay']}, cash {split['psn_cash_pay']}"
+        )
+
     @app.post("/refund")
     def refund(
         txn_id: str = Form(...), reason: str = Form(...), operator: str = Form(...)

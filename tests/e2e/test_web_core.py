@@ -79,3 +79,37 @@ def test_the_page_sells_once_per_form_even_when_submitted_twice(server: str) -> 
         server + "/day-close", data={"operator": "sup01"}, timeout=10, follow_redirects=True
     )
     assert "closed: 1 sales" in closed.text
+
+
+def test_make_run_serves_a_card_sale_from_the_virtual_card(
+    make_config: Callable[..., Path],
+) -> None:
+    port = _free_port()
+    config = make_config(risk=HIGH_LIMITS, web={"port": port})
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MEDPOS_")}
+    env["MEDPOS_CONFIG"] = str(config)
+    proc = subprocess.Popen(
+        [MEDPOS, "run"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    assert proc.stdout is not None
+    try:
+        lines = [proc.stdout.readline(), proc.stdout.readline()]
+        assert "virtual card of" in lines[0], lines
+        assert f"http://127.0.0.1:{port}/" in lines[1], lines
+        url = f"http://127.0.0.1:{port}"
+        for _ in range(100):
+            try:
+                httpx.get(url + "/api/status", timeout=1)
+                break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        page = httpx.post(
+            url + "/card-sale", data={"token": "t1"}, timeout=30, follow_redirects=True
+        )
+        assert "card sale" in page.text and "committed" in page.text, str(page.url)
+        status = httpx.get(url + "/api/status", timeout=5).json()
+        assert status["head_seq"] == 1
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+        proc.stdout.close()
