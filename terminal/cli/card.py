@@ -39,6 +39,9 @@ def register(sub: Any) -> None:
     serve.add_argument("--slot", type=int, choices=[0, 1], default=0)
     serve.add_argument("--port", type=int, help="vpcd port (default 35963 + slot)")
     serve.set_defaults(func=_serve)
+    demo = vs.add_parser("demo", help="write the demo card set (card files) into a directory")
+    demo.add_argument("dir", metavar="DIR")
+    demo.set_defaults(func=_demo)
 
 
 def _fields(read: Any, dev_no: str) -> dict[str, Any]:
@@ -164,4 +167,55 @@ def _serve(args: argparse.Namespace, ctx: Context) -> int:
         client.run()
     except KeyboardInterrupt:
         client.close()
+    return 0
+
+
+def _demo(args: argparse.Namespace, ctx: Context) -> int:
+    """Card files: every demo person, a 2.00 card, a counterfeit, an expired card and the PSAM."""
+    from pathlib import Path
+    from zoneinfo import ZoneInfo
+
+    from drivers.card.virtual.demo import card_doc, psam_doc
+    from terminal.demo import demo_people
+
+    out = Path(args.dir)
+    out.mkdir(parents=True, exist_ok=True)
+    today = datetime.now(ZoneInfo(ctx.config.terminal.timezone)).date()
+    people = demo_people(today)
+    written = {"psam.json": psam_doc()}
+    for i, p in enumerate(people):
+        written[f"card-{p.card_no}.json"] = card_doc(
+            psn_cert=p.psn_cert,
+            name=p.name,
+            card_no=p.card_no,
+            sex=p.sex,
+            ethnicity=p.ethnicity,
+            birthplace=p.birthplace,
+            serial=0x10000001 + i,
+            today=today,
+        )
+    specials: dict[str, dict[str, Any]] = {
+        "card-v2.json": {"version": "2.00"},
+        "card-counterfeit.json": {"counterfeit": True},
+        "card-expired.json": {"expired": True},
+    }
+    for name, changes in specials.items():
+        p = people[1]
+        written[name] = card_doc(
+            psn_cert=p.psn_cert,
+            name=p.name,
+            card_no=p.card_no,
+            sex=p.sex,
+            ethnicity=p.ethnicity,
+            birthplace=p.birthplace,
+            serial=0x1000F001,
+            today=today,
+            **changes,
+        )
+    for name, doc in written.items():
+        (out / name).write_text(json.dumps(doc, ensure_ascii=False, indent=1) + "\n", "utf-8")
+    print(
+        f"{len(written)} card files written to {out}: serve one with "
+        f"`medpos vcard serve --card {out}/psam.json --slot 1` and a card on slot 0"
+    )
     return 0

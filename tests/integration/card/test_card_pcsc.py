@@ -266,3 +266,43 @@ def test_the_pin_never_reaches_the_log(
     text = caplog.text
     assert "00200000" in text  # the VERIFY command was logged, without its data
     assert "246813" not in text and "24681" not in text
+
+
+def test_the_demo_card_set_is_written_and_served_by_vcard(
+    pcscd: None, tmp_path: Path, make_config: Callable[..., Path], today: date
+) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MEDPOS_")}
+    env["MEDPOS_CONFIG"] = str(make_config())
+    done = subprocess.run(
+        [MEDPOS, "vcard", "demo", str(tmp_path / "cards")],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    files = sorted(p.name for p in (tmp_path / "cards").iterdir())
+    assert {"psam.json", "card-v2.json", "card-counterfeit.json", "card-expired.json"} <= set(files)
+    serve = [
+        subprocess.Popen(
+            [MEDPOS, "vcard", "serve", "--card", str(tmp_path / "cards" / f), "--slot", slot],
+            env=env,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for f, slot in (("psam.json", "1"), (files[0], "0"))
+    ]
+    try:
+        for proc in serve:
+            assert proc.stdout is not None and "inserted" in proc.stdout.readline()
+        wait_for(CARD_READER, True)
+        wait_for(SAM_READER, True)
+        read = read_card_data(CARD_READER, SAM_READER)
+        assert read.authenticated and read.card_no == files[0][5:14]
+    finally:
+        for proc in serve:
+            proc.terminate()
+            proc.wait(timeout=10)
+            assert proc.stdout is not None
+            proc.stdout.close()
+        wait_for(CARD_READER, False)
