@@ -175,43 +175,24 @@ def _demo(args: argparse.Namespace, ctx: Context) -> int:
     from pathlib import Path
     from zoneinfo import ZoneInfo
 
-    from drivers.card.virtual.demo import card_doc, psam_doc
+    from drivers.card.virtual.demo import psam_doc
     from terminal.demo import demo_people
+    from terminal.demo.cards import demo_card_doc
 
     out = Path(args.dir)
     out.mkdir(parents=True, exist_ok=True)
     today = datetime.now(ZoneInfo(ctx.config.terminal.timezone)).date()
     people = demo_people(today)
     written = {"psam.json": psam_doc()}
-    for i, p in enumerate(people):
-        written[f"card-{p.card_no}.json"] = card_doc(
-            psn_cert=p.psn_cert,
-            name=p.name,
-            card_no=p.card_no,
-            sex=p.sex,
-            ethnicity=p.ethnicity,
-            birthplace=p.birthplace,
-            serial=0x10000001 + i,
-            today=today,
-        )
+    for i, person in enumerate(people):
+        written[f"card-{person.card_no}.json"] = demo_card_doc(person, 0x10000001 + i, today)
     specials: dict[str, dict[str, Any]] = {
         "card-v2.json": {"version": "2.00"},
         "card-counterfeit.json": {"counterfeit": True},
         "card-expired.json": {"expired": True},
     }
     for name, changes in specials.items():
-        p = people[1]
-        written[name] = card_doc(
-            psn_cert=p.psn_cert,
-            name=p.name,
-            card_no=p.card_no,
-            sex=p.sex,
-            ethnicity=p.ethnicity,
-            birthplace=p.birthplace,
-            serial=0x1000F001,
-            today=today,
-            **changes,
-        )
+        written[name] = demo_card_doc(people[1], 0x1000F001, today, **changes)
     for name, doc in written.items():
         (out / name).write_text(json.dumps(doc, ensure_ascii=False, indent=1) + "\n", "utf-8")
     print(

@@ -46,30 +46,17 @@ def _start_virtual_cards(ctx: Context, today: Any) -> None:
     """pcscd with vpcd, the demo PSAM in slot 1 and the first demo person's card in slot 0."""
     from drivers.card.virtual import serve_in_thread
     from drivers.card.virtual.card import card_from_dict
-    from drivers.card.virtual.demo import card_doc, psam_doc
+    from drivers.card.virtual.demo import psam_doc
     from drivers.card.virtual.stack import ensure_pcscd
     from terminal.demo import demo_people
+    from terminal.demo.cards import demo_card_doc
 
     pcscd = ensure_pcscd()
     if pcscd is not None:
         ctx.on_close(pcscd.terminate)
     person = demo_people(today)[0]
     psam = serve_in_thread(card_from_dict(psam_doc()), 35964)
-    card = serve_in_thread(
-        card_from_dict(
-            card_doc(
-                psn_cert=person.psn_cert,
-                name=person.name,
-                card_no=person.card_no,
-                sex=person.sex,
-                ethnicity=person.ethnicity,
-                birthplace=person.birthplace,
-                serial=0x10000001,
-                today=today,
-            )
-        ),
-        35963,
-    )
+    card = serve_in_thread(card_from_dict(demo_card_doc(person, 0x10000001, today)), 35963)
     ctx.on_close(card.close)
     ctx.on_close(psam.close)
     from drivers.card.pcsc import card_atr

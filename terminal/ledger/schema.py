@@ -12,36 +12,12 @@ import sqlite3
 from sqlite_utils import Database, Migrations
 
 from terminal.ledger.replay import REPLAY_DDL
+from terminal.settlement.output import LINE_MONEY, SETLINFO_FIELDS
 
-__all__ = ["MIGRATIONS", "SETLINFO_MONEY", "migrate"]
+__all__ = ["LINE_MONEY", "MIGRATIONS", "SETLINFO_MONEY", "migrate"]
 
-# settlement.md "Output": the money fields of `setlinfo`, in the order the spec lists them.
-SETLINFO_MONEY = (
-    "medfee_sumamt",
-    "fulamt_ownpay_amt",
-    "overlmt_selfpay",
-    "preselfpay_amt",
-    "inscp_scp_amt",
-    "act_pay_dedc",
-    "hifp_pay",
-    "cvlserv_pay",
-    "hifmi_pay",
-    "maf_pay",
-    "oth_pay",
-    "fund_pay_sumamt",
-    "psn_part_amt",
-    "acct_pay",
-    "psn_cash_pay",
-    "balc",
-)
-
-LINE_MONEY = (
-    "det_item_fee_sumamt",
-    "fulamt_ownpay_amt",
-    "overlmt_selfpay",
-    "preselfpay_amt",
-    "inscp_scp_amt",
-)
+# settlement.md "Output": every money field of `setlinfo` (the ratio is TEXT), and of a line
+SETLINFO_MONEY = tuple(f for f in SETLINFO_FIELDS if f != "pool_prop_selfpay")
 
 MIGRATIONS = Migrations("medpos-terminal")
 

@@ -9,6 +9,7 @@ from terminal.settlement.model import Accumulators, Claim, SettlementResult
 from terminal.settlement.money import format_fen
 
 __all__ = [
+    "LINE_MONEY",
     "SETLINFO_FIELDS",
     "accumulators_to_json",
     "claim_to_json",
@@ -35,7 +36,7 @@ SETLINFO_FIELDS = (
     "psn_cash_pay",
     "balc",
 )
-_LINE_MONEY = (
+LINE_MONEY = (
     "det_item_fee_sumamt",
     "fulamt_ownpay_amt",
     "overlmt_selfpay",
@@ -84,7 +85,7 @@ def result_to_json(result: SettlementResult) -> dict[str, Any]:
             "covered": line.covered,
             "reason": line.reason,
         }
-        out.update({m: format_fen(getattr(line, m)) for m in _LINE_MONEY})
+        out.update({m: format_fen(getattr(line, m)) for m in LINE_MONEY})
         lines.append(out)
     return {
         "policy_version": result.policy_version,

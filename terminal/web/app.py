@@ -122,13 +122,7 @@ def create_app(service: CheckoutService) -> FastAPI:
                 done[token] = outcome
                 while len(done) > _SEEN_LIMIT:
                     done.popitem(last=False)
-        if "error" in outcome:
-            return _back(err=outcome["message"])
-        split = outcome["setlinfo"]
-        return _back(
-            msg=f"sale {outcome['txn_id']} committed: fund {split['fund_pay_sumamt']}, "
-            f"account {split['acct_pay']}, cash {split['psn_cash_pay']}"
-        )
+        return _outcome_page("sale", outcome)
 
     @app.post("/card-sale")
     def card_sale(token: str = Form(...), kind: str = Form("pharmacy")) -> RedirectResponse:
@@ -158,13 +152,7 @@ def create_app(service: CheckoutService) -> FastAPI:
                 except LedgerError as exc:
                     outcome = {"error": "ledger_error", "message": str(exc)}
                 done[token] = outcome
-        if "error" in outcome:
-            return _back(err=outcome["message"])
-        split = outcome["setlinfo"]
-        return _back(
-            msg=f"card sale {outcome['txn_id']} committed: fund {split['fund_pay_sumamt']}, "
-            f"account {split['acct_pay']}, cash {split['psn_cash_pay']}"
-        )
+        return _outcome_page("card sale", outcome)
 
     @app.post("/refund")
     def refund(
@@ -196,6 +184,17 @@ def create_app(service: CheckoutService) -> FastAPI:
         return _back(msg=report_text(report)) if report.ok else _back(err=report_text(report))
 
     return app
+
+
+def _outcome_page(what: str, outcome: dict[str, Any]) -> RedirectResponse:
+    """Back to the page, saying how the sale ended (its split, or why it was refused)."""
+    if "error" in outcome:
+        return _back(err=outcome["message"])
+    split = outcome["setlinfo"]
+    return _back(
+        msg=f"{what} {outcome['txn_id']} committed: fund {split['fund_pay_sumamt']}, "
+        f"account {split['acct_pay']}, cash {split['psn_cash_pay']}"
+    )
 
 
 def _back(msg: str = "", err: str = "") -> RedirectResponse:

@@ -212,18 +212,9 @@ def test_checkout_by_card_records_the_card_identity(
 
 
 def card_doc_for(person: Any) -> dict[str, Any]:
-    from drivers.card.virtual.demo import card_doc
+    from terminal.demo.cards import demo_card_doc
 
-    return card_doc(
-        psn_cert=person.psn_cert,
-        name=person.name,
-        card_no=person.card_no,
-        sex=person.sex,
-        ethnicity=person.ethnicity,
-        birthplace=person.birthplace,
-        serial=0x20000001,
-        today=date.today(),
-    )
+    return demo_card_doc(person, 0x20000001, date.today())
 
 
 def test_card_watch_reports_insertion_and_removal(
