@@ -87,7 +87,10 @@ class VpcdClient:
                     if payload[0] in (0x00, 0x01, 0x02):
                         self.card.reset()
                     elif payload[0] == 0x04:
-                        self._send(self.card.atr)
+                        try:
+                            self._send(self.card.atr)
+                        except OSError:
+                            return
                     continue
                 self.apdus += 1
                 if self.pull_at is not None and self.apdus >= self.pull_at:
@@ -95,7 +98,10 @@ class VpcdClient:
                 answer = self.card.apdu(payload)
                 if self.mutate is not None:
                     answer = self.mutate(self.apdus, answer)
-                self._send(answer)
+                try:
+                    self._send(answer)
+                except OSError:
+                    return  # removed while answering: vpcd sees the socket close
         finally:
             self.close()
 
