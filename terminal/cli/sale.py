@@ -98,6 +98,10 @@ def _card_identity(args: argparse.Namespace, service: Any) -> Any:
 
     pin = sys.stdin.readline().strip() if args.pin_stdin else None
     config = service.config
+    if config.card.require_pin and not pin:
+        raise IdentityError(
+            "pin_required", "this terminal requires the card holder's PIN: give it with --pin-stdin"
+        )
     try:
         read = read_card_data(config.card.reader, config.card.sam or None, pin=pin)
     except CardError as exc:

@@ -297,3 +297,67 @@ def test_the_demo_card_set_is_written_and_served_by_vcard(
             assert proc.stdout is not None
             proc.stdout.close()
         wait_for(CARD_READER, False)
+
+
+def test_every_demo_card_reads_as_its_person(
+    insert: Callable[..., VpcdClient], psam: VpcdClient, today: date
+) -> None:
+    from terminal.demo import demo_people
+    from terminal.demo.cards import demo_card_doc
+
+    for i, person in enumerate(demo_people(today)):
+        client = insert(demo_card_doc(person, 0x30000001 + i, today))
+        read = read_card_data(CARD_READER, SAM_READER)
+        identity = identity_from_card(read, None, today)
+        assert (identity.psn_cert, identity.name, identity.card_no) == (
+            person.psn_cert,
+            person.name,
+            person.card_no,
+        )
+        assert (read.sex, read.ethnicity, read.birthplace) == (
+            person.sex,
+            person.ethnicity,
+            person.birthplace,
+        )
+        client.close()
+        wait_for(CARD_READER, False)
+
+
+def test_a_terminal_that_requires_the_pin_asks_for_it(
+    insert: Callable[..., VpcdClient],
+    psam: VpcdClient,
+    tmp_path: Path,
+    make_config: Callable[..., Path],
+    today: date,
+) -> None:
+    from terminal.demo import demo_basket, demo_people
+    from terminal.demo.cards import demo_card_doc
+
+    person = demo_people(today)[0]
+    insert(demo_card_doc(person, 0x40000001, today, pin="135790"))
+    basket = tmp_path / "basket.json"
+    basket.write_text(json.dumps(demo_basket("pharmacy")), encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MEDPOS_")}
+    env["MEDPOS_CONFIG"] = str(make_config(card={"require_pin": True}))
+    args = [MEDPOS, "checkout", "--card", "--basket", str(basket)]
+    refused = subprocess.run(args, capture_output=True, text=True, env=env, check=False)
+    assert refused.returncode == 4 and json.loads(refused.stdout)["error"] == "pin_required"
+    wrong = subprocess.run(
+        [*args, "--pin-stdin"],
+        input="000000\n",
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert wrong.returncode == 4 and json.loads(wrong.stdout)["error"] == "pin_wrong"
+    assert "000000" not in wrong.stdout + wrong.stderr
+    done = subprocess.run(
+        [*args, "--pin-stdin"],
+        input="135790\n",
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
