@@ -8,7 +8,7 @@ the list without a restart. Events: `{"event": "reader_added" | "reader_removed"
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from drivers.card.errors import CardError
@@ -18,14 +18,19 @@ __all__ = ["poll_events"]
 
 
 def poll_events(
-    substring: str | None = None, *, interval: float = 0.25
+    substring: str | None = None,
+    *,
+    interval: float = 0.25,
+    list_names: Callable[[], list[str]] = list_readers,
+    atr_of: Callable[[str], str | None] = card_atr,
 ) -> Iterator[dict[str, Any]]:
-    """Events as they happen, forever (the caller stops iterating)."""
+    """Events as they happen, forever (the caller stops iterating); `list_names` and `atr_of`
+    are the PC/SC queries (pcscd by default)."""
     readers: set[str] = set()
     cards: dict[str, str | None] = {}
     while True:
         try:
-            now = {r for r in list_readers() if substring is None or substring in r}
+            now = {r for r in list_names() if substring is None or substring in r}
         except CardError:
             now = set()
         for name in sorted(now - readers):
@@ -35,7 +40,7 @@ def poll_events(
             yield {"event": "reader_removed", "reader": name}
         readers = now
         for name in sorted(readers):
-            atr = card_atr(name)
+            atr = atr_of(name)
             before = cards.get(name)
             if atr is not None and before is None:
                 yield {"event": "card_inserted", "reader": name, "atr": atr}
