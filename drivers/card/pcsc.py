@@ -6,6 +6,7 @@ reasons ("card removed: insert it again", "no reader …").
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from smartcard import scard
@@ -16,6 +17,8 @@ from smartcard.System import readers as _readers
 from drivers.card.errors import CardRemovedError, MalformedAnswerError, NoCardError, ReaderError
 
 __all__ = ["PcscConnection", "card_atr", "find_reader", "list_readers"]
+
+_SCARD_ABSENT = 0x0002  # pcsclite.h reader state from SCardStatus (pyscard does not export it)
 
 
 def list_readers() -> list[str]:
@@ -74,8 +77,25 @@ class PcscConnection:
                 scard.SCardGetErrorMessage(hresult), hresult=hresult
             )
         if len(response) < 2:
+            # a reader may hand back an empty answer when the card left mid-exchange (vpcd does
+            # when the socket closes): ask the handle before blaming the card
+            if not self._still_present():
+                raise CardRemovedError()
             raise MalformedAnswerError("the card answered with fewer than two bytes")
         return bytes(response[:-2]), (response[-2] << 8) | response[-1]
+
+    def _still_present(self) -> bool:
+        """True when the card on this handle is still powered in its reader.
+
+        pcscd learns of a removal by polling the reader driver, so an absent card is looked for
+        over one pcscd polling period (0.4 s; 0.6 s here) before the card is believed to be there.
+        """
+        for _ in range(24):
+            hresult, _reader, state, _protocol, _atr = scard.SCardStatus(self._hcard)
+            if hresult != scard.SCARD_S_SUCCESS or state & _SCARD_ABSENT:
+                return False
+            time.sleep(0.025)
+        return True
 
     def close(self) -> None:
         try:
@@ -85,18 +105,27 @@ class PcscConnection:
 
 
 def card_atr(substring: str) -> str | None:
-    """The ATR (hex) of the card in that reader, or None when there is none."""
+    """The ATR (hex) of the card in that reader, or None when there is none.
+
+    Asks pcscd for the reader's state (SCardGetStatusChange) without connecting: a connection
+    would power the card up and disturb a read running on another handle.
+    """
     try:
-        conn = find_reader(substring).createConnection()
-        conn.connect()
-    except (CardConnectionException, NoCardException, ReaderError):
+        name = str(find_reader(substring))
+    except ReaderError:
         return None
-    except Exception:  # the reader went away between listing and connecting
+    hresult, context = scard.SCardEstablishContext(scard.SCARD_SCOPE_USER)
+    if hresult != scard.SCARD_S_SUCCESS:
         return None
     try:
-        return bytes(conn.getATR()).hex().upper()
+        hresult, states = scard.SCardGetStatusChange(
+            context, 0, [(name, scard.SCARD_STATE_UNAWARE)]
+        )
+        if hresult != scard.SCARD_S_SUCCESS or not states:
+            return None  # the reader went away between listing and asking
+        _reader, state, atr = states[0]
+        if not state & scard.SCARD_STATE_PRESENT or state & scard.SCARD_STATE_MUTE:
+            return None
+        return bytes(atr).hex().upper() or None
     finally:
-        try:
-            conn.disconnect()
-        except CardConnectionException:
-            pass
+        scard.SCardReleaseContext(context)

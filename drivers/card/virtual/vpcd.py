@@ -55,7 +55,10 @@ class VpcdClient:
 
     def _quickack(self) -> None:
         if hasattr(socket, "TCP_QUICKACK"):
-            self._sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK, 1)
+            try:
+                self._sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK, 1)
+            except OSError:
+                pass  # removed (closed) by another thread meanwhile: the next recv ends the loop
 
     def _recv_exact(self, n: int) -> bytes | None:
         buf = b""

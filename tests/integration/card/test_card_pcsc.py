@@ -130,11 +130,13 @@ def test_removal_at_every_apdu_of_a_read_gives_no_identity(
 ) -> None:
     for k in range(1, 22):  # the 21 card APDUs of a 3.00 read
         client = insert(demo(0), pull_at=k)
-        with pytest.raises(CardError) as err:
-            read_card_data(CARD_READER, SAM_READER)
-        assert err.value.reason in ("card_removed", "no_card"), (k, err.value)
-        wait_for(CARD_READER, False)
-        client.close()
+        try:
+            with pytest.raises(CardError) as err:
+                read_card_data(CARD_READER, SAM_READER)
+            assert err.value.reason in ("card_removed", "no_card"), (k, err.value)
+        finally:
+            client.close()
+            wait_for(CARD_READER, False)
 
 
 def test_card_read_command_json_and_basinfo(
@@ -231,16 +233,21 @@ def test_card_watch_reports_insertion_and_removal(
         env=env,
     )
     assert watch.stdout is not None
-    first = json.loads(watch.stdout.readline())
-    assert first == {"event": "reader_added", "reader": CARD_READER}
-    client = insert(demo(0))
-    inserted = json.loads(watch.stdout.readline())
-    assert inserted["event"] == "card_inserted" and inserted["atr"]
-    client.close()
-    removed = json.loads(watch.stdout.readline())
-    assert removed == {"event": "card_removed", "reader": CARD_READER}
-    watch.wait(timeout=10)
-    watch.stdout.close()
+    try:
+        first = json.loads(watch.stdout.readline())
+        assert first == {"event": "reader_added", "reader": CARD_READER}
+        client = insert(demo(0))
+        inserted = json.loads(watch.stdout.readline())
+        assert inserted["event"] == "card_inserted" and inserted["atr"]
+        client.close()
+        removed = json.loads(watch.stdout.readline())
+        assert removed == {"event": "card_removed", "reader": CARD_READER}
+        assert watch.wait(timeout=10) == 0
+    finally:
+        if watch.poll() is None:
+            watch.kill()
+            watch.wait(timeout=10)
+        watch.stdout.close()
 
 
 def test_the_pin_never_reaches_the_log(
