@@ -11,7 +11,7 @@ import importlib
 import sys
 import time
 
-MODULES = ("core", "card", "qr", "hub", "sync")
+MODULES = ("core", "card", "ecard", "qr", "hub", "sync")
 
 
 def main(argv: list[str]) -> int:

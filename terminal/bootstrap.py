@@ -17,7 +17,7 @@ from terminal.checkout.service import CheckoutService, PlatformLink
 from terminal.config import Config
 from terminal.ledger import SqliteLedger
 
-__all__ = ["open_terminal", "seed_demo_data"]
+__all__ = ["open_frame_source", "open_terminal", "seed_demo_data", "seed_demo_trust_list"]
 
 
 def open_terminal(
@@ -36,6 +36,9 @@ def open_terminal(
         _record_start(ledger, config, now)
         if config.terminal.demo and ledger.get_refdata("policy") is None:
             seed_demo_data(service)
+        if config.terminal.demo and ledger.get_refdata("trustlist") is None:
+            seed_demo_trust_list(service)
+        _prune_replay(service)
     except BaseException:
         ledger.close()
         raise
@@ -72,6 +75,55 @@ def _record_start(ledger: SqliteLedger, config: Config, now: Any) -> None:
             {"source": str(config.source), "changed": changed},
             now,
         )
+
+
+def open_frame_source(service: CheckoutService) -> Any:
+    """The camera pipeline's frame source chosen by `[qr] source`, or None for "none".
+
+    "virtual" is the embedded default's virtual phone: demo e-card codes signed by this data
+    directory's demo issuer, photographed as a phone screen.
+    """
+    qr = service.config.qr
+    if qr.source == "none":
+        return None
+    from drivers.qr.capture import CallbackSource, CameraSource, FolderSource, VideoSource
+
+    if qr.source == "camera":
+        return CameraSource(qr.camera_index)
+    if qr.source == "video":
+        return VideoSource(service.config.resolve(qr.video_path))
+    if qr.source == "folder":
+        return FolderSource(service.config.resolve(qr.folder_path))
+    from terminal.demo import demo_people
+    from terminal.demo.ecard import demo_issuer_key
+    from terminal.demo.phone import VirtualPhone
+
+    phone = VirtualPhone(
+        demo_issuer_key(service.ledger.path.parent), demo_people(service.local_now().date())
+    )
+    return CallbackSource(phone.frame, "virtual phone")
+
+
+def _prune_replay(service: CheckoutService) -> None:
+    """Forget the token ids of e-card codes that have expired (their replay fails `expired`)."""
+    now = int(service.clock.now().timestamp())
+    tolerance = service.config.ecard.clock_tolerance_s
+    if service.ledger.query("SELECT 1 FROM ecard_replay WHERE exp < ? LIMIT 1", (now - tolerance,)):
+        with service.ledger.write() as unit:
+            unit.prune_replay(now, tolerance)
+
+
+def seed_demo_trust_list(service: CheckoutService) -> None:
+    """The demo e-card issuer's trust list, as local version 0 (the virtual phone's codes)."""
+    from terminal.demo.ecard import demo_issuer_key, demo_trust_list
+
+    now = service.local_now()
+    stamp = int(now.timestamp())
+    key = demo_issuer_key(service.ledger.path.parent)
+    body = json.dumps(demo_trust_list(key, stamp), sort_keys=True)
+    with service.ledger.write() as unit:
+        unit.put_refdata("trustlist", 0, stamp, body, None, now)
+        unit.audit("demo_seed", None, {"trustlist": 1}, now)
 
 
 def seed_demo_data(service: CheckoutService) -> None:

@@ -18,7 +18,7 @@ from typing import Any, Protocol
 from terminal.checkout.clock import Clock, SystemClock
 from terminal.config import Config
 from terminal.errors import CheckoutError, LedgerError
-from terminal.identity.hotlist import hotlist_match
+from terminal.identity.hotlist import HotlistIndex, hotlist_match
 from terminal.identity.model import CERT_ID_NUMBER, Identity
 from terminal.ledger import Appended, SqliteLedger, close_day
 from terminal.risk import Refusal, RiskLimits, RiskState, check_limits
@@ -96,7 +96,8 @@ class CheckoutService:
         self.clock = clock or SystemClock()
         self.platform = platform
         self._reference: _Reference | None = None
-        self._hotlist: tuple[tuple[int, int], dict[str, Any]] | None = None
+        self._hotlist: tuple[tuple[int, int], HotlistIndex] | None = None
+        self._trust: tuple[tuple[int, int], Any] | None = None
         risk = config.risk
         self.limits = RiskLimits(
             risk.offline_max_fund_per_sale,
@@ -141,16 +142,56 @@ class CheckoutService:
 
     def hotlist(
         self, versions: dict[str, tuple[int, int, str]] | None = None
-    ) -> dict[str, Any] | None:
-        """The hotlist in force, parsed once per version."""
+    ) -> HotlistIndex | None:
+        """The hotlist in force, parsed and indexed once per version."""
         held = (versions if versions is not None else self.ledger.refdata_versions()).get("hotlist")
         if held is None:
             return None
         if self._hotlist is None or self._hotlist[0] != held[:2]:
             row = self.ledger.get_refdata("hotlist")
             assert row is not None
-            self._hotlist = (held[:2], json.loads(row.body))
+            self._hotlist = (held[:2], HotlistIndex(json.loads(row.body)))
         return self._hotlist[1]
+
+    def trust_list(self) -> Any:
+        """The e-card trust list in force, refused when it is missing or stale (ecard-qr.md)."""
+        from terminal.identity.ecard import EcardError, parse_trust_list
+
+        held = self.ledger.refdata_versions().get("trustlist")
+        if held is None:
+            raise EcardError("no_trust_list")
+        confirmed = datetime.fromisoformat(held[2])
+        age = self.clock.now() - confirmed
+        limit_days = self.config.ecard.max_trust_list_age_days
+        if age.total_seconds() > limit_days * 86400:
+            raise EcardError(
+                "trust_list_stale",
+                f"last confirmed {confirmed:%Y-%m-%d %H:%M}, limit {limit_days} d",
+            )
+        if self._trust is None or self._trust[0] != held[:2]:
+            row = self.ledger.get_refdata("trustlist")
+            assert row is not None
+            self._trust = (held[:2], parse_trust_list(json.loads(row.body), "trust list"))
+        return self._trust[1]
+
+    def verify_ecard(self, text: str) -> Any:
+        """An e-card code checked offline against the held trust list, hotlist and replay store.
+
+        The code's `cti` is not recorded here: the sale that uses it records it when it commits.
+        """
+        from terminal.identity.ecard import verify_ecard
+
+        trust = self.trust_list()
+        ecard = self.config.ecard
+        return verify_ecard(
+            text,
+            trust,
+            now=int(self.clock.now().timestamp()),
+            seen=self.ledger.ecard_seen,
+            hotlist=self.hotlist(),
+            tolerance_s=ecard.clock_tolerance_s,
+            max_lifetime_s=ecard.max_lifetime_s,
+        )
 
     # -- sales ------------------------------------------------------------------------------
 
@@ -364,7 +405,7 @@ class CheckoutService:
         return self.platform.fetch_person(psn_cert, self.config.platform.presettle_wait_s)
 
     def _refuse_hotlisted(
-        self, identity: Identity, psn_cert: str, hotlist: dict[str, Any] | None
+        self, identity: Identity, psn_cert: str, hotlist: HotlistIndex | None
     ) -> None:
         entry = hotlist_match(
             hotlist,

@@ -1,4 +1,4 @@
-"""`medpos checkout` (the headless sale, by claim or by card) and `medpos refund`.
+"""`medpos checkout` (the headless sale, by claim, card or e-card code) and `medpos refund`.
 
 Exit codes: 0 done; 1 a refused refund or an error of the terminal; 2 invalid input (the message
 names the file and field), nothing written; 3 no scheme of the policy applies; 4 refused by an
@@ -8,6 +8,7 @@ offline risk limit or the hotlist (the refusal is printed as JSON).
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
 from terminal.cli._common import Context, emit_json, fail, open_service, read_json_file
@@ -20,6 +21,7 @@ def register(sub: Any) -> None:
     who = p.add_mutually_exclusive_group(required=True)
     who.add_argument("--claim", metavar="C.json", help="person, visit and basket")
     who.add_argument("--card", action="store_true", help="identify by the card in the reader")
+    who.add_argument("--ecard", metavar="TEXT", help="identify by an e-card code ('-': stdin)")
     p.add_argument("--basket", metavar="B.json", help="basket lines {code|barcode, qty, price?}")
     p.add_argument("--med-type", default="41", help="visit med_type with --card (default 41)")
     p.add_argument("--pin-stdin", action="store_true", help="read the card PIN from stdin")
@@ -43,8 +45,8 @@ def _checkout(args: argparse.Namespace, ctx: Context) -> int:
 
     if args.repeat < 1:
         return fail("--repeat must be at least 1", 2)
-    if args.card and not args.basket:
-        return fail("--basket B.json is needed with --card", 2)
+    if (args.card or args.ecard) and not args.basket:
+        return fail("--basket B.json is needed with --card or --ecard", 2)
     try:
         claim = read_json_file(args.claim) if args.claim else None
         basket = read_json_file(args.basket) if args.basket else None
@@ -53,6 +55,9 @@ def _checkout(args: argparse.Namespace, ctx: Context) -> int:
     service = open_service(ctx, args.db)
     try:
         identity = _card_identity(args, service) if args.card else None
+        if args.ecard:
+            text = sys.stdin.readline().rstrip("\r\n") if args.ecard == "-" else args.ecard
+            identity = service.verify_ecard(text).identity()
         for _ in range(args.repeat):
             if claim is not None:
                 outcome = service.sell_claim(
@@ -90,8 +95,6 @@ def _checkout(args: argparse.Namespace, ctx: Context) -> int:
 
 def _card_identity(args: argparse.Namespace, service: Any) -> Any:
     """The verified identity of the card in the reader (card.md checks, through the PSAM)."""
-    import sys
-
     from drivers.card.errors import CardError
     from terminal.errors import IdentityError
     from terminal.identity.card import CARD_MESSAGES, identity_from_card, read_card_data

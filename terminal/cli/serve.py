@@ -33,13 +33,44 @@ def _serve(args: argparse.Namespace, ctx: Context) -> int:
     service = open_service(ctx, args.db)
     if args.command == "run" and ctx.config.card.virtual:
         _start_virtual_cards(ctx, service.local_now().date())
+    codes = _start_camera(ctx, service)
     host = args.host or ctx.config.web.host
     port = args.port or ctx.config.web.port
     print(f"medpos terminal {ctx.config.terminal.dev_no}: open http://{host}:{port}/", flush=True)
     # uvicorn re-raises SIGTERM after its graceful shutdown: exit through our own cleanup then
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    uvicorn.run(create_app(service), host=host, port=port, log_level="warning")
+    uvicorn.run(create_app(service, codes), host=host, port=port, log_level="warning")
     return 0
+
+
+def _start_camera(ctx: Context, service: Any) -> Any:
+    """The camera pipeline in the background, feeding the page; None when `[qr] source = "none"`."""
+    from terminal.bootstrap import open_frame_source
+    from terminal.errors import MedposError
+    from terminal.web.app import CodeFeed
+
+    try:
+        source = open_frame_source(service)
+    except MedposError as exc:  # a missing camera must not keep the card and scanner from working
+        feed = CodeFeed(ctx.config.qr.source)
+        feed.error = str(exc)
+        print(f"camera: {exc}", flush=True)
+        return feed
+    if source is None:
+        return None
+    from drivers.qr.capture import QrReader
+
+    feed = CodeFeed(source.name)
+    reader = QrReader(
+        source,
+        on_event=feed.on_event,
+        on_error=feed.on_error,
+        dedup_seconds=ctx.config.qr.dedup_window_s,
+        fps=10.0,
+    ).start()
+    ctx.on_close(reader.stop)
+    print(f"camera: reading e-card codes from {source.name}", flush=True)
+    return feed
 
 
 def _start_virtual_cards(ctx: Context, today: Any) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 from drivers.card.errors import CardError
 from drivers.card.reader import CardRead
 from terminal.errors import IdentityError
-from terminal.identity.hotlist import hotlist_match
+from terminal.identity.hotlist import HotlistIndex, hotlist_match
 from terminal.identity.model import CERT_CARD, Identity
 from terminal.settlement import id_check_ok
 
@@ -57,7 +57,9 @@ def read_card_data(reader: str, sam: str | None, *, pin: str | None = None) -> C
             psam.close()
 
 
-def identity_from_card(read: CardRead, hotlist: Mapping[str, Any] | None, today: date) -> Identity:
+def identity_from_card(
+    read: CardRead, hotlist: Mapping[str, Any] | HotlistIndex | None, today: date
+) -> Identity:
     """The settleable identity of a card read; raises IdentityError with card.md's reason."""
 
     def refuse(code: str) -> IdentityError:

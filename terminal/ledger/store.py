@@ -219,6 +219,10 @@ class SqliteLedger:
         rows = self.query(f"SELECT key, value FROM meta WHERE key IN ({marks})", keys)
         return {r["key"]: r["value"] for r in rows}
 
+    def ecard_seen(self, cti: bytes) -> bool:
+        """True when a sale (or `ecard verify --replay-db`) already used this e-card token id."""
+        return bool(self.query("SELECT 1 FROM ecard_replay WHERE cti = ?", (cti.hex(),)))
+
     def refdata_versions(self) -> dict[str, tuple[int, int, str]]:
         """`kind → (version, issued_at, confirmed_at)` without reading the bodies."""
         rows = self.query("SELECT kind, version, issued_at, confirmed_at FROM refdata")

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from terminal.errors import LedgerError
+from terminal.errors import IdentityError, LedgerError
 from terminal.ledger import replay
 from terminal.ledger.records import (
     LINE_COLUMNS,
@@ -131,7 +131,10 @@ class WriteUnit:
         )
         if ecard_cti is not None:
             if not replay.record(self._conn, ecard_cti, ecard_exp or 0):
-                raise LedgerError("this e-card code was already used for a sale: ask for a new one")
+                raise IdentityError(
+                    "replay",
+                    "this code was already used on this terminal: ask the customer to refresh it",
+                )
         return Appended(txn_id, seq, digest, upload)
 
     def append_reversal(
@@ -353,6 +356,10 @@ class WriteUnit:
             "confirmed_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
             (kind, version, issued_at, body, sig, stamp, stamp),
         )
+
+    def prune_replay(self, now: int, tolerance_s: int) -> int:
+        """Forget e-card token ids whose codes expired; returns how many."""
+        return replay.prune(self._conn, now, tolerance_s)
 
     def confirm_refdata(self, kind: str, at: datetime) -> None:
         """The platform said the held version is still current."""

@@ -9,6 +9,7 @@ Every write goes through `CheckoutService`, one ledger unit of work per request.
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from collections import OrderedDict
 from pathlib import Path
@@ -19,18 +20,50 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
 from terminal.checkout.service import CheckoutRefused, CheckoutService
-from terminal.errors import CheckoutError, InvalidInputError, LedgerError, NoSchemeError
+from terminal.errors import (
+    CheckoutError,
+    IdentityError,
+    InvalidInputError,
+    LedgerError,
+    NoSchemeError,
+)
 from terminal.ledger import day_totals, report_text, verify_ledger
 from terminal.settlement.money import format_fen
 
-__all__ = ["create_app"]
+__all__ = ["CodeFeed", "create_app"]
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 _SEEN_LIMIT = 1000
 
 
-def create_app(service: CheckoutService) -> FastAPI:
-    """The ASGI app over one terminal; requests are served one at a time against the ledger."""
+class CodeFeed:
+    """The last code the camera pipeline reported (`QrReader` events), read by the page."""
+
+    def __init__(self, source: str = "") -> None:
+        self.source = source
+        self._lock = threading.Lock()
+        self._last: dict[str, Any] | None = None
+        self.error: str | None = None
+
+    def on_event(self, event: dict[str, Any]) -> None:
+        with self._lock:
+            self._last = {**event, "at": time.time()}
+
+    def on_error(self, exc: Exception) -> None:
+        self.error = str(exc)
+
+    def latest(self, max_age_s: float = 600.0) -> dict[str, Any] | None:
+        with self._lock:
+            last = self._last
+        if last is None or time.time() - last["at"] > max_age_s:
+            return None
+        return last
+
+
+def create_app(service: CheckoutService, codes: CodeFeed | None = None) -> FastAPI:
+    """The ASGI app over one terminal; requests are served one at a time against the ledger.
+
+    `codes` is the camera's feed of e-card codes (none: the page takes scanned text only)."""
     app = FastAPI(title="medpos terminal", docs_url=None, redoc_url=None)
     lock = threading.Lock()  # one writer: the ledger connection is shared by the worker thread
     done: OrderedDict[str, dict[str, Any]] = OrderedDict()  # form token → outcome (no double sale)
@@ -58,7 +91,25 @@ def create_app(service: CheckoutService) -> FastAPI:
             "totals": totals,
             "fen": format_fen,
             "persons": ledger.query("SELECT psn_cert, name FROM persons ORDER BY name"),
+            "camera": _camera_view(),
         }
+
+    def _camera_view() -> dict[str, Any] | None:
+        """What the camera sees now: the last code, and who it identifies (nothing recorded)."""
+        if codes is None:
+            return None
+        view: dict[str, Any] = {"source": codes.source, "error": codes.error}
+        last = codes.latest()
+        if last is not None and "text" in last:
+            view["latency_ms"] = last["latency_ms"]
+            try:
+                verified = service.verify_ecard(last["text"])
+                view["name"] = verified.ecard["name"]
+                view["psn_cert"] = _mask(verified.ecard["psn_cert"])
+                view["insutype"] = verified.ecard["insutype"]
+            except IdentityError as exc:
+                view["refusal"] = str(exc)
+        return view
 
     @app.get("/", response_class=HTMLResponse)
     def index(request: Request, msg: str = "", err: str = "") -> HTMLResponse:
@@ -128,7 +179,6 @@ def create_app(service: CheckoutService) -> FastAPI:
     def card_sale(token: str = Form(...), kind: str = Form("pharmacy")) -> RedirectResponse:
         from drivers.card.errors import CardError
         from terminal.demo import demo_basket
-        from terminal.errors import IdentityError
         from terminal.identity.card import CARD_MESSAGES, identity_from_card, read_card_data
 
         with lock:
@@ -153,6 +203,36 @@ def create_app(service: CheckoutService) -> FastAPI:
                     outcome = {"error": "ledger_error", "message": str(exc)}
                 done[token] = outcome
         return _outcome_page("card sale", outcome)
+
+    @app.post("/ecard-sale")
+    def ecard_sale(
+        token: str = Form(...), text: str = Form(""), kind: str = Form("pharmacy")
+    ) -> RedirectResponse:
+        """A sale by e-card: the scanned text, or else the code the camera saw last."""
+        from terminal.demo import demo_basket
+
+        with lock:
+            outcome = done.get(token)
+            if outcome is None:
+                code = text.strip()
+                if not code and codes is not None:
+                    last = codes.latest()
+                    code = last.get("text", "") if last else ""
+                try:
+                    if not code:
+                        raise IdentityError(
+                            "no_code",
+                            "no e-card code yet: scan the customer's code, or hold "
+                            "the phone to the camera",
+                        )
+                    identity = service.verify_ecard(code).identity()
+                    outcome = service.sell(identity, demo_basket(kind), source="demo basket").line()
+                except (IdentityError, CheckoutError) as exc:
+                    outcome = {"error": exc.code, "message": str(exc)}
+                except LedgerError as exc:
+                    outcome = {"error": "ledger_error", "message": str(exc)}
+                done[token] = outcome
+        return _outcome_page("e-card sale", outcome)
 
     @app.post("/refund")
     def refund(
@@ -220,3 +300,7 @@ def _claim_for(
         "visit": {"med_type": med_type, "inst_level": level},
         "basket": service.price_basket(basket),
     }
+
+
+def _mask(psn_cert: str) -> str:
+    return f"{psn_cert[:6]}********{psn_cert[-4:]}"

@@ -34,8 +34,9 @@ def server(make_config: Callable[..., Path]) -> Iterator[str]:
         [MEDPOS, "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
     assert proc.stdout is not None
-    banner = proc.stdout.readline()
-    assert f"http://127.0.0.1:{port}/" in banner
+    banner = [proc.stdout.readline() for _ in range(2)]  # the camera, then the URL
+    assert "camera: reading e-card codes from virtual phone" in banner[0], banner
+    assert f"http://127.0.0.1:{port}/" in banner[1], banner
     url = f"http://127.0.0.1:{port}"
     for _ in range(100):
         try:
@@ -93,9 +94,10 @@ def test_make_run_serves_a_card_sale_from_the_virtual_card(
     )
     assert proc.stdout is not None
     try:
-        lines = [proc.stdout.readline(), proc.stdout.readline()]
+        lines = [proc.stdout.readline() for _ in range(3)]
         assert "virtual card of" in lines[0], lines
-        assert f"http://127.0.0.1:{port}/" in lines[1], lines
+        assert "camera: reading e-card codes from virtual phone" in lines[1], lines
+        assert f"http://127.0.0.1:{port}/" in lines[2], lines
         url = f"http://127.0.0.1:{port}"
         for _ in range(100):
             try:
@@ -109,6 +111,24 @@ def test_make_run_serves_a_card_sale_from_the_virtual_card(
         assert "card sale" in page.text and "committed" in page.text, str(page.url)
         status = httpx.get(url + "/api/status", timeout=5).json()
         assert status["head_seq"] == 1
+        # the virtual phone shows a demo e-card code to the camera pipeline: the page names the
+        # person it identifies, and an e-card sale settles for them
+        for _ in range(100):
+            page = httpx.get(url + "/", timeout=5)
+            if "已识别 identified" in page.text:
+                break
+            time.sleep(0.2)
+        assert "已识别 identified" in page.text and "checked offline" in page.text, page.text
+        sold = httpx.post(
+            url + "/ecard-sale", data={"token": "t2", "text": ""}, timeout=30, follow_redirects=True
+        )
+        assert "e-card sale" in sold.text and "committed" in sold.text, sold.text
+        # the same code again is a replay: the phone must show a fresh one
+        again = httpx.post(
+            url + "/ecard-sale", data={"token": "t3", "text": ""}, timeout=30, follow_redirects=True
+        )
+        assert "already used" in again.text
+        assert httpx.get(url + "/api/status", timeout=5).json()["head_seq"] == 2
     finally:
         proc.terminate()
         proc.wait(timeout=20)

@@ -1,0 +1,417 @@
+"""Frame sources and readers: camera, video, folder, images or a function → code events.
+
+An event is `{"text" | "bytes_b64": payload, "latency_ms": float, "decoder": str, "source": str}`:
+`text` when the payload is UTF-8, else `bytes_b64` (standard Base64). `latency_ms` is the time from
+the frame (or scanned line) arriving to its event being handed over. Readers run in a background
+thread and never block the caller: events go to a callback (called on the reader's thread) or to
+a queue read with `events()`. A source that fails ends the reader with a `QrError` that says what
+to do; `events()` raises it, `on_error` receives it, `error` holds it.
+
+The same payload seen again within `dedup_seconds` of its last sighting is not reported again, so
+a phone held in front of the camera gives one event, and showing it again later gives another.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Protocol, TextIO
+
+import cv2
+import numpy as np
+
+from drivers.qr.decode import Decoded, QrError, decode_frame, read_image
+
+__all__ = [
+    "CallbackSource",
+    "CameraSource",
+    "FolderSource",
+    "FrameSource",
+    "ImageSource",
+    "QrReader",
+    "VideoSource",
+    "WedgeScanner",
+    "payload_fields",
+]
+
+log = logging.getLogger(__name__)
+
+Image = np.ndarray
+Event = dict[str, Any]
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff", ".pgm", ".ppm")
+# consecutive failed reads before a camera counts as gone: a USB camera drops the odd frame
+CAMERA_RETRIES = 5
+CAMERA_RETRY_PAUSE = 0.05
+
+
+def payload_fields(data: bytes) -> dict[str, str]:
+    """`{"text": …}` when `data` is UTF-8, else `{"bytes_b64": …}`."""
+    try:
+        return {"text": data.decode("utf-8")}
+    except UnicodeDecodeError:
+        return {"bytes_b64": base64.b64encode(data).decode("ascii")}
+
+
+class FrameSource(Protocol):
+    """Frames one at a time: `read()` gives the next one, None at the end of a finite source,
+    and raises QrError when the source fails."""
+
+    name: str
+
+    def read(self) -> Image | None: ...
+
+    def close(self) -> None: ...
+
+
+class Capture(Protocol):
+    """The part of `cv2.VideoCapture` the sources use."""
+
+    def isOpened(self) -> bool: ...  # noqa: N802 - OpenCV's name
+
+    def read(self) -> tuple[bool, Image | None]: ...
+
+    def release(self) -> None: ...
+
+
+def _open_camera(index: int) -> Capture:
+    return cv2.VideoCapture(index)
+
+
+class CameraSource:
+    """A camera by OpenCV index. It never ends: when it stops delivering frames (unplugged,
+    taken by another program) `read` raises QrError after a few quick retries. A read on an
+    unplugged V4L2 camera returns within OpenCV's own timeout; it blocks only the reader's
+    thread. `open_capture` opens the capture (any `cv2.VideoCapture`-like object)."""
+
+    def __init__(
+        self, index: int, *, open_capture: Callable[[int], Capture] = _open_camera
+    ) -> None:
+        self.index = index
+        self.name = f"camera:{index}"
+        self._cap = open_capture(index)
+        if not self._cap.isOpened():
+            self._cap.release()
+            raise QrError(
+                f"camera {index} cannot be opened: check that it is plugged in, that no other "
+                "program uses it, and the index (`ls /dev/video*`)"
+            )
+
+    def read(self) -> Image | None:
+        for attempt in range(CAMERA_RETRIES):
+            ok, frame = self._cap.read()
+            if ok and frame is not None:
+                return frame
+            if attempt + 1 < CAMERA_RETRIES:
+                time.sleep(CAMERA_RETRY_PAUSE)
+        raise QrError(
+            f"camera {self.index} stopped delivering frames: check the cable (or that no other "
+            "program took the camera) and start the scan again"
+        )
+
+    def close(self) -> None:
+        self._cap.release()
+
+
+class VideoSource:
+    """A video file, frame by frame; ends (None) at its last frame."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.name = f"video:{self.path}"
+        if not self.path.is_file():
+            raise QrError(f"{self.path}: no such video file: check the path")
+        self._cap = cv2.VideoCapture(str(self.path))
+        if not self._cap.isOpened():
+            self._cap.release()
+            raise QrError(
+                f"{self.path}: not a video OpenCV can read: give an AVI (MJPG) or MP4 file"
+            )
+
+    @property
+    def fps(self) -> float:
+        """The frame rate the file declares (0 when it declares none)."""
+        return float(self._cap.get(cv2.CAP_PROP_FPS) or 0.0)
+
+    def read(self) -> Image | None:
+        ok, frame = self._cap.read()
+        return frame if ok and frame is not None else None
+
+    def close(self) -> None:
+        self._cap.release()
+
+
+class ImageSource:
+    """Image files in the order given; ends after the last one."""
+
+    def __init__(self, paths: Sequence[str | Path], name: str = "images") -> None:
+        self.paths = [Path(p) for p in paths]
+        self.name = name
+        self._next = 0
+
+    def read(self) -> Image | None:
+        if self._next >= len(self.paths):
+            return None
+        path = self.paths[self._next]
+        self._next += 1
+        return read_image(path)
+
+    def close(self) -> None:
+        self._next = len(self.paths)
+
+
+class FolderSource(ImageSource):
+    """The images of a folder (by suffix) in name order; ends after the last one."""
+
+    def __init__(self, path: str | Path) -> None:
+        folder = Path(path)
+        if not folder.is_dir():
+            raise QrError(f"{folder}: no such folder: check the path")
+        files = sorted(
+            p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
+        )
+        super().__init__(files, name=f"folder:{folder}")
+
+
+class CallbackSource:
+    """Frames from a function (the virtual phone): it returns a frame, or None to end."""
+
+    def __init__(
+        self,
+        fn: Callable[[], Image | None],
+        name: str = "callback",
+        on_close: Callable[[], None] | None = None,
+    ) -> None:
+        self._fn = fn
+        self._on_close = on_close
+        self.name = name
+
+    def read(self) -> Image | None:
+        return self._fn()
+
+    def close(self) -> None:
+        if self._on_close is not None:
+            self._on_close()
+
+
+_END = object()
+
+
+class _EventPump:
+    """A background thread that turns what it reads into de-duplicated events."""
+
+    def __init__(
+        self,
+        source_name: str,
+        *,
+        on_event: Callable[[Event], None] | None,
+        on_error: Callable[[QrError], None] | None,
+        dedup_seconds: float,
+        clock: Callable[[], float],
+    ) -> None:
+        self.source_name = source_name
+        self.error: QrError | None = None
+        self.queue: queue.Queue[Any] = queue.Queue()
+        self._on_event = on_event
+        self._on_error = on_error
+        self._dedup = dedup_seconds
+        self._clock = clock
+        self._last_seen: dict[bytes, float] = {}
+        self._stop = threading.Event()
+        self.done = threading.Event()
+        self._thread = threading.Thread(target=self._main, name=source_name, daemon=True)
+
+    def start(self) -> _EventPump:
+        """Start reading in the background; returns self."""
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Ask the thread to stop and wait for it (at most `timeout` seconds)."""
+        self._stop.set()
+        if self._thread.is_alive() and self._thread is not threading.current_thread():
+            self._thread.join(timeout)
+            if self._thread.is_alive():
+                log.warning("%s: still blocked in a read after %.1f s", self.source_name, timeout)
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
+
+    def events(self, timeout: float | None = None) -> Iterator[Event]:
+        """Events as they come until the source ends or the reader stops; raises the QrError
+        that ended it. `timeout` (seconds) bounds each wait: `queue.Empty` when it runs out."""
+        if self._on_event is not None:
+            raise RuntimeError("events go to the on_event callback of this reader")
+        while True:
+            item = self.queue.get(timeout=timeout)
+            if item is _END:
+                self.queue.put(_END)  # a second events() ends at once too
+                if self.error is not None:
+                    raise self.error
+                return
+            yield item
+
+    def __enter__(self) -> _EventPump:
+        return self.start()
+
+    def __exit__(
+        self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    def _main(self) -> None:
+        try:
+            self._loop()
+        except QrError as exc:
+            self._fail(exc)
+        except Exception as exc:  # noqa: BLE001 - the thread must end with a clear outcome
+            log.exception("%s failed", self.source_name)
+            err = QrError(f"{self.source_name} failed ({exc}): check the source and start again")
+            err.__cause__ = exc
+            self._fail(err)
+        finally:
+            self._cleanup()
+            self.queue.put(_END)
+            self.done.set()
+
+    def _fail(self, exc: QrError) -> None:
+        self.error = exc
+        log.warning("%s", exc)
+        if self._on_error is not None:
+            self._on_error(exc)
+
+    def _emit(self, data: bytes, decoder: str, started: float) -> None:
+        now = self._clock()
+        last = self._last_seen.get(data)
+        self._last_seen[data] = now
+        if last is not None and now - last < self._dedup:
+            return
+        if len(self._last_seen) > 256:  # forget codes not seen for a while
+            self._last_seen = {
+                k: t for k, t in self._last_seen.items() if now - t < self._dedup or k == data
+            }
+        event: Event = payload_fields(data)
+        event["latency_ms"] = round((time.perf_counter() - started) * 1000, 2)
+        event["decoder"] = decoder
+        event["source"] = self.source_name
+        if self._on_event is not None:
+            self._on_event(event)
+        else:
+            self.queue.put(event)
+
+    def _loop(self) -> None:
+        raise NotImplementedError
+
+    def _cleanup(self) -> None:
+        pass
+
+
+class QrReader(_EventPump):
+    """Reads `source` in a background thread, decodes every frame and reports each new code.
+
+    `fps` caps the reading rate (a camera paces itself; a video or folder is read as fast as it
+    decodes unless `fps` is set). The source is closed when the reader ends."""
+
+    def __init__(
+        self,
+        source: FrameSource,
+        *,
+        on_event: Callable[[Event], None] | None = None,
+        on_error: Callable[[QrError], None] | None = None,
+        dedup_seconds: float = 3.0,
+        fps: float | None = None,
+        decode: Callable[[Image], list[Decoded]] = decode_frame,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        super().__init__(
+            source.name,
+            on_event=on_event,
+            on_error=on_error,
+            dedup_seconds=dedup_seconds,
+            clock=clock,
+        )
+        self.source = source
+        self._period = 1.0 / fps if fps else 0.0
+        self._decode = decode
+
+    def start(self) -> QrReader:
+        super().start()
+        return self
+
+    def __enter__(self) -> QrReader:
+        return self.start()
+
+    def _loop(self) -> None:
+        next_due = time.monotonic()
+        while not self.stopping:
+            frame = self.source.read()
+            if frame is None:
+                return
+            started = time.perf_counter()
+            try:
+                found = self._decode(frame)
+            except Exception:  # noqa: BLE001 - one bad frame must not end the stream
+                log.exception("%s: decoding a frame failed", self.source_name)
+                found = []
+            for code in found:
+                self._emit(code.data, code.decoder, started)
+            if self._period:
+                next_due += self._period
+                self._stop.wait(max(0.0, next_due - time.monotonic()))
+
+    def _cleanup(self) -> None:
+        try:
+            self.source.close()
+        except Exception:  # noqa: BLE001 - closing must not hide the outcome
+            log.exception("%s: closing failed", self.source_name)
+
+
+class WedgeScanner(_EventPump):
+    """A keyboard-wedge scanner: it types each code then Enter. Reads `stream` line by line in a
+    background thread; CR/LF are stripped, empty lines ignored. A thread blocked on a terminal
+    read cannot be interrupted: `stop` returns after its timeout and the thread ends with the
+    stream (it is a daemon thread)."""
+
+    def __init__(
+        self,
+        stream: TextIO,
+        *,
+        name: str = "wedge",
+        on_event: Callable[[Event], None] | None = None,
+        on_error: Callable[[QrError], None] | None = None,
+        dedup_seconds: float = 0.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        super().__init__(
+            name, on_event=on_event, on_error=on_error, dedup_seconds=dedup_seconds, clock=clock
+        )
+        self._stream = stream
+
+    def start(self) -> WedgeScanner:
+        super().start()
+        return self
+
+    def __enter__(self) -> WedgeScanner:
+        return self.start()
+
+    def _loop(self) -> None:
+        while not self.stopping:
+            try:
+                line = self._stream.readline()
+            except (OSError, ValueError) as exc:
+                raise QrError(
+                    f"{self.source_name}: the scanner input failed ({exc}): plug the scanner in "
+                    "again and restart the scan"
+                ) from exc
+            if line == "":
+                return  # end of stream
+            started = time.perf_counter()
+            text = line.rstrip("\r\n")
+            if text:
+                self._emit(text.encode("utf-8"), "wedge", started)

@@ -1,0 +1,104 @@
+"""Taking in signed reference data: checked against the platform root before anything is used.
+
+`accept_refdata(service, obj, root)` is the one door for a new catalogue, policy, trust list or
+hotlist, whether it came by sync or on a file (`medpos refdata import`): the root signature, the
+version (lower than held: refused; equal: the held one is confirmed current), a delta's base
+version, and the document itself (parsed as it will be used) are all checked first; a refused
+object leaves the held version in use and says why.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric import ed25519
+
+from sync.protocol.refdata import RefdataError, apply_delta, verify_refdata
+from terminal.checkout.service import CheckoutService
+from terminal.errors import IdentityError, InvalidInputError, MedposError
+from terminal.identity.ecard import parse_trust_list
+from terminal.settlement import parse_catalogue, parse_policy
+
+__all__ = ["Accepted", "RefdataRefused", "accept_refdata"]
+
+STORED_KINDS = ("catalogue", "policy", "trustlist", "hotlist")
+
+
+class RefdataRefused(MedposError):
+    """Reference data that was not taken in; the held version stays in use."""
+
+
+@dataclass(frozen=True, slots=True)
+class Accepted:
+    kind: str
+    version: int
+    outcome: str  # "stored" | "confirmed"
+
+
+def accept_refdata(
+    service: CheckoutService, obj: object, root: ed25519.Ed25519PublicKey
+) -> Accepted:
+    """Check and store one refdata object; raises `RefdataRefused` saying why."""
+    try:
+        data = verify_refdata(obj, root)
+    except RefdataError as exc:
+        raise RefdataRefused(str(exc)) from None
+    kind, version = data["kind"], data["version"]
+    if kind not in STORED_KINDS:
+        raise RefdataRefused(f"{kind}: this terminal takes {kind} through sync only")
+    ledger = service.ledger
+    held = ledger.get_refdata(kind)
+    now = service.local_now()
+    if held is not None and version < held.version:
+        raise RefdataRefused(
+            f"{kind} version {version} is older than the held version {held.version}: refused, "
+            "the held one stays in use"
+        )
+    if held is not None and version == held.version:
+        with ledger.write() as unit:
+            unit.confirm_refdata(kind, now)
+        return Accepted(kind, version, "confirmed")
+    body = data["body"]
+    if data.get("base_version") is not None:
+        if held is None or held.version != data["base_version"]:
+            raise RefdataRefused(
+                f"{kind} delta from version {data['base_version']} does not apply to the held "
+                f"version {held.version if held else 'none'}: ask for the whole document"
+            )
+        try:
+            body = apply_delta(kind, _held_document(kind, held.body), body)
+        except RefdataError as exc:
+            raise RefdataRefused(str(exc)) from None
+    text = _checked_text(kind, version, body)
+    with ledger.write() as unit:
+        unit.put_refdata(kind, version, data["issued_at"], text, data["sig"], now)
+        unit.audit("refdata", None, {"kind": kind, "version": version}, now)
+    return Accepted(kind, version, "stored")
+
+
+def _held_document(kind: str, text: str) -> Any:
+    return text if kind == "policy" else json.loads(text)
+
+
+def _checked_text(kind: str, version: int, body: Any) -> str:
+    """The document as stored, once it parses as it will be used."""
+    where = f"{kind} version {version}"
+    try:
+        if kind == "policy":
+            if not isinstance(body, str):
+                raise RefdataRefused(f"{where}: the policy body must be the TOML text")
+            parse_policy(body, where)
+            return body
+        if kind == "catalogue":
+            parse_catalogue(body, where)
+        elif kind == "trustlist":
+            parse_trust_list(body, where)
+        elif not isinstance(body, dict) or not isinstance(body.get("entries"), list):
+            raise RefdataRefused(f"{where}: a hotlist is an object with an entries list")
+    except (InvalidInputError, IdentityError) as exc:
+        raise RefdataRefused(
+            f"{where} is malformed ({exc}): the held version stays in use"
+        ) from exc
+    return json.dumps(body, ensure_ascii=False, sort_keys=True)

@@ -1,0 +1,101 @@
+"""`medpos qr decode` and `medpos qr watch` (ecard-qr.md "The commands")."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from terminal.cli._common import Context, emit_json, fail
+
+__all__ = ["register"]
+
+
+def register(sub: Any) -> None:
+    qr = sub.add_parser("qr", help="read QR codes from images, a camera, a video or a folder")
+    qs = qr.add_subparsers(dest="qr_command", metavar="ACTION", required=True)
+    decode = qs.add_parser("decode", help="print the codes in image files")
+    decode.add_argument("files", nargs="+", metavar="FILE", help="image files (PNG, JPEG, …)")
+    decode.add_argument(
+        "--json", action="store_true", help='one JSON object per code: {"file", "text"}'
+    )
+    decode.set_defaults(func=_decode)
+    watch = qs.add_parser("watch", help="print each new code from a source as a JSON line")
+    where = watch.add_mutually_exclusive_group()
+    where.add_argument("--camera", type=int, metavar="N", help="camera index (/dev/videoN)")
+    where.add_argument("--video", metavar="FILE", help="a video file")
+    where.add_argument("--folder", metavar="DIR", help="a folder of images, read in name order")
+    watch.add_argument("--count", type=int, default=0, help="stop after N events (0: never)")
+    watch.add_argument(
+        "--dedup", type=float, metavar="S", help="report a code again after S s unseen ([qr])"
+    )
+    watch.add_argument("--fps", type=float, help="read at most F frames per second")
+    watch.set_defaults(func=_watch)
+
+
+def _decode(args: argparse.Namespace, ctx: Context) -> int:
+    from drivers.qr.capture import payload_fields
+    from drivers.qr.decode import QrError, decode_image_file
+
+    status = 0
+    for path in args.files:
+        try:
+            codes = decode_image_file(path)
+        except QrError as exc:
+            status = fail(str(exc), 1)
+            continue
+        if not codes:
+            status = fail(f"{path}: no code found in this image", 1)
+            continue
+        for code in codes:
+            if args.json:
+                emit_json({"file": path, **payload_fields(code.data)})
+            else:
+                # the raw text: bytes that are not UTF-8 go out unchanged
+                sys.stdout.flush()
+                sys.stdout.buffer.write(code.data + b"\n")
+                sys.stdout.buffer.flush()
+    return status
+
+
+def _source(args: argparse.Namespace, ctx: Context) -> Any:
+    from drivers.qr.capture import CameraSource, FolderSource, VideoSource
+
+    if args.camera is not None:
+        return CameraSource(args.camera)
+    if args.video:
+        return VideoSource(args.video)
+    if args.folder:
+        return FolderSource(args.folder)
+    qr = ctx.config.qr
+    if qr.source == "camera":
+        return CameraSource(qr.camera_index)
+    if qr.source == "video" and qr.video_path:
+        return VideoSource(qr.video_path)
+    if qr.source == "folder" and qr.folder_path:
+        return FolderSource(qr.folder_path)
+    return None
+
+
+def _watch(args: argparse.Namespace, ctx: Context) -> int:
+    from drivers.qr.capture import QrReader
+
+    source = _source(args, ctx)
+    if source is None:
+        return fail(
+            f"[qr] source is {ctx.config.qr.source!r}, which `qr watch` cannot open: "
+            "give --camera N, --video FILE or --folder DIR",
+            2,
+        )
+    dedup = args.dedup if args.dedup is not None else ctx.config.qr.dedup_window_s
+    reader = QrReader(source, dedup_seconds=dedup, fps=args.fps).start()
+    seen = 0
+    try:
+        for event in reader.events():
+            emit_json(event)
+            seen += 1
+            if args.count and seen >= args.count:
+                break
+    finally:
+        reader.stop()
+    return 0

@@ -1,0 +1,83 @@
+"""The virtual phone of the embedded default: demo e-card codes shown to the camera pipeline.
+
+Every `refresh_s` seconds the phone shows a fresh code (a new `cti`) for the next demo person,
+signed by the demo issuer key, rendered with qrcode and photographed as a phone screen held to a
+camera (`drivers.qr.synth`): a hand-held shot, a little tilt, some blur and noise. A few shots per
+code are cycled, as a real camera sees a slightly different frame every time.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from drivers.qr.synth import photograph, render_qr
+from terminal.demo.ecard import demo_ecard_claims
+from terminal.demo.people import DemoPerson
+from terminal.identity.issuer import IssuerKey, mint_ecard
+
+__all__ = ["VirtualPhone"]
+
+SHOTS = ("plain", "perspective", "rotation", "blur", "noise", "glare")
+
+
+class VirtualPhone:
+    """`frame()` is a camera frame of the phone; `text` the code it shows now."""
+
+    def __init__(
+        self,
+        key: IssuerKey,
+        people: Sequence[DemoPerson],
+        *,
+        refresh_s: float = 20.0,
+        now: Callable[[], float] = time.time,
+        seed: int = 7,
+        frame_size: tuple[int, int] = (640, 480),
+    ) -> None:
+        if not people:
+            raise ValueError("the virtual phone needs at least one demo person")
+        self.key = key
+        self.people = list(people)
+        self.refresh_s = refresh_s
+        self._now = now
+        self._rng = np.random.default_rng(seed)
+        self._size = frame_size
+        self._lock = threading.Lock()
+        self._index = -1
+        self._minted_at = -float("inf")
+        self._frames: list[Any] = []
+        self._shown = 0
+        self.text = ""
+
+    @property
+    def person(self) -> DemoPerson:
+        return self.people[max(self._index, 0) % len(self.people)]
+
+    def next_code(self) -> str:
+        """Show a fresh code for the next person now (what a customer's "refresh" does)."""
+        with self._lock:
+            self._mint()
+            return self.text
+
+    def _mint(self) -> None:
+        self._index += 1
+        now = self._now()
+        self._minted_at = now
+        claims = demo_ecard_claims(self.person)
+        self.text = mint_ecard(self.key, claims, iat=int(now), ttl=300)
+        code = render_qr(self.text, 6)
+        self._frames = [
+            photograph(code, self._rng, kind=kind, frame_size=self._size) for kind in SHOTS
+        ]
+
+    def frame(self) -> Any:
+        """The camera's next frame of the phone screen."""
+        with self._lock:
+            if self._now() - self._minted_at >= self.refresh_s:
+                self._mint()
+            self._shown += 1
+            return self._frames[self._shown % len(self._frames)]

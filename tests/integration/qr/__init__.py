@@ -1,0 +1,1 @@
+"""QR codes from real rendered and distorted images through the camera pipeline."""
