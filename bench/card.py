@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 from datetime import date
+from typing import Any
 
 import psutil
 from smartcard.scard import SCardTransmit
@@ -29,7 +30,7 @@ from drivers.card.virtual.card import card_from_dict
 from drivers.card.virtual.demo import card_doc, psam_doc
 
 CARD, SAM = "Virtual PCD 00 00", "Virtual PCD 00 01"
-PERSON = {
+PERSON: dict[str, Any] = {
     "psn_cert": "330102197001011235",
     "name": "张伟",
     "card_no": "HA1046913",
