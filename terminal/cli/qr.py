@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from terminal.cli._common import Context, emit_json, fail
+from terminal.cli._common import Context, emit_json, fail, open_service
 
 __all__ = ["register"]
 
@@ -25,6 +25,9 @@ def register(sub: Any) -> None:
     where.add_argument("--camera", type=int, metavar="N", help="camera index (/dev/videoN)")
     where.add_argument("--video", metavar="FILE", help="a video file")
     where.add_argument("--folder", metavar="DIR", help="a folder of images, read in name order")
+    where.add_argument(
+        "--scanner", action="store_true", help="a keyboard-wedge scanner typing into stdin"
+    )
     watch.add_argument("--count", type=int, default=0, help="stop after N events (0: never)")
     watch.add_argument(
         "--dedup", type=float, metavar="S", help="report a code again after S s unseen ([qr])"
@@ -59,7 +62,10 @@ def _decode(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def _source(args: argparse.Namespace, ctx: Context) -> Any:
+    """The source named on the command line, else the one `[qr] source` chooses (the embedded
+    default's virtual phone included), or None for "none"."""
     from drivers.qr.capture import CameraSource, FolderSource, VideoSource
+    from terminal.bootstrap import open_frame_source
 
     if args.camera is not None:
         return CameraSource(args.camera)
@@ -67,28 +73,25 @@ def _source(args: argparse.Namespace, ctx: Context) -> Any:
         return VideoSource(args.video)
     if args.folder:
         return FolderSource(args.folder)
-    qr = ctx.config.qr
-    if qr.source == "camera":
-        return CameraSource(qr.camera_index)
-    if qr.source == "video" and qr.video_path:
-        return VideoSource(qr.video_path)
-    if qr.source == "folder" and qr.folder_path:
-        return FolderSource(qr.folder_path)
-    return None
+    return open_frame_source(open_service(ctx, None))
 
 
 def _watch(args: argparse.Namespace, ctx: Context) -> int:
-    from drivers.qr.capture import QrReader
+    from drivers.qr.capture import QrReader, WedgeScanner
 
-    source = _source(args, ctx)
-    if source is None:
-        return fail(
-            f"[qr] source is {ctx.config.qr.source!r}, which `qr watch` cannot open: "
-            "give --camera N, --video FILE or --folder DIR",
-            2,
-        )
     dedup = args.dedup if args.dedup is not None else ctx.config.qr.dedup_window_s
-    reader = QrReader(source, dedup_seconds=dedup, fps=args.fps).start()
+    reader: Any
+    if args.scanner:
+        reader = WedgeScanner(sys.stdin, name="scanner", dedup_seconds=dedup).start()
+    else:
+        source = _source(args, ctx)
+        if source is None:
+            return fail(
+                '[qr] source is "none": give --camera N, --video FILE, --folder DIR or '
+                "--scanner, or choose a source in config.toml",
+                2,
+            )
+        reader = QrReader(source, dedup_seconds=dedup, fps=args.fps).start()
     seen = 0
     try:
         for event in reader.events():
