@@ -79,6 +79,7 @@ def _raw_commit(path: Path, rows: dict[str, Any], n: int, start: int) -> float:
     conn = sqlite3.connect(str(path), isolation_level=None)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=FULL")
+    conn.execute("PRAGMA foreign_keys=ON")  # the ledger's pragmas, all three
     txn_sql = (
         f"INSERT INTO txns ({', '.join(TXN_COLUMNS)}) "
         f"VALUES ({', '.join(':' + c for c in TXN_COLUMNS)})"

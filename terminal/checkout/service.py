@@ -315,16 +315,17 @@ class CheckoutService:
         name: str | None = None,
         parsed: Claim | None = None,
     ) -> SaleOutcome:
-        versions = self.ledger.refdata_versions()
-        ref = self.reference(versions)
         now = self.local_now()
         visit.setdefault("date", now.date().isoformat())
         year = date.fromisoformat(visit["date"]).year
         psn_cert = person["psn_cert"]
-        self._refuse_hotlisted(identity, psn_cert, self.hotlist(versions))
-        fresh = self._fresh_person(psn_cert)
+        fresh = self._fresh_person(psn_cert)  # the network, before the write lock is taken
         try:
             with self.ledger.write() as unit:
+                # every read in the unit's own snapshot: what is checked is what is committed
+                versions = self.ledger.refdata_versions()
+                ref = self.reference(versions)
+                self._refuse_hotlisted(identity, psn_cert, self.hotlist(versions))
                 accumulators = self.ledger.accumulators_value(psn_cert, year)
                 if accumulators is None:
                     seed = dict(seed_accumulators or {})
@@ -425,12 +426,19 @@ class CheckoutService:
     def _risk_state(
         self, now: datetime, online: bool, fund: int, psn_cert: str, hotlist_confirmed: str | None
     ) -> RiskState:
+        # one statement for the person's day and the terminal's exposure and sync times
         row = self.ledger.conn.execute(
-            "SELECT sales, fund FROM offline_person_day WHERE psn_cert = ? AND setl_date = ?",
-            (psn_cert, now.date().isoformat()),
+            "SELECT (SELECT sales FROM offline_person_day WHERE psn_cert = :p AND setl_date = :d),"
+            " (SELECT fund FROM offline_person_day WHERE psn_cert = :p AND setl_date = :d),"
+            " (SELECT value FROM meta WHERE key = 'outbox_fund'),"
+            " (SELECT value FROM meta WHERE key = 'last_sync_at'),"
+            " (SELECT value FROM meta WHERE key = 'enrolled_at'),"
+            " (SELECT value FROM meta WHERE key = 'created_at')",
+            {"p": psn_cert, "d": now.date().isoformat()},
         ).fetchone()
-        count, amount = row if row is not None else (0, 0)
-        meta = self.ledger.get_metas("outbox_fund", "last_sync_at", "enrolled_at", "created_at")
+        count, amount = row[0] or 0, row[1] or 0
+        keys = ("outbox_fund", "last_sync_at", "enrolled_at", "created_at")
+        meta = {k: v for k, v in zip(keys, row[2:], strict=True) if v is not None}
         return RiskState(
             now=now,
             online=online,
