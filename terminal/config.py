@@ -60,6 +60,8 @@ class PlatformConfig:
     sync_interval_s: float = _positive(30.0)
     batch_size: int = field(default=100, metadata={"min": 1, "max": 500})
     upload_deadline_h: int = _positive(24)
+    retry_base_s: float = _positive(5.0)
+    retry_cap_s: float = _positive(900.0)
     embedded: bool = False
 
 

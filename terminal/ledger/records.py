@@ -8,12 +8,11 @@ very same input from what is stored, so an edited row changes the hash.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from sync.protocol.canonical import canonical_json
+from sync.protocol.upload import entry_hash as protocol_entry_hash
 from terminal.ledger.schema import LINE_MONEY, SETLINFO_MONEY
 from terminal.settlement import Accumulators, SettlementResult
 from terminal.settlement.money import format_fen, parse_money
@@ -79,11 +78,8 @@ LINE_COLUMNS = (
 
 def entry_hash(upload_input: Mapping[str, Any]) -> str:
     """Hex SHA-256 of the canonical JSON of the input without `ledger.hash` and `ledger.sig`."""
-    ledger = {k: v for k, v in upload_input["ledger"].items() if k not in ("hash", "sig")}
     # built from INTEGER and TEXT columns only: no float can be in it, so skip that walk
-    return hashlib.sha256(
-        canonical_json({**upload_input, "ledger": ledger}, strict=False)
-    ).hexdigest()
+    return protocol_entry_hash(upload_input, strict=False)
 
 
 def _fen(value: str, field: str) -> int:

@@ -219,6 +219,31 @@ class SqliteLedger:
         rows = self.query(f"SELECT key, value FROM meta WHERE key IN ({marks})", keys)
         return {r["key"]: r["value"] for r in rows}
 
+    def upload_input(self, txn_id: str) -> dict[str, Any]:
+        """The upload input of an entry (platform-api.md), rebuilt from its stored rows, with its
+        `ledger` seq, prev_hash, hash and sig: exactly what its hash and signature cover."""
+        from terminal.ledger.records import TXN_COLUMNS, reversal_input, sale_input
+
+        conn = self.conn
+        row = conn.execute(
+            f"SELECT {', '.join(TXN_COLUMNS)} FROM txns WHERE txn_id = ?", (txn_id,)
+        ).fetchone()
+        entry = conn.execute(
+            "SELECT seq, prev_hash, hash, sig FROM ledger WHERE txn_id = ?", (txn_id,)
+        ).fetchone()
+        if row is None or entry is None:
+            raise LedgerError(f"no entry {txn_id} in this ledger")
+        txn = dict(zip(TXN_COLUMNS, row, strict=True))
+        chain = {"seq": entry[0], "prev_hash": entry[1], "hash": entry[2], "sig": entry[3]}
+        if txn["kind"] != "sale":
+            return reversal_input(txn, chain)
+        seq = entry[0]
+        lines = conn.execute("SELECT * FROM txn_lines WHERE seq = ? ORDER BY line_no", (seq,))
+        accs = conn.execute(
+            "SELECT * FROM txn_accumulators WHERE seq = ? ORDER BY phase, path", (seq,)
+        )
+        return sale_input(txn, chain, lines.fetchall(), accs.fetchall())
+
     def ecard_seen(self, cti: bytes) -> bool:
         """True when a sale (or `ecard verify --replay-db`) already used this e-card token id."""
         return bool(self.query("SELECT 1 FROM ecard_replay WHERE cti = ?", (cti.hex(),)))

@@ -274,6 +274,31 @@ class WriteUnit:
         )
         return True
 
+    def retry_later(self, txn_id: str, error: str, next_attempt_at: datetime) -> None:
+        """An upload that did not get a final answer (transport, 5xx, held): try again later."""
+        self._conn.execute(
+            "UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ? "
+            "WHERE txn_id = ?",
+            (error, next_attempt_at.isoformat(timespec="seconds"), txn_id),
+        )
+
+    def park(self, txn_id: str, reason: str) -> None:
+        """A refused upload: kept, visible with its reason, not retried until released."""
+        self._conn.execute(
+            "UPDATE outbox SET state = 'parked', attempts = attempts + 1, last_error = ? "
+            "WHERE txn_id = ?",
+            (reason, txn_id),
+        )
+
+    def release_parked(self, txn_id: str | None = None) -> int:
+        """Put parked uploads (one, or all) back in the queue after a fix; returns how many."""
+        cur = self._conn.execute(
+            "UPDATE outbox SET state = 'pending', next_attempt_at = NULL "
+            "WHERE state = 'parked' AND (? IS NULL OR txn_id = ?)",
+            (txn_id, txn_id),
+        )
+        return cur.rowcount
+
     # -- persons ----------------------------------------------------------------------------
 
     def upsert_person(

@@ -1,0 +1,88 @@
+"""The HTTP transport to the platform (platform-api.md "Transport"): the only httpx user.
+
+`HttpPlatform` sends envelopes (`/fsi/api/call`, `/fsi/api/batch`) and fetches reference data.
+Errors become `SyncError`s at this edge: `PlatformUnreachable` (connection refused or reset,
+timeout, HTTP 5xx: retry later) and `PlatformRefusedHttp` (HTTP 4xx: retrying will not help).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import httpx
+
+from terminal.errors import SyncError
+
+__all__ = ["HttpPlatform", "PlatformRefusedHttp", "PlatformUnreachable"]
+
+
+class PlatformUnreachable(SyncError):
+    """The platform could not be reached or failed (retry later)."""
+
+
+class PlatformRefusedHttp(SyncError):
+    """The platform refused the request at HTTP level (4xx)."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(f"HTTP {status}: {message}")
+        self.status = status
+
+
+class HttpPlatform:
+    def __init__(self, base_url: str, *, timeout_s: float = 10.0) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._client = httpx.Client(base_url=self.base_url, timeout=timeout_s)
+
+    def close(self) -> None:
+        self._client.close()
+
+    def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        try:
+            response = self._client.request(method, path, **kwargs)
+        except httpx.TimeoutException as exc:
+            raise PlatformUnreachable(f"{self.base_url}: no answer in time ({exc})") from exc
+        except httpx.TransportError as exc:
+            raise PlatformUnreachable(
+                f"{self.base_url}: cannot reach the platform ({exc})"
+            ) from exc
+        if response.status_code >= 500:
+            raise PlatformUnreachable(f"{self.base_url}: HTTP {response.status_code}")
+        return response
+
+    def _json(self, response: httpx.Response) -> Any:
+        try:
+            return response.json()
+        except ValueError as exc:
+            raise PlatformUnreachable(f"{self.base_url}: an answer that is not JSON") from exc
+
+    def call(self, envelope: Mapping[str, Any], timeout_s: float | None = None) -> dict[str, Any]:
+        extra: dict[str, Any] = {"timeout": timeout_s} if timeout_s is not None else {}
+        response = self._request("POST", "/fsi/api/call", json=envelope, **extra)
+        body = self._json(response)
+        if response.status_code >= 400:
+            raise PlatformRefusedHttp(response.status_code, str(body.get("err_msg", body)))
+        if not isinstance(body, dict):
+            raise PlatformUnreachable(f"{self.base_url}: an answer that is not an object")
+        return body
+
+    def batch(self, envelopes: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        response = self._request("POST", "/fsi/api/batch", json={"messages": list(envelopes)})
+        body = self._json(response)
+        if response.status_code >= 400:
+            message = body.get("err_msg", body) if isinstance(body, dict) else body
+            raise PlatformRefusedHttp(response.status_code, str(message))
+        results = body.get("results") if isinstance(body, dict) else None
+        if not isinstance(results, list) or len(results) != len(envelopes):
+            raise PlatformUnreachable(f"{self.base_url}: a batch answer of the wrong length")
+        return results
+
+    def refdata(self, kind: str, since: int | None) -> tuple[int, dict[str, Any] | None]:
+        params = {"since": since} if since is not None else {}
+        response = self._request("GET", f"/fsi/api/refdata/{kind}", params=params)
+        if response.status_code in (304, 404):
+            return response.status_code, None
+        if response.status_code >= 400:
+            raise PlatformRefusedHttp(response.status_code, response.text[:200])
+        body = self._json(response)
+        return response.status_code, body if isinstance(body, dict) else None

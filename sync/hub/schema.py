@@ -1,0 +1,141 @@
+"""The platform's tables, one schema for SQLite and PostgreSQL (SQLAlchemy 2 Core).
+
+Money is BIGINT fen; documents (envelope inputs, results, persons, reference data) are canonical
+JSON text. Idempotency rests on constraints, never on check-then-insert: an entry's `txn_id` is the
+primary key and `(dev_no, seq)` unique, a message's `(dev_no, msgid)` is the primary key, so two hub
+processes receiving the same sale at the same moment store it once. `migrations/` creates these
+tables (Alembic); this module is what the code reads and writes through.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+__all__ = [
+    "accumulators",
+    "devices",
+    "enrol_codes",
+    "entries",
+    "hub_meta",
+    "messages",
+    "metadata",
+    "persons",
+    "refdata",
+    "sign_ins",
+]
+
+metadata = MetaData()
+
+hub_meta = Table(
+    "hub_meta",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+devices = Table(
+    "devices",
+    metadata,
+    Column("dev_no", String(64), primary_key=True),
+    Column("public_key", String(64), nullable=False),  # base64 raw Ed25519
+    Column("key_id", String(16), nullable=False),
+    Column("fixmedins_code", String(32), nullable=False),
+    Column("dev_name", Text, nullable=False),
+    Column("enrolled_at", BigInteger, nullable=False),
+)
+
+enrol_codes = Table(
+    "enrol_codes",
+    metadata,
+    Column("code", String(64), primary_key=True),
+    Column("dev_no", String(64), nullable=False),
+    Column("fixmedins_code", String(32), nullable=False),
+    Column("fixmedins_name", Text, nullable=False),
+    Column("mdtrtarea_admvs", String(6), nullable=False),
+    Column("expires_at", BigInteger, nullable=False),
+    Column("used_at", BigInteger),
+)
+
+messages = Table(
+    "messages",
+    metadata,
+    Column("dev_no", String(64), primary_key=True),
+    Column("msgid", String(64), primary_key=True),
+    Column("infno", String(8), nullable=False),
+    Column("input_hash", String(64), nullable=False),
+    Column("response", Text, nullable=False),
+    Column("received_at", BigInteger, nullable=False),
+)
+
+entries = Table(
+    "entries",
+    metadata,
+    Column("txn_id", String(96), primary_key=True),
+    Column("dev_no", String(64), nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("kind", String(8), nullable=False),  # sale | reversal
+    Column("input", Text, nullable=False),  # canonical JSON of the upload's input
+    Column("input_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+    Column("status", String(16), nullable=False),  # accepted adjusted rejected held
+    Column("reason", String(32)),
+    Column("result", Text),  # the platform's result when adjusted
+    Column("kept", Text),  # the split the platform keeps (its setlinfo), canonical JSON
+    Column("setl_id", String(64), nullable=False),
+    Column("settled_at", String(19), nullable=False),
+    Column("setl_date", String(10), nullable=False),
+    Column("psn_cert", String(18)),
+    Column("orig_txn_id", String(96)),
+    Column("reversed_by", String(96)),
+    Column("stored_at", BigInteger, nullable=False),
+    UniqueConstraint("dev_no", "seq", name="entries_dev_seq"),
+    Index("entries_dev_date", "dev_no", "setl_date"),
+    Index("entries_dev_status", "dev_no", "status"),
+)
+
+persons = Table(
+    "persons",
+    metadata,
+    Column("psn_cert", String(18), primary_key=True),
+    Column("person", Text, nullable=False),  # claim's person
+    Column("unregistered", Boolean, nullable=False, default=False),
+)
+
+accumulators = Table(
+    "accumulators",
+    metadata,
+    Column("psn_cert", String(18), primary_key=True),
+    Column("year", Integer, primary_key=True),
+    Column("body", Text, nullable=False),  # claim's accumulators, canonical JSON
+)
+
+refdata = Table(
+    "refdata",
+    metadata,
+    Column("kind", String(16), primary_key=True),
+    Column("version", BigInteger, primary_key=True),
+    Column("issued_at", BigInteger, nullable=False),
+    Column("body", Text, nullable=False),  # canonical JSON of the whole document
+    Column("sig", Text, nullable=False),  # the signed object's sig (whole document)
+)
+
+sign_ins = Table(
+    "sign_ins",
+    metadata,
+    Column("sign_no", String(64), primary_key=True),
+    Column("dev_no", String(64), nullable=False),
+    Column("opter", String(64), nullable=False),
+    Column("signed_in_at", BigInteger, nullable=False),
+    Column("signed_out_at", BigInteger),
+)

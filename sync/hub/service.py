@@ -1,0 +1,928 @@
+"""The reference platform's message handling (platform-api.md), over one database engine.
+
+`Hub.call(envelope)` answers one message: the HTTP 400 shape check, then the envelope refusals in
+the spec's order (`unknown_device`, `bad_signature`, `msgid_reused`, `clock_skew`, `bad_input`),
+then the message itself. Each message is one database transaction; the response of a processed
+message is stored under `(dev_no, msgid)`, so the same message again gets the same answer. A
+constraint violation (another hub process stored the same sale or message first) rolls the
+transaction back and the message is answered again from what was stored: idempotency rests on
+the database's keys, never on check-then-insert.
+
+Implemented here: 9101 enrolment, 9001/9002 sign-in/out, 1101 person information, settlement
+upload (2102/2207/2304) with the chain checks, recomputation and held entries, reversal
+(2103/2208/2305), 3201/3202 reconciliation, and the refdata documents. Not yet: 2101/2206/2303
+pre-settlement and 2601 message reversal (refused as `bad_input: infno`).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import secrets
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ed25519
+from sqlalchemy import Connection, Engine, and_, insert, select, update
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from sync.hub import schema as t
+from sync.protocol.canonical import canonical_json
+from sync.protocol.envelope import INF_TIME_FORMAT, build_response, cainfo_ok
+from sync.protocol.envelope import envelope_shape_error as shape_error
+from sync.protocol.refdata import KINDS, sign_refdata
+from sync.protocol.upload import ZERO_HASH, entry_hash
+from terminal.errors import InvalidInputError, NoSchemeError
+from terminal.identity.hotlist import hotlist_match
+from terminal.settlement import (
+    parse_catalogue,
+    parse_claim,
+    parse_policy,
+    result_to_json,
+    settle,
+)
+from terminal.settlement.model import Catalogue, Policy
+
+__all__ = ["Hub", "HubError"]
+
+UPLOAD_INFNOS = ("2102", "2207", "2304")
+REVERSAL_INFNOS = ("2103", "2208", "2305")
+MONEY_FIELDS = (
+    "medfee_sumamt",
+    "fund_pay_sumamt",
+    "acct_pay",
+    "psn_cash_pay",
+)
+CODE_LIFETIME_S = 24 * 3600
+
+
+class HubError(Exception):
+    """An administration problem (no root key, bad file); the message says what to do."""
+
+
+class _Refused(Exception):
+    """A message refused at the envelope (`infcode` -1)."""
+
+    def __init__(self, reason: str, detail: str = "") -> None:
+        super().__init__(f"{reason}: {detail}" if detail else reason)
+        self.reason = reason
+
+
+def _sha(obj: Any) -> str:
+    return hashlib.sha256(canonical_json(obj)).hexdigest()
+
+
+def _need(doc: Mapping[str, Any], field: str, kind: type | tuple[type, ...]) -> Any:
+    value = doc.get(field)
+    if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
+        raise _Refused("bad_input", f"input.{field}: missing or of the wrong type")
+    return value
+
+
+class Hub:
+    """The platform over `engine`; `clock()` is epoch seconds (tests move it)."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        clock: Callable[[], float] = time.time,
+        zone: str = "Asia/Shanghai",
+        max_skew_s: int = 300,
+    ) -> None:
+        self.engine = engine
+        self.clock = clock
+        self.tz = ZoneInfo(zone)
+        self.max_skew_s = max_skew_s
+        self._policies: dict[str, Policy] = {}  # by [policy].version
+        self._policy_rows: set[int] = set()  # refdata versions parsed into _policies
+        self._catalogues: dict[int, Catalogue] = {}
+
+    # -- administration ---------------------------------------------------------------------
+
+    def keygen(self, *, replace: bool = False) -> str:
+        """Create the platform root key (stored in the database); its public key, base64."""
+        key = ed25519.Ed25519PrivateKey.generate()
+        raw = key.private_bytes(
+            serialization.Encoding.Raw,
+            serialization.PrivateFormat.Raw,
+            serialization.NoEncryption(),
+        )
+        with self.engine.begin() as conn:
+            held = conn.execute(select(t.hub_meta).where(t.hub_meta.c.key == "root_key")).first()
+            if held is not None and not replace:
+                raise HubError(
+                    "this platform has a root key already: every terminal trusts it; replacing "
+                    "it means enrolling every terminal again (--replace to do so)"
+                )
+            if held is not None:
+                conn.execute(
+                    update(t.hub_meta)
+                    .where(t.hub_meta.c.key == "root_key")
+                    .values(value=base64.b64encode(raw).decode())
+                )
+            else:
+                conn.execute(
+                    insert(t.hub_meta).values(key="root_key", value=base64.b64encode(raw).decode())
+                )
+        return self.root_public_b64()
+
+    def _root(self, conn: Connection | None = None) -> ed25519.Ed25519PrivateKey:
+        def read(c: Connection) -> Any:
+            return c.execute(
+                select(t.hub_meta.c.value).where(t.hub_meta.c.key == "root_key")
+            ).scalar()
+
+        if conn is not None:
+            value = read(conn)
+        else:
+            with self.engine.connect() as c:
+                value = read(c)
+        if value is None:
+            raise HubError("the platform has no root key yet: run `medpos hub keygen` first")
+        return ed25519.Ed25519PrivateKey.from_private_bytes(base64.b64decode(value))
+
+    def root_public_b64(self) -> str:
+        public = self._root().public_key()
+        raw = public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+        return base64.b64encode(raw).decode()
+
+    def enrol_code(
+        self,
+        dev_no: str,
+        *,
+        fixmedins_code: str = "P33010000001",
+        fixmedins_name: str = "杭州市民康大药房",
+        mdtrtarea_admvs: str = "330100",
+    ) -> str:
+        """A new one-time enrolment code for `dev_no`, valid for 24 h."""
+        code = secrets.token_hex(8).upper()
+        with self.engine.begin() as conn:
+            conn.execute(
+                insert(t.enrol_codes).values(
+                    code=code,
+                    dev_no=dev_no,
+                    fixmedins_code=fixmedins_code,
+                    fixmedins_name=fixmedins_name,
+                    mdtrtarea_admvs=mdtrtarea_admvs,
+                    expires_at=int(self.clock()) + CODE_LIFETIME_S,
+                )
+            )
+        return code
+
+    def publish(self, kind: str, document: Any) -> dict[str, Any]:
+        """Sign and store a new version of reference data; the platform numbers it itself."""
+        if kind not in KINDS:
+            raise HubError(f"unknown reference data kind {kind!r}: one of {', '.join(KINDS)}")
+        self._check_document(kind, document)
+        now = int(self.clock())
+        root = self._root()
+        with self.engine.begin() as conn:
+            latest = conn.execute(
+                select(t.refdata.c.version)
+                .where(t.refdata.c.kind == kind)
+                .order_by(t.refdata.c.version.desc())
+                .limit(1)
+            ).scalar()
+            version = (latest or 0) + 1
+            if kind in ("trustlist", "hotlist"):
+                document = {**document, "version": version, "issued_at": now}
+            obj = sign_refdata(
+                {
+                    "kind": kind,
+                    "version": version,
+                    "base_version": None,
+                    "issued_at": now,
+                    "body": document,
+                },
+                root,
+            )
+            conn.execute(
+                insert(t.refdata).values(
+                    kind=kind,
+                    version=version,
+                    issued_at=now,
+                    body=json.dumps(document, ensure_ascii=False, sort_keys=True),
+                    sig=obj["sig"],
+                )
+            )
+            if kind == "persons":
+                self._load_persons(conn, document)
+        return obj
+
+    @staticmethod
+    def _check_document(kind: str, document: Any) -> None:
+        try:
+            if kind == "policy":
+                if not isinstance(document, str):
+                    raise HubError("a policy is published as its TOML text")
+                parse_policy(document, "policy")
+            elif kind == "catalogue":
+                parse_catalogue(document, "catalogue")
+            elif kind == "persons":
+                if not isinstance(document, list):
+                    raise HubError("the persons file is a JSON array of {person, accumulators}")
+            elif not isinstance(document, dict):
+                raise HubError(f"a {kind} is a JSON object (ecard-qr.md)")
+        except InvalidInputError as exc:
+            raise HubError(str(exc)) from exc
+
+    def _load_persons(self, conn: Connection, persons: list[Any]) -> None:
+        year = datetime.fromtimestamp(self.clock(), self.tz).year
+        for i, entry in enumerate(persons):
+            if not isinstance(entry, Mapping) or not isinstance(entry.get("person"), Mapping):
+                raise HubError(f"persons[{i}]: expected {{person, accumulators}}")
+            person = dict(entry["person"])
+            psn_cert = person.get("psn_cert")
+            if not isinstance(psn_cert, str):
+                raise HubError(f"persons[{i}].person.psn_cert: missing")
+            self._upsert(
+                conn,
+                t.persons,
+                {"psn_cert": psn_cert},
+                person=canonical_json(person).decode(),
+                unregistered=False,
+            )
+            acc = entry.get("accumulators") or {}
+            self._upsert(
+                conn,
+                t.accumulators,
+                {"psn_cert": psn_cert, "year": year},
+                body=canonical_json(acc).decode(),
+            )
+
+    @staticmethod
+    def _upsert(conn: Connection, table: Any, key: dict[str, Any], **values: Any) -> None:
+        cond = and_(*(table.c[k] == v for k, v in key.items()))
+        if conn.execute(select(*table.primary_key.columns).where(cond)).first() is None:
+            conn.execute(insert(table).values(**key, **values))
+        else:
+            conn.execute(update(table).where(cond).values(**values))
+
+    # -- reference data ---------------------------------------------------------------------
+
+    def refdata(self, kind: str, since: int | None) -> tuple[int, dict[str, Any] | None]:
+        """(HTTP status, refdata object): 200 with the whole newest document, 304 when `since`
+        is current, 404 when nothing was published (deltas are not offered yet)."""
+        if kind not in KINDS:
+            return 404, None
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(t.refdata)
+                .where(t.refdata.c.kind == kind)
+                .order_by(t.refdata.c.version.desc())
+                .limit(1)
+            ).first()
+        if row is None:
+            return 404, None
+        if since is not None and since >= row.version:
+            return 304, None
+        return 200, {
+            "kind": kind,
+            "version": row.version,
+            "base_version": None,
+            "issued_at": row.issued_at,
+            "body": json.loads(row.body),
+            "sig": row.sig,
+        }
+
+    # -- messages ---------------------------------------------------------------------------
+
+    def call(self, envelope: object) -> tuple[int, dict[str, Any]]:
+        """(HTTP status, response envelope) of one message."""
+        now = datetime.fromtimestamp(self.clock(), self.tz)
+        problem = shape_error(envelope)
+        if problem is not None:
+            return 400, build_response(infcode=-1, refmsgid=_refmsgid(), now=now, err_msg=problem)
+        assert isinstance(envelope, Mapping)
+        for attempt in range(3):
+            try:
+                return 200, self._call(envelope, now)
+            except _Refused as refused:
+                return 200, build_response(
+                    infcode=-1, refmsgid=_refmsgid(), now=now, err_msg=str(refused)
+                )
+            except (IntegrityError, OperationalError):
+                # another process stored this sale or message first (or held the lock too
+                # long): answer again from what is stored now
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def batch(self, body: object) -> tuple[int, dict[str, Any]]:
+        if not isinstance(body, Mapping) or not isinstance(body.get("messages"), list):
+            now = datetime.fromtimestamp(self.clock(), self.tz)
+            return 400, build_response(
+                infcode=-1, refmsgid=_refmsgid(), now=now, err_msg="messages: a list is required"
+            )
+        messages = body["messages"]
+        if len(messages) > 500:
+            now = datetime.fromtimestamp(self.clock(), self.tz)
+            return 413, build_response(
+                infcode=-1, refmsgid=_refmsgid(), now=now, err_msg="more than 500 messages"
+            )
+        return 200, {"results": [self.call(m)[1] for m in messages]}
+
+    def _call(self, env: Mapping[str, Any], now: datetime) -> dict[str, Any]:
+        infno, dev_no, data = env["infno"], env["dev_no"], env["input"]
+        if infno == "9101":
+            with self.engine.begin() as conn:
+                return build_response(
+                    infcode=0, refmsgid=_refmsgid(), now=now, output=self._enrol(conn, env, now)
+                )
+        with self.engine.begin() as conn:
+            device = conn.execute(select(t.devices).where(t.devices.c.dev_no == dev_no)).first()
+            if device is None:
+                raise _Refused("unknown_device", f"{dev_no} is not enrolled")
+            if not cainfo_ok(env, base64.b64decode(device.public_key)):
+                raise _Refused("bad_signature", "cainfo does not verify with the device key")
+            input_hash = _sha(data)
+            stored = conn.execute(
+                select(t.messages).where(
+                    and_(t.messages.c.dev_no == dev_no, t.messages.c.msgid == env["msgid"])
+                )
+            ).first()
+            if stored is not None:
+                if stored.input_hash != input_hash:
+                    raise _Refused("msgid_reused", f"{env['msgid']} was sent with another input")
+                response: dict[str, Any] = json.loads(stored.response)
+                return response
+            try:
+                sent = datetime.strptime(env["inf_time"], INF_TIME_FORMAT).replace(tzinfo=self.tz)
+            except ValueError:
+                raise _Refused("bad_input", "inf_time: not yyyy-MM-dd HH:mm:ss") from None
+            if abs((now - sent).total_seconds()) > self.max_skew_s:
+                raise _Refused("clock_skew", f"inf_time {env['inf_time']} is off the platform's")
+            output = self._dispatch(conn, infno, dev_no, data, now, env)
+            response = build_response(infcode=0, refmsgid=_refmsgid(), now=now, output=output)
+            conn.execute(
+                insert(t.messages).values(
+                    dev_no=dev_no,
+                    msgid=env["msgid"],
+                    infno=infno,
+                    input_hash=input_hash,
+                    response=json.dumps(response, ensure_ascii=False),
+                    received_at=int(now.timestamp()),
+                )
+            )
+            return response
+
+    def _dispatch(
+        self,
+        conn: Connection,
+        infno: str,
+        dev_no: str,
+        data: Mapping[str, Any],
+        now: datetime,
+        env: Mapping[str, Any],
+    ) -> dict[str, Any]:
+        if infno in UPLOAD_INFNOS:
+            return {"setlinfo": self._upload(conn, dev_no, data, now)}
+        if infno in REVERSAL_INFNOS:
+            return {"setlinfo": self._reversal(conn, dev_no, data, now)}
+        if infno == "9001":
+            opter = _need(data, "opter", str)
+            sign_no = uuid.uuid4().hex
+            conn.execute(
+                insert(t.sign_ins).values(
+                    sign_no=sign_no, dev_no=dev_no, opter=opter, signed_in_at=int(now.timestamp())
+                )
+            )
+            return {"sign_no": sign_no}
+        if infno == "9002":
+            sign_no = env.get("sign_no") or data.get("sign_no") or ""
+            conn.execute(
+                update(t.sign_ins)
+                .where(and_(t.sign_ins.c.sign_no == sign_no, t.sign_ins.c.dev_no == dev_no))
+                .values(signed_out_at=int(now.timestamp()))
+            )
+            return {"sign_no": sign_no}
+        if infno == "1101":
+            return self._person_info(conn, data, now)
+        if infno == "3201":
+            return self._totals(conn, dev_no, data)
+        if infno == "3202":
+            return self._detail(conn, dev_no, data)
+        raise _Refused("bad_input", f"infno {infno}: not implemented by this platform")
+
+    # -- 9101 enrolment ---------------------------------------------------------------------
+
+    def _enrol(self, conn: Connection, env: Mapping[str, Any], now: datetime) -> dict[str, Any]:
+        data = env["input"]
+        code = _need(data, "code", str)
+        public = _need(data, "public_key", str)
+        key_id = _need(data, "key_id", str)
+        row = conn.execute(select(t.enrol_codes).where(t.enrol_codes.c.code == code)).first()
+        stamp = int(now.timestamp())
+        if (
+            row is None
+            or row.used_at is not None
+            or row.expires_at < stamp
+            or row.dev_no != env["dev_no"]
+        ):
+            raise _Refused(
+                "bad_code",
+                "the enrolment code is unknown, used, expired or not this "
+                "device's: ask the platform operator for a new one",
+            )
+        try:
+            raw = base64.b64decode(public, validate=True)
+            ed25519.Ed25519PublicKey.from_public_bytes(raw)
+        except (ValueError, InvalidSignature):
+            raise _Refused("bad_input", "input.public_key: not base64 of 32 raw bytes") from None
+        if hashlib.sha256(raw).hexdigest()[:16] != key_id:
+            raise _Refused("bad_input", "input.key_id: not the public key's id")
+        conn.execute(
+            update(t.enrol_codes).where(t.enrol_codes.c.code == code).values(used_at=stamp)
+        )
+        self._upsert(
+            conn,
+            t.devices,
+            {"dev_no": row.dev_no},
+            public_key=public,
+            key_id=key_id,
+            fixmedins_code=row.fixmedins_code,
+            dev_name=str(data.get("dev_name", "")),
+            enrolled_at=stamp,
+        )
+        return {
+            "dev_no": row.dev_no,
+            "fixmedins_code": row.fixmedins_code,
+            "fixmedins_name": row.fixmedins_name,
+            "mdtrtarea_admvs": row.mdtrtarea_admvs,
+            "root_public_key": self.root_public_b64_on(conn),
+        }
+
+    def root_public_b64_on(self, conn: Connection) -> str:
+        public = self._root(conn).public_key()
+        raw = public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+        return base64.b64encode(raw).decode()
+
+    # -- 1101 person information ------------------------------------------------------------
+
+    def _person_info(
+        self, conn: Connection, data: Mapping[str, Any], now: datetime
+    ) -> dict[str, Any]:
+        psn_cert = data.get("psn_cert")
+        if not isinstance(psn_cert, str):
+            raise _Refused("bad_input", "input.psn_cert: missing (card_no lookups not offered)")
+        row = conn.execute(select(t.persons).where(t.persons.c.psn_cert == psn_cert)).first()
+        if row is None:
+            raise _Refused("unknown_person", f"{psn_cert[:6]}…: not known to the platform")
+        return {
+            "person": json.loads(row.person),
+            "accumulators": self._acc(conn, psn_cert, now.year),
+        }
+
+    def _acc(self, conn: Connection, psn_cert: str, year: int) -> dict[str, Any]:
+        body = conn.execute(
+            select(t.accumulators.c.body).where(
+                and_(t.accumulators.c.psn_cert == psn_cert, t.accumulators.c.year == year)
+            )
+        ).scalar()
+        return json.loads(body) if body else {}
+
+    # -- settlement upload ------------------------------------------------------------------
+
+    def _upload(
+        self, conn: Connection, dev_no: str, data: Mapping[str, Any], now: datetime
+    ) -> dict[str, Any]:
+        txn_id = _need(data, "txn_id", str)
+        ledger = _need(data, "ledger", dict)
+        seq = _need(ledger, "seq", int)
+        for field in ("prev_hash", "hash", "sig"):
+            _need(ledger, field, str)
+        _need(data, "offline", bool)
+        _need(data, "settled_at", str)
+        for field in ("mdtrt_cert_type", "mdtrt_cert_no"):
+            _need(data, field, str)
+        claim = _need(data, "claim", dict)
+        _need(data, "result", dict)
+        _need(data, "catalogue_version", int)
+        if txn_id != f"{dev_no}-{seq}":
+            raise _Refused("bad_input", f"input.txn_id: must be {dev_no}-{seq}")
+        return self._store_entry(conn, dev_no, "sale", data, now, claim.get("person", {}))
+
+    def _store_entry(
+        self,
+        conn: Connection,
+        dev_no: str,
+        kind: str,
+        data: Mapping[str, Any],
+        now: datetime,
+        person: Any,
+    ) -> dict[str, Any]:
+        txn_id, ledger = data["txn_id"], data["ledger"]
+        seq = ledger["seq"]
+        input_hash = _sha(data)
+        existing = conn.execute(select(t.entries).where(t.entries.c.txn_id == txn_id)).first()
+        if existing is not None:
+            if existing.input_hash != input_hash:
+                return {
+                    "txn_id": txn_id,
+                    "setl_id": "",
+                    "status": "rejected",
+                    "reason": "txn_id_reused",
+                }
+            return _ack(existing)
+        try:
+            settled = datetime.strptime(data["settled_at"], INF_TIME_FORMAT)
+        except ValueError:
+            raise _Refused("bad_input", "input.settled_at: not yyyy-MM-dd HH:mm:ss") from None
+        device = conn.execute(select(t.devices).where(t.devices.c.dev_no == dev_no)).first()
+        assert device is not None
+        # a device's entries settle in seq order: serialise them on the device's row
+        if conn.dialect.name == "postgresql":
+            conn.execute(select(t.devices).where(t.devices.c.dev_no == dev_no).with_for_update())
+        values: dict[str, Any] = {
+            "txn_id": txn_id,
+            "dev_no": dev_no,
+            "seq": seq,
+            "kind": kind,
+            "input": canonical_json(data).decode(),
+            "input_hash": input_hash,
+            "hash": ledger["hash"],
+            "setl_id": uuid.uuid4().hex,
+            "settled_at": data["settled_at"],
+            "setl_date": settled.date().isoformat(),
+            "psn_cert": person.get("psn_cert") if isinstance(person, Mapping) else None,
+            "orig_txn_id": data.get("orig_txn_id"),
+            "stored_at": int(now.timestamp()),
+        }
+        status, reason = self._chain_status(conn, device, data)
+        values.update(status=status, reason=reason)
+        conn.execute(insert(t.entries).values(**values))
+        if status == "pending":
+            self._settle_entry(conn, txn_id, now)
+            self._release_held(conn, dev_no, seq + 1, now)
+        row = conn.execute(select(t.entries).where(t.entries.c.txn_id == txn_id)).first()
+        assert row is not None
+        return _ack(row)
+
+    def _chain_status(
+        self, conn: Connection, device: Any, data: Mapping[str, Any]
+    ) -> tuple[str, str | None]:
+        """("rejected", "ledger_mismatch") | ("held", None) | ("pending", None)."""
+        ledger = data["ledger"]
+        seq = ledger["seq"]
+        try:
+            digest = entry_hash(data)
+        except TypeError:
+            return "rejected", "ledger_mismatch"  # a float somewhere: not what was signed
+        if digest != ledger["hash"] or not _sig_ok(device.public_key, ledger["sig"], digest):
+            return "rejected", "ledger_mismatch"
+        if seq == 1:
+            return (
+                ("pending", None)
+                if ledger["prev_hash"] == ZERO_HASH
+                else ("rejected", "ledger_mismatch")
+            )
+        prev = conn.execute(
+            select(t.entries.c.hash, t.entries.c.status, t.entries.c.reason).where(
+                and_(t.entries.c.dev_no == device.dev_no, t.entries.c.seq == seq - 1)
+            )
+        ).first()
+        if prev is None or prev.status == "pending" or (prev.status == "held" and not prev.reason):
+            return "held", None  # (a reversal held for its original does not hold the chain)
+        if prev.hash != ledger["prev_hash"]:
+            return "rejected", "ledger_mismatch"
+        return "pending", None
+
+    def _release_held(self, conn: Connection, dev_no: str, seq: int, now: datetime) -> None:
+        """Settle the held entries that follow, in seq order, while the chain holds."""
+        while True:
+            row = conn.execute(
+                select(t.entries).where(and_(t.entries.c.dev_no == dev_no, t.entries.c.seq == seq))
+            ).first()
+            if row is None or row.status != "held" or row.reason:
+                return
+            prev = conn.execute(
+                select(t.entries.c.hash).where(
+                    and_(t.entries.c.dev_no == dev_no, t.entries.c.seq == seq - 1)
+                )
+            ).scalar()
+            data = json.loads(row.input)
+            if prev != data["ledger"]["prev_hash"]:
+                self._finish(conn, row.txn_id, "rejected", "ledger_mismatch")
+            else:
+                conn.execute(
+                    update(t.entries)
+                    .where(t.entries.c.txn_id == row.txn_id)
+                    .values(status="pending")
+                )
+                self._settle_entry(conn, row.txn_id, now)
+            seq += 1
+
+    def _finish(
+        self, conn: Connection, txn_id: str, status: str, reason: str | None, **values: Any
+    ) -> None:
+        conn.execute(
+            update(t.entries)
+            .where(t.entries.c.txn_id == txn_id)
+            .values(status=status, reason=reason, **values)
+        )
+
+    def _settle_entry(self, conn: Connection, txn_id: str, now: datetime) -> None:
+        row = conn.execute(select(t.entries).where(t.entries.c.txn_id == txn_id)).first()
+        assert row is not None
+        data = json.loads(row.input)
+        if row.kind == "reversal":
+            self._settle_reversal(conn, row, data)
+            return
+        self._settle_sale(conn, row, data)
+        waiting = conn.execute(
+            select(t.entries).where(
+                and_(
+                    t.entries.c.orig_txn_id == txn_id,
+                    t.entries.c.status == "held",
+                    t.entries.c.reason == "original",
+                )
+            )
+        ).first()
+        if waiting is not None:
+            self._settle_reversal(conn, waiting, json.loads(waiting.input))
+
+    def _settle_sale(self, conn: Connection, row: Any, data: Mapping[str, Any]) -> None:
+        claim, result = data["claim"], data["result"]
+        policy = self._policy(conn, str(result.get("policy_version", "")))
+        if policy is None:
+            return self._finish(conn, row.txn_id, "rejected", "unknown_policy")
+        catalogue = self._catalogue(conn, data["catalogue_version"])
+        if catalogue is None:
+            return self._finish(conn, row.txn_id, "rejected", "unknown_catalogue")
+        person = claim.get("person", {})
+        psn_cert = person.get("psn_cert", "")
+        by_card = data.get("mdtrt_cert_type") == "03"
+        if hotlist_match(
+            self._hotlist_at(conn, data["settled_at"]),
+            card_no=data.get("card_no") if by_card else None,
+            card_sn=data.get("card_sn") if by_card else None,
+            psn_cert=psn_cert,
+        ):
+            return self._finish(conn, row.txn_id, "rejected", "hotlisted")
+        year = int(str(claim.get("visit", {}).get("date", row.setl_date))[:4])
+        if conn.execute(select(t.persons).where(t.persons.c.psn_cert == psn_cert)).first() is None:
+            conn.execute(
+                insert(t.persons).values(
+                    psn_cert=psn_cert, person=canonical_json(person).decode(), unregistered=True
+                )
+            )
+        accumulators = self._acc(conn, psn_cert, year)
+        try:
+            parsed = parse_claim({**claim, "accumulators": accumulators}, "upload")
+            ours = settle(policy, catalogue, parsed)
+        except (InvalidInputError, NoSchemeError) as exc:
+            return self._finish(conn, row.txn_id, "rejected", "bad_claim", result=str(exc))
+        ours_json = result_to_json(ours)
+        theirs = result.get("setlinfo", {})
+        same = all(
+            _amount(theirs.get(k)) == _amount(v)
+            for k, v in ours_json["setlinfo"].items()
+            if k != "pool_prop_selfpay"
+        )
+        self._upsert(
+            conn,
+            t.accumulators,
+            {"psn_cert": psn_cert, "year": year},
+            body=canonical_json(ours_json["accumulators_after"]).decode(),
+        )
+        kept = {k: ours_json["setlinfo"][k] for k in MONEY_FIELDS}
+        self._finish(
+            conn,
+            row.txn_id,
+            "accepted" if same else "adjusted",
+            None,
+            result=None if same else canonical_json(ours_json).decode(),
+            kept=canonical_json(kept).decode(),
+        )
+        return None
+
+    # -- reversals --------------------------------------------------------------------------
+
+    def _reversal(
+        self, conn: Connection, dev_no: str, data: Mapping[str, Any], now: datetime
+    ) -> dict[str, Any]:
+        txn_id = _need(data, "txn_id", str)
+        _need(data, "orig_txn_id", str)
+        ledger = _need(data, "ledger", dict)
+        seq = _need(ledger, "seq", int)
+        for field in ("prev_hash", "hash", "sig"):
+            _need(ledger, field, str)
+        _need(data, "settled_at", str)
+        if txn_id != f"{dev_no}-{seq}":
+            raise _Refused("bad_input", f"input.txn_id: must be {dev_no}-{seq}")
+        return self._store_entry(conn, dev_no, "reversal", data, now, None)
+
+    def _settle_reversal(self, conn: Connection, row: Any, data: Mapping[str, Any]) -> None:
+        orig = conn.execute(
+            select(t.entries).where(t.entries.c.txn_id == data["orig_txn_id"])
+        ).first()
+        if orig is None or orig.status in ("held", "pending"):
+            # waits for its original, without holding up this device's chain
+            return self._finish(conn, row.txn_id, "held", "original")
+        if orig.kind == "reversal" or orig.status == "rejected":
+            return self._finish(conn, row.txn_id, "rejected", "not_reversible")
+        if orig.reversed_by is not None and orig.reversed_by != row.txn_id:
+            return self._finish(conn, row.txn_id, "rejected", "already_reversed")
+        kept = json.loads(orig.kept)
+        negated = {k: _negate(v) for k, v in kept.items()}
+        conn.execute(
+            update(t.entries)
+            .where(t.entries.c.txn_id == orig.txn_id)
+            .values(reversed_by=row.txn_id)
+        )
+        self._give_back(conn, orig)
+        self._finish(conn, row.txn_id, "accepted", None, kept=canonical_json(negated).decode())
+        return None
+
+    def _give_back(self, conn: Connection, orig: Any) -> None:
+        """Undo the kept split's effect on the person's accumulators (the year of the sale)."""
+        data = json.loads(orig.input)
+        kept_result = json.loads(orig.result) if orig.result else data["result"]
+        claim = data["claim"]
+        year = int(str(claim.get("visit", {}).get("date", orig.setl_date))[:4])
+        psn_cert = claim["person"]["psn_cert"]
+        current = self._acc(conn, psn_cert, year)
+        before = claim.get("accumulators", {})
+        after = kept_result.get("accumulators_after", {})
+        restored = _subtract_delta(current, before, after)
+        self._upsert(
+            conn,
+            t.accumulators,
+            {"psn_cert": psn_cert, "year": year},
+            body=canonical_json(restored).decode(),
+        )
+
+    # -- reconciliation ---------------------------------------------------------------------
+
+    def _day_rows(self, conn: Connection, dev_no: str, day: str) -> list[Any]:
+        return list(
+            conn.execute(
+                select(t.entries).where(
+                    and_(t.entries.c.dev_no == dev_no, t.entries.c.setl_date == day)
+                )
+            )
+        )
+
+    def _totals(self, conn: Connection, dev_no: str, data: Mapping[str, Any]) -> dict[str, Any]:
+        day = _need(data, "setl_date", str)
+        count, sums = 0, dict.fromkeys(MONEY_FIELDS, 0)
+        for row in self._day_rows(conn, dev_no, day):
+            if row.status not in ("accepted", "adjusted") or not row.kept:
+                continue
+            count += -1 if row.kind == "reversal" else 1
+            for k, v in json.loads(row.kept).items():
+                sums[k] += _amount(v) or 0
+        platform = {"setl_date": day, "count": count, **{k: _fen(v) for k, v in sums.items()}}
+        terminal = {k: data.get(k) for k in ("count", *MONEY_FIELDS)}
+        same = terminal["count"] == count and all(
+            _amount(terminal[k]) == sums[k] for k in MONEY_FIELDS
+        )
+        return {"stmt_rslt": "0" if same else "1", "platform": platform}
+
+    def _detail(self, conn: Connection, dev_no: str, data: Mapping[str, Any]) -> dict[str, Any]:
+        day = _need(data, "setl_date", str)
+        sales = _need(data, "sales", list)
+        theirs: dict[str, Mapping[str, Any]] = {
+            s["txn_id"]: s
+            for s in sales
+            if isinstance(s, Mapping) and isinstance(s.get("txn_id"), str)
+        }
+        ours = {row.txn_id: row for row in self._day_rows(conn, dev_no, day)}
+        different = []
+        for txn_id in sorted(set(theirs) & set(ours)):
+            row, sale = ours[txn_id], theirs[txn_id]
+            if sale.get("status") != row.status:
+                different.append(
+                    {
+                        "txn_id": txn_id,
+                        "field": "status",
+                        "terminal": sale.get("status"),
+                        "platform": row.status,
+                    }
+                )
+                continue
+            if row.status in ("accepted", "adjusted") and row.kept:
+                for k, v in json.loads(row.kept).items():
+                    if _amount(sale.get(k)) != _amount(v):
+                        different.append(
+                            {"txn_id": txn_id, "field": k, "terminal": sale.get(k), "platform": v}
+                        )
+        return {
+            "only_terminal": sorted(set(theirs) - set(ours)),
+            "only_platform": sorted(str(k) for k in set(ours) - set(theirs)),
+            "different": different,
+        }
+
+    # -- reference data the recomputation uses ----------------------------------------------
+
+    def _policy(self, conn: Connection, policy_version: str) -> Policy | None:
+        """The published policy whose `[policy].version` is `policy_version`."""
+        if policy_version not in self._policies:
+            rows = conn.execute(
+                select(t.refdata.c.version, t.refdata.c.body).where(t.refdata.c.kind == "policy")
+            )
+            for version, body in rows:
+                if version not in self._policy_rows:
+                    policy = parse_policy(json.loads(body), f"policy version {version}")
+                    self._policies[policy.version] = policy
+                    self._policy_rows.add(version)
+        return self._policies.get(policy_version)
+
+    def _catalogue(self, conn: Connection, version: int) -> Catalogue | None:
+        if version in self._catalogues:
+            return self._catalogues[version]
+        body = conn.execute(
+            select(t.refdata.c.body).where(
+                and_(t.refdata.c.kind == "catalogue", t.refdata.c.version == version)
+            )
+        ).scalar()
+        if body is None:
+            return None
+        self._catalogues[version] = parse_catalogue(json.loads(body), "catalogue")
+        return self._catalogues[version]
+
+    def _hotlist_at(self, conn: Connection, settled_at: str) -> dict[str, Any] | None:
+        try:
+            moment = datetime.strptime(settled_at, INF_TIME_FORMAT).replace(tzinfo=self.tz)
+        except ValueError:
+            return None
+        body = conn.execute(
+            select(t.refdata.c.body)
+            .where(
+                and_(
+                    t.refdata.c.kind == "hotlist",
+                    t.refdata.c.issued_at <= int(moment.timestamp()),
+                )
+            )
+            .order_by(t.refdata.c.version.desc())
+            .limit(1)
+        ).scalar()
+        return json.loads(body) if body else None
+
+
+def _ack(row: Any) -> dict[str, Any]:
+    ack: dict[str, Any] = {"txn_id": row.txn_id, "setl_id": row.setl_id, "status": row.status}
+    if row.reason and row.status == "rejected":
+        ack["reason"] = row.reason
+    if row.status == "adjusted" and row.result:
+        ack["result"] = json.loads(row.result)
+    return ack
+
+
+def _sig_ok(public_b64: str, sig_b64: str, digest_hex: str) -> bool:
+    try:
+        key = ed25519.Ed25519PublicKey.from_public_bytes(base64.b64decode(public_b64))
+        key.verify(base64.b64decode(sig_b64, validate=True), bytes.fromhex(digest_hex))
+    except (InvalidSignature, ValueError):
+        return False
+    return True
+
+
+def _refmsgid() -> str:
+    return uuid.uuid4().hex
+
+
+def _amount(value: Any) -> int | None:
+    """Fen of a money string ("12.30", "-0.50"), None when it is not one."""
+    if not isinstance(value, str):
+        return None
+    sign = -1 if value.startswith("-") else 1
+    digits = value.lstrip("-")
+    whole, _, frac = digits.partition(".")
+    if not whole.isdigit() or (frac and not frac.isdigit()) or len(frac) > 2:
+        return None
+    return sign * (int(whole) * 100 + int((frac + "00")[:2]))
+
+
+def _fen(value: int) -> str:
+    sign = "-" if value < 0 else ""
+    return f"{sign}{abs(value) // 100}.{abs(value) % 100:02d}"
+
+
+def _negate(value: str) -> str:
+    amount = _amount(value)
+    return _fen(-amount) if amount is not None else value
+
+
+def _subtract_delta(current: Any, before: Any, after: Any) -> Any:
+    """current − (after − before), field by field, for the claim-shaped accumulators."""
+    if isinstance(current, Mapping):
+        out = dict(current)
+        keys = set(before if isinstance(before, Mapping) else {}) | set(
+            after if isinstance(after, Mapping) else {}
+        )
+        for k in keys:
+            b = before.get(k) if isinstance(before, Mapping) else None
+            a = after.get(k) if isinstance(after, Mapping) else None
+            out[k] = _subtract_delta(current.get(k), b, a)
+        return out
+    cur, b, a = _amount(current) or 0, _amount(before) or 0, _amount(after) or 0
+    return _fen(cur - (a - b))

@@ -1,0 +1,28 @@
+"""Settlement uploads (platform-api.md "Settlement upload"): the entry hash both sides compute.
+
+`ledger.hash` is the hex SHA-256 of the canonical JSON of the upload's `input` without
+`ledger.hash` and `ledger.sig`; `ledger.sig` is the device's Ed25519 signature over those 32 bytes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from typing import Any
+
+from sync.protocol.canonical import canonical_json
+
+__all__ = ["ZERO_HASH", "entry_hash"]
+
+ZERO_HASH = "0" * 64  # prev_hash of a device's first entry
+
+
+def entry_hash(upload_input: Mapping[str, Any], *, strict: bool = True) -> str:
+    """The entry hash of an upload input (its `ledger.hash` and `ledger.sig` left out).
+
+    `strict=False` skips canonical JSON's walk for floats, for inputs built from INTEGER and TEXT
+    columns only (the terminal's own ledger)."""
+    ledger = {k: v for k, v in upload_input["ledger"].items() if k not in ("hash", "sig")}
+    return hashlib.sha256(
+        canonical_json({**upload_input, "ledger": ledger}, strict=strict)
+    ).hexdigest()

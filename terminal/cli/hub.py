@@ -1,0 +1,108 @@
+"""`medpos hub serve | keygen | enrol-code | publish` (platform-api.md "Platform administration").
+
+The reference central platform. `--db URL` is a SQLite file (default: `hub.db` in the terminal's
+data directory, what the embedded default runs on loopback) or a PostgreSQL URL
+(`postgresql+psycopg://user@host/db`) shared by several hub processes.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from terminal.cli._common import Context, emit_json, fail, read_json_file, read_text_file
+
+__all__ = ["register"]
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("hub", help="the reference central platform")
+    hub = p.add_subparsers(dest="hub_command", metavar="ACTION", required=True)
+
+    def with_db(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        parser.add_argument("--db", metavar="URL", help="database URL or SQLite path")
+        return parser
+
+    s = with_db(hub.add_parser("serve", help="serve the platform API"))
+    s.add_argument("--host", default="127.0.0.1")
+    s.add_argument("--port", type=int, help="default: the port of [platform] url")
+    s.set_defaults(func=_serve)
+    k = with_db(hub.add_parser("keygen", help="create the platform root key"))
+    k.add_argument("--replace", action="store_true", help="replace an existing root key")
+    k.set_defaults(func=_keygen)
+    e = with_db(hub.add_parser("enrol-code", help="print a one-time enrolment code"))
+    e.add_argument("--dev-no", required=True)
+    e.add_argument("--fixmedins-code", default="P33010000001")
+    e.add_argument("--fixmedins-name", default="杭州市民康大药房")
+    e.add_argument("--admvs", default="330100", help="mdtrtarea_admvs of the institution")
+    e.set_defaults(func=_enrol_code)
+    pub = with_db(hub.add_parser("publish", help="sign and publish reference data"))
+    what = pub.add_mutually_exclusive_group(required=True)
+    for kind in ("policy", "catalogue", "trust-list", "hotlist", "persons"):
+        what.add_argument(f"--{kind}", metavar="FILE")
+    pub.set_defaults(func=_publish)
+
+
+def _hub(args: argparse.Namespace, ctx: Context) -> Any:
+    from sync.hub.db import migrate, open_engine
+    from sync.hub.service import Hub
+
+    url = args.db or str(ctx.config.data_dir / "hub.db")
+    engine = open_engine(url)
+    migrate(engine)
+    ctx.on_close(engine.dispose)
+    return Hub(engine, zone=ctx.config.terminal.timezone)
+
+
+def _serve(args: argparse.Namespace, ctx: Context) -> int:
+    from urllib.parse import urlparse
+
+    import uvicorn
+
+    from sync.hub.app import create_app
+
+    hub = _hub(args, ctx)
+    port = args.port or urlparse(ctx.config.platform.url).port or 8710
+    print(f"medpos platform: http://{args.host}:{port}/fsi/api/", flush=True)
+    uvicorn.run(create_app(hub), host=args.host, port=port, log_level="warning")
+    return 0
+
+
+def _keygen(args: argparse.Namespace, ctx: Context) -> int:
+    from sync.hub.service import HubError
+
+    try:
+        public = _hub(args, ctx).keygen(replace=args.replace)
+    except HubError as exc:
+        return fail(str(exc), 1)
+    emit_json({"root_public_key": public})
+    return 0
+
+
+def _enrol_code(args: argparse.Namespace, ctx: Context) -> int:
+    code = _hub(args, ctx).enrol_code(
+        args.dev_no,
+        fixmedins_code=args.fixmedins_code,
+        fixmedins_name=args.fixmedins_name,
+        mdtrtarea_admvs=args.admvs,
+    )
+    print(code, flush=True)
+    return 0
+
+
+def _publish(args: argparse.Namespace, ctx: Context) -> int:
+    from sync.hub.service import HubError
+
+    kind, path = next(
+        (k, getattr(args, k.replace("-", "_")))
+        for k in ("policy", "catalogue", "trust-list", "hotlist", "persons")
+        if getattr(args, k.replace("-", "_"))
+    )
+    try:
+        document = read_text_file(path) if kind == "policy" else read_json_file(path)
+        obj = _hub(args, ctx).publish(kind.replace("-", ""), document)
+    except (ValueError, HubError) as exc:
+        return fail(str(exc), 2)
+    emit_json({"kind": obj["kind"], "version": obj["version"], "file": str(Path(path))})
+    return 0

@@ -1,0 +1,106 @@
+"""`medpos enrol`, `medpos sync [--once]`, `medpos sync status`, `medpos sync release`."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from typing import Any
+
+from terminal.cli._common import Context, emit_json, fail, open_service
+
+__all__ = ["register"]
+
+
+def register(sub: Any) -> None:
+    e = sub.add_parser("enrol", help="enrol this terminal with the platform (9101)")
+    e.add_argument("--platform", metavar="URL", help="platform URL (default: [platform] url)")
+    e.add_argument("--code", required=True, help="the one-time code from the platform operator")
+    e.add_argument("--db", metavar="PATH")
+    e.set_defaults(func=_enrol)
+
+    s = sub.add_parser("sync", help="upload the outbox and fetch reference data")
+    s.add_argument("action", nargs="?", choices=["run", "status", "release"], default="run")
+    s.add_argument("txn_id", nargs="?", help="with release: one parked sale (default: all)")
+    s.add_argument("--once", action="store_true", help="one pass, then exit")
+    s.add_argument("--db", metavar="PATH")
+    s.set_defaults(func=_sync)
+
+    r = sub.add_parser("reconcile", help="reconcile a day with the platform (3201, 3202)")
+    r.add_argument("--date", help="yyyy-mm-dd (default: today)")
+    r.add_argument("--db", metavar="PATH")
+    r.set_defaults(func=_reconcile)
+
+
+def _transport(ctx: Context, url: str | None = None) -> Any:
+    from sync.client.http import HttpPlatform
+
+    platform = HttpPlatform(url or ctx.config.platform.url, timeout_s=ctx.config.platform.timeout_s)
+    ctx.on_close(platform.close)
+    return platform
+
+
+def _enrol(args: argparse.Namespace, ctx: Context) -> int:
+    from terminal.checkout.syncing import SyncService
+    from terminal.errors import SyncError
+
+    service = open_service(ctx, args.db)
+    try:
+        output = SyncService(service, _transport(ctx, args.platform)).enrol(args.code)
+    except SyncError as exc:
+        return fail(str(exc), 1)
+    emit_json({"enrolled": True, **output})
+    return 0
+
+
+def _sync(args: argparse.Namespace, ctx: Context) -> int:
+    from terminal.checkout.syncing import SyncService, sync_status
+    from terminal.errors import SyncError
+
+    service = open_service(ctx, args.db)
+    if args.action == "status":
+        emit_json(sync_status(service))
+        return 0
+    if args.action == "release":
+        with service.ledger.write() as unit:
+            released = unit.release_parked(args.txn_id)
+            unit.audit(
+                "release_parked",
+                None,
+                {"txn_id": args.txn_id, "count": released},
+                service.local_now(),
+            )
+        emit_json({"released": released})
+        return 0
+    syncer = SyncService(service, _transport(ctx))
+    while True:
+        report = syncer.drain()
+        line: dict[str, Any] = {"upload": report.as_json()}
+        if report.error is None:
+            try:
+                line["refdata"] = syncer.refresh_refdata()
+            except SyncError as exc:
+                line["refdata_error"] = str(exc)
+        line["status"] = sync_status(service)
+        emit_json(line)
+        if args.once:
+            return 1 if report.error else 0
+        time.sleep(ctx.config.platform.sync_interval_s)
+
+
+def _reconcile(args: argparse.Namespace, ctx: Context) -> int:
+    from datetime import date
+
+    from terminal.checkout.syncing import SyncService
+    from terminal.errors import SyncError
+
+    service = open_service(ctx, args.db)
+    try:
+        day = date.fromisoformat(args.date) if args.date else service.local_now().date()
+    except ValueError:
+        return fail(f"--date {args.date!r}: give yyyy-mm-dd", 2)
+    try:
+        out = SyncService(service, _transport(ctx)).reconcile(day)
+    except SyncError as exc:
+        return fail(str(exc), 1)
+    emit_json(out)
+    return 0 if out["matches"] else 1

@@ -1,0 +1,116 @@
+"""Sync tests' shared parts: a real hub process on loopback (SQLite file), terminals to enrol."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import HIGH_LIMITS, MEDPOS
+
+DEV_NO = "H33010000001D0001"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def medpos(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MEDPOS_")}
+    env["MEDPOS_CONFIG"] = str(config)
+    return subprocess.run(
+        [MEDPOS, *args], capture_output=True, text=True, env=env, timeout=300, check=False
+    )
+
+
+def lines(out: str) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in out.splitlines() if line.strip()]
+
+
+@dataclass
+class Platform:
+    url: str
+    db: str
+    config: Path
+    root: str
+
+    def admin(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return medpos(self.config, "hub", *args, "--db", self.db)
+
+    def enrol_code(self, dev_no: str = DEV_NO) -> str:
+        done = self.admin("enrol-code", "--dev-no", dev_no)
+        assert done.returncode == 0, done.stderr
+        return done.stdout.strip()
+
+
+@pytest.fixture(scope="module")
+def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("demo")
+    subprocess.run(
+        [str(Path(MEDPOS).parent / "python"), "-m", "terminal.demo", "write", str(out)], check=True
+    )
+    return out
+
+
+def start_hub(config: Path, db: str, port: int) -> subprocess.Popen[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MEDPOS_")}
+    env["MEDPOS_CONFIG"] = str(config)
+    proc = subprocess.Popen(
+        [MEDPOS, "hub", "serve", "--db", db, "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    for _ in range(200):
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/health", timeout=1)
+            return proc
+        except httpx.TransportError:
+            time.sleep(0.05)
+    proc.kill()
+    raise AssertionError("the hub did not start")
+
+
+@pytest.fixture
+def platform(
+    tmp_path: Path, make_config: Callable[..., Path], demo_dir: Path
+) -> Iterator[Platform]:
+    port = _free_port()
+    config = make_config("hub.toml")
+    db = str(tmp_path / "platform" / "hub.db")
+    keygen = medpos(config, "hub", "keygen", "--db", db)
+    assert keygen.returncode == 0, keygen.stderr
+    root = json.loads(keygen.stdout)["root_public_key"]
+    for flag, name in (
+        ("--policy", "policy.toml"),
+        ("--catalogue", "catalogue.json"),
+        ("--persons", "persons.json"),
+    ):
+        done = medpos(config, "hub", "publish", flag, str(demo_dir / name), "--db", db)
+        assert done.returncode == 0, done.stderr
+    proc = start_hub(config, db, port)
+    try:
+        yield Platform(f"http://127.0.0.1:{port}", db, config, root)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+        assert proc.stdout is not None
+        proc.stdout.close()
+
+
+def terminal_config(make_config: Callable[..., Path], platform: Platform, name: str) -> Path:
+    return make_config(
+        f"{name}.toml", risk=HIGH_LIMITS, platform={"url": platform.url, "batch_size": 50}
+    )

@@ -1,0 +1,160 @@
+"""A real hub process on loopback with a SQLite file, and real terminals syncing to it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from tests.integration.sync.conftest import DEV_NO, Platform, lines, medpos, terminal_config
+
+
+def test_enrol_sync_reference_data_then_every_sale_is_acknowledged_once(
+    platform: Platform, make_config: Callable[..., Path], demo_dir: Path
+) -> None:
+    config = terminal_config(make_config, platform, "t1")
+    enrolled = medpos(config, "enrol", "--code", platform.enrol_code())
+    assert enrolled.returncode == 0, enrolled.stderr
+    assert lines(enrolled.stdout)[0]["root_public_key"] == platform.root
+    first = medpos(config, "sync", "--once")
+    assert first.returncode == 0, first.stderr
+    refdata = {r["kind"]: r for r in lines(first.stdout)[0]["refdata"]}
+    assert refdata["catalogue"]["outcome"] == "stored" and refdata["policy"]["version"] == 1
+    sold = medpos(
+        config, "checkout", "--claim", str(demo_dir / "claim-pharmacy.json"), "--repeat", "120"
+    )
+    assert sold.returncode == 0, sold.stderr
+    sales = lines(sold.stdout)
+    refund = medpos(
+        config, "refund", sales[3]["txn_id"], "--reason", "returned", "--operator", "sup01"
+    )
+    assert refund.returncode == 0, refund.stderr
+    done = medpos(config, "sync", "--once")
+    assert done.returncode == 0, done.stderr
+    report = lines(done.stdout)[0]
+    assert report["upload"]["acked"] == {"accepted": 121}, report
+    assert report["status"]["queue"] == 0 and report["status"]["alert"] is None
+    # a second pass has nothing to send, and the hub holds each sale once
+    again = lines(medpos(config, "sync", "--once").stdout)[0]
+    assert again["upload"]["sent"] == 0
+    import sqlite3
+
+    hub = sqlite3.connect(platform.db)
+    try:
+        count, distinct = hub.execute(
+            "SELECT COUNT(*), COUNT(DISTINCT txn_id) FROM entries"
+        ).fetchone()
+        statuses = dict(hub.execute("SELECT status, COUNT(*) FROM entries GROUP BY status"))
+    finally:
+        hub.close()
+    assert count == distinct == 121 and statuses == {"accepted": 121}
+
+
+def test_the_same_upload_twice_returns_the_stored_acknowledgement(
+    platform: Platform, make_config: Callable[..., Path], demo_dir: Path
+) -> None:
+    config = terminal_config(make_config, platform, "t2")
+    assert medpos(config, "enrol", "--code", platform.enrol_code()).returncode == 0
+    assert medpos(config, "sync", "--once").returncode == 0
+    assert (
+        medpos(config, "checkout", "--claim", str(demo_dir / "claim-pharmacy.json")).returncode == 0
+    )
+    # build the envelope as the terminal does, and send it twice by hand with new msgids
+    from terminal.bootstrap import open_terminal
+    from terminal.checkout.syncing import SyncService
+    from terminal.config import load_config
+
+    service = open_terminal(load_config(config, env={}))
+    try:
+        sync = SyncService(service, _NoTransport())
+        upload = service.ledger.upload_input(f"{DEV_NO}-1")
+        first = httpx.post(platform.url + "/fsi/api/call", json=sync._envelope("2102", upload))
+        second = httpx.post(platform.url + "/fsi/api/call", json=sync._envelope("2102", upload))
+        changed = {**upload, "offline": not upload["offline"]}
+        third = httpx.post(platform.url + "/fsi/api/call", json=sync._envelope("2102", changed))
+    finally:
+        service.ledger.close()
+    a, b = first.json()["output"]["setlinfo"], second.json()["output"]["setlinfo"]
+    assert a == b and a["status"] == "accepted"
+    assert third.json()["output"]["setlinfo"] == {
+        "txn_id": f"{DEV_NO}-1",
+        "setl_id": "",
+        "status": "rejected",
+        "reason": "txn_id_reused",
+    }
+
+
+def test_envelope_refusals_in_the_specs_order(
+    platform: Platform, make_config: Callable[..., Path]
+) -> None:
+    config = terminal_config(make_config, platform, "t3")
+    from terminal.bootstrap import open_terminal
+    from terminal.checkout.syncing import SyncService
+    from terminal.config import load_config
+
+    service = open_terminal(load_config(config, env={}))
+    try:
+        sync = SyncService(service, _NoTransport())
+        env = sync._envelope("9001", {"opter": "c01", "opter_name": "王"})
+        unknown = httpx.post(platform.url + "/fsi/api/call", json=env).json()
+        assert unknown["infcode"] == -1 and unknown["err_msg"].startswith("unknown_device")
+        bad = httpx.post(platform.url + "/fsi/api/call", content=b"{not json")
+        assert bad.status_code == 400 and bad.json()["infcode"] == -1
+        missing = {k: v for k, v in env.items() if k != "msgid"}
+        shape = httpx.post(platform.url + "/fsi/api/call", json=missing)
+        assert shape.status_code == 400 and shape.json()["err_msg"] == "msgid: missing"
+    finally:
+        service.ledger.close()
+    assert medpos(config, "enrol", "--code", platform.enrol_code()).returncode == 0
+    service = open_terminal(load_config(config, env={}))
+    try:
+        sync = SyncService(service, _NoTransport())
+        env = sync._envelope("9001", {"opter": "c01", "opter_name": "王"})
+        forged = {**env, "opter": "c02"}
+        assert (
+            httpx.post(platform.url + "/fsi/api/call", json=forged)
+            .json()["err_msg"]
+            .startswith("bad_signature")
+        )
+        ok = httpx.post(platform.url + "/fsi/api/call", json=env).json()
+        assert ok["infcode"] == 0 and ok["output"]["sign_no"]
+        same = httpx.post(platform.url + "/fsi/api/call", json=env).json()
+        assert same["output"] == ok["output"]  # the stored answer
+        reused = sync._envelope("9001", {"opter": "c03", "opter_name": "李"})
+        reused["msgid"] = env["msgid"]
+        from sync.protocol.envelope import signed_bytes
+
+        reused["cainfo"] = service.ledger.key.sign_b64(signed_bytes(reused))
+        assert (
+            httpx.post(platform.url + "/fsi/api/call", json=reused)
+            .json()["err_msg"]
+            .startswith("msgid_reused")
+        )
+        skewed = sync._envelope("9001", {"opter": "c01", "opter_name": "王"})
+        skewed["inf_time"] = "2020-01-01 00:00:00"
+        skewed["cainfo"] = service.ledger.key.sign_b64(signed_bytes(skewed))
+        assert (
+            httpx.post(platform.url + "/fsi/api/call", json=skewed)
+            .json()["err_msg"]
+            .startswith("clock_skew")
+        )
+    finally:
+        service.ledger.close()
+    # a used code does not enrol again
+    code = platform.enrol_code()
+    assert medpos(config, "enrol", "--code", code).returncode == 0
+    again = medpos(config, "enrol", "--code", code)
+    assert again.returncode == 1 and "bad_code" in again.stderr
+
+
+class _NoTransport:
+    def call(self, envelope: Any, timeout_s: float | None = None) -> dict[str, Any]:
+        raise AssertionError("not used")
+
+    def batch(self, envelopes: Any) -> list[dict[str, Any]]:
+        raise AssertionError("not used")
+
+    def refdata(self, kind: str, since: int | None) -> tuple[int, dict[str, Any] | None]:
+        raise AssertionError("not used")

@@ -1,0 +1,92 @@
+"""2,000 sales drained through a real fault-injecting proxy process: each sale exactly once."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Callable
+from pathlib import Path
+from urllib.parse import urlparse
+
+from sync.client.http import HttpPlatform
+from terminal.bootstrap import open_terminal
+from terminal.checkout.syncing import SyncService
+from terminal.config import load_config
+from tests.conftest import HIGH_LIMITS
+from tests.integration.sync.conftest import Platform, lines, medpos
+from tests.support.proxy import start_fault_proxy
+
+SALES = 2000
+
+
+def test_two_thousand_sales_through_thirty_percent_faults_arrive_exactly_once(
+    platform: Platform, make_config: Callable[..., Path], demo_dir: Path
+) -> None:
+    fast_retry = {"retry_base_s": 0.01, "retry_cap_s": 0.05, "batch_size": 100, "timeout_s": 5.0}
+    direct = make_config(
+        "direct.toml", risk=HIGH_LIMITS, platform={"url": platform.url, **fast_retry}
+    )
+    assert medpos(direct, "enrol", "--code", platform.enrol_code()).returncode == 0
+    assert medpos(direct, "sync", "--once").returncode == 0  # reference data, no faults
+    sold = medpos(
+        direct,
+        "checkout",
+        "--claim",
+        str(demo_dir / "claim-pharmacy.json"),
+        "--repeat",
+        str(SALES),
+    )
+    assert sold.returncode == 0, sold.stderr
+    assert len(lines(sold.stdout)) == SALES
+
+    hub_port = urlparse(platform.url).port
+    assert hub_port is not None
+    proxy = start_fault_proxy(
+        hub_port, drop=0.1, reset=0.1, duplicate=0.1, delay=0.1, delay_ms=20, seed=11
+    )
+    try:
+        faulty = make_config(
+            "faulty.toml", risk=HIGH_LIMITS, platform={"url": proxy.url, **fast_retry}
+        )
+        service = open_terminal(load_config(faulty, env={}))
+        transport = HttpPlatform(proxy.url, timeout_s=5.0)
+        try:
+            sync = SyncService(service, transport)
+            passes = errors = 0
+            while service.ledger.query("SELECT COUNT(*) AS n FROM outbox")[0]["n"] and passes < 400:
+                report = sync.drain()
+                errors += report.error is not None
+                passes += 1
+                if report.error:
+                    time.sleep(0.06)  # wait out the backoff of what just failed
+            acks = {
+                r[0]: r[1]
+                for r in service.ledger.query("SELECT status, COUNT(*) FROM acks GROUP BY status")
+            }
+            left = service.ledger.query("SELECT COUNT(*) AS n FROM outbox")[0]["n"]
+            # reconciliation straight to the hub: the faults were for the uploads
+            direct_transport = HttpPlatform(platform.url, timeout_s=5.0)
+            try:
+                reconciled = SyncService(service, direct_transport).reconcile(
+                    service.local_now().date()
+                )
+            finally:
+                direct_transport.close()
+        finally:
+            transport.close()
+            service.ledger.close()
+        stats = proxy.stats()
+    finally:
+        proxy.stop()
+    assert left == 0 and acks == {"accepted": SALES}, (left, acks)
+    assert errors > 0 and stats["dropped"] > 0 and stats["reset"] > 0 and stats["duplicated"] > 0
+    hub = sqlite3.connect(platform.db)
+    try:
+        count, distinct = hub.execute(
+            "SELECT COUNT(*), COUNT(DISTINCT txn_id) FROM entries"
+        ).fetchone()
+    finally:
+        hub.close()
+    assert count == distinct == SALES
+    assert reconciled["matches"], reconciled
+    assert reconciled["totals"]["platform"]["count"] == SALES
