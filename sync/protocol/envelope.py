@@ -139,24 +139,30 @@ def cainfo_ok(envelope: Mapping[str, Any], public_raw: bytes) -> bool:
 class MsgidSource:
     """`msgid`s unique per terminal: `dev_no` + `yyyyMMddHHmmss` + a 4-digit sequence.
 
-    The sequence counts within one second and restarts at the next; more than 10,000 messages in
-    one second wait for the next second rather than repeat an id.
+    The sequence is a block number (two digits) and a count within the block (two digits). A
+    block comes from `reserve()`, a durable per-terminal counter (the ledger's), so two processes
+    of one terminal, or one restarted within the same second, never hand out the same id; a new
+    block is reserved when a second has used up 100 ids of the current one.
     """
 
-    def __init__(self, dev_no: str, clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self, dev_no: str, clock: Callable[[], datetime], reserve: Callable[[], int]
+    ) -> None:
         self.dev_no = dev_no
         self._clock = clock
+        self._reserve = reserve
         self._lock = threading.Lock()
+        self._block: int | None = None
         self._second = ""
         self._count = 0
 
     def next(self) -> str:
         with self._lock:
-            while True:
-                second = self._clock().strftime("%Y%m%d%H%M%S")
-                if second != self._second:
-                    self._second, self._count = second, 0
-                if self._count < 10000:
-                    self._count += 1
-                    return f"{self.dev_no}{second}{self._count - 1:04d}"
-                threading.Event().wait(0.01)
+            second = self._clock().strftime("%Y%m%d%H%M%S")
+            if second != self._second:
+                self._second, self._count = second, 0
+            if self._block is None or self._count >= 100:
+                self._block = self._reserve() % 100
+                self._count = 0
+            self._count += 1
+            return f"{self.dev_no}{second}{self._block:02d}{self._count - 1:02d}"

@@ -72,7 +72,14 @@ class SyncService:
         self.config = service.config
         self.transport = transport
         self._rng = rng or random.Random()  # noqa: S311 - jitter, not secrets
-        self._msgids = MsgidSource(self.config.terminal.dev_no, service.local_now)
+        self._msgids = MsgidSource(
+            self.config.terminal.dev_no, service.local_now, self._reserve_msgid_block
+        )
+
+    def _reserve_msgid_block(self) -> int:
+        """A new block of 100 msgid sequence numbers, durably this process's own."""
+        with self.ledger.write() as unit:
+            return unit.next_counter("msgid_block")
 
     # -- envelopes --------------------------------------------------------------------------
 

@@ -362,6 +362,16 @@ class WriteUnit:
 
     # -- everything else --------------------------------------------------------------------
 
+    def next_counter(self, key: str) -> int:
+        """Increment the integer meta value `key` (0 when absent) and return the new value."""
+        self._conn.execute(
+            "INSERT INTO meta (key, value) VALUES (?, '1') ON CONFLICT (key) "
+            "DO UPDATE SET value = CAST(value AS INTEGER) + 1",
+            (key,),
+        )
+        row = self._conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return int(row[0])
+
     def set_meta(self, key: str, value: str) -> None:
         self._conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
 

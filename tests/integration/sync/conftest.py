@@ -1,4 +1,5 @@
-"""Sync tests' shared parts: a real hub process on loopback (SQLite file), terminals to enrol."""
+"""Sync tests' shared parts: real hub processes on loopback, on a SQLite file or on a real
+PostgreSQL the tests start themselves, and terminals to enrol with them."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import os
 import socket
 import subprocess
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +18,7 @@ import httpx
 import pytest
 
 from tests.conftest import HIGH_LIMITS, MEDPOS
+from tests.support.postgres import PostgresServer, start_postgres
 
 DEV_NO = "H33010000001D0001"
 
@@ -44,6 +47,20 @@ class Platform:
     db: str
     config: Path
     root: str
+
+    def scalars(self, sql: str) -> tuple[Any, ...]:
+        """One row of a query on the hub's database (SQLite or PostgreSQL)."""
+        from sqlalchemy import text
+
+        from sync.hub.db import open_engine
+
+        engine = open_engine(self.db)
+        try:
+            with engine.connect() as conn:
+                row = conn.execute(text(sql)).one()
+        finally:
+            engine.dispose()
+        return tuple(row)
 
     def admin(self, *args: str) -> subprocess.CompletedProcess[str]:
         return medpos(self.config, "hub", *args, "--db", self.db)
@@ -83,13 +100,37 @@ def start_hub(config: Path, db: str, port: int) -> subprocess.Popen[str]:
     raise AssertionError("the hub did not start")
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
+def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresServer]:
+    """One real PostgreSQL cluster (initdb + pg_ctl in a temporary directory) for the session."""
+    server = start_postgres(tmp_path_factory.mktemp("pg"))
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def hub_database(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh hub database URL for this test on the backend of its parameter."""
+    if request.param == "sqlite":
+        return str(tmp_path / "platform" / "hub.db")
+    server: PostgresServer = request.getfixturevalue("postgres")
+    name = f"hub_{uuid.uuid4().hex[:12]}"
+    server.run("createdb", "-h", "127.0.0.1", "-p", str(server.port), "-U", server.user, name)
+    return server.url.rsplit("/", 1)[0] + "/" + name
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
 def platform(
-    tmp_path: Path, make_config: Callable[..., Path], demo_dir: Path
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    make_config: Callable[..., Path],
+    demo_dir: Path,
 ) -> Iterator[Platform]:
+    """A real hub process serving a fresh database with the demo policy, catalogue, persons."""
     port = _free_port()
     config = make_config("hub.toml")
-    db = str(tmp_path / "platform" / "hub.db")
+    db = hub_database(request, tmp_path)
     keygen = medpos(config, "hub", "keygen", "--db", db)
     assert keygen.returncode == 0, keygen.stderr
     root = json.loads(keygen.stdout)["root_public_key"]

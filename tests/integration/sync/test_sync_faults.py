@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -80,13 +79,7 @@ def test_two_thousand_sales_through_thirty_percent_faults_arrive_exactly_once(
         proxy.stop()
     assert left == 0 and acks == {"accepted": SALES}, (left, acks)
     assert errors > 0 and stats["dropped"] > 0 and stats["reset"] > 0 and stats["duplicated"] > 0
-    hub = sqlite3.connect(platform.db)
-    try:
-        count, distinct = hub.execute(
-            "SELECT COUNT(*), COUNT(DISTINCT txn_id) FROM entries"
-        ).fetchone()
-    finally:
-        hub.close()
+    count, distinct = platform.scalars("SELECT COUNT(*), COUNT(DISTINCT txn_id) FROM entries")
     assert count == distinct == SALES
     assert reconciled["matches"], reconciled
     assert reconciled["totals"]["platform"]["count"] == SALES

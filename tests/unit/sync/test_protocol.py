@@ -77,12 +77,16 @@ def test_a_malformed_envelope_names_the_field(change: dict[str, Any], named: str
     assert envelope_shape_error([]) == "the message is not a JSON object"
 
 
-def test_msgids_are_unique_and_shaped_as_the_spec_says() -> None:
-    source = MsgidSource("H33010000001D0001", lambda: AT)
-    ids = [source.next() for _ in range(300)]
-    assert len(set(ids)) == 300
-    assert ids[0] == "H33010000001D0001" + "20261125093005" + "0000"
-    assert ids[-1].endswith("0299")
+def test_msgids_are_unique_across_sources_and_shaped_as_the_spec_says() -> None:
+    blocks = iter(range(1, 1000))
+    first = MsgidSource("H33010000001D0001", lambda: AT, lambda: next(blocks))
+    ids = [first.next() for _ in range(300)]
+    # a second process (or a restart) in the same second draws its own blocks
+    second = MsgidSource("H33010000001D0001", lambda: AT, lambda: next(blocks))
+    ids += [second.next() for _ in range(50)]
+    assert len(set(ids)) == 350
+    assert ids[0] == "H33010000001D0001" + "20261125093005" + "0100"
+    assert all(len(i) == len("H33010000001D0001") + 14 + 4 for i in ids)
 
 
 def test_refdata_signature_covers_every_field_but_sig() -> None:

@@ -39,17 +39,12 @@ def test_enrol_sync_reference_data_then_every_sale_is_acknowledged_once(
     # a second pass has nothing to send, and the hub holds each sale once
     again = lines(medpos(config, "sync", "--once").stdout)[0]
     assert again["upload"]["sent"] == 0
-    import sqlite3
 
-    hub = sqlite3.connect(platform.db)
-    try:
-        count, distinct = hub.execute(
-            "SELECT COUNT(*), COUNT(DISTINCT txn_id) FROM entries"
-        ).fetchone()
-        statuses = dict(hub.execute("SELECT status, COUNT(*) FROM entries GROUP BY status"))
-    finally:
-        hub.close()
-    assert count == distinct == 121 and statuses == {"accepted": 121}
+    count, distinct, accepted = platform.scalars(
+        "SELECT COUNT(*), COUNT(DISTINCT txn_id), "
+        "SUM(CASE WHEN status = 'accepted' THEN 1 ELSE 0 END) FROM entries"
+    )
+    assert count == distinct == accepted == 121
 
 
 def test_the_same_upload_twice_returns_the_stored_acknowledgement(
@@ -158,3 +153,57 @@ class _NoTransport:
 
     def refdata(self, kind: str, since: int | None) -> tuple[int, dict[str, Any] | None]:
         raise AssertionError("not used")
+
+
+def test_two_hub_processes_sent_the_same_sales_at_once_store_each_once(
+    platform: Platform, make_config: Callable[..., Path], demo_dir: Path
+) -> None:
+    import threading
+
+    from tests.integration.sync.conftest import _free_port, start_hub
+
+    port2 = _free_port()
+    second_hub = start_hub(platform.config, platform.db, port2)
+    urls = [platform.url, f"http://127.0.0.1:{port2}"]
+    try:
+        config = terminal_config(make_config, platform, "t4")
+        assert medpos(config, "enrol", "--code", platform.enrol_code()).returncode == 0
+        assert medpos(config, "sync", "--once").returncode == 0
+        claim = str(demo_dir / "claim-pharmacy.json")
+        assert medpos(config, "checkout", "--claim", claim, "--repeat", "20").returncode == 0
+        from terminal.bootstrap import open_terminal
+        from terminal.checkout.syncing import SyncService
+        from terminal.config import load_config
+
+        service = open_terminal(load_config(config, env={}))
+        try:
+            sync = SyncService(service, _NoTransport())
+            plan = []
+            for seq in range(1, 21):
+                upload = service.ledger.upload_input(f"{DEV_NO}-{seq}")
+                plan.append([sync._envelope("2102", upload) for _ in urls])
+        finally:
+            service.ledger.close()
+        answers: dict[tuple[int, int], Any] = {}
+        for seq, envelopes in enumerate(plan, start=1):
+            barrier = threading.Barrier(len(urls))
+
+            def send(i: int, envelope: Any, seq: int = seq, barrier: Any = barrier) -> None:
+                barrier.wait()
+                reply = httpx.post(urls[i] + "/fsi/api/call", json=envelope, timeout=30)
+                answers[(seq, i)] = reply.json()["output"]["setlinfo"]
+
+            threads = [threading.Thread(target=send, args=(i, e)) for i, e in enumerate(envelopes)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+        for seq in range(1, 21):
+            assert answers[(seq, 0)] == answers[(seq, 1)], seq
+            assert answers[(seq, 0)]["status"] == "accepted"
+        assert platform.scalars("SELECT COUNT(*), COUNT(DISTINCT txn_id) FROM entries") == (20, 20)
+    finally:
+        second_hub.terminate()
+        second_hub.wait(timeout=20)
+        assert second_hub.stdout is not None
+        second_hub.stdout.close()
