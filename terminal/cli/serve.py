@@ -33,6 +33,10 @@ def _serve(args: argparse.Namespace, ctx: Context) -> int:
     service = open_service(ctx, args.db)
     if args.command == "run" and ctx.config.card.virtual:
         _start_virtual_cards(ctx, service.local_now().date())
+    if args.command == "run" and ctx.config.platform.embedded:
+        from terminal.cli._embedded import start_embedded_platform
+
+        start_embedded_platform(ctx, service)
     codes = _start_camera(ctx, service)
     host = args.host or ctx.config.web.host
     port = args.port or ctx.config.web.port

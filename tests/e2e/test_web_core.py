@@ -86,7 +86,12 @@ def test_make_run_serves_a_card_sale_from_the_virtual_card(
     make_config: Callable[..., Path],
 ) -> None:
     port = _free_port()
-    config = make_config(risk=HIGH_LIMITS, web={"port": port})
+    hub_port = _free_port()
+    config = make_config(
+        risk=HIGH_LIMITS,
+        web={"port": port},
+        platform={"url": f"http://127.0.0.1:{hub_port}", "sync_interval_s": 0.5},
+    )
     env = {k: v for k, v in os.environ.items() if not k.startswith("MEDPOS_")}
     env["MEDPOS_CONFIG"] = str(config)
     proc = subprocess.Popen(
@@ -94,10 +99,11 @@ def test_make_run_serves_a_card_sale_from_the_virtual_card(
     )
     assert proc.stdout is not None
     try:
-        lines = [proc.stdout.readline() for _ in range(3)]
+        lines = [proc.stdout.readline() for _ in range(4)]
         assert "virtual card of" in lines[0], lines
-        assert "camera: reading e-card codes from virtual phone" in lines[1], lines
-        assert f"http://127.0.0.1:{port}/" in lines[2], lines
+        assert f"local reference platform at http://127.0.0.1:{hub_port}" in lines[1], lines
+        assert "camera: reading e-card codes from virtual phone" in lines[2], lines
+        assert f"http://127.0.0.1:{port}/" in lines[3], lines
         url = f"http://127.0.0.1:{port}"
         for _ in range(100):
             try:
@@ -129,6 +135,12 @@ def test_make_run_serves_a_card_sale_from_the_virtual_card(
         )
         assert "already used" in again.text
         assert httpx.get(url + "/api/status", timeout=5).json()["head_seq"] == 2
+        # the background sync uploads both sales to the local platform
+        for _ in range(100):
+            if httpx.get(url + "/api/status", timeout=5).json()["outbox"] == 0:
+                break
+            time.sleep(0.2)
+        assert httpx.get(url + "/api/status", timeout=5).json()["outbox"] == 0
     finally:
         proc.terminate()
         proc.wait(timeout=20)
