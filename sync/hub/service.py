@@ -8,10 +8,10 @@ constraint violation (another hub process stored the same sale or message first)
 transaction back and the message is answered again from what was stored: idempotency rests on
 the database's keys, never on check-then-insert.
 
-Implemented here: 9101 enrolment, 9001/9002 sign-in/out, 1101 person information, settlement
-upload (2102/2207/2304) with the chain checks, recomputation and held entries, reversal
-(2103/2208/2305), 3201/3202 reconciliation, and the refdata documents. Not yet: 2101/2206/2303
-pre-settlement and 2601 message reversal (refused as `bad_input: infno`).
+Every message of the spec: 9101 enrolment, 9001/9002 sign-in/out, 1101 person information,
+2101/2206/2303 pre-settlement (nothing recorded), settlement upload (2102/2207/2304) with the chain
+checks, recomputation and held entries, reversal (2103/2208/2305), 2601 message reversal, 3201/3202
+reconciliation; and the refdata documents, as deltas for the catalogue and hotlist.
 """
 
 from __future__ import annotations
@@ -52,6 +52,7 @@ from terminal.settlement.model import Catalogue, Policy
 
 __all__ = ["Hub", "HubError"]
 
+PRESETTLE_INFNOS = ("2101", "2206", "2303")
 UPLOAD_INFNOS = ("2102", "2207", "2304")
 REVERSAL_INFNOS = ("2103", "2208", "2305")
 MONEY_FIELDS = (
@@ -61,6 +62,7 @@ MONEY_FIELDS = (
     "psn_cash_pay",
 )
 CODE_LIFETIME_S = 24 * 3600
+DELTA_KEYS = {"catalogue": ("code",), "hotlist": ("kind", "value")}
 
 
 class HubError(Exception):
@@ -269,8 +271,9 @@ class Hub:
     # -- reference data ---------------------------------------------------------------------
 
     def refdata(self, kind: str, since: int | None) -> tuple[int, dict[str, Any] | None]:
-        """(HTTP status, refdata object): 200 with the whole newest document, 304 when `since`
-        is current, 404 when nothing was published (deltas are not offered yet)."""
+        """(HTTP status, refdata object): 200 with the newest document (a delta since `since`
+        for the catalogue and the hotlist when `since` is a version published here), 304 when
+        `since` is current, 404 when nothing was published."""
         if kind not in KINDS:
             return 404, None
         with self.engine.connect() as conn:
@@ -280,18 +283,36 @@ class Hub:
                 .order_by(t.refdata.c.version.desc())
                 .limit(1)
             ).first()
-        if row is None:
-            return 404, None
-        if since is not None and since >= row.version:
-            return 304, None
-        return 200, {
-            "kind": kind,
-            "version": row.version,
-            "base_version": None,
-            "issued_at": row.issued_at,
-            "body": json.loads(row.body),
-            "sig": row.sig,
-        }
+            base = None
+            if row is not None and since is not None and kind in DELTA_KEYS and since < row.version:
+                base = conn.execute(
+                    select(t.refdata.c.body).where(
+                        and_(t.refdata.c.kind == kind, t.refdata.c.version == since)
+                    )
+                ).scalar()
+            if row is None:
+                return 404, None
+            if since is not None and since >= row.version:
+                return 304, None
+            body = json.loads(row.body)
+            if base is None:
+                return 200, {
+                    "kind": kind,
+                    "version": row.version,
+                    "base_version": None,
+                    "issued_at": row.issued_at,
+                    "body": body,
+                    "sig": row.sig,
+                }
+            delta = _delta(kind, json.loads(base), body)
+            obj = {
+                "kind": kind,
+                "version": row.version,
+                "base_version": since,
+                "issued_at": row.issued_at,
+                "body": delta,
+            }
+            return 200, sign_refdata(obj, self._root(conn))
 
     # -- messages ---------------------------------------------------------------------------
 
@@ -406,6 +427,10 @@ class Hub:
             return {"sign_no": sign_no}
         if infno == "1101":
             return self._person_info(conn, data, now)
+        if infno in PRESETTLE_INFNOS:
+            return self._presettle(conn, data)
+        if infno == "2601":
+            return self._message_reversal(conn, dev_no, data)
         if infno == "3201":
             return self._totals(conn, dev_no, data)
         if infno == "3202":
@@ -488,6 +513,82 @@ class Hub:
             )
         ).scalar()
         return json.loads(body) if body else {}
+
+    # -- pre-settlement and message reversal ------------------------------------------------
+
+    def _presettle(self, conn: Connection, data: Mapping[str, Any]) -> dict[str, Any]:
+        """The split with the platform's accumulators; nothing is recorded."""
+        claim = _need(data, "claim", dict)
+        person = claim.get("person")
+        visit = claim.get("visit")
+        if not isinstance(person, Mapping) or not isinstance(visit, Mapping):
+            raise _Refused("bad_input", "input.claim: person and visit are required")
+        policy_version = data.get("policy_version")
+        policy = (
+            self._newest_policy(conn)
+            if policy_version is None
+            else self._policy(conn, str(policy_version))
+        )
+        catalogue_version = data.get("catalogue_version")
+        catalogue = (
+            self._catalogue(conn, catalogue_version)
+            if isinstance(catalogue_version, int)
+            else self._newest_catalogue(conn)
+        )
+        if policy is None or catalogue is None:
+            raise _Refused("bad_input", "no published policy or catalogue to settle with")
+        year = int(str(visit.get("date", "0000"))[:4])
+        accumulators = self._acc(conn, str(person.get("psn_cert", "")), year)
+        try:
+            parsed = parse_claim({**claim, "accumulators": accumulators}, "input.claim")
+            return {"result": result_to_json(settle(policy, catalogue, parsed))}
+        except InvalidInputError as exc:
+            raise _Refused("bad_input", str(exc)) from None
+        except NoSchemeError as exc:
+            raise _Refused("bad_input", f"no scheme applies: {exc}") from None
+
+    def _newest_policy(self, conn: Connection) -> Policy | None:
+        body = conn.execute(
+            select(t.refdata.c.body)
+            .where(t.refdata.c.kind == "policy")
+            .order_by(t.refdata.c.version.desc())
+            .limit(1)
+        ).scalar()
+        return parse_policy(json.loads(body), "policy") if body else None
+
+    def _newest_catalogue(self, conn: Connection) -> Catalogue | None:
+        version = conn.execute(
+            select(t.refdata.c.version)
+            .where(t.refdata.c.kind == "catalogue")
+            .order_by(t.refdata.c.version.desc())
+            .limit(1)
+        ).scalar()
+        return self._catalogue(conn, version) if version is not None else None
+
+    def _message_reversal(
+        self, conn: Connection, dev_no: str, data: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """2601: cancel a sign-in (or a pre-settlement, which recorded nothing) whose answer
+        never came; a settlement is reversed by its reversal message instead."""
+        omsgid = _need(data, "omsgid", str)
+        oinfno = _need(data, "oinfno", str)
+        if oinfno in UPLOAD_INFNOS:
+            raise _Refused("bad_input", "input.oinfno: reverse a settlement with 2103/2208/2305")
+        original = conn.execute(
+            select(t.messages).where(
+                and_(t.messages.c.dev_no == dev_no, t.messages.c.msgid == omsgid)
+            )
+        ).first()
+        cancelled = False
+        if original is not None and oinfno == "9001":
+            sign_no = json.loads(original.response).get("output", {}).get("sign_no")
+            conn.execute(
+                update(t.sign_ins)
+                .where(t.sign_ins.c.sign_no == sign_no)
+                .values(signed_out_at=int(self.clock()))
+            )
+            cancelled = True
+        return {"omsgid": omsgid, "found": original is not None, "cancelled": cancelled}
 
     # -- settlement upload ------------------------------------------------------------------
 
@@ -866,6 +967,27 @@ class Hub:
             .limit(1)
         ).scalar()
         return json.loads(body) if body else None
+
+
+def _delta(kind: str, old: Any, new: Any) -> dict[str, Any]:
+    """`{"added", "removed"}` taking `old` to `new` (platform-api.md refdata deltas)."""
+    fields = DELTA_KEYS[kind]
+    old_items = old if kind == "catalogue" else old.get("entries", [])
+    new_items = new if kind == "catalogue" else new.get("entries", [])
+
+    def key(entry: Mapping[str, Any]) -> tuple[Any, ...]:
+        return tuple(entry.get(f) for f in fields)
+
+    before = {key(e): canonical_json(e) for e in old_items}
+    after = {key(e): e for e in new_items}
+    added = [e for k, e in after.items() if before.get(k) != canonical_json(e)]
+    gone = [k for k in before if k not in after]
+    removed: list[Any] = (
+        [k[0] for k in gone]
+        if kind == "catalogue"
+        else [dict(zip(fields, k, strict=True)) for k in gone]
+    )
+    return {"added": added, "removed": removed}
 
 
 def _ack(row: Any) -> dict[str, Any]:

@@ -19,11 +19,12 @@ from sync.protocol.refdata import RefdataError, apply_delta, verify_refdata
 from terminal.checkout.service import CheckoutService
 from terminal.errors import IdentityError, InvalidInputError, MedposError
 from terminal.identity.ecard import parse_trust_list
-from terminal.settlement import parse_catalogue, parse_policy
+from terminal.settlement import accumulators_from_json, parse_catalogue, parse_policy
+from terminal.settlement.money import parse_money
 
 __all__ = ["Accepted", "RefdataRefused", "accept_refdata"]
 
-STORED_KINDS = ("catalogue", "policy", "trustlist", "hotlist")
+STORED_KINDS = ("catalogue", "policy", "trustlist", "hotlist", "persons")
 
 
 class RefdataRefused(MedposError):
@@ -71,11 +72,50 @@ def accept_refdata(
             body = apply_delta(kind, _held_document(kind, held.body), body)
         except RefdataError as exc:
             raise RefdataRefused(str(exc)) from None
+        if isinstance(body, dict):  # a hotlist document names its own version
+            body.update(version=version, issued_at=data["issued_at"])
     text = _checked_text(kind, version, body)
     with ledger.write() as unit:
         unit.put_refdata(kind, version, data["issued_at"], text, data["sig"], now)
+        if kind == "persons":
+            _load_persons(service, unit, body, now)
         unit.audit("refdata", None, {"kind": kind, "version": version}, now)
     return Accepted(kind, version, "stored")
+
+
+def _load_persons(service: CheckoutService, unit: Any, persons: list[Any], now: Any) -> None:
+    """The platform's persons file into the person cache; accumulators only for persons with no
+    sale waiting in the outbox (the platform's figures cannot include those)."""
+    year = now.date().year
+    for entry in persons:
+        person, acc = entry["person"], entry.get("accumulators") or {}
+        balance = acc.get("acct_balance")
+        unsynced = service.ledger.has_unsynced(person["psn_cert"])
+        unit.upsert_person(
+            person,
+            source="platform",
+            at=now,
+            acct_balance=parse_money(balance, "acct_balance")
+            if balance is not None and not unsynced
+            else None,
+        )
+        if not unsynced:
+            unit.set_accumulators(person["psn_cert"], year, acc)
+
+
+def _check_persons(body: Any, where: str) -> None:
+    if not isinstance(body, list):
+        raise RefdataRefused(f"{where}: the persons file is a list of {{person, accumulators}}")
+    for i, entry in enumerate(body):
+        person = entry.get("person") if isinstance(entry, dict) else None
+        if not isinstance(person, dict):
+            raise RefdataRefused(f"{where}: [{i}].person is missing")
+        for field in ("psn_cert", "insutype", "psn_type", "insuplc_admdvs"):
+            if not isinstance(person.get(field), str):
+                raise RefdataRefused(f"{where}: [{i}].person.{field} must be text")
+        acc = entry.get("accumulators", {})
+        if acc:
+            accumulators_from_json(acc, f"{where}: [{i}].accumulators")
 
 
 def _held_document(kind: str, text: str) -> Any:
@@ -95,6 +135,8 @@ def _checked_text(kind: str, version: int, body: Any) -> str:
             parse_catalogue(body, where)
         elif kind == "trustlist":
             parse_trust_list(body, where)
+        elif kind == "persons":
+            _check_persons(body, where)
         elif not isinstance(body, dict) or not isinstance(body.get("entries"), list):
             raise RefdataRefused(f"{where}: a hotlist is an object with an entries list")
     except (InvalidInputError, IdentityError) as exc:

@@ -339,7 +339,9 @@ class CheckoutService:
                         acct_balance=parse_money(seed.get("acct_balance", "0.00"), "acct_balance"),
                     )
                     unit.set_accumulators(psn_cert, year, seed)
-                if fresh is not None:
+                if fresh is not None and not self.ledger.has_unsynced(psn_cert):
+                    # the platform's figures cannot include sales still in this outbox: only
+                    # a person with none takes them (DESIGN.md "Persons and accumulators")
                     unit.set_accumulators(psn_cert, year, fresh["accumulators"])
                 if accumulators is None or fresh is not None:
                     accumulators = self.ledger.accumulators_value(psn_cert, year)

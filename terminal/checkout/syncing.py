@@ -28,7 +28,7 @@ __all__ = ["DrainReport", "SyncService", "Transport"]
 
 UPLOAD_INFNO = {"41": "2102", "11": "2207", "14": "2207", "21": "2304"}
 REVERSAL_INFNO = {"2102": "2103", "2207": "2208", "2304": "2305"}
-REFDATA_KINDS = ("policy", "catalogue", "trustlist", "hotlist")
+REFDATA_KINDS = ("policy", "catalogue", "trustlist", "hotlist", "persons")
 FINAL = ("accepted", "adjusted", "rejected")
 RECONCILED = ("medfee_sumamt", "fund_pay_sumamt", "acct_pay", "psn_cash_pay")
 

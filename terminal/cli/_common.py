@@ -75,4 +75,13 @@ def open_service(ctx: Context, db: str | None) -> Any:
 
     service = open_terminal(ctx.config, db_path=Path(db) if db else None)
     ctx.on_close(service.ledger.close)
+    if service.ledger.get_meta("root_public_key") or ctx.config.platform.root_public_key:
+        # an enrolled terminal asks the platform for a person's accumulators before a sale,
+        # within [platform] presettle_wait_s, and settles offline when it does not answer
+        from sync.client.http import HttpPlatform
+        from terminal.checkout.syncing import SyncService
+
+        transport = HttpPlatform(ctx.config.platform.url, timeout_s=ctx.config.platform.timeout_s)
+        ctx.on_close(transport.close)
+        service.platform = SyncService(service, transport)
     return service

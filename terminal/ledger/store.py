@@ -244,6 +244,16 @@ class SqliteLedger:
         )
         return sale_input(txn, chain, lines.fetchall(), accs.fetchall())
 
+    def has_unsynced(self, psn_cert: str) -> bool:
+        """True when a sale or refund of this person waits in the outbox."""
+        return bool(
+            self.query(
+                "SELECT 1 FROM outbox o JOIN txns t ON t.txn_id = o.txn_id "
+                "WHERE t.psn_cert = ? LIMIT 1",
+                (psn_cert,),
+            )
+        )
+
     def ecard_seen(self, cti: bytes) -> bool:
         """True when a sale (or `ecard verify --replay-db`) already used this e-card token id."""
         return bool(self.query("SELECT 1 FROM ecard_replay WHERE cti = ?", (cti.hex(),)))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,14 @@ def test_enrol_sync_reference_data_then_every_sale_is_acknowledged_once(
     )
     assert sold.returncode == 0, sold.stderr
     sales = lines(sold.stdout)
+    # enrolled and online: each sale asked the platform for the accumulators first (1101)
+    import sqlite3
+
+    db = sqlite3.connect(config.parent / "var" / "medpos.db")
+    try:
+        assert db.execute("SELECT COUNT(*), SUM(offline) FROM txns").fetchone() == (120, 0)
+    finally:
+        db.close()
     refund = medpos(
         config, "refund", sales[3]["txn_id"], "--reason", "returned", "--operator", "sup01"
     )
@@ -207,3 +216,52 @@ def test_two_hub_processes_sent_the_same_sales_at_once_store_each_once(
         second_hub.wait(timeout=20)
         assert second_hub.stdout is not None
         second_hub.stdout.close()
+
+
+def test_hotlist_updates_arrive_as_signed_deltas_and_presettlement_records_nothing(
+    platform: Platform, make_config: Callable[..., Path], demo_dir: Path, tmp_path: Path
+) -> None:
+    import sqlite3
+
+    config = terminal_config(make_config, platform, "t5")
+    first = {"entries": [{"kind": "card_no", "value": "HA0000001", "reason": "lost"}]}
+    (tmp_path / "h1.json").write_text(json.dumps(first))
+    assert platform.admin("publish", "--hotlist", str(tmp_path / "h1.json")).returncode == 0
+    assert medpos(config, "enrol", "--code", platform.enrol_code()).returncode == 0
+    assert medpos(config, "sync", "--once").returncode == 0
+    second = {"entries": [{"kind": "psn_cert", "value": "11010519491231002X", "reason": "x"}]}
+    (tmp_path / "h2.json").write_text(json.dumps(second))
+    assert platform.admin("publish", "--hotlist", str(tmp_path / "h2.json")).returncode == 0
+    delta = httpx.get(platform.url + "/fsi/api/refdata/hotlist", params={"since": 1}).json()
+    assert delta["base_version"] == 1 and delta["body"]["removed"] == [
+        {"kind": "card_no", "value": "HA0000001"}
+    ]
+    assert (
+        httpx.get(platform.url + "/fsi/api/refdata/hotlist", params={"since": 2}).status_code == 304
+    )
+    synced = lines(medpos(config, "sync", "--once").stdout)[0]
+    assert {"kind": "hotlist", "outcome": "stored", "version": 2} in synced["refdata"]
+    db = sqlite3.connect(config.parent / "var" / "medpos.db")
+    try:
+        held = json.loads(
+            db.execute("SELECT body FROM refdata WHERE kind = 'hotlist'").fetchone()[0]
+        )
+    finally:
+        db.close()
+    assert held["entries"] == second["entries"] and held["version"] == 2
+
+    from terminal.bootstrap import open_terminal
+    from terminal.checkout.syncing import SyncService
+    from terminal.config import load_config
+
+    claim = json.loads((demo_dir / "claim-pharmacy.json").read_text())
+    service = open_terminal(load_config(config, env={}))
+    try:
+        sync = SyncService(service, _NoTransport())
+        env = sync._envelope("2101", {"claim": claim})
+        answer = httpx.post(platform.url + "/fsi/api/call", json=env).json()
+    finally:
+        service.ledger.close()
+    assert answer["infcode"] == 0, answer
+    assert set(answer["output"]["result"]["setlinfo"]) >= {"fund_pay_sumamt", "acct_pay"}
+    assert platform.scalars("SELECT COUNT(*) FROM entries") == (0,)
