@@ -364,7 +364,13 @@ class Hub:
                 raise _Refused("unknown_device", f"{dev_no} is not enrolled")
             if not cainfo_ok(env, base64.b64decode(device.public_key)):
                 raise _Refused("bad_signature", "cainfo does not verify with the device key")
-            input_hash = _sha(data)
+            try:
+                canonical = canonical_json(data)  # the one walk that refuses floats
+            except TypeError:
+                raise _Refused(
+                    "bad_input", "input: holds a float (money and ratios are strings)"
+                ) from None
+            input_hash = hashlib.sha256(canonical).hexdigest()
             stored = conn.execute(
                 select(t.messages).where(
                     and_(t.messages.c.dev_no == dev_no, t.messages.c.msgid == env["msgid"])
@@ -381,7 +387,7 @@ class Hub:
                 raise _Refused("bad_input", "inf_time: not yyyy-MM-dd HH:mm:ss") from None
             if abs((now - sent).total_seconds()) > self.max_skew_s:
                 raise _Refused("clock_skew", f"inf_time {env['inf_time']} is off the platform's")
-            output = self._dispatch(conn, infno, dev_no, data, now, env)
+            output = self._dispatch(conn, infno, dev_no, data, now, env, canonical)
             response = build_response(infcode=0, refmsgid=_refmsgid(), now=now, output=output)
             conn.execute(
                 insert(t.messages).values(
@@ -403,11 +409,12 @@ class Hub:
         data: Mapping[str, Any],
         now: datetime,
         env: Mapping[str, Any],
+        canonical: bytes,
     ) -> dict[str, Any]:
         if infno in UPLOAD_INFNOS:
-            return {"setlinfo": self._upload(conn, dev_no, data, now)}
+            return {"setlinfo": self._upload(conn, dev_no, data, now, canonical)}
         if infno in REVERSAL_INFNOS:
-            return {"setlinfo": self._reversal(conn, dev_no, data, now)}
+            return {"setlinfo": self._reversal(conn, dev_no, data, now, canonical)}
         if infno == "9001":
             opter = _need(data, "opter", str)
             sign_no = uuid.uuid4().hex
@@ -506,12 +513,17 @@ class Hub:
             "accumulators": self._acc(conn, psn_cert, now.year),
         }
 
-    def _acc(self, conn: Connection, psn_cert: str, year: int) -> dict[str, Any]:
-        body = conn.execute(
-            select(t.accumulators.c.body).where(
-                and_(t.accumulators.c.psn_cert == psn_cert, t.accumulators.c.year == year)
-            )
-        ).scalar()
+    def _acc(
+        self, conn: Connection, psn_cert: str, year: int, *, for_update: bool = False
+    ) -> dict[str, Any]:
+        """The person's accumulators; `for_update` locks the row (PostgreSQL) until the
+        transaction ends, so two devices' sales of one person advance it one after the other."""
+        query = select(t.accumulators.c.body).where(
+            and_(t.accumulators.c.psn_cert == psn_cert, t.accumulators.c.year == year)
+        )
+        if for_update and conn.dialect.name == "postgresql":
+            query = query.with_for_update()
+        body = conn.execute(query).scalar()
         return json.loads(body) if body else {}
 
     # -- pre-settlement and message reversal ------------------------------------------------
@@ -593,7 +605,12 @@ class Hub:
     # -- settlement upload ------------------------------------------------------------------
 
     def _upload(
-        self, conn: Connection, dev_no: str, data: Mapping[str, Any], now: datetime
+        self,
+        conn: Connection,
+        dev_no: str,
+        data: Mapping[str, Any],
+        now: datetime,
+        canonical: bytes,
     ) -> dict[str, Any]:
         txn_id = _need(data, "txn_id", str)
         ledger = _need(data, "ledger", dict)
@@ -609,7 +626,8 @@ class Hub:
         _need(data, "catalogue_version", int)
         if txn_id != f"{dev_no}-{seq}":
             raise _Refused("bad_input", f"input.txn_id: must be {dev_no}-{seq}")
-        return self._store_entry(conn, dev_no, "sale", data, now, claim.get("person", {}))
+        person = claim.get("person", {})
+        return self._store_entry(conn, dev_no, "sale", data, now, person, canonical)
 
     def _store_entry(
         self,
@@ -619,10 +637,11 @@ class Hub:
         data: Mapping[str, Any],
         now: datetime,
         person: Any,
+        canonical: bytes,
     ) -> dict[str, Any]:
         txn_id, ledger = data["txn_id"], data["ledger"]
         seq = ledger["seq"]
-        input_hash = _sha(data)
+        input_hash = hashlib.sha256(canonical).hexdigest()
         existing = conn.execute(select(t.entries).where(t.entries.c.txn_id == txn_id)).first()
         if existing is not None:
             if existing.input_hash != input_hash:
@@ -647,7 +666,7 @@ class Hub:
             "dev_no": dev_no,
             "seq": seq,
             "kind": kind,
-            "input": canonical_json(data).decode(),
+            "input": canonical.decode(),
             "input_hash": input_hash,
             "hash": ledger["hash"],
             "setl_id": uuid.uuid4().hex,
@@ -674,7 +693,7 @@ class Hub:
         ledger = data["ledger"]
         seq = ledger["seq"]
         try:
-            digest = entry_hash(data)
+            digest = entry_hash(data, strict=False)  # refused floats at the envelope already
         except TypeError:
             return "rejected", "ledger_mismatch"  # a float somewhere: not what was signed
         if digest != ledger["hash"] or not _sig_ok(device.public_key, ledger["sig"], digest):
@@ -775,7 +794,7 @@ class Hub:
                     psn_cert=psn_cert, person=canonical_json(person).decode(), unregistered=True
                 )
             )
-        accumulators = self._acc(conn, psn_cert, year)
+        accumulators = self._acc(conn, psn_cert, year, for_update=True)
         try:
             parsed = parse_claim({**claim, "accumulators": accumulators}, "upload")
             ours = settle(policy, catalogue, parsed)
@@ -808,7 +827,12 @@ class Hub:
     # -- reversals --------------------------------------------------------------------------
 
     def _reversal(
-        self, conn: Connection, dev_no: str, data: Mapping[str, Any], now: datetime
+        self,
+        conn: Connection,
+        dev_no: str,
+        data: Mapping[str, Any],
+        now: datetime,
+        canonical: bytes,
     ) -> dict[str, Any]:
         txn_id = _need(data, "txn_id", str)
         _need(data, "orig_txn_id", str)
@@ -819,7 +843,7 @@ class Hub:
         _need(data, "settled_at", str)
         if txn_id != f"{dev_no}-{seq}":
             raise _Refused("bad_input", f"input.txn_id: must be {dev_no}-{seq}")
-        return self._store_entry(conn, dev_no, "reversal", data, now, None)
+        return self._store_entry(conn, dev_no, "reversal", data, now, None, canonical)
 
     def _settle_reversal(self, conn: Connection, row: Any, data: Mapping[str, Any]) -> None:
         orig = conn.execute(
@@ -850,7 +874,7 @@ class Hub:
         claim = data["claim"]
         year = int(str(claim.get("visit", {}).get("date", orig.setl_date))[:4])
         psn_cert = claim["person"]["psn_cert"]
-        current = self._acc(conn, psn_cert, year)
+        current = self._acc(conn, psn_cert, year, for_update=True)
         before = claim.get("accumulators", {})
         after = kept_result.get("accumulators_after", {})
         restored = _subtract_delta(current, before, after)
