@@ -222,3 +222,18 @@ def test_a_locked_database_gives_a_clear_error_and_no_partial_sale(
     assert done.returncode == 1
     assert "busy" in done.stderr and "try again" in done.stderr
     assert holder.execute("SELECT COUNT(*) FROM txns").fetchone()[0] == 1
+
+
+def test_operator_sign_in_and_out_are_audited_offline(make_config: Callable[..., Path]) -> None:
+    config = make_config()
+    signed = run(config, "signin", "--operator", "c01", "--name", "王芳")
+    assert signed.returncode == 0, signed.stderr
+    assert lines(signed.stdout)[0] == {"operator": "c01", "sign_no": "", "platform": False}
+    assert run(config, "signout", "--operator", "c01").returncode == 0
+    db = sqlite3.connect(config.parent / "var" / "medpos.db")
+    try:
+        kinds = [r[0] for r in db.execute("SELECT kind FROM audit WHERE actor = 'c01' ORDER BY id")]
+    finally:
+        db.close()
+    assert kinds == ["sign_in", "sign_out"]
+    assert run(config, "signin", "--operator", " ").returncode == 2

@@ -19,6 +19,8 @@ def test_enrol_sync_reference_data_then_every_sale_is_acknowledged_once(
     enrolled = medpos(config, "enrol", "--code", platform.enrol_code())
     assert enrolled.returncode == 0, enrolled.stderr
     assert lines(enrolled.stdout)[0]["root_public_key"] == platform.root
+    signin = medpos(config, "signin", "--operator", "c01", "--name", "王芳")
+    assert lines(signin.stdout)[0]["platform"] is True and lines(signin.stdout)[0]["sign_no"]
     first = medpos(config, "sync", "--once")
     assert first.returncode == 0, first.stderr
     refdata = {r["kind"]: r for r in lines(first.stdout)[0]["refdata"]}
