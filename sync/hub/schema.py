@@ -92,6 +92,7 @@ entries = Table(
     Column("reason", String(32)),
     Column("result", Text),  # the platform's result when adjusted
     Column("kept", Text),  # the split the platform keeps (its setlinfo), canonical JSON
+    Column("accumulators", Text),  # {"before", "after"} the platform settled a sale with
     Column("setl_id", String(64), nullable=False),
     Column("settled_at", String(19), nullable=False),
     Column("setl_date", String(10), nullable=False),

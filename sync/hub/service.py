@@ -814,6 +814,7 @@ class Hub:
             body=canonical_json(ours_json["accumulators_after"]).decode(),
         )
         kept = {k: ours_json["setlinfo"][k] for k in MONEY_FIELDS}
+        moved = {"before": accumulators, "after": ours_json["accumulators_after"]}
         self._finish(
             conn,
             row.txn_id,
@@ -821,6 +822,7 @@ class Hub:
             None,
             result=None if same else canonical_json(ours_json).decode(),
             kept=canonical_json(kept).decode(),
+            accumulators=canonical_json(moved).decode(),
         )
         return None
 
@@ -868,16 +870,15 @@ class Hub:
         return None
 
     def _give_back(self, conn: Connection, orig: Any) -> None:
-        """Undo the kept split's effect on the person's accumulators (the year of the sale)."""
+        """Undo what the original took from the person's accumulators: current − (after −
+        before), with the accumulators the platform settled it with."""
         data = json.loads(orig.input)
-        kept_result = json.loads(orig.result) if orig.result else data["result"]
         claim = data["claim"]
         year = int(str(claim.get("visit", {}).get("date", orig.setl_date))[:4])
         psn_cert = claim["person"]["psn_cert"]
+        moved = json.loads(orig.accumulators) if orig.accumulators else {}
         current = self._acc(conn, psn_cert, year, for_update=True)
-        before = claim.get("accumulators", {})
-        after = kept_result.get("accumulators_after", {})
-        restored = _subtract_delta(current, before, after)
+        restored = _subtract_delta(current, moved.get("before", {}), moved.get("after", {}))
         self._upsert(
             conn,
             t.accumulators,

@@ -110,9 +110,9 @@ def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresServe
         server.stop()
 
 
-def hub_database(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """A fresh hub database URL for this test on the backend of its parameter."""
-    if request.param == "sqlite":
+def hub_database(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh hub database URL for this test on `backend` ("sqlite" or "postgresql")."""
+    if backend == "sqlite":
         return str(tmp_path / "platform" / "hub.db")
     server: PostgresServer = request.getfixturevalue("postgres")
     name = f"hub_{uuid.uuid4().hex[:12]}"
@@ -130,7 +130,7 @@ def platform(
     """A real hub process serving a fresh database with the demo policy, catalogue, persons."""
     port = _free_port()
     config = make_config("hub.toml")
-    db = hub_database(request, tmp_path)
+    db = hub_database(request.param, request, tmp_path)
     keygen = medpos(config, "hub", "keygen", "--db", db)
     assert keygen.returncode == 0, keygen.stderr
     root = json.loads(keygen.stdout)["root_public_key"]

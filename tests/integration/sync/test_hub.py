@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from tests.integration.sync.conftest import DEV_NO, Platform, lines, medpos, terminal_config
 
@@ -267,3 +268,62 @@ def test_hotlist_updates_arrive_as_signed_deltas_and_presettlement_records_nothi
     assert answer["infcode"] == 0, answer
     assert set(answer["output"]["result"]["setlinfo"]) >= {"fund_pay_sumamt", "acct_pay"}
     assert platform.scalars("SELECT COUNT(*) FROM entries") == (0,)
+
+
+def test_the_migrations_build_exactly_the_schema_the_code_uses(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from sync.hub.db import migrate, open_engine
+    from sync.hub.schema import metadata
+    from tests.integration.sync.conftest import hub_database
+
+    for backend in ("sqlite", "postgresql"):
+        engine = open_engine(hub_database(backend, request, tmp_path))
+        try:
+            migrate(engine)
+            migrate(engine)  # idempotent
+            with engine.connect() as conn:
+                assert compare_metadata(MigrationContext.configure(conn), metadata) == [], backend
+        finally:
+            engine.dispose()
+
+
+def test_a_refund_gives_the_platforms_accumulators_back(
+    platform: Platform, make_config: Callable[..., Path], demo_dir: Path
+) -> None:
+    from sync.client.http import HttpPlatform
+    from terminal.bootstrap import open_terminal
+    from terminal.checkout.syncing import SyncService
+    from terminal.config import load_config
+
+    config = terminal_config(make_config, platform, "t6")
+    assert medpos(config, "enrol", "--code", platform.enrol_code()).returncode == 0
+    assert medpos(config, "sync", "--once").returncode == 0
+    claim = json.loads((demo_dir / "claim-pharmacy.json").read_text())
+    psn_cert = claim["person"]["psn_cert"]
+
+    def platform_accumulators() -> Any:
+        service = open_terminal(load_config(config, env={}))
+        transport = HttpPlatform(platform.url)
+        try:
+            found = SyncService(service, transport).fetch_person(psn_cert, 10)
+        finally:
+            transport.close()
+            service.ledger.close()
+        assert found is not None
+        return found["accumulators"]
+
+    before = platform_accumulators()
+    sale = lines(
+        medpos(config, "checkout", "--claim", str(demo_dir / "claim-pharmacy.json")).stdout
+    )[0]
+    assert medpos(config, "sync", "--once").returncode == 0
+    assert platform_accumulators() != before
+    refund = medpos(config, "refund", sale["txn_id"], "--reason", "back", "--operator", "s1")
+    assert refund.returncode == 0, refund.stderr
+    synced = lines(medpos(config, "sync", "--once").stdout)[0]
+    assert synced["upload"]["acked"] == {"accepted": 1}
+    assert platform_accumulators() == before
