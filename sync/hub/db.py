@@ -44,7 +44,9 @@ def open_engine(url: str) -> Engine:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    # as many connections as the server's worker threads (Starlette's pool: 40), so a request
+    # never waits for a connection while others wait for a row lock
+    return create_engine(url, pool_pre_ping=True, pool_size=20, max_overflow=30, pool_timeout=300)
 
 
 def migrate(engine: Engine) -> None:
