@@ -70,7 +70,8 @@ def _start_camera(ctx: Context, service: Any) -> Any:
         on_event=feed.on_event,
         on_error=feed.on_error,
         dedup_seconds=ctx.config.qr.dedup_window_s,
-        fps=10.0,
+        # a camera paces itself; the virtual phone and recorded frames are read at 10 per second
+        fps=None if ctx.config.qr.source == "camera" else 10.0,
     ).start()
     ctx.on_close(reader.stop)
     print(f"camera: reading e-card codes from {source.name}", flush=True)

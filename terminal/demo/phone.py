@@ -33,7 +33,7 @@ class VirtualPhone:
         key: IssuerKey,
         people: Sequence[DemoPerson],
         *,
-        refresh_s: float = 20.0,
+        refresh_s: float = 10.0,
         now: Callable[[], float] = time.time,
         seed: int = 7,
         frame_size: tuple[int, int] = (640, 480),

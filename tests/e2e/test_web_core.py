@@ -129,13 +129,25 @@ def test_make_run_serves_a_card_sale_from_the_virtual_card(
             url + "/ecard-sale", data={"token": "t2", "text": ""}, timeout=30, follow_redirects=True
         )
         assert "e-card sale" in sold.text and "committed" in sold.text, sold.text
-        # the same code again is a replay: the phone must show a fresh one
-        again = httpx.post(
-            url + "/ecard-sale", data={"token": "t3", "text": ""}, timeout=30, follow_redirects=True
-        )
-        assert "already used" in again.text
-        assert httpx.get(url + "/api/status", timeout=5).json()["head_seq"] == 2
-        # the background sync uploads both sales to the local platform
+        # a scanner types a code (minted here with the terminal's demo issuer): it sells once,
+        # and the same code again is a replay
+        from terminal.demo import demo_people
+        from terminal.demo.ecard import demo_ecard_claims, demo_issuer_key
+        from terminal.identity.issuer import mint_ecard
+
+        person = demo_people(datetime.now(ZoneInfo("Asia/Shanghai")).date())[1]
+        key = demo_issuer_key(config.parent / "var")
+        code = mint_ecard(key, demo_ecard_claims(person), iat=int(time.time()))
+        for token, expected in (("t3", "committed"), ("t4", "already used")):
+            page = httpx.post(
+                url + "/ecard-sale",
+                data={"token": token, "text": code},
+                timeout=30,
+                follow_redirects=True,
+            )
+            assert expected in page.text, (token, page.text)
+        assert httpx.get(url + "/api/status", timeout=5).json()["head_seq"] == 3
+        # the background sync uploads the sales to the local platform
         for _ in range(100):
             if httpx.get(url + "/api/status", timeout=5).json()["outbox"] == 0:
                 break
