@@ -20,6 +20,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
 from terminal.checkout.service import CheckoutRefused, CheckoutService
+from terminal.checkout.syncing import sync_status
 from terminal.errors import (
     CheckoutError,
     IdentityError,
@@ -92,6 +93,7 @@ def create_app(service: CheckoutService, codes: CodeFeed | None = None) -> FastA
             "fen": format_fen,
             "persons": ledger.query("SELECT psn_cert, name FROM persons ORDER BY name"),
             "camera": _camera_view(),
+            "sync": sync_status(service),
         }
 
     def _camera_view() -> dict[str, Any] | None:
@@ -128,7 +130,10 @@ def create_app(service: CheckoutService, codes: CodeFeed | None = None) -> FastA
             "head_seq": ctx["head"][0],
             "outbox": ctx["outbox"],
             "oldest_unsynced": ctx["oldest"],
-            "online": False,
+            "online": ctx["sync"]["online"],
+            "last_sync_at": ctx["sync"]["last_sync_at"],
+            "parked": len(ctx["sync"]["parked"]),
+            "alert": ctx["sync"]["alert"],
         }
 
     @app.post("/api/checkout")

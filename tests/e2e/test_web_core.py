@@ -152,7 +152,9 @@ def test_make_run_serves_a_card_sale_from_the_virtual_card(
             if httpx.get(url + "/api/status", timeout=5).json()["outbox"] == 0:
                 break
             time.sleep(0.2)
-        assert httpx.get(url + "/api/status", timeout=5).json()["outbox"] == 0
+        synced = httpx.get(url + "/api/status", timeout=5).json()
+        assert synced["outbox"] == 0 and synced["online"] is True and synced["last_sync_at"]
+        assert "在线 online" in httpx.get(url + "/", timeout=5).text
     finally:
         proc.terminate()
         proc.wait(timeout=20)
