@@ -37,8 +37,8 @@ from sync.hub import schema as t
 from sync.protocol.canonical import canonical_json
 from sync.protocol.envelope import INF_TIME_FORMAT, build_response, cainfo_ok
 from sync.protocol.envelope import envelope_shape_error as shape_error
-from sync.protocol.refdata import KINDS, sign_refdata
-from sync.protocol.upload import ZERO_HASH, entry_hash
+from sync.protocol.refdata import DELTA_KEYS, KINDS, sign_refdata
+from sync.protocol.upload import RECONCILED_AMOUNTS, ZERO_HASH, entry_hash
 from terminal.errors import InvalidInputError, NoSchemeError
 from terminal.identity.hotlist import hotlist_match
 from terminal.settlement import (
@@ -49,20 +49,14 @@ from terminal.settlement import (
     settle,
 )
 from terminal.settlement.model import Catalogue, Policy
+from terminal.settlement.money import format_fen
 
 __all__ = ["Hub", "HubError"]
 
 PRESETTLE_INFNOS = ("2101", "2206", "2303")
 UPLOAD_INFNOS = ("2102", "2207", "2304")
 REVERSAL_INFNOS = ("2103", "2208", "2305")
-MONEY_FIELDS = (
-    "medfee_sumamt",
-    "fund_pay_sumamt",
-    "acct_pay",
-    "psn_cash_pay",
-)
 CODE_LIFETIME_S = 24 * 3600
-DELTA_KEYS = {"catalogue": ("code",), "hotlist": ("kind", "value")}
 
 
 class HubError(Exception):
@@ -136,25 +130,17 @@ class Hub:
                 )
         return self.root_public_b64()
 
-    def _root(self, conn: Connection | None = None) -> ed25519.Ed25519PrivateKey:
-        def read(c: Connection) -> Any:
-            return c.execute(
-                select(t.hub_meta.c.value).where(t.hub_meta.c.key == "root_key")
-            ).scalar()
-
-        if conn is not None:
-            value = read(conn)
-        else:
-            with self.engine.connect() as c:
-                value = read(c)
+    def _root(self, conn: Connection) -> ed25519.Ed25519PrivateKey:
+        value = conn.execute(
+            select(t.hub_meta.c.value).where(t.hub_meta.c.key == "root_key")
+        ).scalar()
         if value is None:
             raise HubError("the platform has no root key yet: run `medpos hub keygen` first")
         return ed25519.Ed25519PrivateKey.from_private_bytes(base64.b64decode(value))
 
     def root_public_b64(self) -> str:
-        public = self._root().public_key()
-        raw = public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-        return base64.b64encode(raw).decode()
+        with self.engine.connect() as conn:
+            return self.root_public_b64_on(conn)
 
     def enrol_code(
         self,
@@ -185,8 +171,8 @@ class Hub:
             raise HubError(f"unknown reference data kind {kind!r}: one of {', '.join(KINDS)}")
         self._check_document(kind, document)
         now = int(self.clock())
-        root = self._root()
         with self.engine.begin() as conn:
+            root = self._root(conn)
             latest = conn.execute(
                 select(t.refdata.c.version)
                 .where(t.refdata.c.kind == kind)
@@ -813,7 +799,7 @@ class Hub:
             {"psn_cert": psn_cert, "year": year},
             body=canonical_json(ours_json["accumulators_after"]).decode(),
         )
-        kept = {k: ours_json["setlinfo"][k] for k in MONEY_FIELDS}
+        kept = {k: ours_json["setlinfo"][k] for k in RECONCILED_AMOUNTS}
         moved = {"before": accumulators, "after": ours_json["accumulators_after"]}
         self._finish(
             conn,
@@ -899,17 +885,17 @@ class Hub:
 
     def _totals(self, conn: Connection, dev_no: str, data: Mapping[str, Any]) -> dict[str, Any]:
         day = _need(data, "setl_date", str)
-        count, sums = 0, dict.fromkeys(MONEY_FIELDS, 0)
+        count, sums = 0, dict.fromkeys(RECONCILED_AMOUNTS, 0)
         for row in self._day_rows(conn, dev_no, day):
             if row.status not in ("accepted", "adjusted") or not row.kept:
                 continue
             count += -1 if row.kind == "reversal" else 1
             for k, v in json.loads(row.kept).items():
                 sums[k] += _amount(v) or 0
-        platform = {"setl_date": day, "count": count, **{k: _fen(v) for k, v in sums.items()}}
-        terminal = {k: data.get(k) for k in ("count", *MONEY_FIELDS)}
+        platform = {"setl_date": day, "count": count, **{k: format_fen(v) for k, v in sums.items()}}
+        terminal = {k: data.get(k) for k in ("count", *RECONCILED_AMOUNTS)}
         same = terminal["count"] == count and all(
-            _amount(terminal[k]) == sums[k] for k in MONEY_FIELDS
+            _amount(terminal[k]) == sums[k] for k in RECONCILED_AMOUNTS
         )
         return {"stmt_rslt": "0" if same else "1", "platform": platform}
 
@@ -1049,14 +1035,9 @@ def _amount(value: Any) -> int | None:
     return sign * (int(whole) * 100 + int((frac + "00")[:2]))
 
 
-def _fen(value: int) -> str:
-    sign = "-" if value < 0 else ""
-    return f"{sign}{abs(value) // 100}.{abs(value) % 100:02d}"
-
-
 def _negate(value: str) -> str:
     amount = _amount(value)
-    return _fen(-amount) if amount is not None else value
+    return format_fen(-amount) if amount is not None else value
 
 
 def _subtract_delta(current: Any, before: Any, after: Any) -> Any:
@@ -1072,4 +1053,4 @@ def _subtract_delta(current: Any, before: Any, after: Any) -> Any:
             out[k] = _subtract_delta(current.get(k), b, a)
         return out
     cur, b, a = _amount(current) or 0, _amount(before) or 0, _amount(after) or 0
-    return _fen(cur - (a - b))
+    return format_fen(cur - (a - b))

@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 from sync.protocol.canonical import canonical_json
 
 __all__ = [
+    "DELTA_KEYS",
     "KINDS",
     "RefdataError",
     "apply_delta",
@@ -27,7 +28,8 @@ __all__ = [
 ]
 
 KINDS = ("catalogue", "policy", "trustlist", "hotlist", "persons")
-_DELTA_KEYS = {"catalogue": ("code",), "hotlist": ("kind", "value")}
+# how delta entries are keyed (platform-api.md refdata)
+DELTA_KEYS = {"catalogue": ("code",), "hotlist": ("kind", "value")}
 
 
 class RefdataError(ValueError):
@@ -89,7 +91,7 @@ def apply_delta(kind: str, held: Any, delta: Mapping[str, Any]) -> Any:
     Catalogue entries are keyed by `code`, hotlist entries by `kind` + `value`; an added entry
     replaces one with the same key.
     """
-    fields = _DELTA_KEYS.get(kind)
+    fields = DELTA_KEYS.get(kind)
     if fields is None:
         raise RefdataError(f"{kind} is never sent as a delta")
     added, removed = delta.get("added", []), delta.get("removed", [])

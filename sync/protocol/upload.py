@@ -12,9 +12,11 @@ from typing import Any
 
 from sync.protocol.canonical import canonical_json
 
-__all__ = ["ZERO_HASH", "entry_hash"]
+__all__ = ["RECONCILED_AMOUNTS", "ZERO_HASH", "entry_hash"]
 
 ZERO_HASH = "0" * 64  # prev_hash of a device's first entry
+# the amounts 3201 totals and 3202 details compare (platform-api.md)
+RECONCILED_AMOUNTS = ("medfee_sumamt", "fund_pay_sumamt", "acct_pay", "psn_cash_pay")
 
 
 def entry_hash(upload_input: Mapping[str, Any], *, strict: bool = True) -> str:

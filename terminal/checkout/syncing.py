@@ -19,6 +19,7 @@ from typing import Any, Protocol
 
 from sync.protocol.envelope import MsgidSource, build_request
 from sync.protocol.refdata import RefdataError, load_root_public_key
+from sync.protocol.upload import RECONCILED_AMOUNTS
 from terminal.checkout.refdata import RefdataRefused, accept_refdata
 from terminal.checkout.service import CheckoutService
 from terminal.errors import SyncError
@@ -30,7 +31,6 @@ UPLOAD_INFNO = {"41": "2102", "11": "2207", "14": "2207", "21": "2304"}
 REVERSAL_INFNO = {"2102": "2103", "2207": "2208", "2304": "2305"}
 REFDATA_KINDS = ("policy", "catalogue", "trustlist", "hotlist", "persons")
 FINAL = ("accepted", "adjusted", "rejected")
-RECONCILED = ("medfee_sumamt", "fund_pay_sumamt", "acct_pay", "psn_cash_pay")
 
 
 class Transport(Protocol):
@@ -149,9 +149,10 @@ class SyncService:
 
     # -- the outbox -------------------------------------------------------------------------
 
-    def _due(self, now: datetime, limit: int) -> list[tuple[str, str]]:
+    def _due(self, now: datetime, limit: int) -> list[tuple[str, str, int]]:
+        """`(txn_id, infno, attempts so far)` of the entries due for upload, in seq order."""
         rows = self.ledger.query(
-            "SELECT o.txn_id, o.kind, t.med_type, r.med_type AS orig_med_type, "
+            "SELECT o.txn_id, o.kind, o.attempts, t.med_type, r.med_type AS orig_med_type, "
             "t.insuplc_admdvs FROM outbox o JOIN txns t ON t.txn_id = o.txn_id "
             "LEFT JOIN txns r ON r.txn_id = t.orig_txn_id "
             "WHERE o.state = 'pending' AND (o.next_attempt_at IS NULL OR o.next_attempt_at <= ?) "
@@ -164,7 +165,7 @@ class SyncService:
                 infno = UPLOAD_INFNO.get(r["med_type"], "2102")
             else:
                 infno = REVERSAL_INFNO[UPLOAD_INFNO.get(r["orig_med_type"], "2102")]
-            due.append((r["txn_id"], infno))
+            due.append((r["txn_id"], infno, r["attempts"]))
         return due
 
     def _backoff(self, attempts: int) -> timedelta:
@@ -181,16 +182,8 @@ class SyncService:
         due = self._due(now, batch_size)
         if not due:
             return report
-        envelopes = [self._envelope(infno, self.ledger.upload_input(txn)) for txn, infno in due]
+        envelopes = [self._envelope(infno, self.ledger.upload_input(txn)) for txn, infno, _ in due]
         report.sent = len(envelopes)
-        attempts = {
-            r["txn_id"]: r["attempts"]
-            for r in self.ledger.query(
-                f"SELECT txn_id, attempts FROM outbox WHERE txn_id IN "  # noqa: S608
-                f"({', '.join('?' * len(due))})",
-                tuple(t for t, _ in due),
-            )
-        }
         try:
             answers = self.transport.batch(envelopes)
         except SyncError as exc:
@@ -198,17 +191,15 @@ class SyncService:
             refused = getattr(exc, "status", None)
             with self.ledger.write() as unit:
                 unit.set_meta("last_sync_error", f"{now.isoformat(timespec='seconds')} {exc}")
-                for txn_id, _ in due:
+                for txn_id, _, attempts in due:
                     if refused is not None and refused != 413:
                         unit.park(txn_id, str(exc))
                         report.parked += 1
                     else:
-                        unit.retry_later(
-                            txn_id, str(exc), now + self._backoff(attempts.get(txn_id, 0))
-                        )
+                        unit.retry_later(txn_id, str(exc), now + self._backoff(attempts))
             return report
         with self.ledger.write() as unit:
-            for (txn_id, _), answer in zip(due, answers, strict=True):
+            for (txn_id, _, attempts), answer in zip(due, answers, strict=True):
                 if answer.get("infcode") != 0:
                     unit.park(txn_id, str(answer.get("err_msg") or "refused by the platform"))
                     report.parked += 1
@@ -229,7 +220,7 @@ class SyncService:
                     unit.retry_later(
                         txn_id,
                         f"{status or 'no status'}: waiting for the platform",
-                        now + self._backoff(attempts.get(txn_id, 0)),
+                        now + self._backoff(attempts),
                     )
                     report.held += 1
             unit.set_meta("last_sync_at", now.isoformat(timespec="seconds"))
@@ -296,16 +287,16 @@ class SyncService:
             (day.isoformat(),),
         )
         totals: dict[str, Any] = {"setl_date": day.isoformat(), "count": 0}
-        sums = dict.fromkeys(RECONCILED, 0)
+        sums = dict.fromkeys(RECONCILED_AMOUNTS, 0)
         sales = []
         for r in rows:
             status = r["status"] or "pending"
-            amounts = {k: r[k] for k in RECONCILED}
+            amounts = {k: r[k] for k in RECONCILED_AMOUNTS}
             # the split the platform kept: its own result when it adjusted the sale
             kept_from = r["platform_result"] if r["kind"] == "sale" else r["orig_result"]
             if kept_from and (r["orig_status"] if r["kind"] != "sale" else status) == "adjusted":
                 setlinfo = json.loads(kept_from).get("setlinfo", {})
-                amounts = {k: parse_money(setlinfo[k], k) for k in RECONCILED}
+                amounts = {k: parse_money(setlinfo[k], k) for k in RECONCILED_AMOUNTS}
             if r["kind"] != "sale":
                 amounts = {k: -v for k, v in amounts.items()}
             sales.append(
@@ -314,7 +305,7 @@ class SyncService:
             )
             if status in ("accepted", "adjusted"):
                 totals["count"] += -1 if r["kind"] != "sale" else 1
-                for k in RECONCILED:
+                for k in RECONCILED_AMOUNTS:
                     sums[k] += amounts[k]
         totals.update({k: format_fen(v) for k, v in sums.items()})
         return totals, sales
@@ -352,10 +343,8 @@ class SyncService:
             return None
         return output
 
-    # -- status -----------------------------------------------------------------------------
 
-    def status(self) -> dict[str, Any]:
-        return sync_status(self.service)
+# -- status ---------------------------------------------------------------------------------
 
 
 def sync_status(service: CheckoutService) -> dict[str, Any]:
