@@ -39,7 +39,7 @@ from terminal.demo import demo_claim
 from terminal.ledger import SqliteLedger, verify_ledger
 from terminal.ledger.records import LINE_COLUMNS, TXN_COLUMNS, entry_hash, sale_input
 from terminal.ledger.schema import migrate
-from tests.conftest import HIGH_LIMITS, MEDPOS, write_config
+from tests.conftest import HIGH_LIMITS, MEDPOS, medpos_env, write_config
 
 BLOCKS = 5
 
@@ -287,8 +287,7 @@ def bench_memory(root: Path, repeat: int) -> float:
     claim_file = root / "claim.json"
     claim_file.write_text(json.dumps(_claim(service), ensure_ascii=False), encoding="utf-8")
     service.ledger.close()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MEDPOS_")}
-    env["MEDPOS_CONFIG"] = str(cfg)
+    env = medpos_env(cfg)
     proc = subprocess.Popen(
         [
             MEDPOS,

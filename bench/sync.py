@@ -15,11 +15,8 @@ from __future__ import annotations
 import argparse
 import base64
 import json
-import os
-import socket
 import sqlite3
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -44,16 +41,11 @@ from terminal.checkout.syncing import SyncService
 from terminal.config import load_config
 from terminal.demo import demo_catalogue, demo_claim, demo_persons, demo_policy_text
 from terminal.settlement import parse_catalogue, parse_claim, parse_policy, settle
-from tests.conftest import HIGH_LIMITS, MEDPOS, write_config
+from tests.conftest import HIGH_LIMITS, free_port, write_config
+from tests.integration.sync.conftest import start_hub
 from tests.support.postgres import start_postgres
 
 TARGET = 0.5
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _prepare_hub(db: str, dev_nos: list[str]) -> tuple[Hub, dict[str, str]]:
@@ -69,25 +61,6 @@ def _prepare_hub(db: str, dev_nos: list[str]) -> tuple[Hub, dict[str, str]]:
     return hub, codes
 
 
-def _serve(db: str, port: int, config: Path) -> subprocess.Popen[bytes]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MEDPOS_")}
-    env["MEDPOS_CONFIG"] = str(config)
-    proc = subprocess.Popen(
-        [MEDPOS, "hub", "serve", "--db", db, "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    for _ in range(300):
-        try:
-            httpx.get(f"http://127.0.0.1:{port}/health", timeout=1)
-            return proc
-        except httpx.TransportError:
-            time.sleep(0.05)
-    proc.kill()
-    raise SystemExit("the hub did not start")
-
-
 # -- 1. drain throughput --------------------------------------------------------------------
 
 
@@ -95,12 +68,12 @@ def bench_drain(root: Path, db: str, label: str, sales: int) -> tuple[float, flo
     """(sales/s drained, sales/s of the hub's own work alone) for a hub on `db`."""
     dev = "H33010000001D0001"
     _, codes = _prepare_hub(db, [dev])
-    port = _free_port()
+    port = free_port()
     config = write_config(
         root / f"{label}.toml",
         {"risk": HIGH_LIMITS, "platform": {"url": f"http://127.0.0.1:{port}", "batch_size": 100}},
     )
-    hub_proc = _serve(db, port, config)
+    hub_proc = start_hub(config, db, port)
     try:
         service = open_terminal(load_config(config, env={}), db_path=root / label / "medpos.db")
         from sync.client.http import HttpPlatform
@@ -210,9 +183,9 @@ def bench_fleet(root: Path, url: str, terminals: int, sales: int, batch: int) ->
     template = _template(root)
     devices = [_Device(f"H330100000{i:03d}D{i:04d}", template, i) for i in range(terminals)]
     hub, codes = _prepare_hub(url, [d.dev_no for d in devices])
-    ports = [_free_port(), _free_port()]
+    ports = [free_port(), free_port()]
     config = write_config(root / "fleet.toml", {})
-    procs = [_serve(url, port, config) for port in ports]
+    procs = [start_hub(config, url, port) for port in ports]
     latencies: list[float] = []
     failures: list[str] = []
     lock = threading.Lock()

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import os
+import socket
+import subprocess
 import sys
+import time
 import tomllib
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -70,3 +75,51 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         if key.startswith("MEDPOS_"):
             monkeypatch.delenv(key)
     yield
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def medpos_env(config: Path, **extra: str) -> dict[str, str]:
+    """This environment without the caller's MEDPOS_* variables, on `config`, plus `extra`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MEDPOS_")}
+    env["MEDPOS_CONFIG"] = str(config)
+    env.update(extra)
+    return env
+
+
+def wait_http(url: str, attempts: int = 200) -> None:
+    """Until `url` answers at all (a server starting); AssertionError when it never does."""
+    for _ in range(attempts):
+        try:
+            httpx.get(url, timeout=1)
+            return
+        except httpx.TransportError:
+            time.sleep(0.05)
+    raise AssertionError(f"{url} never answered")
+
+
+@contextmanager
+def medpos_process(config: Path, *args: str, banner: int, ready: str) -> Iterator[list[str]]:
+    """`medpos ARGS` as a process on `config`: its first `banner` lines of output, once `ready`
+    (a URL) answers; terminated at the end."""
+    proc = subprocess.Popen(
+        [MEDPOS, *args],
+        env=medpos_env(config),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert proc.stdout is not None
+    try:
+        lines = [proc.stdout.readline() for _ in range(banner)]
+        wait_http(ready)
+        yield lines
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+        proc.stdout.close()

@@ -15,12 +15,11 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from terminal.demo import demo_claim
-from tests.conftest import HIGH_LIMITS, MEDPOS
+from tests.conftest import HIGH_LIMITS, MEDPOS, medpos_env
 
 
 def run(config: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MEDPOS_")}
-    env["MEDPOS_CONFIG"] = str(config)
+    env = medpos_env(config)
     return subprocess.run(
         [MEDPOS, *args],
         capture_output=True,

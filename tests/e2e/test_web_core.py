@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
 import time
 from collections.abc import Callable, Iterator
 from datetime import datetime
@@ -15,39 +12,18 @@ import httpx
 import pytest
 
 from terminal.demo import demo_claim
-from tests.conftest import HIGH_LIMITS, MEDPOS
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.conftest import HIGH_LIMITS, free_port, medpos_process
 
 
 @pytest.fixture
 def server(make_config: Callable[..., Path]) -> Iterator[str]:
-    port = _free_port()
+    port = free_port()
     config = make_config(risk=HIGH_LIMITS, web={"port": port})
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MEDPOS_")}
-    env["MEDPOS_CONFIG"] = str(config)
-    proc = subprocess.Popen(
-        [MEDPOS, "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    )
-    assert proc.stdout is not None
-    banner = [proc.stdout.readline() for _ in range(2)]  # the camera, then the URL
-    assert "camera: reading e-card codes from virtual phone" in banner[0], banner
-    assert f"http://127.0.0.1:{port}/" in banner[1], banner
     url = f"http://127.0.0.1:{port}"
-    for _ in range(100):
-        try:
-            httpx.get(url + "/api/status", timeout=1)
-            break
-        except httpx.TransportError:
-            time.sleep(0.1)
-    yield url
-    proc.terminate()
-    proc.wait(timeout=10)
-    proc.stdout.close()
+    with medpos_process(config, "serve", banner=2, ready=url + "/api/status") as banner:
+        assert "camera: reading e-card codes from virtual phone" in banner[0], banner
+        assert f"{url}/" in banner[1], banner
+        yield url
 
 
 def test_a_hospital_system_posts_a_claim_and_gets_the_committed_sale(server: str) -> None:
@@ -85,32 +61,18 @@ def test_the_page_sells_once_per_form_even_when_submitted_twice(server: str) -> 
 def test_make_run_serves_a_card_sale_from_the_virtual_card(
     make_config: Callable[..., Path],
 ) -> None:
-    port = _free_port()
-    hub_port = _free_port()
+    port, hub_port = free_port(), free_port()
     config = make_config(
         risk=HIGH_LIMITS,
         web={"port": port},
         platform={"url": f"http://127.0.0.1:{hub_port}", "sync_interval_s": 0.5},
     )
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MEDPOS_")}
-    env["MEDPOS_CONFIG"] = str(config)
-    proc = subprocess.Popen(
-        [MEDPOS, "run"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    )
-    assert proc.stdout is not None
-    try:
-        lines = [proc.stdout.readline() for _ in range(4)]
+    url = f"http://127.0.0.1:{port}"
+    with medpos_process(config, "run", banner=4, ready=url + "/api/status") as lines:
         assert "virtual card of" in lines[0], lines
         assert f"local reference platform at http://127.0.0.1:{hub_port}" in lines[1], lines
         assert "camera: reading e-card codes from virtual phone" in lines[2], lines
-        assert f"http://127.0.0.1:{port}/" in lines[3], lines
-        url = f"http://127.0.0.1:{port}"
-        for _ in range(100):
-            try:
-                httpx.get(url + "/api/status", timeout=1)
-                break
-            except httpx.TransportError:
-                time.sleep(0.1)
+        assert f"{url}/" in lines[3], lines
         page = httpx.post(
             url + "/card-sale", data={"token": "t1"}, timeout=30, follow_redirects=True
         )
@@ -155,7 +117,3 @@ def test_make_run_serves_a_card_sale_from_the_virtual_card(
         synced = httpx.get(url + "/api/status", timeout=5).json()
         assert synced["outbox"] == 0 and synced["online"] is True and synced["last_sync_at"]
         assert "在线 online" in httpx.get(url + "/", timeout=5).text
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
-        proc.stdout.close()

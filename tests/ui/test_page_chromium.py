@@ -6,59 +6,32 @@ Screenshots go to tests/artifacts (ignored by git) to be looked at.
 
 from __future__ import annotations
 
-import os
 import shutil
-import socket
-import subprocess
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
-from tests.conftest import HIGH_LIMITS, MEDPOS, ROOT
+from tests.conftest import HIGH_LIMITS, ROOT, free_port, medpos_process
 
 ARTIFACTS = ROOT / "tests" / "artifacts"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def terminal_url(make_config: Callable[..., Path]) -> Iterator[str]:
-    port, hub_port = _free_port(), _free_port()
+    port, hub_port = free_port(), free_port()
     config = make_config(
         risk=HIGH_LIMITS,
         web={"port": port},
         platform={"url": f"http://127.0.0.1:{hub_port}", "sync_interval_s": 0.5},
     )
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MEDPOS_")}
-    env["MEDPOS_CONFIG"] = str(config)
-    proc = subprocess.Popen(
-        [MEDPOS, "run"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    )
-    assert proc.stdout is not None
-    try:
-        for _ in range(4):  # card, platform, camera, URL
-            proc.stdout.readline()
-        url = f"http://127.0.0.1:{port}"
-        for _ in range(100):
-            try:
-                httpx.get(url + "/api/status", timeout=1)
-                break
-            except httpx.TransportError:
-                time.sleep(0.1)
+    url = f"http://127.0.0.1:{port}"
+    # four lines: the card, the platform, the camera, the URL
+    with medpos_process(config, "run", banner=4, ready=url + "/api/status"):
         yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
-        proc.stdout.close()
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 from collections.abc import Callable
 from datetime import date
@@ -16,7 +15,7 @@ from drivers.card.errors import CardError
 from drivers.card.virtual import VpcdClient
 from terminal.errors import IdentityError
 from terminal.identity.card import identity_from_card, read_card_data
-from tests.conftest import MEDPOS
+from tests.conftest import MEDPOS, medpos_env
 from tests.integration.card.conftest import CARD_READER, PEOPLE, SAM_READER, wait_for
 
 
@@ -147,8 +146,7 @@ def test_card_read_command_json_and_basinfo(
     make_config: Callable[..., Path],
 ) -> None:
     insert(demo(0))
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MEDPOS_")}
-    env["MEDPOS_CONFIG"] = str(make_config())
+    env = medpos_env(make_config())
     done = subprocess.run(
         [MEDPOS, "card", "read"], capture_output=True, text=True, env=env, check=False
     )
@@ -187,8 +185,7 @@ def test_checkout_by_card_records_the_card_identity(
     insert(card_doc_for(person))
     basket = tmp_path / "basket.json"
     basket.write_text(json.dumps(demo_basket("pharmacy")), encoding="utf-8")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MEDPOS_")}
-    env["MEDPOS_CONFIG"] = str(make_config())
+    env = medpos_env(make_config())
     done = subprocess.run(
         [MEDPOS, "checkout", "--card", "--basket", str(basket)],
         capture_output=True,
@@ -224,8 +221,7 @@ def test_card_watch_reports_insertion_and_removal(
     demo: Callable[..., dict[str, Any]],
     make_config: Callable[..., Path],
 ) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MEDPOS_")}
-    env["MEDPOS_CONFIG"] = str(make_config())
+    env = medpos_env(make_config())
     watch = subprocess.Popen(
         [MEDPOS, "card", "watch", "--reader", CARD_READER, "--count", "3"],
         stdout=subprocess.PIPE,
@@ -269,8 +265,7 @@ def test_the_pin_never_reaches_the_log(
 def test_the_demo_card_set_is_written_and_served_by_vcard(
     pcscd: None, tmp_path: Path, make_config: Callable[..., Path], today: date
 ) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MEDPOS_")}
-    env["MEDPOS_CONFIG"] = str(make_config())
+    env = medpos_env(make_config())
     done = subprocess.run(
         [MEDPOS, "vcard", "demo", str(tmp_path / "cards")],
         env=env,
@@ -344,8 +339,7 @@ def test_a_terminal_that_requires_the_pin_asks_for_it(
     insert(demo_card_doc(person, 0x40000001, today, pin="135790"))
     basket = tmp_path / "basket.json"
     basket.write_text(json.dumps(demo_basket("pharmacy")), encoding="utf-8")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MEDPOS_")}
-    env["MEDPOS_CONFIG"] = str(make_config(card={"require_pin": True}))
+    env = medpos_env(make_config(card={"require_pin": True}))
     args = [MEDPOS, "checkout", "--card", "--basket", str(basket)]
     refused = subprocess.run(args, capture_output=True, text=True, env=env, check=False)
     assert refused.returncode == 4 and json.loads(refused.stdout)["error"] == "pin_required"

@@ -19,7 +19,7 @@ from terminal.config import load_config
 from terminal.demo import demo_claim
 from terminal.ledger import SqliteLedger, verify_ledger
 from terminal.settlement.money import parse_money
-from tests.conftest import HIGH_LIMITS, MEDPOS
+from tests.conftest import HIGH_LIMITS, MEDPOS, medpos_env
 
 KILLS = 30
 
@@ -32,8 +32,7 @@ def test_kill_9_during_repeated_checkout_loses_and_half_writes_nothing(
     claim = demo_claim("pharmacy", today)
     claim_file = tmp_path / "claim.json"
     claim_file.write_text(json.dumps(claim, ensure_ascii=False), encoding="utf-8")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MEDPOS_")}
-    env["MEDPOS_CONFIG"] = str(config_path)
+    env = medpos_env(config_path)
     rng = random.Random(20261124)
     printed: dict[str, str] = {}
     for _ in range(KILLS):

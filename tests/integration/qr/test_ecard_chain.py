@@ -4,7 +4,6 @@ back through the camera pipeline → verify offline; and the scanner and virtual
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 import subprocess
 import time
@@ -18,7 +17,7 @@ from drivers.qr.capture import FolderSource, QrReader
 from drivers.qr.synth import KINDS, photograph, render_qr
 from terminal.identity.ecard import parse_trust_list, verify_ecard
 from terminal.identity.issuer import generate_issuer_key, mint_ecard, trust_entry
-from tests.conftest import MEDPOS
+from tests.conftest import MEDPOS, medpos_env
 
 NOW = 1_790_000_000
 PEOPLE = [
@@ -63,8 +62,7 @@ def test_minted_codes_survive_every_distortion_and_verify(tmp_path: Path) -> Non
 
 
 def _env(config: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MEDPOS_")}
-    env["MEDPOS_CONFIG"] = str(config)
+    env = medpos_env(config)
     return env
 
 

@@ -4,36 +4,29 @@ PostgreSQL the tests start themselves, and terminals to enrol with them."""
 from __future__ import annotations
 
 import json
-import os
-import socket
 import subprocess
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
-from tests.conftest import HIGH_LIMITS, MEDPOS
+from tests.conftest import HIGH_LIMITS, MEDPOS, free_port, medpos_env, wait_http
 from tests.support.postgres import PostgresServer, start_postgres
 
 DEV_NO = "H33010000001D0001"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def medpos(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MEDPOS_")}
-    env["MEDPOS_CONFIG"] = str(config)
     return subprocess.run(
-        [MEDPOS, *args], capture_output=True, text=True, env=env, timeout=300, check=False
+        [MEDPOS, *args],
+        capture_output=True,
+        text=True,
+        env=medpos_env(config),
+        timeout=300,
+        check=False,
     )
 
 
@@ -80,24 +73,33 @@ def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-def start_hub(config: Path, db: str, port: int) -> subprocess.Popen[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MEDPOS_")}
-    env["MEDPOS_CONFIG"] = str(config)
+def start_hub(config: Path, db: str, port: int) -> subprocess.Popen[bytes]:
+    """`medpos hub serve` on `db` and 127.0.0.1:`port`, once it answers."""
     proc = subprocess.Popen(
         [MEDPOS, "hub", "serve", "--db", db, "--port", str(port)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
+        env=medpos_env(config),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
-    for _ in range(200):
-        try:
-            httpx.get(f"http://127.0.0.1:{port}/health", timeout=1)
-            return proc
-        except httpx.TransportError:
-            time.sleep(0.05)
-    proc.kill()
-    raise AssertionError("the hub did not start")
+    try:
+        wait_http(f"http://127.0.0.1:{port}/health")
+    except AssertionError:
+        proc.kill()
+        raise
+    return proc
+
+
+class NoTransport:
+    """A transport for tests that only build envelopes with a `SyncService`: never sends."""
+
+    def call(self, envelope: Any, timeout_s: float | None = None) -> dict[str, Any]:
+        raise AssertionError("not used")
+
+    def batch(self, envelopes: Any) -> list[dict[str, Any]]:
+        raise AssertionError("not used")
+
+    def refdata(self, kind: str, since: int | None) -> tuple[int, dict[str, Any] | None]:
+        raise AssertionError("not used")
 
 
 @pytest.fixture(scope="session")
@@ -128,7 +130,7 @@ def platform(
     demo_dir: Path,
 ) -> Iterator[Platform]:
     """A real hub process serving a fresh database with the demo policy, catalogue, persons."""
-    port = _free_port()
+    port = free_port()
     config = make_config("hub.toml")
     db = hub_database(request.param, request, tmp_path)
     keygen = medpos(config, "hub", "keygen", "--db", db)
@@ -147,8 +149,6 @@ def platform(
     finally:
         proc.terminate()
         proc.wait(timeout=20)
-        assert proc.stdout is not None
-        proc.stdout.close()
 
 
 def terminal_config(make_config: Callable[..., Path], platform: Platform, name: str) -> Path:

@@ -10,7 +10,15 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.integration.sync.conftest import DEV_NO, Platform, lines, medpos, terminal_config
+from tests.conftest import free_port
+from tests.integration.sync.conftest import (
+    DEV_NO,
+    NoTransport,
+    Platform,
+    lines,
+    medpos,
+    terminal_config,
+)
 
 
 def test_enrol_sync_reference_data_then_every_sale_is_acknowledged_once(
@@ -75,7 +83,7 @@ def test_the_same_upload_twice_returns_the_stored_acknowledgement(
 
     service = open_terminal(load_config(config, env={}))
     try:
-        sync = SyncService(service, _NoTransport())
+        sync = SyncService(service, NoTransport())
         upload = service.ledger.upload_input(f"{DEV_NO}-1")
         first = httpx.post(platform.url + "/fsi/api/call", json=sync._envelope("2102", upload))
         second = httpx.post(platform.url + "/fsi/api/call", json=sync._envelope("2102", upload))
@@ -103,7 +111,7 @@ def test_envelope_refusals_in_the_specs_order(
 
     service = open_terminal(load_config(config, env={}))
     try:
-        sync = SyncService(service, _NoTransport())
+        sync = SyncService(service, NoTransport())
         env = sync._envelope("9001", {"opter": "c01", "opter_name": "王"})
         unknown = httpx.post(platform.url + "/fsi/api/call", json=env).json()
         assert unknown["infcode"] == -1 and unknown["err_msg"].startswith("unknown_device")
@@ -117,7 +125,7 @@ def test_envelope_refusals_in_the_specs_order(
     assert medpos(config, "enrol", "--code", platform.enrol_code()).returncode == 0
     service = open_terminal(load_config(config, env={}))
     try:
-        sync = SyncService(service, _NoTransport())
+        sync = SyncService(service, NoTransport())
         env = sync._envelope("9001", {"opter": "c01", "opter_name": "王"})
         forged = {**env, "opter": "c02"}
         assert (
@@ -156,25 +164,14 @@ def test_envelope_refusals_in_the_specs_order(
     assert again.returncode == 1 and "bad_code" in again.stderr
 
 
-class _NoTransport:
-    def call(self, envelope: Any, timeout_s: float | None = None) -> dict[str, Any]:
-        raise AssertionError("not used")
-
-    def batch(self, envelopes: Any) -> list[dict[str, Any]]:
-        raise AssertionError("not used")
-
-    def refdata(self, kind: str, since: int | None) -> tuple[int, dict[str, Any] | None]:
-        raise AssertionError("not used")
-
-
 def test_two_hub_processes_sent_the_same_sales_at_once_store_each_once(
     platform: Platform, make_config: Callable[..., Path], demo_dir: Path
 ) -> None:
     import threading
 
-    from tests.integration.sync.conftest import _free_port, start_hub
+    from tests.integration.sync.conftest import start_hub
 
-    port2 = _free_port()
+    port2 = free_port()
     second_hub = start_hub(platform.config, platform.db, port2)
     urls = [platform.url, f"http://127.0.0.1:{port2}"]
     try:
@@ -189,7 +186,7 @@ def test_two_hub_processes_sent_the_same_sales_at_once_store_each_once(
 
         service = open_terminal(load_config(config, env={}))
         try:
-            sync = SyncService(service, _NoTransport())
+            sync = SyncService(service, NoTransport())
             plan = []
             for seq in range(1, 21):
                 upload = service.ledger.upload_input(f"{DEV_NO}-{seq}")
@@ -217,8 +214,6 @@ def test_two_hub_processes_sent_the_same_sales_at_once_store_each_once(
     finally:
         second_hub.terminate()
         second_hub.wait(timeout=20)
-        assert second_hub.stdout is not None
-        second_hub.stdout.close()
 
 
 def test_hotlist_updates_arrive_as_signed_deltas_and_presettlement_records_nothing(
@@ -260,7 +255,7 @@ def test_hotlist_updates_arrive_as_signed_deltas_and_presettlement_records_nothi
     claim = json.loads((demo_dir / "claim-pharmacy.json").read_text())
     service = open_terminal(load_config(config, env={}))
     try:
-        sync = SyncService(service, _NoTransport())
+        sync = SyncService(service, NoTransport())
         env = sync._envelope("2101", {"claim": claim})
         answer = httpx.post(platform.url + "/fsi/api/call", json=env).json()
     finally:

@@ -4,7 +4,6 @@ parked and released, a tampered entry, and a terminal killed with kill -9 in mid
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import time
@@ -18,8 +17,8 @@ import httpx
 from terminal.bootstrap import open_terminal
 from terminal.checkout.syncing import SyncService
 from terminal.config import load_config
-from tests.conftest import HIGH_LIMITS, MEDPOS
-from tests.integration.sync.conftest import DEV_NO, Platform, lines, medpos
+from tests.conftest import HIGH_LIMITS, MEDPOS, medpos_env
+from tests.integration.sync.conftest import DEV_NO, NoTransport, Platform, lines, medpos
 from tests.support.proxy import start_fault_proxy
 
 
@@ -66,8 +65,7 @@ def test_a_platform_with_other_accumulators_adjusts_and_reconciliation_lists_it(
     (tmp_path / "persons2.json").write_text(json.dumps(persons, ensure_ascii=False))
     assert platform.admin("publish", "--persons", str(tmp_path / "persons2.json")).returncode == 0
     # sold while the platform cannot be reached: the terminal settles with its own cache
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MEDPOS_")}
-    env.update(MEDPOS_CONFIG=str(config), MEDPOS_PLATFORM__URL="http://127.0.0.1:9")
+    env = medpos_env(config, MEDPOS_PLATFORM__URL="http://127.0.0.1:9")
     offline = subprocess.run(
         [MEDPOS, "checkout", "--claim", str(demo_dir / "claim-pharmacy.json")],
         env=env,
@@ -113,8 +111,7 @@ def test_a_refusal_at_the_envelope_parks_the_sale_until_a_supervisor_releases_it
 ) -> None:
     config = ready_terminal(platform, make_config, "park")
     sale = sell(config, demo_dir)[0]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MEDPOS_")}
-    env.update(MEDPOS_CONFIG=str(config), MEDPOS_CLOCK_OFFSET_S="3600")  # a clock an hour fast
+    env = medpos_env(config, MEDPOS_CLOCK_OFFSET_S="3600")  # a clock an hour fast
     skewed = subprocess.run(
         [MEDPOS, "sync", "--once"],
         env=env,
@@ -164,7 +161,7 @@ def test_an_entry_before_its_predecessor_is_held_then_settled_in_order(
     sell(config, demo_dir, 2)
     service = open_terminal(load_config(config, env={}))
     try:
-        sync = SyncService(service, _Unused())
+        sync = SyncService(service, NoTransport())
         one, two = (
             sync._envelope("2102", service.ledger.upload_input(f"{DEV_NO}-{seq}")) for seq in (1, 2)
         )
@@ -187,8 +184,7 @@ def test_a_terminal_killed_mid_drain_resumes_without_loss_or_duplicate(
     assert port is not None
     slow = start_fault_proxy(port, delay=1.0, delay_ms=150, seed=3)
     try:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("MEDPOS_")}
-        env.update(MEDPOS_CONFIG=str(config), MEDPOS_PLATFORM__URL=slow.url)
+        env = medpos_env(config, MEDPOS_PLATFORM__URL=slow.url)
         drain = subprocess.Popen(
             [MEDPOS, "sync", "--once"],
             env=env,
@@ -211,14 +207,3 @@ def test_a_terminal_killed_mid_drain_resumes_without_loss_or_duplicate(
     assert platform.scalars("SELECT COUNT(*), COUNT(DISTINCT txn_id) FROM entries") == (400, 400)
     assert medpos(config, "ledger", "verify").returncode == 0
     assert medpos(config, "reconcile").returncode == 0
-
-
-class _Unused:
-    def call(self, envelope: Any, timeout_s: float | None = None) -> dict[str, Any]:
-        raise AssertionError("not used")
-
-    def batch(self, envelopes: Any) -> list[dict[str, Any]]:
-        raise AssertionError("not used")
-
-    def refdata(self, kind: str, since: int | None) -> tuple[int, dict[str, Any] | None]:
-        raise AssertionError("not used")
