@@ -5,7 +5,7 @@ SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-DEB_PACKAGES := pcscd vsmartcard-vpcd libpcsclite-dev swig pcsc-tools libzbar0 chromium postgresql gcc python3-dev
+DEB_PACKAGES := pcscd vsmartcard-vpcd libpcsclite-dev swig pcsc-tools libzbar0 chromium postgresql gcc python3-dev fonts-noto-cjk
 
 .PHONY: setup system-packages run test lint typecheck pytest bench clean
 

@@ -77,7 +77,7 @@ def _record_start(ledger: SqliteLedger, config: Config, now: Any) -> None:
         )
 
 
-def open_frame_source(service: CheckoutService) -> Any:
+def open_frame_source(service: CheckoutService, *, on_demand: bool = False) -> Any:
     """The camera pipeline's frame source chosen by `[qr] source`, or None for "none".
 
     "virtual" is the embedded default's virtual phone: demo e-card codes signed by this data
@@ -99,9 +99,13 @@ def open_frame_source(service: CheckoutService) -> Any:
     from terminal.demo.phone import VirtualPhone
 
     phone = VirtualPhone(
-        demo_issuer_key(service.ledger.path.parent), demo_people(service.local_now().date())
+        demo_issuer_key(service.ledger.path.parent),
+        demo_people(service.local_now().date()),
+        on_demand=on_demand,
     )
-    return CallbackSource(phone.frame, "virtual phone")
+    source = CallbackSource(phone.frame, "virtual phone")
+    setattr(source, "phone", phone)  # noqa: B010 - the page's demo control of the phone
+    return source
 
 
 def _prune_replay(service: CheckoutService) -> None:

@@ -108,6 +108,7 @@ class PrinterConfig:
     port: int = _positive(9100)
     usb_vendor: int = _positive(0)
     usb_product: int = _positive(0)
+    width: int = field(default=32, metadata={"min": 32, "max": 48})  # 32: 58 mm paper, 48: 80 mm
 
 
 @dataclass(frozen=True, slots=True)

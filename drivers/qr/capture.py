@@ -37,10 +37,18 @@ __all__ = [
     "QrReader",
     "VideoSource",
     "WedgeScanner",
+    "frame_jpeg",
     "payload_fields",
 ]
 
 log = logging.getLogger(__name__)
+
+
+def frame_jpeg(frame: Image, quality: int = 60) -> bytes | None:
+    """A camera frame as JPEG bytes (the page's view of the camera), None if it cannot be coded."""
+    ok, jpg = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, quality])
+    return jpg.tobytes() if ok else None
+
 
 Image = np.ndarray
 Event = dict[str, Any]

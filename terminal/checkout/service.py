@@ -26,6 +26,7 @@ from terminal.settlement import (
     Catalogue,
     Claim,
     Policy,
+    SettlementResult,
     accumulators_from_json,
     parse_catalogue,
     parse_claim,
@@ -34,7 +35,19 @@ from terminal.settlement import (
 )
 from terminal.settlement.money import parse_money
 
-__all__ = ["CheckoutRefused", "CheckoutService", "PlatformLink", "SaleOutcome"]
+__all__ = [
+    "SOFT_LIMITS",
+    "CheckoutRefused",
+    "CheckoutService",
+    "PlatformLink",
+    "Quote",
+    "SaleOutcome",
+]
+
+# Refusals a supervisor may override for one sale (their approval is audited); the others (sync
+# too old, hotlist too old, the terminal's total exposure, a blocked card) bound the terminal's risk
+# as a whole and no one at the counter may lift them.
+SOFT_LIMITS = frozenset({"offline_sale_limit", "offline_person_count", "offline_person_amount"})
 
 
 class PlatformLink(Protocol):
@@ -70,6 +83,24 @@ class SaleOutcome:
             "hash": self.hash,
             "setlinfo": self.result["setlinfo"],
         }
+
+
+@dataclass(frozen=True, slots=True)
+class Quote:
+    """A pre-settlement: the split the sale would get now, and the refusal it would meet."""
+
+    result: SettlementResult | None  # None: refused before settling (a blocked card)
+    offline: bool
+    refusal: Refusal | None
+
+    @property
+    def overridable(self) -> bool:
+        return self.refusal is not None and self.refusal.code in SOFT_LIMITS
+
+
+class _Quoted(Exception):  # noqa: N818 - control flow: leaves the write unit, which rolls back
+    def __init__(self, quote: Quote) -> None:
+        self.quote = quote
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,7 +251,7 @@ class CheckoutService:
             mdtrt_cert_type=CERT_ID_NUMBER,
             mdtrt_cert_no=parsed.person.psn_cert,
         )
-        return self._commit(
+        outcome = self._commit(
             identity,
             person,
             visit=dict(claim["visit"]),
@@ -231,6 +262,8 @@ class CheckoutService:
             payment_method=payment_method,
             parsed=parsed,
         )
+        assert isinstance(outcome, SaleOutcome)
+        return outcome
 
     def sell(
         self,
@@ -241,8 +274,59 @@ class CheckoutService:
         operator: str | None = None,
         payment_method: str | None = None,
         source: str = "basket",
+        approved_by: str | None = None,
     ) -> SaleOutcome:
-        """A sale to a verified card or e-card holder, priced from the catalogue."""
+        """A sale to a verified card or e-card holder, priced from the catalogue.
+
+        `approved_by`: the supervisor who approved going past a soft limit (`SOFT_LIMITS`)."""
+        result = self._basket_sale(
+            identity,
+            basket,
+            med_type=med_type,
+            operator=operator,
+            payment_method=payment_method,
+            source=source,
+            approved_by=approved_by,
+            dry_run=False,
+        )
+        assert isinstance(result, SaleOutcome)
+        return result
+
+    def quote(
+        self,
+        identity: Identity,
+        basket: Sequence[Mapping[str, Any]],
+        *,
+        med_type: str = "41",
+        operator: str | None = None,
+        source: str = "basket",
+    ) -> Quote:
+        """The pre-settlement of `sell` with the same arguments: nothing is written."""
+        result = self._basket_sale(
+            identity,
+            basket,
+            med_type=med_type,
+            operator=operator,
+            payment_method=None,
+            source=source,
+            approved_by=None,
+            dry_run=True,
+        )
+        assert isinstance(result, Quote)
+        return result
+
+    def _basket_sale(
+        self,
+        identity: Identity,
+        basket: Sequence[Mapping[str, Any]],
+        *,
+        med_type: str,
+        operator: str | None,
+        payment_method: str | None,
+        source: str,
+        approved_by: str | None,
+        dry_run: bool,
+    ) -> SaleOutcome | Quote:
         cached = self.ledger.get_person(identity.psn_cert)
         if cached is None and identity.card_no:
             cached = self.ledger.find_person_by_card(identity.card_no)
@@ -265,6 +349,8 @@ class CheckoutService:
             operator=operator,
             payment_method=payment_method,
             name=identity.name or cached["name"],
+            approved_by=approved_by,
+            dry_run=dry_run,
         )
 
     def price_basket(
@@ -314,7 +400,9 @@ class CheckoutService:
         payment_method: str | None,
         name: str | None = None,
         parsed: Claim | None = None,
-    ) -> SaleOutcome:
+        approved_by: str | None = None,
+        dry_run: bool = False,
+    ) -> SaleOutcome | Quote:
         now = self.local_now()
         visit.setdefault("date", now.date().isoformat())
         year = date.fromisoformat(visit["date"]).year
@@ -363,7 +451,16 @@ class CheckoutService:
                         versions["hotlist"][2] if "hotlist" in versions else None,
                     ),
                 )
-                if refusal is not None:
+                if dry_run:
+                    raise _Quoted(Quote(result, fresh is None, refusal))
+                if refusal is not None and approved_by and refusal.code in SOFT_LIMITS:
+                    unit.audit(
+                        "override",
+                        approved_by,
+                        {"code": refusal.code, "operator": operator, "psn_cert": _mask(psn_cert)},
+                        now,
+                    )
+                elif refusal is not None:
                     raise CheckoutRefused(refusal)
                 appended = unit.append_sale(
                     settled_at=now,
@@ -385,7 +482,11 @@ class CheckoutService:
                     ecard_cti=identity.ecard_cti,
                     ecard_exp=identity.ecard_exp,
                 )
+        except _Quoted as quoted:
+            return quoted.quote
         except CheckoutRefused as refused:
+            if dry_run:  # a blocked card: the pre-settlement shows it, the sale will audit it
+                return Quote(None, fresh is None, refused.refusal)
             self.ledger.audit(
                 "refusal",
                 operator,

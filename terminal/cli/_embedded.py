@@ -18,7 +18,7 @@ from urllib.parse import urlparse
 
 from terminal.cli._common import Context
 
-__all__ = ["start_embedded_platform"]
+__all__ = ["SyncLoop", "start_embedded_platform", "start_sync_loop"]
 
 
 def _prepare_hub(ctx: Context, service: Any, db: str) -> None:
@@ -55,7 +55,7 @@ def _prepare_hub(ctx: Context, service: Any, db: str) -> None:
         engine.dispose()
 
 
-def start_embedded_platform(ctx: Context, service: Any) -> None:
+def start_embedded_platform(ctx: Context, service: Any) -> SyncLoop:
     """Start the local hub, enrol with it once, and sync in the background."""
     from sync.client.http import HttpPlatform
     from terminal.checkout.syncing import SyncService
@@ -91,39 +91,85 @@ def start_embedded_platform(ctx: Context, service: Any) -> None:
         except SyncError as exc:
             print(f"platform: enrolment failed: {exc}", flush=True)
     service.platform = sync  # pre-settlement asks the platform first (bounded wait)
-    stop = threading.Event()
-    thread = threading.Thread(
-        target=_sync_loop, args=(ctx, service.ledger.path, stop), name="sync", daemon=True
-    )
-    thread.start()
-    ctx.on_close(stop.set)
+    loop = start_sync_loop(ctx, service)
     print(
         f"platform: local reference platform at {config.platform.url}, syncing every "
         f"{config.platform.sync_interval_s:g} s",
         flush=True,
     )
+    return loop
 
 
-def _sync_loop(ctx: Context, db_path: Any, stop: threading.Event) -> None:
-    """Drain and refresh on a connection of its own until `stop`."""
-    from sync.client.http import HttpPlatform
-    from terminal.bootstrap import open_terminal
-    from terminal.checkout.syncing import SyncService
-    from terminal.errors import MedposError
+class SyncLoop:
+    """Drains the outbox and refreshes reference data every `[platform] sync_interval_s`, on a
+    database connection of its own, until the command ends; `now()` syncs at once and waits for
+    that round (the page's "sync now")."""
 
-    config = ctx.config
-    service = open_terminal(config, db_path=db_path)
-    transport = HttpPlatform(config.platform.url, timeout_s=config.platform.timeout_s)
-    try:
-        sync = SyncService(service, transport)
-        while not stop.is_set():
-            try:
-                report = sync.drain()
-                if report.error is None:
-                    sync.refresh_refdata()
-            except MedposError as exc:
-                print(f"sync: {exc}", flush=True)
-            stop.wait(config.platform.sync_interval_s)
-    finally:
-        transport.close()
-        service.ledger.close()
+    def __init__(self, ctx: Context, db_path: Any) -> None:
+        self.ctx = ctx
+        self.db_path = db_path
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._asked = False  # "sync now": retry waiting sales at once, whatever their backoff
+        self._rounds = 0
+        self._busy = False
+        self._done = threading.Condition()
+        self.thread = threading.Thread(target=self._run, name="sync", daemon=True)
+
+    def start(self) -> SyncLoop:
+        self.thread.start()
+        self.ctx.on_close(self.stop)
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+
+    def now(self, timeout: float = 30.0) -> None:
+        with self._done:
+            # a round under way may have read the outbox before the request: then the next one
+            target = self._rounds + (2 if self._busy else 1)
+            self._asked = True
+            self._wake.set()
+            self._done.wait_for(lambda: self._rounds >= target or self._stop.is_set(), timeout)
+
+    def _run(self) -> None:
+        from sync.client.http import HttpPlatform
+        from terminal.bootstrap import open_terminal
+        from terminal.checkout.syncing import SyncService
+        from terminal.errors import MedposError
+
+        config = self.ctx.config
+        service = open_terminal(config, db_path=self.db_path)
+        transport = HttpPlatform(config.platform.url, timeout_s=config.platform.timeout_s)
+        try:
+            sync = SyncService(service, transport)
+            while not self._stop.is_set():
+                with self._done:
+                    self._wake.clear()
+                    self._busy = True
+                try:
+                    if self._asked:
+                        self._asked = False
+                        with service.ledger.write():
+                            service.ledger.conn.execute(
+                                "UPDATE outbox SET next_attempt_at = NULL WHERE state = 'pending'"
+                            )
+                    report = sync.drain()
+                    if report.error is None:
+                        sync.refresh_refdata()
+                except MedposError as exc:
+                    print(f"sync: {exc}", flush=True)
+                with self._done:
+                    self._rounds += 1
+                    self._busy = False
+                    self._done.notify_all()
+                self._wake.wait(config.platform.sync_interval_s)
+        finally:
+            transport.close()
+            service.ledger.close()
+
+
+def start_sync_loop(ctx: Context, service: Any) -> SyncLoop:
+    """The background sync of an enrolled terminal."""
+    return SyncLoop(ctx, service.ledger.path).start()

@@ -1,9 +1,12 @@
-"""`medpos signin` and `medpos signout`: operators' sessions, in the audit log and, when the
-terminal is enrolled and the platform answers, with the platform (9001 / 9002)."""
+"""`medpos signin`, `medpos signout` and `medpos operator add|list`: operators and their sessions,
+in the audit log and, when the terminal is enrolled and the platform answers, with the platform
+(9001 / 9002)."""
 
 from __future__ import annotations
 
 import argparse
+import getpass
+import os
 from typing import Any
 
 from terminal.cli._common import Context, emit_json, fail, open_service
@@ -18,44 +21,51 @@ def register(sub: Any) -> None:
         p.add_argument("--name", default="", help="operator name (sign-in)")
         p.add_argument("--db", metavar="PATH")
         p.set_defaults(func=_session)
+    p = sub.add_parser("operator", help="add or list the terminal's operators")
+    ops = p.add_subparsers(dest="operator_command", required=True)
+    add = ops.add_parser(
+        "add", help="add an operator, or replace one (PIN from MEDPOS_PIN or asked)"
+    )
+    add.add_argument("--id", required=True, help="operator id (letters and digits)")
+    add.add_argument("--name", default="", help="the name shown on screens and receipts")
+    add.add_argument("--role", required=True, choices=("cashier", "supervisor", "admin"))
+    add.add_argument("--by", default="", help="who adds them (audited)")
+    add.add_argument("--db", metavar="PATH")
+    add.set_defaults(func=_add)
+    lst = ops.add_parser("list", help="list the operators (never their PINs)")
+    lst.add_argument("--db", metavar="PATH")
+    lst.set_defaults(func=_list)
 
 
 def _session(args: argparse.Namespace, ctx: Context) -> int:
-    from terminal.errors import SyncError
+    from terminal.checkout.operators import sign_session
 
     operator = args.operator.strip()
     if not operator:
         return fail("--operator must not be empty", 2)
     service = open_service(ctx, args.db)
-    signing_in = args.command == "signin"
-    key = f"sign_no/{operator}"
-    sign_no = "" if signing_in else (service.ledger.get_meta(key) or "")
-    platform = service.platform  # set when the terminal is enrolled
-    answered = False
-    if platform is not None:
-        data = {"opter": operator, "opter_name": args.name}
-        if not signing_in:
-            data["sign_no"] = sign_no
-        try:
-            answer = platform.transport.call(
-                platform._envelope("9001" if signing_in else "9002", data),
-                timeout_s=ctx.config.platform.presettle_wait_s,
-            )
-            if answer.get("infcode") == 0:
-                answered = True
-                if signing_in:
-                    sign_no = str(answer.get("output", {}).get("sign_no", ""))
-        except SyncError:
-            pass  # offline: the session is recorded here and the sales still carry the operator
-    now = service.local_now()
-    with service.ledger.write() as unit:
-        if signing_in:
-            unit.set_meta(key, sign_no)
-        unit.audit(
-            "sign_in" if signing_in else "sign_out",
-            operator,
-            {"name": args.name, "sign_no": sign_no, "platform": answered},
-            now,
-        )
-    emit_json({"operator": operator, "sign_no": sign_no, "platform": answered})
+    emit_json(sign_session(service, operator, args.name, args.command == "signin"))
+    return 0
+
+
+def _add(args: argparse.Namespace, ctx: Context) -> int:
+    from terminal.checkout.operators import add_operator
+    from terminal.errors import CheckoutError
+
+    pin = os.environ.get("MEDPOS_PIN") or getpass.getpass("PIN (4 to 12 digits): ")
+    service = open_service(ctx, args.db)
+    try:
+        op = add_operator(service, args.id, args.name, args.role, pin, actor=args.by or None)
+    except CheckoutError as exc:
+        return fail(str(exc), 2)
+    emit_json({"id": op.id, "name": op.name, "role": op.role})
+    return 0
+
+
+def _list(args: argparse.Namespace, ctx: Context) -> int:
+    from terminal.checkout.operators import list_operators
+
+    service = open_service(ctx, args.db)
+    for op in list_operators(service):
+        emit_json({"id": op.id, "name": op.name, "role": op.role})
     return 0

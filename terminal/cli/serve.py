@@ -26,35 +26,102 @@ def register(sub: Any) -> None:
 
 
 def _serve(args: argparse.Namespace, ctx: Context) -> int:
+    import threading
+
     import uvicorn
 
-    from terminal.web.app import create_app
+    from terminal.web.app import Hooks, create_app
+    from terminal.web.hardware import CardWatch
 
     service = open_service(ctx, args.db)
-    if args.command == "run" and ctx.config.card.virtual:
-        _start_virtual_cards(ctx, service.local_now().date())
-    if args.command == "run" and ctx.config.platform.embedded:
+    config = ctx.config
+    hooks = Hooks()
+    if config.terminal.demo:
+        from terminal.checkout.operators import seed_demo_operators
+
+        seed_demo_operators(service)
+    if args.command == "run" and config.card.virtual:
+        slot = _start_virtual_cards(ctx, service.local_now().date())
+        hooks.demo_card = slot.control
+    loop = None
+    if args.command == "run" and config.platform.embedded:
         from terminal.cli._embedded import start_embedded_platform
 
-        start_embedded_platform(ctx, service)
-    codes = _start_camera(ctx, service)
-    host = args.host or ctx.config.web.host
-    port = args.port or ctx.config.web.port
-    print(f"medpos terminal {ctx.config.terminal.dev_no}: open http://{host}:{port}/", flush=True)
+        loop = start_embedded_platform(ctx, service)
+    elif service.platform is not None:  # enrolled: sync in the background
+        from terminal.cli._embedded import start_sync_loop
+
+        loop = start_sync_loop(ctx, service)
+    if loop is not None:
+        hooks.sync_now = lambda: loop.now(10.0)
+    hooks.codes = _start_camera(ctx, service, hooks, demo=args.command == "run")
+    hooks.print_receipt = _open_printer(ctx)
+    if hooks.demo_card or hooks.demo_phone:
+        from terminal.demo import demo_people
+
+        hooks.demo_people = [
+            {"name": p.name, "insutype": p.insutype}
+            for p in demo_people(service.local_now().date())
+        ]
+    lock = threading.RLock()
+    app = create_app(service, hooks=hooks, lock=lock)
+    if config.card.reader:
+        watch = CardWatch(service, app.state.counter).start()
+        ctx.on_close(watch.stop)
+    host = args.host or config.web.host
+    port = args.port or config.web.port
+    print(f"medpos terminal {config.terminal.dev_no}: open http://{host}:{port}/", flush=True)
     # uvicorn re-raises SIGTERM after its graceful shutdown: exit through our own cleanup then
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    uvicorn.run(create_app(service, codes), host=host, port=port, log_level="warning")
+    uvicorn.run(app, host=host, port=port, log_level="warning")
     return 0
 
 
-def _start_camera(ctx: Context, service: Any) -> Any:
-    """The camera pipeline in the background, feeding the page; None when `[qr] source = "none"`."""
+def _open_printer(ctx: Context) -> Any:
+    """The receipt printer of `[printer]`: Receipt → where it went (raises PrinterError)."""
+    cfg = ctx.config.printer
+    if cfg.kind == "none":
+        return None
+    from drivers.printer import PrinterError, open_printer
+
+    try:
+        printer = open_printer(
+            cfg.kind,
+            path=ctx.config.resolve(cfg.path),
+            host=cfg.host,
+            port=cfg.port,
+            usb_vendor=cfg.usb_vendor,
+            usb_product=cfg.usb_product,
+            width=cfg.width,
+        )
+    except PrinterError as exc:  # no printer must not stop sales: each receipt says why
+        print(f"printer: {exc}", flush=True)
+        failure = str(exc)
+
+        def cannot_print(receipt: Any) -> str:
+            raise PrinterError(failure)
+
+        return cannot_print
+
+    def print_receipt(receipt: Any) -> str:
+        result = printer.print(receipt)
+        return ", ".join(result.where) or result.kind
+
+    return print_receipt
+
+
+def _start_camera(ctx: Context, service: Any, hooks: Any, *, demo: bool) -> Any:
+    """The camera pipeline in the background, feeding the page; None when `[qr] source = "none"`.
+
+    Under `medpos run` the virtual phone shows a code only when the page asks (a customer holding
+    up their phone); `medpos serve` on "virtual" shows a fresh code every 10 s."""
     from terminal.bootstrap import open_frame_source
     from terminal.errors import MedposError
     from terminal.web.app import CodeFeed
+    from terminal.web.hardware import FrameTap
 
     try:
-        source = open_frame_source(service)
+        source = open_frame_source(service, on_demand=demo)
     except MedposError as exc:  # a missing camera must not keep the card and scanner from working
         feed = CodeFeed(ctx.config.qr.source)
         feed.error = str(exc)
@@ -65,8 +132,15 @@ def _start_camera(ctx: Context, service: Any) -> Any:
     from drivers.qr.capture import QrReader
 
     feed = CodeFeed(source.name)
+    phone = getattr(source, "phone", None)
+    if phone is not None and phone.on_demand:
+        hooks.demo_phone = phone.present
+
+    def keep(frame: Any) -> None:
+        feed.frame = frame
+
     reader = QrReader(
-        source,
+        FrameTap(source, keep),
         on_event=feed.on_event,
         on_error=feed.on_error,
         dedup_seconds=ctx.config.qr.dedup_window_s,
@@ -78,22 +152,24 @@ def _start_camera(ctx: Context, service: Any) -> Any:
     return feed
 
 
-def _start_virtual_cards(ctx: Context, today: Any) -> None:
+def _start_virtual_cards(ctx: Context, today: Any) -> Any:
     """pcscd with vpcd, the demo PSAM in slot 1 and the first demo person's card in slot 0."""
     from drivers.card.virtual import serve_in_thread
     from drivers.card.virtual.card import card_from_dict
     from drivers.card.virtual.demo import psam_doc
     from drivers.card.virtual.stack import ensure_pcscd
     from terminal.demo import demo_people
-    from terminal.demo.cards import demo_card_doc
+    from terminal.web.hardware import DemoCardSlot
 
     pcscd = ensure_pcscd()
     if pcscd is not None:
         ctx.on_close(pcscd.terminate)
-    person = demo_people(today)[0]
+    people = demo_people(today)
+    person = people[0]
     psam = serve_in_thread(card_from_dict(psam_doc()), 35964)
-    card = serve_in_thread(card_from_dict(demo_card_doc(person, 0x10000001, today)), 35963)
-    ctx.on_close(card.close)
+    slot = DemoCardSlot(people, today, 35963)
+    slot.insert(0)
+    ctx.on_close(slot.remove)
     ctx.on_close(psam.close)
     from drivers.card.pcsc import card_atr
 
@@ -107,3 +183,4 @@ def _start_virtual_cards(ctx: Context, today: Any) -> None:
         f"demo PSAM in '{ctx.config.card.sam}'",
         flush=True,
     )
+    return slot

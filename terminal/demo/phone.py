@@ -37,6 +37,7 @@ class VirtualPhone:
         now: Callable[[], float] = time.time,
         seed: int = 7,
         frame_size: tuple[int, int] = (640, 480),
+        on_demand: bool = False,
     ) -> None:
         if not people:
             raise ValueError("the virtual phone needs at least one demo person")
@@ -52,6 +53,11 @@ class VirtualPhone:
         self._frames: list[Any] = []
         self._shown = 0
         self.text = ""
+        # on demand: the camera sees no code until a customer shows one (`present`), as at a
+        # real counter; otherwise a fresh code for the next person every `refresh_s`
+        self.on_demand = on_demand
+        self._until = -float("inf")
+        self._blank = np.full((frame_size[1], frame_size[0], 3), 40, dtype=np.uint8)
 
     @property
     def person(self) -> DemoPerson:
@@ -61,6 +67,14 @@ class VirtualPhone:
         """Show a fresh code for the next person now (what a customer's "refresh" does)."""
         with self._lock:
             self._mint()
+            return self.text
+
+    def present(self, index: int, seconds: float = 30.0) -> str:
+        """Show a fresh code of person `index` for `seconds` (a customer holding up the phone)."""
+        with self._lock:
+            self._index = index - 1
+            self._mint()
+            self._until = self._now() + seconds
             return self.text
 
     def _mint(self) -> None:
@@ -77,7 +91,10 @@ class VirtualPhone:
     def frame(self) -> Any:
         """The camera's next frame of the phone screen."""
         with self._lock:
-            if self._now() - self._minted_at >= self.refresh_s:
+            if self.on_demand:
+                if self._now() >= self._until:
+                    return self._blank
+            elif self._now() - self._minted_at >= self.refresh_s:
                 self._mint()
             self._shown += 1
             return self._frames[self._shown % len(self._frames)]

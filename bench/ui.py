@@ -1,0 +1,141 @@
+"""Cashier UI speed on the embedded default (issue 7), in headless Chromium against `medpos run`.
+
+- Card insertion → pre-settlement on screen: three items are in the basket, a demo card goes into
+  the virtual reader (vpcd), and the clock stops when the page shows the split. Baseline, same
+  run: how long pcscd itself takes to report the inserted card (`SCardGetStatusChange`), the
+  floor any PC/SC application waits for.
+- Confirm → receipt bytes: from the Enter that confirms to the ESC/POS file written by the
+  "file" printer. Baseline, same run: a raw sqlite3 commit with the ledger's pragmas plus writing
+  and fsyncing a file of the same size.
+- Keystrokes of a card sale of three scanned items (aim: the scans plus two).
+
+`python -m bench ui`. Figures are medians of several rounds; nothing here is a test.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROUNDS = 8
+BARCODES = ("6910100000012", "6910800000039", "6913600000117")
+
+
+def _raw_commit_and_write(tmp: Path, size: int) -> float:
+    db = sqlite3.connect(tmp / "raw.db", isolation_level=None)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=FULL")
+    db.execute("CREATE TABLE IF NOT EXISTS t (id INTEGER PRIMARY KEY, body BLOB)")
+    started = time.perf_counter()
+    db.execute("BEGIN IMMEDIATE")
+    db.execute("INSERT INTO t (body) VALUES (?)", (os.urandom(size),))
+    db.execute("COMMIT")
+    path = tmp / "raw.escpos"
+    with open(path, "wb") as f:
+        f.write(os.urandom(size))
+        f.flush()
+        os.fsync(f.fileno())
+    elapsed = time.perf_counter() - started
+    db.close()
+    return elapsed
+
+
+def main(argv: list[str]) -> int:
+    from playwright.sync_api import sync_playwright
+
+    from drivers.card.pcsc import card_atr
+    from tests.conftest import HIGH_LIMITS, free_port, medpos_process, write_config
+
+    chromium = shutil.which("chromium") or "/usr/bin/chromium"
+    tmp = Path(tempfile.mkdtemp(prefix="medpos-bench-ui-"))
+    port, hub_port = free_port(), free_port()
+    config = write_config(
+        tmp / "config.toml",
+        {
+            "risk": HIGH_LIMITS,
+            "web": {"port": port},
+            "platform": {"url": f"http://127.0.0.1:{hub_port}", "sync_interval_s": 600.0},
+        },
+    )
+    url = f"http://127.0.0.1:{port}"
+    receipts = tmp / "var" / "receipts"
+    to_screen, detect, to_receipt, raw = [], [], [], []
+    keystrokes = 0
+    with medpos_process(config, "run", banner=4, ready=url + "/api/status"):
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+            page = browser.new_page(viewport={"width": 1024, "height": 768})
+            page.set_default_timeout(30_000)
+            page.goto(url + "/login")
+            page.fill("input[name=operator_id]", "1001")
+            page.fill("input[name=pin]", "1234")
+            page.keyboard.press("Enter")
+            page.wait_for_selector("#scan")
+            for i in range(ROUNDS):
+                page.request.post(url + "/demo/card", form={"action": "remove"})
+                while card_atr("Virtual PCD 00 00"):
+                    time.sleep(0.01)
+                page.goto(url + "/")
+                keys = 0
+                for code in BARCODES:
+                    page.locator("#scan").focus()
+                    page.keyboard.type(code)
+                    page.keyboard.press("Enter")
+                    keys += 1  # a wedge scanner's code and Enter are one scan
+                page.wait_for_function(
+                    "document.querySelectorAll('[data-testid=lines] tbody tr').length === 3"
+                )
+                started = time.perf_counter()
+                page.request.post(url + "/demo/card", form={"action": "insert", "person": str(i)})
+                while not card_atr("Virtual PCD 00 00"):
+                    time.sleep(0.002)
+                detect.append(time.perf_counter() - started)
+                page.wait_for_selector("[data-testid=presettlement]")
+                to_screen.append(time.perf_counter() - started)
+                before = set(receipts.glob("*.escpos")) if receipts.exists() else set()
+                page.locator("#scan").focus()
+                started = time.perf_counter()
+                page.keyboard.press("Enter")
+                keys += 1
+                while True:
+                    now = set(receipts.glob("*.escpos")) if receipts.exists() else set()
+                    fresh = now - before
+                    if fresh and all(f.stat().st_size > 0 for f in fresh):
+                        break
+                    time.sleep(0.001)
+                to_receipt.append(time.perf_counter() - started)
+                size = next(iter(fresh)).stat().st_size
+                raw.append(_raw_commit_and_write(tmp, size))
+                page.wait_for_selector("[data-testid=last-sale]")
+                keystrokes = keys
+            browser.close()
+    shutil.rmtree(tmp, ignore_errors=True)
+
+    def ms(xs: list[float]) -> float:
+        return statistics.median(xs) * 1000
+
+    screen, floor = ms(to_screen), ms(detect)
+    print(f"card insertion → pre-settlement on screen: {screen:.0f} ms (median of {ROUNDS})")
+    print(f"  baseline, pcscd reporting the card: {floor:.0f} ms → ratio {screen / floor:.2f}×")
+    receipt, commit = ms(to_receipt), ms(raw)
+    print(f"confirm → receipt bytes on file: {receipt:.1f} ms")
+    print(
+        f"  baseline, raw sqlite3 commit + fsynced file of the same size: {commit:.1f} ms "
+        f"→ ratio {receipt / commit:.2f}×"
+    )
+    extra = keystrokes - len(BARCODES)
+    print(
+        f"keystrokes for a card sale of {len(BARCODES)} scanned items: {keystrokes} "
+        f"(the scans + {extra}; aim: the scans + 2)"
+    )
+    return 0 if keystrokes <= len(BARCODES) + 2 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,308 @@
+"""The receipt a committed sale or refund prints (docs/printer.md): values, labels, and the one
+presentation both renderers (ESC/POS and HTML) lay out, so the two never say different things.
+
+Money is integer fen throughout; `format_fen` turns it into yuan text by integer arithmetic.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime
+
+__all__ = [
+    "Field",
+    "ItemView",
+    "Labels",
+    "Receipt",
+    "ReceiptLine",
+    "ReceiptView",
+    "format_fen",
+    "labels_for",
+    "present",
+]
+
+KINDS = ("sale", "refund")
+LANGUAGES = ("zh", "en")
+PAYMENT_METHODS = ("cash", "bank_card", "mobile", "")
+CATEGORIES = ("A", "B", "C", "")
+HASH_EXCERPT = 16  # hex digits of the ledger hash a receipt shows
+
+_HEX64 = re.compile(r"[0-9a-fA-F]{64}")
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+@dataclass(frozen=True, slots=True)
+class ReceiptLine:
+    """One basket line; `category` "A"/"B"/"C", or "" for a self-pay item not in the catalogue."""
+
+    name: str
+    code: str
+    qty: str
+    unit: str
+    price_fen: int
+    amount_fen: int
+    category: str
+    note: str
+
+    def __post_init__(self) -> None:
+        if not (_is_int(self.price_fen) and _is_int(self.amount_fen)):
+            raise ValueError(f"receipt line {self.code!r}: money must be int fen")
+        if self.category not in CATEGORIES:
+            raise ValueError(f"receipt line {self.code!r}: category {self.category!r} not A/B/C/''")
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    """Everything a receipt shows; a refund's amounts come negative from the caller."""
+
+    shop_name: str
+    fixmedins_code: str
+    dev_no: str
+    txn_id: str
+    kind: str  # "sale" | "refund"
+    orig_txn_id: str | None  # the refunded sale's txn_id; None for a sale
+    settled_at: str  # ISO 8601 with offset
+    operator: str
+    psn_name: str
+    psn_cert_masked: str
+    insutype: str
+    offline: bool
+    lines: tuple[ReceiptLine, ...]
+    medfee_fen: int
+    fund_fen: int
+    acct_fen: int
+    cash_fen: int
+    payment_method: str  # "cash" | "bank_card" | "mobile" | ""
+    seq: int
+    ledger_hash: str  # 64 hex
+    verify_text: str  # what the QR code encodes
+    language: str = "zh"  # "zh" | "en"
+
+    def __post_init__(self) -> None:
+        money = (self.medfee_fen, self.fund_fen, self.acct_fen, self.cash_fen, self.seq)
+        if not all(_is_int(v) for v in money):
+            raise ValueError(f"receipt {self.txn_id}: money and seq must be int (fen)")
+        if self.kind not in KINDS:
+            raise ValueError(f"receipt {self.txn_id}: kind {self.kind!r} is not sale or refund")
+        if (self.kind == "refund") != (self.orig_txn_id is not None):
+            raise ValueError(f"receipt {self.txn_id}: a refund, and only a refund, has orig_txn_id")
+        if self.language not in LANGUAGES:
+            raise ValueError(f"receipt {self.txn_id}: language {self.language!r} is not zh or en")
+        if self.payment_method not in PAYMENT_METHODS:
+            raise ValueError(f"receipt {self.txn_id}: payment method {self.payment_method!r}")
+        if not _HEX64.fullmatch(self.ledger_hash):
+            raise ValueError(f"receipt {self.txn_id}: ledger_hash must be 64 hex digits")
+
+
+def format_fen(fen: int) -> str:
+    """Yuan with two decimals, by integer arithmetic: 1234 → "12.34", -5 → "-0.05"."""
+    sign = "-" if fen < 0 else ""
+    yuan, cents = divmod(abs(fen), 100)
+    return f"{sign}{yuan}.{cents:02d}"
+
+
+@dataclass(frozen=True, slots=True)
+class Labels:
+    """The fixed words of a receipt in one language."""
+
+    lang_tag: str
+    title: str
+    refund: str
+    offline: str
+    institution: str
+    terminal: str
+    settled_at: str
+    operator: str
+    person: str
+    cert: str
+    insutype: str
+    medfee: str
+    fund: str
+    acct: str
+    cash: str
+    payment_method: str
+    txn_id: str
+    orig_txn_id: str
+    seq: str
+    ledger_hash: str
+    verify: str
+    methods: dict[str, str]
+    categories: dict[str, str]
+
+
+_ZH = Labels(
+    lang_tag="zh-CN",
+    title="医保结算单",
+    refund="退费",
+    offline="离线结算",
+    institution="机构编码",
+    terminal="终端编号",
+    settled_at="结算时间",
+    operator="收款员",
+    person="参保人",
+    cert="证件号码",
+    insutype="险种",
+    medfee="医疗费总额",
+    fund="统筹基金支付",
+    acct="个人账户支付",
+    cash="个人现金支付",
+    payment_method="支付方式",
+    txn_id="流水号",
+    orig_txn_id="原流水号",
+    seq="账本序号",
+    ledger_hash="账本哈希",
+    verify="扫码核验",
+    methods={"cash": "现金", "bank_card": "银行卡", "mobile": "移动支付"},
+    categories={"A": "甲类", "B": "乙类", "C": "丙类", "": "自费"},
+)
+
+_EN = Labels(
+    lang_tag="en",
+    title="Medical Insurance Settlement",
+    refund="REFUND",
+    offline="OFFLINE SETTLEMENT",
+    institution="Institution",
+    terminal="Terminal",
+    settled_at="Settled at",
+    operator="Cashier",
+    person="Insured",
+    cert="ID no.",
+    insutype="Insurance",
+    medfee="Total medical fees",
+    fund="Pooled fund paid",
+    acct="Personal account paid",
+    cash="Cash paid",
+    payment_method="Payment method",
+    txn_id="Transaction",
+    orig_txn_id="Original transaction",
+    seq="Ledger seq",
+    ledger_hash="Ledger hash",
+    verify="Scan to verify",
+    methods={"cash": "Cash", "bank_card": "Bank card", "mobile": "Mobile payment"},
+    categories={"A": "Class A", "B": "Class B", "C": "Class C", "": "Self-pay"},
+)
+
+
+def labels_for(language: str) -> Labels:
+    """The labels of "zh" or "en"."""
+    return {"zh": _ZH, "en": _EN}[language]
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    """A label and its value."""
+
+    label: str
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
+class ItemView:
+    """One basket line as printed: `quantity` is "2 盒 × 12.34", `detail` category and note."""
+
+    name: str
+    code: str
+    quantity: str
+    amount: str
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReceiptView:
+    """A receipt as text, in the order it is printed."""
+
+    lang_tag: str
+    shop_name: str
+    title: str
+    markers: tuple[str, ...]  # "退费", "离线结算": printed prominently
+    header: tuple[Field, ...]
+    items: tuple[ItemView, ...]
+    totals: tuple[Field, ...]
+    footer: tuple[Field, ...]
+    verify_label: str
+    verify_text: str
+
+
+def _plain(text: str) -> str:
+    """One line of text: control characters become spaces, lone surrogates U+FFFD."""
+    out = []
+    for ch in text:
+        category = unicodedata.category(ch)
+        out.append(" " if category == "Cc" else "\ufffd" if category == "Cs" else ch)
+    return "".join(out).strip()
+
+
+def _format_time(settled_at: str) -> str:
+    try:
+        moment = datetime.fromisoformat(settled_at)
+    except ValueError:
+        return settled_at  # shown as the caller gave it: a receipt must still print
+    text = moment.strftime("%Y-%m-%d %H:%M:%S")
+    offset = moment.strftime("%z")  # "+0800"
+    return f"{text} {offset[:3]}:{offset[3:]}" if offset else text
+
+
+def _detail(category: str, note: str) -> str:
+    """Category and note, the note left out when it only repeats the category ("自费")."""
+    return category if note.casefold() in ("", category.casefold()) else f"{category} {note}"
+
+
+def present(receipt: Receipt) -> ReceiptView:
+    """The receipt's words and amounts, in its language and printing order."""
+    lab = labels_for(receipt.language)
+    markers = []
+    if receipt.kind == "refund":
+        markers.append(lab.refund)
+    if receipt.offline:
+        markers.append(lab.offline)
+    header = (
+        Field(lab.institution, receipt.fixmedins_code),
+        Field(lab.terminal, receipt.dev_no),
+        Field(lab.settled_at, _format_time(receipt.settled_at)),
+        Field(lab.operator, receipt.operator),
+        Field(lab.person, receipt.psn_name),
+        Field(lab.cert, receipt.psn_cert_masked),
+        Field(lab.insutype, receipt.insutype),
+    )
+    items = tuple(
+        ItemView(
+            name=_plain(line.name),
+            code=_plain(line.code),
+            quantity=_plain(f"{line.qty} {line.unit}") + f" × {format_fen(line.price_fen)}",
+            amount=format_fen(line.amount_fen),
+            detail=_detail(lab.categories[line.category], _plain(line.note)),
+        )
+        for line in receipt.lines
+    )
+    totals = [
+        Field(lab.medfee, format_fen(receipt.medfee_fen)),
+        Field(lab.fund, format_fen(receipt.fund_fen)),
+        Field(lab.acct, format_fen(receipt.acct_fen)),
+        Field(lab.cash, format_fen(receipt.cash_fen)),
+    ]
+    if receipt.payment_method:
+        totals.append(Field(lab.payment_method, lab.methods[receipt.payment_method]))
+    footer = [Field(lab.txn_id, receipt.txn_id)]
+    if receipt.orig_txn_id is not None:
+        footer.append(Field(lab.orig_txn_id, receipt.orig_txn_id))
+    footer += [
+        Field(lab.seq, str(receipt.seq)),
+        Field(lab.ledger_hash, receipt.ledger_hash[:HASH_EXCERPT].lower()),
+    ]
+    return ReceiptView(
+        lang_tag=lab.lang_tag,
+        shop_name=_plain(receipt.shop_name),
+        title=lab.title,
+        markers=tuple(markers),
+        header=tuple(Field(f.label, _plain(f.value)) for f in header),
+        items=items,
+        totals=tuple(totals),
+        footer=tuple(Field(f.label, _plain(f.value)) for f in footer),
+        verify_label=lab.verify,
+        verify_text=receipt.verify_text,
+    )

@@ -1,0 +1,129 @@
+"""The counter's hardware in the background: the card reader watched, the camera's frames kept,
+and (embedded default only) the demo card slot and the virtual phone under the page's control."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from terminal.checkout.service import CheckoutService
+from terminal.web.counter import Counter
+
+__all__ = ["CardWatch", "DemoCardSlot", "FrameTap"]
+
+
+class CardWatch:
+    """Watches the user-card slot; a card inserted is read, checked offline and identifies the
+    customer at the counter; a card removed is shown."""
+
+    def __init__(self, service: CheckoutService, counter: Counter, interval: float = 0.1) -> None:
+        self.service = service
+        self.counter = counter
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="card-watch", daemon=True)
+
+    def start(self) -> CardWatch:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _run(self) -> None:
+        from drivers.card.monitor import poll_events
+
+        config = self.service.config.card
+        for event in poll_events(config.reader, interval=self.interval):
+            if self._stop.is_set():
+                return
+            kind = event["event"]
+            if kind == "card_inserted":
+                self.counter.timings["inserted"] = time.perf_counter()
+                self.counter.card_event("reading")
+                self._read()
+            elif kind in ("card_removed", "reader_removed"):
+                self.counter.card_event("none")
+
+    def _read(self) -> None:
+        from drivers.card.errors import CardError
+        from terminal.errors import IdentityError
+        from terminal.identity.card import CARD_MESSAGES, identity_from_card, read_card_data
+
+        config = self.service.config.card
+        try:
+            read = read_card_data(config.reader, config.sam or None)
+        except CardError as exc:
+            self.counter.card_event("error", CARD_MESSAGES.get(exc.reason, str(exc)))
+            return
+        with self.counter.lock:
+            try:
+                identity = identity_from_card(
+                    read, self.service.hotlist(), self.service.local_now().date()
+                )
+            except IdentityError as exc:
+                self.counter.card_event("error", str(exc))
+                self.counter.identify_failed(exc.code, str(exc))
+                return
+            self.counter.card_event("read")
+            self.counter.identify(identity, "card", "card_checked")
+
+
+class FrameTap:
+    """A frame source that keeps the last frame it handed out (for the page's camera view)."""
+
+    def __init__(self, source: Any, keep: Callable[[Any], None]) -> None:
+        self.source = source
+        self.name = source.name
+        self._keep = keep
+
+    def read(self) -> Any:
+        frame = self.source.read()
+        if frame is not None:
+            self._keep(frame)
+        return frame
+
+    def close(self) -> None:
+        self.source.close()
+
+
+class DemoCardSlot:
+    """The embedded default's user-card slot (vpcd port 35963): insert or remove demo cards."""
+
+    def __init__(self, people: list[Any], today: Any, port: int = 35963) -> None:
+        self.people = people
+        self.today = today
+        self.port = port
+        self._client: Any = None
+        self._lock = threading.Lock()
+
+    def insert(self, index: int) -> str:
+        from drivers.card.virtual import serve_in_thread
+        from drivers.card.virtual.card import card_from_dict
+        from terminal.demo.cards import demo_card_doc
+
+        person = self.people[index % len(self.people)]
+        with self._lock:
+            if self._client is not None:
+                self._remove()
+                time.sleep(0.6)  # pcscd must see the slot empty before the next card
+            doc = demo_card_doc(person, 0x10000001 + index % len(self.people), self.today)
+            self._client = serve_in_thread(card_from_dict(doc), self.port)
+        return f"{person.name} ({person.card_no})"
+
+    def remove(self) -> None:
+        with self._lock:
+            self._remove()
+
+    def _remove(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+    def control(self, action: str, index: int) -> str:
+        if action == "insert":
+            return self.insert(index)
+        self.remove()
+        return ""

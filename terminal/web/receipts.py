@@ -1,0 +1,107 @@
+"""Receipts of committed sales and refunds, built from the ledger (never from the screen).
+
+What a receipt says is read back from the committed rows, so a receipt can only show what the
+ledger holds; it is printed after the commit, and can be printed again. Its QR code carries
+`medpos:r1:<dev_no>:<txn_id>:<seq>:<hash>` (docs/ui.md "Receipts"): whoever holds the terminal's
+ledger, or the platform that received the entry, can check that the sale exists with that hash;
+`/verify?code=…` on the terminal does it.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from terminal.checkout.service import CheckoutService
+from terminal.web.counter import mask_cert
+
+if TYPE_CHECKING:
+    from drivers.printer import Receipt
+
+__all__ = ["VERIFY_PREFIX", "parse_verify_text", "receipt_for", "verify_text"]
+
+VERIFY_PREFIX = "medpos:r1:"
+
+
+def verify_text(dev_no: str, txn_id: str, seq: int, hash_hex: str) -> str:
+    return f"{VERIFY_PREFIX}{dev_no}:{txn_id}:{seq}:{hash_hex}"
+
+
+def parse_verify_text(text: str) -> dict[str, Any] | None:
+    if not text.startswith(VERIFY_PREFIX):
+        return None
+    parts = text[len(VERIFY_PREFIX) :].split(":")
+    if len(parts) != 4 or not parts[2].isdigit():
+        return None
+    return {"dev_no": parts[0], "txn_id": parts[1], "seq": int(parts[2]), "hash": parts[3]}
+
+
+def receipt_for(service: CheckoutService, txn_id: str, language: str) -> Receipt | None:
+    """The receipt of `txn_id` from the ledger, or None when there is no such transaction."""
+    from drivers.printer import Receipt, ReceiptLine
+
+    ledger = service.ledger
+    rows = ledger.query(
+        "SELECT t.*, l.hash AS entry_hash FROM txns t JOIN ledger l ON l.txn_id = t.txn_id "
+        "WHERE t.txn_id = ?",
+        (txn_id,),
+    )
+    if not rows:
+        return None
+    t = rows[0]
+    refund = t["kind"] == "reversal"
+    # a reversal's rows hold no amounts of their own: they are the original's, negated
+    source = t
+    if refund:
+        source = ledger.query("SELECT * FROM txns WHERE txn_id = ?", (t["orig_txn_id"],))[0]
+    sign = -1 if refund else 1
+    items = service.reference().catalogue.items
+    lines = []
+    for r in ledger.query(
+        "SELECT * FROM txn_lines WHERE seq = ? ORDER BY line_no", (source["seq"],)
+    ):
+        item = items.get(r["code"])
+        note = "" if r["covered"] else (r["reason"] or "self-pay")
+        lines.append(
+            ReceiptLine(
+                name=r["name"] or (item.name if item else r["code"]),
+                code=r["code"],
+                qty=r["qty"],
+                unit=(item.unit or "") if item else "",
+                price_fen=_fen(r["price"]),
+                amount_fen=sign * int(r["det_item_fee_sumamt"]),
+                category=r["chrgitm_lv"] or "",
+                note=note,
+            )
+        )
+    config = service.config
+    return Receipt(
+        shop_name=config.terminal.fixmedins_name,
+        fixmedins_code=config.terminal.fixmedins_code,
+        dev_no=config.terminal.dev_no,
+        txn_id=t["txn_id"],
+        kind="refund" if refund else "sale",
+        orig_txn_id=t["orig_txn_id"],
+        settled_at=t["settled_at"],
+        operator=t["operator"] or "",
+        psn_name=source["psn_name"] or "",
+        psn_cert_masked=mask_cert(source["psn_cert"] or ""),
+        insutype=source["insutype"] or "",
+        offline=bool(t["offline"]),
+        lines=tuple(lines),
+        medfee_fen=sign * int(source["medfee_sumamt"]),
+        fund_fen=sign * int(source["fund_pay_sumamt"]),
+        acct_fen=sign * int(source["acct_pay"]),
+        cash_fen=sign * int(source["psn_cash_pay"]),
+        payment_method=source["payment_method"] or "",
+        seq=t["seq"],
+        ledger_hash=t["entry_hash"],
+        verify_text=verify_text(config.terminal.dev_no, t["txn_id"], t["seq"], t["entry_hash"]),
+        language=language,
+    )
+
+
+def _fen(price: str) -> int:
+    """A price as the claim gave it (up to four places) → fen, rounded half up for display."""
+    from decimal import ROUND_HALF_UP, Decimal
+
+    return int((Decimal(price) * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))

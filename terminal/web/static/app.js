@@ -1,0 +1,137 @@
+// medpos counter: live updates, in-place redraws and the keyboard. Every form works without it.
+(function () {
+  "use strict";
+  const $ = (sel, root) => (root || document).querySelector(sel);
+  const $$ = (sel, root) => Array.from((root || document).querySelectorAll(sel));
+
+  function focusScan() {
+    const need = $("[data-needs-price]");
+    const target = need || $("#scan");
+    if (target && document.activeElement !== target) target.focus();
+  }
+
+  function swap(selector, html) {
+    const old = $(selector);
+    if (!old) return;
+    const box = document.createElement("div");
+    box.innerHTML = html.trim();
+    const fresh = box.firstElementChild;
+    if (!fresh) return;
+    const scan = $("#scan");
+    const typed = scan && document.activeElement === scan ? scan.value : null;
+    old.replaceWith(fresh);
+    bind(fresh);
+    if (typed !== null && $("#scan")) $("#scan").value = typed;
+    focusScan();
+  }
+
+  // Requests go one after another, in the order they were made: a scanner's fast codes are all
+  // sent (never dropped), and a second press of "confirm" finds the sale the first one made.
+  let queue = Promise.resolve();
+  function submit(form, selector) {
+    if (form.dataset.confirm && !window.confirm(form.dataset.confirm)) return;
+    const body = new URLSearchParams(new FormData(form)); // taken now, before the field clears
+    const action = form.action;
+    queue = queue.then(async () => {
+      try {
+        const r = await fetch(action, {
+          method: "POST", body, headers: { "X-Fragment": "1" }, credentials: "same-origin",
+        });
+        if (r.status === 401) { location.href = "/login"; return; }
+        swap(selector, await r.text());
+        if (selector === "#counter") refreshStatus();
+      } catch (e) {
+        location.reload(); // the server went away mid-request: show what it holds now
+      }
+    });
+  }
+
+  function bind(root) {
+    $$("form[data-fragment]", root).forEach((form) => {
+      form.addEventListener("submit", (ev) => {
+        ev.preventDefault();
+        submit(form, form.dataset.fragment);
+        if (form.classList.contains("scanform")) $("input", form).value = "";
+      });
+    });
+    $$("select[data-autosubmit]", root).forEach((s) =>
+      s.addEventListener("change", () => s.form.requestSubmit()));
+  }
+
+  async function refreshCounter() {
+    const el = $("#counter");
+    if (!el) return;
+    const r = await fetch("/counter", { credentials: "same-origin" });
+    if (r.ok) swap("#counter", await r.text());
+  }
+
+  async function refreshStatus() {
+    const r = await fetch("/status-bar", { credentials: "same-origin" });
+    if (r.ok) swap("#status", await r.text());
+  }
+
+  function cyclePayment() {
+    const radios = $$("#confirm input[name=payment_method]");
+    if (!radios.length) return;
+    const i = radios.findIndex((r) => r.checked);
+    radios[(i + 1) % radios.length].checked = true;
+  }
+
+  document.addEventListener("keydown", (ev) => {
+    const scan = $("#scan");
+    if (ev.key === "F4") { ev.preventDefault(); cyclePayment(); return; }
+    if (ev.key === "F8") { ev.preventDefault(); const v = $("#void"); if (v) v.form.requestSubmit(); return; }
+    if (ev.key === "F9") { ev.preventDefault(); const s = $("form[action='/sync-now']"); if (s) s.requestSubmit(); return; }
+    if (!scan) return;
+    if (ev.key === "Escape") { scan.value = ""; scan.focus(); return; }
+    if (ev.key === "Enter" && document.activeElement === scan && scan.value.trim() === "") {
+      ev.preventDefault();
+      const confirmForm = $("#confirm");
+      if (confirmForm) {
+        const empty = $$("input[required]", confirmForm).find((i) => !i.value);
+        if (empty) empty.focus(); else confirmForm.requestSubmit();
+      }
+      return;
+    }
+    // a keyboard-wedge scanner typing while the focus is elsewhere: send it to the scan field
+    const el = document.activeElement;
+    const typing = el && (el.tagName === "INPUT" || el.tagName === "SELECT" || el.tagName === "TEXTAREA");
+    if (!typing && ev.key.length === 1 && !ev.ctrlKey && !ev.metaKey && !ev.altKey) scan.focus();
+  });
+
+  function live() {
+    if (!$("#counter") || !window.EventSource) return;
+    const es = new EventSource("/events");
+    es.addEventListener("counter", (ev) => {
+      const el = $("#counter");
+      if (el && String(el.dataset.version) !== String(ev.data)) refreshCounter();
+    });
+  }
+
+  function camera() {
+    setInterval(() => {
+      const img = $("img[data-live-image]");
+      if (img && !document.hidden) img.src = "/camera.jpg?t=" + Date.now();
+    }, 700);
+  }
+
+  async function demoPeople() {
+    const selects = $$("select[data-demo-people]");
+    if (!selects.length) return;
+    const r = await fetch("/api/demo/people");
+    if (!r.ok) return;
+    const people = await r.json();
+    selects.forEach((s) => people.forEach((p, i) => {
+      const o = document.createElement("option");
+      o.value = i; o.textContent = p.name + " (" + p.insutype + ")";
+      s.appendChild(o);
+    }));
+  }
+
+  bind(document);
+  live();
+  camera();
+  demoPeople();
+  setInterval(() => { if (!document.hidden) refreshStatus(); }, 5000);
+  focusScan();
+})();

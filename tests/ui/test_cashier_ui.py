@@ -1,0 +1,310 @@
+"""The cashier and supervisor pages in headless Chromium (Debian's, through Playwright), against
+`medpos run` on the embedded default: the virtual card on real pcscd/vpcd, the virtual phone
+read by the camera pipeline, the local platform (a real hub process), receipts to files.
+
+The tests share one terminal and run in order, as one working day at a counter: sign-in, a card
+sale, an e-card sale, the platform gone (offline sale, a limit refusal and its override), the
+platform back (sync now), a refund, day-end. Screenshots go to tests/artifacts (ignored by git).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import shutil
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psutil
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from tests.conftest import (
+    HIGH_LIMITS,
+    MEDPOS,
+    ROOT,
+    free_port,
+    medpos_env,
+    medpos_process,
+    write_config,
+)
+
+ARTIFACTS = ROOT / "tests" / "artifacts"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+BARCODES = ("6910100000012", "6910800000039", "6913600000117")  # three catalogue items
+CASHIER, SUPERVISOR = ("1001", "1234"), ("2001", "2468")
+expect.set_options(timeout=20_000)  # a busy CI machine; the waits end as soon as the page is right
+
+
+class Terminal:
+    def __init__(self, url: str, config: Path, hub_port: int) -> None:
+        self.url = url
+        self.config = config
+        self.hub_port = hub_port
+        self.data = config.parent / "var"
+        self.hub: subprocess.Popen[bytes] | None = None
+
+    def status(self) -> dict[str, Any]:
+        answer: dict[str, Any] = httpx.get(self.url + "/api/status", timeout=10).json()
+        return answer
+
+    def stop_hub(self) -> None:
+        """The platform goes away: every hub process on our port ends."""
+        for proc in psutil.process_iter(["cmdline"]):
+            cmd = proc.info["cmdline"] or []
+            if "hub" in cmd and "serve" in cmd and str(self.hub_port) in cmd:
+                proc.terminate()
+        if self.hub is not None:
+            self.hub.wait(10)
+            self.hub = None
+        for _ in range(200):  # gone when its port refuses (the parent reaps it in its own time)
+            try:
+                httpx.get(f"http://127.0.0.1:{self.hub_port}/", timeout=1)
+            except httpx.TransportError:
+                return
+            time.sleep(0.05)
+        raise AssertionError("the hub did not stop")
+
+    def start_hub(self) -> None:
+        """The platform comes back, on the same database."""
+        db = str(self.data / "hub.db")
+        self.hub = subprocess.Popen(  # noqa: S603 - our own command
+            [MEDPOS, "hub", "serve", "--db", db, "--port", str(self.hub_port)],
+            env=medpos_env(self.config),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for _ in range(200):
+            try:
+                httpx.get(f"http://127.0.0.1:{self.hub_port}/", timeout=1)
+                return
+            except httpx.TransportError:
+                time.sleep(0.05)
+        raise AssertionError("the hub did not come back")
+
+
+@pytest.fixture(scope="module")
+def terminal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Terminal]:
+    port, hub_port = free_port(), free_port()
+    config = write_config(
+        tmp_path_factory.mktemp("counter") / "config.toml",
+        {
+            # offline, the fund may pay at most 20.00 per sale: the refusal a supervisor overrides
+            "risk": {**HIGH_LIMITS, "offline_max_fund_per_sale": "20.00"},
+            "web": {"port": port},
+            "platform": {"url": f"http://127.0.0.1:{hub_port}", "sync_interval_s": 600.0},
+        },
+    )
+    url = f"http://127.0.0.1:{port}"
+    term = Terminal(url, config, hub_port)
+    with medpos_process(config, "run", banner=4, ready=url + "/api/status"):
+        yield term
+        if term.hub is not None:
+            term.hub.terminate()
+            term.hub.wait(10)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Debian's chromium is not installed: `make setup` (apt-get install chromium)")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="module")
+def page(browser: Browser, terminal: Terminal) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1024, "height": 768}, locale="zh-CN")
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    yield page
+    context.close()
+
+
+def shot(page: Page, name: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"ui-{name}.png"), full_page=True)
+
+
+def scan(page: Page, text: str) -> None:
+    """What a keyboard-wedge scanner does: types the code into the focused field, then Enter."""
+    page.locator("#scan").focus()
+    page.keyboard.type(text)
+    page.keyboard.press("Enter")
+
+
+def insert_card(page: Page, terminal: Terminal, person: int) -> None:
+    page.request.post(terminal.url + "/demo/card", form={"action": "insert", "person": str(person)})
+
+
+def test_sign_in_refuses_a_wrong_pin_and_speaks_english_on_request(
+    page: Page, terminal: Terminal
+) -> None:
+    page.goto(terminal.url + "/")
+    expect(page).to_have_url(terminal.url + "/login?next=/")
+    shot(page, "01-sign-in")
+    page.fill("input[name=operator_id]", CASHIER[0])
+    page.fill("input[name=pin]", "0000")
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("alert")).to_contain_text("工号或密码错误")
+    page.fill("input[name=operator_id]", CASHIER[0])
+    page.fill("input[name=pin]", CASHIER[1])
+    page.keyboard.press("Enter")
+    expect(page.locator(".who")).to_contain_text("王芳")
+    expect(page.locator("#h-settle")).to_contain_text("预结算")
+    page.click("text=English")
+    expect(page.locator("#h-settle")).to_contain_text("Pre-settlement")
+    shot(page, "02-counter-english")
+    page.click("text=中文")
+    expect(page.locator("#h-settle")).to_contain_text("预结算")
+
+
+def test_card_sale_of_three_scanned_items_takes_the_scans_plus_one_key(
+    page: Page, terminal: Terminal
+) -> None:
+    insert_card(page, terminal, 0)
+    page.goto(terminal.url + "/")
+    person = page.get_by_test_id("person")
+    expect(person).to_contain_text("张伟")
+    expect(person).to_contain_text("社保卡识别")
+    before = terminal.status()["head_seq"]
+    for code in BARCODES:  # keystrokes: one scan per item ...
+        scan(page, code)
+    expect(page.get_by_test_id("lines").locator("tbody tr")).to_have_count(3)
+    expect(page.get_by_test_id("presettlement")).to_be_visible()
+    shot(page, "03-card-presettlement")
+    page.keyboard.press("Enter")  # ... and one Enter on the empty field confirms
+    sale = page.get_by_test_id("last-sale")
+    expect(sale).to_contain_text("结算成功")
+    expect(sale).to_contain_text("小票已打印")
+    shot(page, "04-card-committed")
+    assert terminal.status()["head_seq"] == before + 1
+    txn_id = sale.locator(".mono").first.inner_text().split(" ")[0]
+    escpos = terminal.data / "receipts" / f"{txn_id}.escpos"
+    assert escpos.exists() and txn_id.encode() in escpos.read_bytes()
+    with page.expect_popup() as popup:
+        page.get_by_test_id("receipt-link").click()
+    receipt = popup.value
+    expect(receipt.locator("body")).to_contain_text(txn_id)
+    shot(receipt, "05-receipt")
+    receipt.close()
+    # a reload of the committed basket's form cannot sell twice
+    page.reload()
+    assert terminal.status()["head_seq"] == before + 1
+
+
+def test_confirming_the_same_basket_twice_makes_one_sale(page: Page, terminal: Terminal) -> None:
+    insert_card(page, terminal, 1)
+    page.goto(terminal.url + "/")
+    expect(page.get_by_test_id("person")).to_be_visible()
+    scan(page, BARCODES[0])
+    expect(page.get_by_test_id("presettlement")).to_be_visible()
+    basket = page.locator("#counter").get_attribute("data-basket")
+    before = terminal.status()["head_seq"]
+    form = {"basket_id": basket or "", "payment_method": "mobile"}
+    first = page.request.post(terminal.url + "/confirm", form=form, headers={"X-Fragment": "1"})
+    again = page.request.post(terminal.url + "/confirm", form=form, headers={"X-Fragment": "1"})
+    assert first.ok and again.ok
+    assert terminal.status()["head_seq"] == before + 1
+
+
+def test_ecard_sale_through_the_camera(page: Page, terminal: Terminal) -> None:
+    page.request.post(terminal.url + "/demo/card", form={"action": "remove"})
+    page.goto(terminal.url + "/")
+    page.request.post(terminal.url + "/demo/phone", form={"person": "2"})
+    person = page.get_by_test_id("person")
+    expect(person).to_contain_text("医保电子凭证识别")
+    shot(page, "06-ecard-identified")
+    scan(page, BARCODES[1])
+    expect(page.get_by_test_id("presettlement")).to_be_visible()
+    page.locator("#scan").focus()
+    page.keyboard.press("Enter")
+    expect(page.get_by_test_id("last-sale")).to_contain_text("结算成功")
+    shot(page, "07-ecard-committed")
+
+
+def test_offline_sale_limit_refusal_and_override_then_sync_when_the_platform_returns(
+    page: Page, terminal: Terminal
+) -> None:
+    page.request.post(terminal.url + "/sync-now")  # everything so far reaches the platform
+    assert terminal.status()["outbox"] == 0
+    terminal.stop_hub()
+    insert_card(page, terminal, 0)
+    page.goto(terminal.url + "/")
+    expect(page.get_by_test_id("person")).to_contain_text("张伟")
+    scan(page, BARCODES[0])
+    expect(page.get_by_test_id("offline-marker")).to_be_visible()
+    page.keyboard.press("Enter")
+    expect(page.get_by_test_id("last-sale")).to_contain_text("离线")
+    offline_txn = page.get_by_test_id("last-sale").locator(".mono").first.inner_text()
+    shot(page, "08-offline-committed")
+    # a bigger basket passes the offline per-sale ceiling: refused, unless a supervisor approves
+    insert_card(page, terminal, 0)
+    page.goto(terminal.url + "/")
+    expect(page.get_by_test_id("person")).to_contain_text("张伟")
+    scan(page, BARCODES[2])
+    scan(page, "*20")
+    refusal = page.get_by_test_id("refusal")
+    expect(refusal).to_contain_text("离线时单笔基金支付超过上限")
+    shot(page, "09-limit-refusal")
+    page.fill("input[name=sup_id]", CASHIER[0])  # a cashier cannot approve
+    page.fill("input[name=sup_pin]", CASHIER[1])
+    page.click("text=授权并确认结算")
+    expect(page.locator("#counter .flash")).to_contain_text("此操作需要主管授权")
+    page.fill("input[name=sup_id]", SUPERVISOR[0])
+    page.fill("input[name=sup_pin]", SUPERVISOR[1])
+    page.click("text=授权并确认结算")
+    expect(page.get_by_test_id("last-sale").locator(".mono").first).not_to_have_text(offline_txn)
+    assert terminal.status()["outbox"] == 2
+    page.click("text=立即同步")  # the platform does not answer: the bar says so
+    expect(page.get_by_test_id("offline")).to_be_visible()
+    expect(page.get_by_test_id("queue")).to_have_text("2")
+    # the platform comes back: "sync now" empties the queue
+    terminal.start_hub()
+    page.click("text=立即同步")
+    expect(page.get_by_test_id("queue")).to_have_text("0")
+    expect(page.get_by_test_id("online")).to_be_visible()
+    shot(page, "10-synced")
+
+
+def test_refund_needs_a_supervisor(page: Page, terminal: Terminal) -> None:
+    page.goto(terminal.url + "/refund")
+    shot(page, "11-refunds")
+    page.locator("a", has_text="退费…").first.click()
+    page.fill("input[name=reason]", "顾客退货")
+    page.fill("input[name=sup_id]", SUPERVISOR[0])
+    page.fill("input[name=sup_pin]", "1111")
+    page.click("text=授权并退费")
+    expect(page.get_by_role("alert")).to_contain_text("工号或密码错误")
+    page.fill("input[name=reason]", "顾客退货")
+    page.fill("input[name=sup_id]", SUPERVISOR[0])
+    page.fill("input[name=sup_pin]", SUPERVISOR[1])
+    page.click("text=授权并退费")
+    expect(page.get_by_role("status")).to_contain_text("已退费")
+    expect(page.get_by_test_id("sales").get_by_text("已退费")).to_have_count(1)
+    shot(page, "12-refunded")
+
+
+def test_day_end_totals_chart_export_reconciliation_and_closure(
+    page: Page, terminal: Terminal
+) -> None:
+    page.goto(terminal.url + "/day")
+    expect(page.get_by_test_id("totals")).to_be_visible()
+    expect(page.get_by_test_id("chart").locator("rect").first).to_be_visible()
+    exported = page.request.get(terminal.url + page.get_by_test_id("csv").get_attribute("href"))
+    rows = list(csv.DictReader(io.StringIO(exported.text().lstrip("\ufeff"))))
+    assert len(rows) == terminal.status()["head_seq"]
+    assert sum(r["kind"] == "reversal" for r in rows) == 1
+    page.click("text=同步并对账")
+    expect(page.get_by_test_id("reconciled")).to_contain_text("一致")
+    page.fill("input[name=sup_id]", SUPERVISOR[0])
+    page.fill("input[name=sup_pin]", SUPERVISOR[1])
+    page.click("button:has-text('日结')")
+    expect(page.get_by_test_id("closure")).to_contain_text("2001")
+    shot(page, "13-day-end")

@@ -1,0 +1,1 @@
+"""Receipts: ESC/POS and HTML rendering, parsed back."""

@@ -1,0 +1,112 @@
+"""Pure parts of the cashier pages: the Chinese catalogue covers every page string, catalogue
+search by pinyin initials, the hourly chart, the receipt code."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from terminal.settlement.model import Catalogue, CatalogueItem
+from terminal.web import i18n
+from terminal.web.app import _chart
+from terminal.web.counter import CatalogueSearch, mask_cert
+from terminal.web.receipts import parse_verify_text, verify_text
+
+WEB = Path(i18n.__file__).parent
+LITERAL = re.compile(r"""_\(\s*(?:"((?:[^"\\]|\\.)*)"|'((?:[^'\\]|\\.)*)')""")
+
+
+def _page_strings() -> set[str]:
+    found = set()
+    for path in [*sorted((WEB / "templates").glob("*.html")), WEB / "app.py"]:
+        for m in LITERAL.finditer(path.read_text(encoding="utf-8")):
+            text = m.group(1) if m.group(1) is not None else m.group(2)
+            if not text.endswith(":") and not text.endswith(" "):  # prefixes of keyed strings
+                found.add(text)
+    return found
+
+
+def test_every_page_string_has_a_chinese_translation() -> None:
+    zh = i18n.translations("zh")
+    strings = _page_strings()
+    assert len(strings) > 100
+    missing = sorted(s for s in strings if zh.gettext(s) == s)
+    assert not missing, f"add these to terminal/web/locale/zh.po: {missing}"
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        *(f"problem:{c}" for c in ("offline_sale_limit", "hotlisted", "replay", "bad_pin")),
+        *(f"pay:{m}" for m in ("cash", "bank_card", "mobile")),
+        *(f"med_type:{m}" for m in ("41", "11", "14", "21")),
+        "insutype:310",
+        "insutype:390",
+        "identified by card",
+        "identified by ecard",
+    ],
+)
+def test_keyed_strings_are_translated(key: str) -> None:
+    assert i18n.translations("zh").gettext(key) != key
+
+
+def test_english_is_the_source_text() -> None:
+    assert i18n.translations("en").gettext("Pre-settlement") == "Pre-settlement"
+
+
+def _catalogue() -> Catalogue:
+    items = {
+        "A1": CatalogueItem("A1", "阿莫西林胶囊 0.25g*24粒", "A", price=Decimal("8.50")),
+        "A2": CatalogueItem("A2", "阿奇霉素片 0.25g*6片", "A", price=Decimal("15.60")),
+        "B1": CatalogueItem("B1", "布洛芬缓释胶囊 0.3g*20粒", "B", price=Decimal("12.00")),
+    }
+    return Catalogue(items=items)
+
+
+def test_search_by_pinyin_initials_name_and_code() -> None:
+    search = CatalogueSearch(_catalogue())
+    assert search.search("amxl") == ["A1"]
+    assert search.search("AQ") == ["A2"]
+    assert set(search.search("a")) == {"A1", "A2"}  # initials start with "a"
+    assert search.search("布洛芬") == ["B1"]
+    assert search.search("b1") == ["B1"]  # an exact code first
+    assert search.search("  ") == []
+    assert search.search("zzz") == []
+
+
+def test_mask_keeps_region_and_last_four() -> None:
+    assert mask_cert("33010219800101215X") == "330102********215X"
+    assert mask_cert("123") == "****"
+
+
+def test_receipt_code_round_trips_and_rejects_other_text() -> None:
+    text = verify_text("H33010000001D0001", "H33010000001D0001-7", 7, "ab" * 32)
+    assert parse_verify_text(text) == {
+        "dev_no": "H33010000001D0001",
+        "txn_id": "H33010000001D0001-7",
+        "seq": 7,
+        "hash": "ab" * 32,
+    }
+    assert parse_verify_text("medpos:r1:a:b:c") is None
+    assert parse_verify_text("medpos:r1:a:b:x:d") is None
+    assert parse_verify_text("https://example.com") is None
+
+
+def test_chart_stacks_fund_account_and_cash_per_hour() -> None:
+    assert _chart({}) == {"bars": [], "max": 0}
+    chart = _chart(
+        {
+            9: {"fund": 600, "acct": 300, "cash": 100, "count": 2},
+            14: {"fund": -600, "acct": 0, "cash": 0, "count": 0},
+        }
+    )
+    hours = [b["hour"] for b in chart["bars"]]
+    assert hours == list(range(8, 19))  # the working day at least
+    nine = next(b for b in chart["bars"] if b["hour"] == 9)
+    heights = [p["h"] for p in nine["parts"]]
+    assert heights == [96.0, 48.0, 16.0]  # 1000 fen is the tallest bar: 160 px
+    refund_hour = next(b for b in chart["bars"] if b["hour"] == 14)
+    assert all(p["h"] == 0 for p in refund_hour["parts"])  # a refund is not drawn below zero
