@@ -21,6 +21,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 ROUNDS = 8
@@ -44,6 +45,20 @@ def _raw_commit_and_write(tmp: Path, size: int) -> float:
     elapsed = time.perf_counter() - started
     db.close()
     return elapsed
+
+
+def _until(done: Callable[[], bool], what: str, step: float, limit_s: float = 30.0) -> None:
+    deadline = time.monotonic() + limit_s
+    while not done():
+        if time.monotonic() > deadline:
+            raise SystemExit(f"bench.ui: waited {limit_s:g} s for {what}")
+        time.sleep(step)
+
+
+def _printed(receipts: Path, before: set[Path]) -> bool:
+    now = set(receipts.glob("*.escpos")) if receipts.exists() else set()
+    fresh = now - before
+    return bool(fresh) and all(f.stat().st_size > 0 for f in fresh)
 
 
 def main(argv: list[str]) -> int:
@@ -79,8 +94,7 @@ def main(argv: list[str]) -> int:
             page.wait_for_selector("#scan")
             for i in range(ROUNDS):
                 page.request.post(url + "/demo/card", form={"action": "remove"})
-                while card_atr("Virtual PCD 00 00"):
-                    time.sleep(0.01)
+                _until(lambda: not card_atr("Virtual PCD 00 00"), "the card to leave", 0.01)
                 page.goto(url + "/")
                 keys = 0
                 for code in BARCODES:
@@ -93,8 +107,7 @@ def main(argv: list[str]) -> int:
                 )
                 started = time.perf_counter()
                 page.request.post(url + "/demo/card", form={"action": "insert", "person": str(i)})
-                while not card_atr("Virtual PCD 00 00"):
-                    time.sleep(0.002)
+                _until(lambda: card_atr("Virtual PCD 00 00") is not None, "pcscd to see it", 0.002)
                 detect.append(time.perf_counter() - started)
                 page.wait_for_selector("[data-testid=presettlement]")
                 to_screen.append(time.perf_counter() - started)
@@ -103,12 +116,8 @@ def main(argv: list[str]) -> int:
                 started = time.perf_counter()
                 page.keyboard.press("Enter")
                 keys += 1
-                while True:
-                    now = set(receipts.glob("*.escpos")) if receipts.exists() else set()
-                    fresh = now - before
-                    if fresh and all(f.stat().st_size > 0 for f in fresh):
-                        break
-                    time.sleep(0.001)
+                _until(lambda seen=before: _printed(receipts, seen), "the receipt", 0.001)
+                fresh = set(receipts.glob("*.escpos")) - before
                 to_receipt.append(time.perf_counter() - started)
                 size = next(iter(fresh)).stat().st_size
                 raw.append(_raw_commit_and_write(tmp, size))

@@ -105,7 +105,8 @@ def _open_printer(ctx: Context) -> Any:
 
     def print_receipt(receipt: Any) -> str:
         result = printer.print(receipt)
-        return ", ".join(result.where) or result.kind
+        # file names only: the folder is in config.toml, the counter's panel is narrow
+        return ", ".join(w.rsplit("/", 1)[-1] for w in result.where) or result.kind
 
     return print_receipt
 
@@ -167,7 +168,7 @@ def _start_virtual_cards(ctx: Context, today: Any) -> Any:
     people = demo_people(today)
     person = people[0]
     psam = serve_in_thread(card_from_dict(psam_doc()), 35964)
-    slot = DemoCardSlot(people, today, 35963)
+    slot = DemoCardSlot(people, today, ctx.config.card.reader, 35963)
     slot.insert(0)
     ctx.on_close(slot.remove)
     ctx.on_close(psam.close)

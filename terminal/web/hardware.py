@@ -90,11 +90,16 @@ class FrameTap:
 
 
 class DemoCardSlot:
-    """The embedded default's user-card slot (vpcd port 35963): insert or remove demo cards."""
+    """The embedded default's user-card slot (vpcd port 35963): insert or remove demo cards.
 
-    def __init__(self, people: list[Any], today: Any, port: int = 35963) -> None:
+    vpcd takes a new card only once it has noticed the last one leave, so an insertion is checked
+    with pcscd and made again if pcscd does not report the card (seen when a card is pulled while
+    a read is under way)."""
+
+    def __init__(self, people: list[Any], today: Any, reader: str, port: int = 35963) -> None:
         self.people = people
         self.today = today
+        self.reader = reader
         self.port = port
         self._client: Any = None
         self._lock = threading.Lock()
@@ -105,12 +110,14 @@ class DemoCardSlot:
         from terminal.demo.cards import demo_card_doc
 
         person = self.people[index % len(self.people)]
+        doc = demo_card_doc(person, 0x10000001 + index % len(self.people), self.today)
         with self._lock:
-            if self._client is not None:
+            self._remove()
+            for _ in range(5):
+                self._client = serve_in_thread(card_from_dict(doc), self.port)
+                if self._seen(True, 2.0):
+                    break
                 self._remove()
-                time.sleep(0.6)  # pcscd must see the slot empty before the next card
-            doc = demo_card_doc(person, 0x10000001 + index % len(self.people), self.today)
-            self._client = serve_in_thread(card_from_dict(doc), self.port)
         return f"{person.name} ({person.card_no})"
 
     def remove(self) -> None:
@@ -121,6 +128,18 @@ class DemoCardSlot:
         if self._client is not None:
             self._client.close()
             self._client = None
+            self._seen(False, 2.0)
+            time.sleep(0.1)  # vpcd polls its socket: let it see the slot empty
+
+    def _seen(self, present: bool, limit_s: float) -> bool:
+        from drivers.card.pcsc import card_atr
+
+        deadline = time.monotonic() + limit_s
+        while time.monotonic() < deadline:
+            if (card_atr(self.reader) is not None) == present:
+                return True
+            time.sleep(0.01)
+        return False
 
     def control(self, action: str, index: int) -> str:
         if action == "insert":

@@ -85,7 +85,7 @@ def receipt_for(service: CheckoutService, txn_id: str, language: str) -> Receipt
         operator=t["operator"] or "",
         psn_name=source["psn_name"] or "",
         psn_cert_masked=mask_cert(source["psn_cert"] or ""),
-        insutype=source["insutype"] or "",
+        insutype=_insutype(source["insutype"] or "", language),
         offline=bool(t["offline"]),
         lines=tuple(lines),
         medfee_fen=sign * int(source["medfee_sumamt"]),
@@ -98,6 +98,20 @@ def receipt_for(service: CheckoutService, txn_id: str, language: str) -> Receipt
         verify_text=verify_text(config.terminal.dev_no, t["txn_id"], t["seq"], t["entry_hash"]),
         language=language,
     )
+
+
+def _insutype(code: str, language: str) -> str:
+    """The insurance type's name in the receipt's language (its code when unknown)."""
+    from terminal.web import i18n
+
+    key = f"insutype:{code}"
+    name = i18n.translations(language).gettext(key)
+    if name == key:
+        return {
+            "310": "employee basic medical insurance",
+            "390": "resident basic medical insurance",
+        }.get(code, code)
+    return name
 
 
 def _fen(price: str) -> int:
