@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import sqlite3
@@ -116,7 +117,7 @@ def main(argv: list[str]) -> int:
                 started = time.perf_counter()
                 page.keyboard.press("Enter")
                 keys += 1
-                _until(lambda seen=before: _printed(receipts, seen), "the receipt", 0.001)
+                _until(functools.partial(_printed, receipts, before), "the receipt", 0.001)
                 fresh = set(receipts.glob("*.escpos")) - before
                 to_receipt.append(time.perf_counter() - started)
                 size = next(iter(fresh)).stat().st_size
