@@ -54,6 +54,10 @@ def _serve(args: argparse.Namespace, ctx: Context) -> int:
         loop = start_sync_loop(ctx, service)
     if loop is not None:
         hooks.sync_now = lambda: loop.now(10.0)
+    if service.platform is not None:
+        from terminal.checkout.breaker import QuietAfterFailure
+
+        service.platform = QuietAfterFailure(service.platform)
     hooks.codes = _start_camera(ctx, service, hooks, demo=args.command == "run")
     hooks.print_receipt = _open_printer(ctx)
     if hooks.demo_card or hooks.demo_phone:

@@ -408,7 +408,9 @@ def create_app(
         )
 
     @app.get("/camera.jpg")
-    def camera_jpg() -> Response:
+    def camera_jpg(request: Request) -> Response:
+        if operator_of(request) is None:
+            return Response(status_code=401)
         frame = hooks.codes.frame if hooks.codes is not None else None
         if frame is None:
             return Response(status_code=204)
@@ -438,6 +440,8 @@ def create_app(
     def receipt_escpos(request: Request, txn_id: str) -> Response:
         from drivers.printer import escpos_bytes
 
+        if operator_of(request) is None:
+            return Response(status_code=401)
         with lock:
             receipt = receipt_for(service, txn_id, language(request))
         if receipt is None:
@@ -737,6 +741,9 @@ def _camera_code(counter: Counter, event: dict[str, Any]) -> None:
     text = event.get("text")
     if not isinstance(text, str) or not text.startswith("ESC1:"):
         return
+    if text == counter.camera_text:
+        return  # the same code still held up to the camera (after its de-duplication window)
+    counter.camera_text = text
     try:
         counter.identify_ecard(text)
     except MedposError as exc:

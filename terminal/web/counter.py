@@ -141,6 +141,7 @@ class Counter:
         self._print = printer  # txn_id → (where it went, error)
         self._search: tuple[tuple[int, int], CatalogueSearch] | None = None
         self.timings: dict[str, float] = {}
+        self.camera_text = ""  # the last code the camera identified someone by
 
     # -- change notification ----------------------------------------------------------------
 
