@@ -736,8 +736,8 @@ def _scan(counter: Counter, text: str) -> None:
 
 
 def _camera_code(counter: Counter, event: dict[str, Any]) -> None:
-    """A code the camera read: an e-card identifies the customer (when none is at the counter
-    yet, or another one is shown); anything else is ignored here."""
+    """A code the camera read: an e-card names the customer (see `Counter.camera_ecard`);
+    anything else is ignored here."""
     text = event.get("text")
     if not isinstance(text, str) or not text.startswith("ESC1:"):
         return
@@ -745,7 +745,7 @@ def _camera_code(counter: Counter, event: dict[str, Any]) -> None:
         return  # the same code still held up to the camera (after its de-duplication window)
     counter.camera_text = text
     try:
-        counter.identify_ecard(text)
+        counter.camera_ecard(text)
     except MedposError as exc:
         counter.identify_failed(getattr(exc, "code", "error"), str(exc))
 

@@ -64,6 +64,7 @@ class Person:
     region: str
     how: str  # "card", "ecard", "id"
     checked: str  # what was checked, offline, before it was accepted
+    by_camera: bool = False  # the camera saw the code (nobody scanned it on purpose)
 
 
 @dataclass
@@ -170,7 +171,9 @@ class Counter:
                 self.state.problem = ("card", detail)
             self._bump()
 
-    def identify(self, identity: Identity, how: str, checked: str) -> None:
+    def identify(
+        self, identity: Identity, how: str, checked: str, *, by_camera: bool = False
+    ) -> None:
         with self.lock:
             if self.state.person is not None and self.state.person.identity.psn_cert != (
                 identity.psn_cert
@@ -190,6 +193,7 @@ class Counter:
                 region=identity.insuplc_admdvs or person.get("insuplc_admdvs", ""),
                 how=how,
                 checked=checked,
+                by_camera=by_camera,
             )
             if cached is None:
                 self.state.problem = (
@@ -203,7 +207,7 @@ class Counter:
             self._requote()
             self._bump()
 
-    def identify_ecard(self, text: str) -> None:
+    def identify_ecard(self, text: str, *, by_camera: bool = False) -> None:
         """A scanned or photographed e-card code: verified offline, then the counter's person."""
         with self.lock:
             try:
@@ -212,7 +216,25 @@ class Counter:
                 self.state.problem = (exc.code, str(exc))
                 self._bump()
                 return
-            self.identify(verified.identity(), "ecard", "ecard_checked")
+            self.identify(verified.identity(), "ecard", "ecard_checked", by_camera=by_camera)
+
+    def camera_ecard(self, text: str) -> bool:
+        """An e-card code the camera saw; True when it identified the customer.
+
+        The camera also sees phones held up by the next people in the queue, so it only names the
+        customer when nobody is named yet, or when the camera itself named them and the basket is
+        still empty. Otherwise the code is left unverified (it stays unused, so its owner can show
+        it again) and the page says another code was seen: the cashier scans it on purpose, or
+        finishes or voids this basket first. A card or a scanned code always takes effect."""
+        with self.lock:
+            person = self.state.person
+            if person is not None and (not person.by_camera or self.state.lines):
+                if self.state.notice != "camera_other_code":
+                    self.state.notice = "camera_other_code"
+                    self._bump()
+                return False
+            self.identify_ecard(text, by_camera=True)
+            return True
 
     def identify_failed(self, code: str, message: str) -> None:
         with self.lock:
