@@ -1,9 +1,12 @@
 """The pages' languages: Chinese by default, English switchable (gettext catalogues).
 
-Source strings are English; `locale/zh.po` holds the Chinese. The catalogues are compiled from the
-`.po` files in memory when first used (Babel), so there is no build step and no `.mo` file to keep
-in step. The language of a request is a context variable set by the app from the `lang` cookie or
-the terminal's `[web] language`.
+Source strings are English; `locale/zh.po` holds the Chinese. Some msgids are keys the templates
+build from codes (`"pay:" ~ m`, `"ecard_checked"`), so `locale/en.po` gives just those an English
+sentence; a msgid a catalogue lacks shows as itself, as in gettext. `problem:*` keys stay out of
+`en.po` on purpose: `explain` then shows the original error message, which is more specific. The
+catalogues are compiled from the `.po` files in memory when first used (Babel), so there is no
+build step and no `.mo` file to keep in step. The language of a request is a context variable set
+by the app from the `lang` cookie or the terminal's `[web] language`.
 """
 
 from __future__ import annotations
@@ -26,9 +29,9 @@ current: ContextVar[str] = ContextVar("medpos_language", default="zh")
 
 @cache
 def translations(language: str) -> gettext.NullTranslations:
-    """The catalogue of `language` ("en": the source strings themselves)."""
+    """The catalogue of `language`; without a `.po` file, the source strings themselves."""
     path = LOCALE_DIR / f"{language}.po"
-    if language == "en" or not path.exists():
+    if not path.exists():
         return gettext.NullTranslations()
     with path.open("rb") as f:
         catalog = read_po(f, locale=language)

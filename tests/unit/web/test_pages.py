@@ -1,5 +1,5 @@
-"""Pure parts of the cashier pages: the Chinese catalogue covers every page string, catalogue
-search by pinyin initials, the hourly chart, the receipt code."""
+"""Pure parts of the cashier pages: the Chinese catalogue covers every page string, the English one
+every keyed string, catalogue search by pinyin initials, the hourly chart, the receipt code."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from babel.messages.pofile import read_po
 
 from terminal.settlement.model import Catalogue, CatalogueItem
 from terminal.web import i18n
@@ -16,17 +17,42 @@ from terminal.web.counter import CatalogueSearch, mask_cert
 from terminal.web.receipts import parse_verify_text, verify_text
 
 WEB = Path(i18n.__file__).parent
-LITERAL = re.compile(r"""_\(\s*(?:"((?:[^"\\]|\\.)*)"|'((?:[^'\\]|\\.)*)')""")
+LITERAL = re.compile(r"""_\(\s*(?:"((?:[^"\\]|\\.)*)"|'((?:[^'\\]|\\.)*)')(\s*~)?""")
+KEY = re.compile(r"[a-z]+(?:_[a-z]+)+|[a-z_]+:\S+")  # "ecard_checked", "pay:bank_card"
 
 
-def _page_strings() -> set[str]:
-    found = set()
+def _literals() -> list[tuple[str, bool]]:
+    """The strings given to `_()` in the templates and app.py, and whether `~` follows (a prefix
+    of keyed strings: `_("pay:" ~ m)`, `_("identified by " ~ how)`)."""
+    found = []
     for path in [*sorted((WEB / "templates").glob("*.html")), WEB / "app.py"]:
         for m in LITERAL.finditer(path.read_text(encoding="utf-8")):
             text = m.group(1) if m.group(1) is not None else m.group(2)
-            if not text.endswith(":") and not text.endswith(" "):  # prefixes of keyed strings
-                found.add(text)
+            found.append((text, m.group(3) is not None))
     return found
+
+
+def _page_strings() -> set[str]:
+    return {text for text, prefix in _literals() if not prefix}
+
+
+def _prefixes() -> set[str]:
+    return {text for text, prefix in _literals() if prefix}
+
+
+def _msgids(language: str) -> set[str]:
+    with (WEB / "locale" / f"{language}.po").open("rb") as f:
+        return {m.id for m in read_po(f) if isinstance(m.id, str) and m.id}
+
+
+def _keyed_msgids() -> set[str]:
+    """zh.po's msgids that are keys, not English text; refusals (`problem:*`) aside."""
+    prefixes = tuple(_prefixes())
+    return {
+        k
+        for k in _msgids("zh")
+        if (KEY.fullmatch(k) or k.startswith(prefixes)) and not k.startswith("problem:")
+    }
 
 
 def test_every_page_string_has_a_chinese_translation() -> None:
@@ -55,6 +81,33 @@ def test_keyed_strings_are_translated(key: str) -> None:
 
 def test_english_is_the_source_text() -> None:
     assert i18n.translations("en").gettext("Pre-settlement") == "Pre-settlement"
+
+
+def test_every_keyed_string_has_an_english_sentence() -> None:
+    en = i18n.translations("en")
+    keys = _keyed_msgids()
+    assert len(keys) > 30
+    bad = {
+        k: en.gettext(k) for k in sorted(keys) if en.gettext(k) == k or KEY.search(en.gettext(k))
+    }
+    assert not bad, f"give these an English sentence in terminal/web/locale/en.po: {bad}"
+
+
+def test_every_key_the_pages_build_has_an_english_sentence() -> None:
+    keys = {text for text in _page_strings() if KEY.fullmatch(text)}  # "part:fund"
+    for prefix in _prefixes():  # "pay:" ~ m
+        built = {k for k in _msgids("zh") if k.startswith(prefix)}
+        assert built, f"no msgid in zh.po starts with {prefix!r}"
+        keys |= built
+    en = i18n.translations("en")
+    missing = sorted(k for k in keys if en.gettext(k) == k)
+    assert not missing, f"add these to terminal/web/locale/en.po: {missing}"
+
+
+def test_english_refusals_fall_back_to_the_error_message() -> None:
+    # explain() shows the original message, which names the cause, when the key is untranslated
+    assert i18n.translations("en").gettext("problem:replay") == "problem:replay"
+    assert not {k for k in _msgids("en") if k.startswith("problem:")}
 
 
 def _catalogue() -> Catalogue:
