@@ -70,7 +70,12 @@ def _template_rows(ledger: SqliteLedger, seq: int) -> dict[str, Any]:
         "accs": conn.execute("SELECT * FROM txn_accumulators WHERE seq = ?", (seq,)).fetchall(),
         "ledger": conn.execute("SELECT * FROM ledger WHERE seq = ?", (seq,)).fetchone(),
         "outbox": conn.execute("SELECT * FROM outbox WHERE seq = ?", (seq,)).fetchone(),
-        "pools": conn.execute("SELECT * FROM person_pools").fetchall(),
+        # the sold person's accumulators for the sale's year: the rows a sale rewrites
+        "pools": conn.execute(
+            "SELECT p.* FROM person_pools p JOIN txns t ON t.psn_cert = p.psn_cert "
+            "AND p.year = CAST(substr(t.visit_date, 1, 4) AS INTEGER) WHERE t.seq = ?",
+            (seq,),
+        ).fetchall(),
     }
 
 
@@ -114,6 +119,11 @@ def _raw_commit(path: Path, rows: dict[str, Any], n: int, start: int) -> float:
         conn.execute("UPDATE persons SET acct_balance = acct_balance - 1")
         conn.executemany(
             "INSERT OR REPLACE INTO person_pools VALUES (?, ?, ?, ?, ?, ?)", rows["pools"]
+        )
+        conn.execute(  # the person's offline sales of the day (an offline sale with a fund payment)
+            "INSERT INTO offline_person_day VALUES ('x', ?, 1, 1) ON CONFLICT (psn_cert, "
+            "setl_date) DO UPDATE SET sales = sales + 1, fund = fund + 1",
+            (rows["txn"]["setl_date"],),
         )
         conn.execute("COMMIT")
     elapsed = time.perf_counter() - t0

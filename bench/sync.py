@@ -3,6 +3,9 @@
 1. Drain throughput, terminal → hub on loopback, against the hub's own per-sale work measured
    alone in the same run on the same uploads (the cainfo and ledger signature verifications, the
    recomputation, a database insert and commit). Target ≥ 0.5×. Sales/s on SQLite and PostgreSQL.
+   The terminal drains in batches of 100, `[platform] batch_size` of the embedded default (what a
+   real terminal sends). The hub commits once per batch, so the same work alone committing once
+   per 100 sales is printed too: the stricter comparison (an fsync per sale is most of the gap).
 2. Simulated terminals uploading concurrently to two hub processes on one PostgreSQL database
    (default 200 terminals × 500 sales): every sale stored exactly once; p50/p99 batch latency.
 
@@ -46,6 +49,7 @@ from tests.integration.sync.conftest import start_hub
 from tests.support.postgres import start_postgres
 
 TARGET = 0.5
+BATCH = 100  # the embedded default's [platform] batch_size
 
 
 def _prepare_hub(db: str, dev_nos: list[str]) -> tuple[Hub, dict[str, str]]:
@@ -64,14 +68,15 @@ def _prepare_hub(db: str, dev_nos: list[str]) -> tuple[Hub, dict[str, str]]:
 # -- 1. drain throughput --------------------------------------------------------------------
 
 
-def bench_drain(root: Path, db: str, label: str, sales: int) -> tuple[float, float]:
-    """(sales/s drained, sales/s of the hub's own work alone) for a hub on `db`."""
+def bench_drain(root: Path, db: str, label: str, sales: int) -> tuple[float, float, float]:
+    """(sales/s drained, sales/s of the hub's own work alone committing each sale, the same
+    committing once per batch) for a hub on `db`."""
     dev = "H33010000001D0001"
     _, codes = _prepare_hub(db, [dev])
     port = free_port()
     config = write_config(
         root / f"{label}.toml",
-        {"risk": HIGH_LIMITS, "platform": {"url": f"http://127.0.0.1:{port}", "batch_size": 100}},
+        {"risk": HIGH_LIMITS, "platform": {"url": f"http://127.0.0.1:{port}", "batch_size": BATCH}},
     )
     hub_proc = start_hub(config, db, port)
     try:
@@ -101,12 +106,16 @@ def bench_drain(root: Path, db: str, label: str, sales: int) -> tuple[float, flo
         hub_proc.terminate()
         hub_proc.wait(timeout=30)
     drained = sales / elapsed
-    alone = _hub_work_alone(root / f"{label}-alone.db", envelopes, public_raw)
-    return drained, alone
+    alone = _hub_work_alone(root / f"{label}-alone.db", envelopes, public_raw, 1)
+    batched = _hub_work_alone(root / f"{label}-batched.db", envelopes, public_raw, BATCH)
+    return drained, alone, batched
 
 
-def _hub_work_alone(path: Path, envelopes: list[dict[str, Any]], public_raw: bytes) -> float:
-    """Sales/s of the platform's irreducible per-sale work on the same uploads."""
+def _hub_work_alone(
+    path: Path, envelopes: list[dict[str, Any]], public_raw: bytes, commit_every: int
+) -> float:
+    """Sales/s of the platform's irreducible per-sale work on the same uploads, committing
+    every `commit_every` sales."""
     today = datetime.now().date()
     policy = parse_policy(demo_policy_text(today.year), "policy")
     catalogue = parse_catalogue(demo_catalogue(), "catalogue")
@@ -116,18 +125,20 @@ def _hub_work_alone(path: Path, envelopes: list[dict[str, Any]], public_raw: byt
     conn.execute("PRAGMA synchronous=FULL")
     conn.execute("CREATE TABLE entries (txn_id TEXT PRIMARY KEY, input TEXT, result TEXT)")
     started = time.perf_counter()
-    for env in envelopes:
+    for i, env in enumerate(envelopes):
         data = env["input"]
         assert cainfo_ok(env, public_raw)
         digest = entry_hash(data)
         key.verify(base64.b64decode(data["ledger"]["sig"]), bytes.fromhex(digest))
         result = settle(policy, catalogue, parse_claim(data["claim"], "upload"))
-        conn.execute("BEGIN IMMEDIATE")
+        if i % commit_every == 0:
+            conn.execute("BEGIN IMMEDIATE")
         conn.execute(
             "INSERT INTO entries VALUES (?, ?, ?)",
             (data["txn_id"], canonical_json(data).decode(), repr(result.fund_pay_sumamt)),
         )
-        conn.execute("COMMIT")
+        if i % commit_every == commit_every - 1 or i == len(envelopes) - 1:
+            conn.execute("COMMIT")
     elapsed = time.perf_counter() - started
     conn.close()
     return len(envelopes) / elapsed
@@ -297,21 +308,26 @@ def main(argv: list[str]) -> int:
     missed = False
     with tempfile.TemporaryDirectory(prefix="medpos-bench-sync-") as tmp:
         root = Path(tmp)
-        drained, alone = bench_drain(root, str(root / "hub.db"), "sqlite", args.sales)
+        drained, alone, batched = bench_drain(root, str(root / "hub.db"), "sqlite", args.sales)
         ratio = drained / alone
         missed |= ratio < TARGET
         print(
             f"drain, SQLite hub: {drained:.0f} sales/s; the hub's own work alone "
             f"{alone:.0f} sales/s; ratio {ratio:.2f}× (target ≥ {TARGET}×) "
-            f"{'PASS' if ratio >= TARGET else 'MISS'}",
+            f"{'PASS' if ratio >= TARGET else 'MISS'}; the same work committing once per "
+            f"{BATCH} sales, as the hub does: {batched:.0f} sales/s, "
+            f"ratio {drained / batched:.2f}×",
             flush=True,
         )
         pg = start_postgres(root / "pg")
         try:
-            drained_pg, alone_pg = bench_drain(root, pg.url, "postgresql", args.sales)
+            # compared with the work alone of the SQLite run: measured again right after the
+            # PostgreSQL drain it came out four to seven times slower (its fsyncs sharing the
+            # disk with PostgreSQL's writes, it seems), which flattered this ratio
+            drained_pg, _, _ = bench_drain(root, pg.url, "postgresql", args.sales)
             print(
                 f"drain, PostgreSQL hub: {drained_pg:.0f} sales/s "
-                f"(ratio {drained_pg / alone_pg:.2f}× to the work alone on SQLite)",
+                f"(ratio {drained_pg / alone:.2f}× to the work alone on SQLite)",
                 flush=True,
             )
             pg.run("createdb", "-h", "127.0.0.1", "-p", str(pg.port), "-U", pg.user, "fleet")

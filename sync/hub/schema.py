@@ -103,6 +103,8 @@ entries = Table(
     UniqueConstraint("dev_no", "seq", name="entries_dev_seq"),
     Index("entries_dev_date", "dev_no", "setl_date"),
     Index("entries_dev_status", "dev_no", "status"),
+    # a settled sale looks for a reversal held for it: without this, a scan of every entry
+    Index("entries_orig_txn", "orig_txn_id"),
 )
 
 persons = Table(

@@ -2,11 +2,13 @@
 
 `Hub.call(envelope)` answers one message: the HTTP 400 shape check, then the envelope refusals in
 the spec's order (`unknown_device`, `bad_signature`, `msgid_reused`, `clock_skew`, `bad_input`),
-then the message itself. Each message is one database transaction; the response of a processed
-message is stored under `(dev_no, msgid)`, so the same message again gets the same answer. A
-constraint violation (another hub process stored the same sale or message first) rolls the
-transaction back and the message is answered again from what was stored: idempotency rests on
-the database's keys, never on check-then-insert.
+then the message itself; `Hub.batch` answers each message of a batch the same way, in order. A
+batch is one database transaction and each message a SAVEPOINT in it; the response of a processed
+message is stored under `(dev_no, msgid)`, so the same message again gets the same answer, and no
+answer leaves before the commit that stores it. A constraint violation (another hub process
+stored the same sale or message first) rolls the message's savepoint back and the message is
+answered again from what was stored: idempotency rests on the database's keys, never on
+check-then-insert.
 
 Every message of the spec: 9101 enrolment, 9001/9002 sign-in/out, 1101 person information,
 2101/2206/2303 pre-settlement (nothing recorded), settlement upload (2102/2207/2304) with the chain
@@ -17,12 +19,16 @@ reconciliation; and the refdata documents, as deltas for the catalogue and hotli
 from __future__ import annotations
 
 import base64
+import dataclasses
+import functools
 import hashlib
 import json
 import secrets
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -34,13 +40,14 @@ from sqlalchemy import Connection, Engine, and_, insert, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from sync.hub import schema as t
+from sync.hub import statements as q
 from sync.protocol.canonical import canonical_json
-from sync.protocol.envelope import INF_TIME_FORMAT, build_response, cainfo_ok
+from sync.protocol.envelope import build_response, cainfo_ok, parse_inf_time
 from sync.protocol.envelope import envelope_shape_error as shape_error
 from sync.protocol.refdata import DELTA_KEYS, KINDS, sign_refdata
 from sync.protocol.upload import RECONCILED_AMOUNTS, ZERO_HASH, entry_hash
 from terminal.errors import InvalidInputError, NoSchemeError
-from terminal.identity.hotlist import hotlist_match
+from terminal.identity.hotlist import HotlistIndex, hotlist_match
 from terminal.settlement import (
     parse_catalogue,
     parse_claim,
@@ -69,6 +76,54 @@ class _Refused(Exception):
     def __init__(self, reason: str, detail: str = "") -> None:
         super().__init__(f"{reason}: {detail}" if detail else reason)
         self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class _Link:
+    """A device's entry as the next one's chain check needs it."""
+
+    seq: int
+    hash: str
+    holds: bool  # held for a gap (or not yet settled): the next entry waits for it
+
+
+@dataclass(slots=True)
+class _Transaction:
+    """What the current database transaction has read, written or locked already: a batch's
+    messages share one transaction. Only one transaction at a time writes a device's entries
+    (the device's row lock on PostgreSQL, the write lock on SQLite), so what this one knows of
+    them stays true until it ends; `mark`/`undo` keep it true when a message's savepoint is
+    rolled back."""
+
+    devices: dict[str, Any] = dataclasses.field(default_factory=dict)  # device rows by dev_no
+    hotlists: list[tuple[int, int]] | None = None  # (version, issued_at) of every hotlist
+    # by dev_no, undone with a message's savepoint:
+    locked: set[str] = dataclasses.field(default_factory=set)  # locked FOR UPDATE (PostgreSQL)
+    links: dict[str, _Link] = dataclasses.field(default_factory=dict)  # the last entry written
+    gaps: dict[str, bool] = dataclasses.field(default_factory=dict)  # may hold entries for a gap
+    # read ahead for the batch, each taken once (a second look, or one after a constraint
+    # violation, reads the database): stored messages by (dev_no, msgid) and entries by
+    # txn_id, None when there was none
+    messages: dict[tuple[str, str], Any] = dataclasses.field(default_factory=dict)
+    entries: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+    def mark(self) -> tuple[set[str], dict[str, _Link], dict[str, bool]]:
+        return set(self.locked), dict(self.links), dict(self.gaps)
+
+    def undo(self, mark: tuple[set[str], dict[str, _Link], dict[str, bool]]) -> None:
+        self.locked, self.links, self.gaps = mark
+
+
+@dataclass(frozen=True, slots=True)
+class _Message:
+    """A message past the envelope checks: its device row, input and canonical input."""
+
+    dev_no: str
+    device: Any
+    data: Mapping[str, Any]
+    now: datetime
+    canonical: bytes
+    input_hash: str
 
 
 def _sha(obj: Any) -> str:
@@ -100,6 +155,7 @@ class Hub:
         self._policies: dict[str, Policy] = {}  # by [policy].version
         self._policy_rows: set[int] = set()  # refdata versions parsed into _policies
         self._catalogues: dict[int, Catalogue] = {}
+        self._hotlists: dict[int, HotlistIndex] = {}  # by refdata version
 
     # -- administration ---------------------------------------------------------------------
 
@@ -304,24 +360,11 @@ class Hub:
 
     def call(self, envelope: object) -> tuple[int, dict[str, Any]]:
         """(HTTP status, response envelope) of one message."""
-        now = datetime.fromtimestamp(self.clock(), self.tz)
         problem = shape_error(envelope)
         if problem is not None:
+            now = datetime.fromtimestamp(self.clock(), self.tz)
             return 400, build_response(infcode=-1, refmsgid=_refmsgid(), now=now, err_msg=problem)
-        assert isinstance(envelope, Mapping)
-        for attempt in range(3):
-            try:
-                return 200, self._call(envelope, now)
-            except _Refused as refused:
-                return 200, build_response(
-                    infcode=-1, refmsgid=_refmsgid(), now=now, err_msg=str(refused)
-                )
-            except (IntegrityError, OperationalError):
-                # another process stored this sale or message first (or held the lock too
-                # long): answer again from what is stored now
-                if attempt == 2:
-                    raise
-        raise AssertionError("unreachable")  # pragma: no cover
+        return 200, self._answer_all([envelope])[0]
 
     def batch(self, body: object) -> tuple[int, dict[str, Any]]:
         if not isinstance(body, Mapping) or not isinstance(body.get("messages"), list):
@@ -335,72 +378,156 @@ class Hub:
             return 413, build_response(
                 infcode=-1, refmsgid=_refmsgid(), now=now, err_msg="more than 500 messages"
             )
-        return 200, {"results": [self.call(m)[1] for m in messages]}
+        return 200, {"results": self._answer_all(messages)}
 
-    def _call(self, env: Mapping[str, Any], now: datetime) -> dict[str, Any]:
+    def _answer_all(self, messages: list[object]) -> list[dict[str, Any]]:
+        """The answers to `messages`, in order, each processed on its own.
+
+        One database transaction carries as many messages as it can (one commit, and one SQLite
+        write lock, for a whole batch), each message inside its own SAVEPOINT: a refusal or a
+        constraint violation undoes that message alone. Nothing is answered before the commit
+        that stores it. A lock problem (a deadlock between two batches on PostgreSQL, a busy
+        SQLite file) commits what is answered so far, releasing its locks, and answers the
+        message again in a new transaction (up to three times)."""
+        answers: list[dict[str, Any]] = []
+        failures, failed_at = 0, -1
+        with self.engine.connect() as conn:
+            while len(answers) < len(messages):
+                done = len(answers)
+                try:
+                    with conn.begin():
+                        self._answer_run(conn, messages, answers)
+                except OperationalError:
+                    # not begun, not committed, or the run's first message met a lock problem:
+                    # what this transaction answered is not stored; answer it again
+                    del answers[done:]
+                    failures = failures + 1 if failed_at == done else 1
+                    failed_at = done
+                    if failures == 3:
+                        raise
+        return answers
+
+    def _answer_run(
+        self, conn: Connection, messages: list[object], answers: list[dict[str, Any]]
+    ) -> None:
+        """Answer messages from `len(answers)` on in the transaction begun on `conn`; return
+        early (to commit) when a message met a lock problem after others were answered."""
+        tx = _Transaction()
+        first = len(answers)
+        _read_ahead(conn, tx, messages[first:])
+        while len(answers) < len(messages):
+            envelope = messages[len(answers)]
+            now = datetime.fromtimestamp(self.clock(), self.tz)
+            problem = shape_error(envelope)
+            if problem is not None:
+                answers.append(
+                    build_response(infcode=-1, refmsgid=_refmsgid(), now=now, err_msg=problem)
+                )
+                continue
+            assert isinstance(envelope, Mapping)
+            try:
+                answers.append(self._answer(conn, tx, envelope, now))
+            except OperationalError:
+                if len(answers) == first:
+                    raise
+                return
+
+    def _answer(
+        self, conn: Connection, tx: _Transaction, envelope: Mapping[str, Any], now: datetime
+    ) -> dict[str, Any]:
+        """One message in its own SAVEPOINT; a constraint violation (another process stored
+        this sale or message first) undoes it and answers again from what is stored."""
+        for attempt in range(3):
+            mark = tx.mark()
+            try:
+                with _savepoint(conn):
+                    return self._call(conn, tx, envelope, now)
+            except _Refused as refused:
+                tx.undo(mark)  # what the savepoint wrote and locked went with it
+                return build_response(
+                    infcode=-1, refmsgid=_refmsgid(), now=now, err_msg=str(refused)
+                )
+            except IntegrityError:
+                tx.undo(mark)
+                tx.messages.clear()  # another process stored some: read from now on
+                tx.entries.clear()
+                if attempt == 2:
+                    raise
+            except BaseException:
+                tx.undo(mark)
+                raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _call(
+        self, conn: Connection, tx: _Transaction, env: Mapping[str, Any], now: datetime
+    ) -> dict[str, Any]:
         infno, dev_no, data = env["infno"], env["dev_no"], env["input"]
         if infno == "9101":
-            with self.engine.begin() as conn:
-                return build_response(
-                    infcode=0, refmsgid=_refmsgid(), now=now, output=self._enrol(conn, env, now)
-                )
-        with self.engine.begin() as conn:
-            device = conn.execute(select(t.devices).where(t.devices.c.dev_no == dev_no)).first()
+            tx.devices.clear()
+            return build_response(
+                infcode=0, refmsgid=_refmsgid(), now=now, output=self._enrol(conn, env, now)
+            )
+        device = tx.devices.get(dev_no)
+        if device is None:
+            device = q.DEVICE.first(conn, {"dev_no": dev_no})
             if device is None:
                 raise _Refused("unknown_device", f"{dev_no} is not enrolled")
-            if not cainfo_ok(env, base64.b64decode(device.public_key)):
-                raise _Refused("bad_signature", "cainfo does not verify with the device key")
-            try:
-                canonical = canonical_json(data)  # the one walk that refuses floats
-            except TypeError:
-                raise _Refused(
-                    "bad_input", "input: holds a float (money and ratios are strings)"
-                ) from None
-            input_hash = hashlib.sha256(canonical).hexdigest()
-            stored = conn.execute(
-                select(t.messages).where(
-                    and_(t.messages.c.dev_no == dev_no, t.messages.c.msgid == env["msgid"])
-                )
-            ).first()
-            if stored is not None:
-                if stored.input_hash != input_hash:
-                    raise _Refused("msgid_reused", f"{env['msgid']} was sent with another input")
-                response: dict[str, Any] = json.loads(stored.response)
-                return response
-            try:
-                sent = datetime.strptime(env["inf_time"], INF_TIME_FORMAT).replace(tzinfo=self.tz)
-            except ValueError:
-                raise _Refused("bad_input", "inf_time: not yyyy-MM-dd HH:mm:ss") from None
-            if abs((now - sent).total_seconds()) > self.max_skew_s:
-                raise _Refused("clock_skew", f"inf_time {env['inf_time']} is off the platform's")
-            output = self._dispatch(conn, infno, dev_no, data, now, env, canonical)
-            response = build_response(infcode=0, refmsgid=_refmsgid(), now=now, output=output)
-            conn.execute(
-                insert(t.messages).values(
-                    dev_no=dev_no,
-                    msgid=env["msgid"],
-                    infno=infno,
-                    input_hash=input_hash,
-                    response=json.dumps(response, ensure_ascii=False),
-                    received_at=int(now.timestamp()),
-                )
-            )
+            tx.devices[dev_no] = device
+        try:
+            canonical: bytes | None = canonical_json(data)  # the one walk that refuses floats
+        except TypeError:
+            canonical = None  # a float: no terminal signed that (money and ratios are strings)
+        if canonical is None or not cainfo_ok(
+            env, _public_key(device.public_key), input_json=canonical
+        ):
+            raise _Refused("bad_signature", "cainfo does not verify with the device key")
+        input_hash = hashlib.sha256(canonical).hexdigest()
+        key = (dev_no, env["msgid"])
+        stored = (
+            tx.messages.pop(key)
+            if key in tx.messages
+            else q.MESSAGE.first(conn, {"dev_no": dev_no, "msgid": env["msgid"]})
+        )
+        if stored is not None:
+            if stored.input_hash != input_hash:
+                raise _Refused("msgid_reused", f"{env['msgid']} was sent with another input")
+            response: dict[str, Any] = json.loads(stored.response)
             return response
+        try:
+            sent = parse_inf_time(env["inf_time"]).replace(tzinfo=self.tz)
+        except ValueError:
+            raise _Refused("bad_input", "inf_time: not yyyy-MM-dd HH:mm:ss") from None
+        if abs((now - sent).total_seconds()) > self.max_skew_s:
+            raise _Refused("clock_skew", f"inf_time {env['inf_time']} is off the platform's")
+        message = _Message(dev_no, device, data, now, canonical, input_hash)
+        output = self._dispatch(conn, tx, infno, message, env)
+        response = build_response(infcode=0, refmsgid=_refmsgid(), now=now, output=output)
+        q.INSERT_MESSAGE.run(
+            conn,
+            {
+                "dev_no": dev_no,
+                "msgid": env["msgid"],
+                "infno": infno,
+                "input_hash": input_hash,
+                "response": json.dumps(response, ensure_ascii=False),
+                "received_at": int(now.timestamp()),
+            },
+        )
+        return response
 
     def _dispatch(
         self,
         conn: Connection,
+        tx: _Transaction,
         infno: str,
-        dev_no: str,
-        data: Mapping[str, Any],
-        now: datetime,
+        message: _Message,
         env: Mapping[str, Any],
-        canonical: bytes,
     ) -> dict[str, Any]:
+        dev_no, data, now = message.dev_no, message.data, message.now
         if infno in UPLOAD_INFNOS:
-            return {"setlinfo": self._upload(conn, dev_no, data, now, canonical)}
+            return {"setlinfo": self._upload(conn, tx, message)}
         if infno in REVERSAL_INFNOS:
-            return {"setlinfo": self._reversal(conn, dev_no, data, now, canonical)}
+            return {"setlinfo": self._reversal(conn, tx, message)}
         if infno == "9001":
             opter = _need(data, "opter", str)
             sign_no = uuid.uuid4().hex
@@ -499,18 +626,36 @@ class Hub:
             "accumulators": self._acc(conn, psn_cert, now.year),
         }
 
-    def _acc(
-        self, conn: Connection, psn_cert: str, year: int, *, for_update: bool = False
-    ) -> dict[str, Any]:
-        """The person's accumulators; `for_update` locks the row (PostgreSQL) until the
-        transaction ends, so two devices' sales of one person advance it one after the other."""
-        query = select(t.accumulators.c.body).where(
-            and_(t.accumulators.c.psn_cert == psn_cert, t.accumulators.c.year == year)
-        )
-        if for_update and conn.dialect.name == "postgresql":
-            query = query.with_for_update()
-        body = conn.execute(query).scalar()
+    def _acc(self, conn: Connection, psn_cert: str, year: int) -> dict[str, Any]:
+        """The person's accumulators (`{}` when the platform holds none for `year`)."""
+        body = self._acc_body(conn, psn_cert, year)
         return json.loads(body) if body else {}
+
+    @staticmethod
+    def _acc_body(
+        conn: Connection, psn_cert: str, year: int, *, for_update: bool = False
+    ) -> str | None:
+        """The stored accumulators, None when there is no row; `for_update` locks the row
+        (PostgreSQL) until the transaction ends, so two devices' sales of one person advance
+        it one after the other."""
+        query = (
+            q.ACCUMULATORS_FOR_UPDATE
+            if for_update and conn.dialect.name == "postgresql"
+            else q.ACCUMULATORS
+        )
+        body: str | None = query.scalar(conn, {"psn_cert": psn_cert, "year": year})
+        return body
+
+    @staticmethod
+    def _store_acc(conn: Connection, psn_cert: str, year: int, acc: Any, *, exists: bool) -> None:
+        """Write a person's accumulators: update the row `_acc_body` found, or insert one."""
+        body = canonical_json(acc, strict=False).decode()  # built here from money strings
+        if exists:
+            q.UPDATE_ACCUMULATORS.run(
+                conn, {"key_psn_cert": psn_cert, "key_year": year, "body": body}
+            )
+        else:
+            q.INSERT_ACCUMULATORS.run(conn, {"psn_cert": psn_cert, "year": year, "body": body})
 
     # -- pre-settlement and message reversal ------------------------------------------------
 
@@ -590,14 +735,8 @@ class Hub:
 
     # -- settlement upload ------------------------------------------------------------------
 
-    def _upload(
-        self,
-        conn: Connection,
-        dev_no: str,
-        data: Mapping[str, Any],
-        now: datetime,
-        canonical: bytes,
-    ) -> dict[str, Any]:
+    def _upload(self, conn: Connection, tx: _Transaction, message: _Message) -> dict[str, Any]:
+        data, dev_no = message.data, message.dev_no
         txn_id = _need(data, "txn_id", str)
         ledger = _need(data, "ledger", dict)
         seq = _need(ledger, "seq", int)
@@ -613,73 +752,97 @@ class Hub:
         if txn_id != f"{dev_no}-{seq}":
             raise _Refused("bad_input", f"input.txn_id: must be {dev_no}-{seq}")
         person = claim.get("person", {})
-        return self._store_entry(conn, dev_no, "sale", data, now, person, canonical)
+        psn_cert = person.get("psn_cert") if isinstance(person, Mapping) else None
+        return self._store_entry(conn, tx, message, "sale", psn_cert)
 
     def _store_entry(
         self,
         conn: Connection,
-        dev_no: str,
+        tx: _Transaction,
+        message: _Message,
         kind: str,
-        data: Mapping[str, Any],
-        now: datetime,
-        person: Any,
-        canonical: bytes,
+        psn_cert: str | None,
     ) -> dict[str, Any]:
+        data, dev_no, now = message.data, message.dev_no, message.now
         txn_id, ledger = data["txn_id"], data["ledger"]
         seq = ledger["seq"]
-        input_hash = hashlib.sha256(canonical).hexdigest()
-        existing = conn.execute(select(t.entries).where(t.entries.c.txn_id == txn_id)).first()
+        existing = (
+            tx.entries.pop(txn_id)
+            if txn_id in tx.entries
+            else q.ENTRY_ACK.first(conn, {"txn_id": txn_id})
+        )
         if existing is not None:
-            if existing.input_hash != input_hash:
+            if existing.input_hash != message.input_hash:
                 return {
                     "txn_id": txn_id,
                     "setl_id": "",
                     "status": "rejected",
                     "reason": "txn_id_reused",
                 }
-            return _ack(existing)
+            return _ack(
+                existing.txn_id, existing.setl_id, existing.status, existing.reason, existing.result
+            )
         try:
-            settled = datetime.strptime(data["settled_at"], INF_TIME_FORMAT)
+            settled = parse_inf_time(data["settled_at"])
         except ValueError:
             raise _Refused("bad_input", "input.settled_at: not yyyy-MM-dd HH:mm:ss") from None
-        device = conn.execute(select(t.devices).where(t.devices.c.dev_no == dev_no)).first()
-        assert device is not None
-        # a device's entries settle in seq order: serialise them on the device's row
-        if conn.dialect.name == "postgresql":
-            conn.execute(select(t.devices).where(t.devices.c.dev_no == dev_no).with_for_update())
+        # a device's entries settle in seq order: serialise them on the device's row (held
+        # until the transaction ends, so once per device and batch)
+        if conn.dialect.name == "postgresql" and dev_no not in tx.locked:
+            q.DEVICE_FOR_UPDATE.run(conn, {"dev_no": dev_no})
+            tx.locked.add(dev_no)
+        if dev_no not in tx.gaps:  # (after the lock: nobody else adds any until we commit)
+            tx.gaps[dev_no] = q.HELD_FOR_GAP.first(conn, {"dev_no": dev_no}) is not None
         values: dict[str, Any] = {
             "txn_id": txn_id,
             "dev_no": dev_no,
             "seq": seq,
             "kind": kind,
-            "input": canonical.decode(),
-            "input_hash": input_hash,
+            "input": message.canonical.decode(),
+            "input_hash": message.input_hash,
             "hash": ledger["hash"],
             "setl_id": uuid.uuid4().hex,
             "settled_at": data["settled_at"],
             "setl_date": settled.date().isoformat(),
-            "psn_cert": person.get("psn_cert") if isinstance(person, Mapping) else None,
+            "psn_cert": psn_cert,
             "orig_txn_id": data.get("orig_txn_id"),
             "stored_at": int(now.timestamp()),
+            "reason": None,
+            "result": None,
+            "kept": None,
+            "accumulators": None,
+            "reversed_by": None,
         }
-        status, reason = self._chain_status(conn, device, data)
-        values.update(status=status, reason=reason)
-        conn.execute(insert(t.entries).values(**values))
+        status, reason = self._chain_status(conn, tx, message.device, data, message.canonical)
         if status == "pending":
-            self._settle_entry(conn, txn_id, now)
-            self._release_held(conn, dev_no, seq + 1, now)
-        row = conn.execute(select(t.entries).where(t.entries.c.txn_id == txn_id)).first()
-        assert row is not None
-        return _ack(row)
+            # settled before it is written: the row goes in once, with its outcome
+            values.update(self._settle(conn, tx, txn_id, kind, data, values["setl_date"]))
+        else:
+            values.update(status=status, reason=reason)
+        q.INSERT_ENTRY.run(conn, values)
+        tx.links[dev_no] = _Link(seq, ledger["hash"], _holds(values["status"], values["reason"]))
+        if status == "held":
+            tx.gaps[dev_no] = True
+        elif status == "pending":
+            if kind == "sale":
+                self._settle_waiting_reversal(conn, tx, txn_id)
+            if tx.gaps[dev_no]:
+                self._release_held(conn, tx, dev_no, seq + 1)
+        return _ack(txn_id, values["setl_id"], values["status"], values["reason"], values["result"])
 
     def _chain_status(
-        self, conn: Connection, device: Any, data: Mapping[str, Any]
+        self,
+        conn: Connection,
+        tx: _Transaction,
+        device: Any,
+        data: Mapping[str, Any],
+        canonical: bytes,
     ) -> tuple[str, str | None]:
         """("rejected", "ledger_mismatch") | ("held", None) | ("pending", None)."""
         ledger = data["ledger"]
         seq = ledger["seq"]
         try:
-            digest = entry_hash(data, strict=False)  # refused floats at the envelope already
+            digest = entry_hash(data, strict=False, canonical=canonical)
         except TypeError:
             return "rejected", "ledger_mismatch"  # a float somewhere: not what was signed
         if digest != ledger["hash"] or not _sig_ok(device.public_key, ledger["sig"], digest):
@@ -690,138 +853,130 @@ class Hub:
                 if ledger["prev_hash"] == ZERO_HASH
                 else ("rejected", "ledger_mismatch")
             )
-        prev = conn.execute(
-            select(t.entries.c.hash, t.entries.c.status, t.entries.c.reason).where(
-                and_(t.entries.c.dev_no == device.dev_no, t.entries.c.seq == seq - 1)
-            )
-        ).first()
-        if prev is None or prev.status == "pending" or (prev.status == "held" and not prev.reason):
-            return "held", None  # (a reversal held for its original does not hold the chain)
+        prev = tx.links.get(device.dev_no)
+        if prev is None or prev.seq != seq - 1:
+            row = q.LINK_AT.first(conn, {"dev_no": device.dev_no, "seq": seq - 1})
+            prev = _Link(seq - 1, row.hash, _holds(row.status, row.reason)) if row else None
+        if prev is None or prev.holds:
+            return "held", None
         if prev.hash != ledger["prev_hash"]:
             return "rejected", "ledger_mismatch"
         return "pending", None
 
-    def _release_held(self, conn: Connection, dev_no: str, seq: int, now: datetime) -> None:
+    def _release_held(self, conn: Connection, tx: _Transaction, dev_no: str, seq: int) -> None:
         """Settle the held entries that follow, in seq order, while the chain holds."""
         while True:
-            row = conn.execute(
-                select(t.entries).where(and_(t.entries.c.dev_no == dev_no, t.entries.c.seq == seq))
-            ).first()
+            row = q.ENTRY_AT.first(conn, {"dev_no": dev_no, "seq": seq})
             if row is None or row.status != "held" or row.reason:
                 return
-            prev = conn.execute(
-                select(t.entries.c.hash).where(
-                    and_(t.entries.c.dev_no == dev_no, t.entries.c.seq == seq - 1)
-                )
-            ).scalar()
+            prev = q.LINK_AT.first(conn, {"dev_no": dev_no, "seq": seq - 1})
             data = json.loads(row.input)
-            if prev != data["ledger"]["prev_hash"]:
-                self._finish(conn, row.txn_id, "rejected", "ledger_mismatch")
+            if prev is None or prev.hash != data["ledger"]["prev_hash"]:
+                self._finish(conn, tx, row.txn_id, _outcome("rejected", "ledger_mismatch"))
             else:
-                conn.execute(
-                    update(t.entries)
-                    .where(t.entries.c.txn_id == row.txn_id)
-                    .values(status="pending")
+                self._finish(
+                    conn,
+                    tx,
+                    row.txn_id,
+                    self._settle(conn, tx, row.txn_id, row.kind, data, row.setl_date),
                 )
-                self._settle_entry(conn, row.txn_id, now)
+                if row.kind == "sale":
+                    self._settle_waiting_reversal(conn, tx, row.txn_id)
             seq += 1
 
+    @staticmethod
     def _finish(
-        self, conn: Connection, txn_id: str, status: str, reason: str | None, **values: Any
+        conn: Connection, tx: _Transaction, txn_id: str, outcome: Mapping[str, Any]
     ) -> None:
-        conn.execute(
-            update(t.entries)
-            .where(t.entries.c.txn_id == txn_id)
-            .values(status=status, reason=reason, **values)
-        )
+        """Settle an entry stored before (held until now)."""
+        q.FINISH_ENTRY.run(conn, {"key": txn_id, **outcome})
+        tx.entries.pop(txn_id, None)  # what was read ahead of it is no longer its state
 
-    def _settle_entry(self, conn: Connection, txn_id: str, now: datetime) -> None:
-        row = conn.execute(select(t.entries).where(t.entries.c.txn_id == txn_id)).first()
-        assert row is not None
-        data = json.loads(row.input)
-        if row.kind == "reversal":
-            self._settle_reversal(conn, row, data)
-            return
-        self._settle_sale(conn, row, data)
-        waiting = conn.execute(
-            select(t.entries).where(
-                and_(
-                    t.entries.c.orig_txn_id == txn_id,
-                    t.entries.c.status == "held",
-                    t.entries.c.reason == "original",
-                )
-            )
-        ).first()
+    def _settle(
+        self,
+        conn: Connection,
+        tx: _Transaction,
+        txn_id: str,
+        kind: str,
+        data: Mapping[str, Any],
+        setl_date: str,
+    ) -> dict[str, Any]:
+        """The outcome (status, reason, result, kept, accumulators) of an entry whose chain
+        holds; the accumulators and the original of a reversal are updated here."""
+        if kind == "reversal":
+            return self._settle_reversal(conn, txn_id, data)
+        return self._settle_sale(conn, tx, data, setl_date)
+
+    def _settle_waiting_reversal(self, conn: Connection, tx: _Transaction, txn_id: str) -> None:
+        """A reversal of sale `txn_id` that arrived first, held for it, settles now."""
+        _lock_original(conn, txn_id)
+        waiting = q.WAITING_REVERSAL.first(conn, {"txn_id": txn_id})
         if waiting is not None:
-            self._settle_reversal(conn, waiting, json.loads(waiting.input))
+            outcome = self._settle_reversal(conn, waiting.txn_id, json.loads(waiting.input))
+            self._finish(conn, tx, waiting.txn_id, outcome)
 
-    def _settle_sale(self, conn: Connection, row: Any, data: Mapping[str, Any]) -> None:
+    def _settle_sale(
+        self, conn: Connection, tx: _Transaction, data: Mapping[str, Any], setl_date: str
+    ) -> dict[str, Any]:
         claim, result = data["claim"], data["result"]
         policy = self._policy(conn, str(result.get("policy_version", "")))
         if policy is None:
-            return self._finish(conn, row.txn_id, "rejected", "unknown_policy")
+            return _outcome("rejected", "unknown_policy")
         catalogue = self._catalogue(conn, data["catalogue_version"])
         if catalogue is None:
-            return self._finish(conn, row.txn_id, "rejected", "unknown_catalogue")
+            return _outcome("rejected", "unknown_catalogue")
         person = claim.get("person", {})
         psn_cert = person.get("psn_cert", "")
         by_card = data.get("mdtrt_cert_type") == "03"
         if hotlist_match(
-            self._hotlist_at(conn, data["settled_at"]),
+            self._hotlist_at(conn, tx, data["settled_at"]),
             card_no=data.get("card_no") if by_card else None,
             card_sn=data.get("card_sn") if by_card else None,
             psn_cert=psn_cert,
         ):
-            return self._finish(conn, row.txn_id, "rejected", "hotlisted")
-        year = int(str(claim.get("visit", {}).get("date", row.setl_date))[:4])
-        if conn.execute(select(t.persons).where(t.persons.c.psn_cert == psn_cert)).first() is None:
-            conn.execute(
-                insert(t.persons).values(
-                    psn_cert=psn_cert, person=canonical_json(person).decode(), unregistered=True
-                )
+            return _outcome("rejected", "hotlisted")
+        year = int(str(claim.get("visit", {}).get("date", setl_date))[:4])
+        held = self._acc_body(conn, psn_cert, year, for_update=True)
+        if held is None and q.PERSON_KNOWN.first(conn, {"psn_cert": psn_cert}) is None:
+            # (a person with accumulators is known: both are written together, or the person
+            # first; so the person is looked for only when the accumulators are missing)
+            q.INSERT_PERSON.run(
+                conn,
+                {
+                    "psn_cert": psn_cert,
+                    "person": canonical_json(person).decode(),
+                    "unregistered": True,
+                },
             )
-        accumulators = self._acc(conn, psn_cert, year, for_update=True)
+        accumulators = json.loads(held) if held else {}
         try:
             parsed = parse_claim({**claim, "accumulators": accumulators}, "upload")
             ours = settle(policy, catalogue, parsed)
         except (InvalidInputError, NoSchemeError) as exc:
-            return self._finish(conn, row.txn_id, "rejected", "bad_claim", result=str(exc))
+            return _outcome("rejected", "bad_claim", result=str(exc))
         ours_json = result_to_json(ours)
         theirs = result.get("setlinfo", {})
         same = all(
-            _amount(theirs.get(k)) == _amount(v)
+            theirs.get(k) == v or _amount(theirs.get(k)) == _amount(v)  # the same text: equal
             for k, v in ours_json["setlinfo"].items()
             if k != "pool_prop_selfpay"
         )
-        self._upsert(
-            conn,
-            t.accumulators,
-            {"psn_cert": psn_cert, "year": year},
-            body=canonical_json(ours_json["accumulators_after"]).decode(),
-        )
+        after = ours_json["accumulators_after"]
+        self._store_acc(conn, psn_cert, year, after, exists=held is not None)
         kept = {k: ours_json["setlinfo"][k] for k in RECONCILED_AMOUNTS}
-        moved = {"before": accumulators, "after": ours_json["accumulators_after"]}
-        self._finish(
-            conn,
-            row.txn_id,
+        moved = {"before": accumulators, "after": after}
+        return _outcome(
             "accepted" if same else "adjusted",
             None,
             result=None if same else canonical_json(ours_json).decode(),
             kept=canonical_json(kept).decode(),
             accumulators=canonical_json(moved).decode(),
         )
-        return None
 
     # -- reversals --------------------------------------------------------------------------
 
-    def _reversal(
-        self,
-        conn: Connection,
-        dev_no: str,
-        data: Mapping[str, Any],
-        now: datetime,
-        canonical: bytes,
-    ) -> dict[str, Any]:
+    def _reversal(self, conn: Connection, tx: _Transaction, message: _Message) -> dict[str, Any]:
+        data, dev_no = message.data, message.dev_no
         txn_id = _need(data, "txn_id", str)
         _need(data, "orig_txn_id", str)
         ledger = _need(data, "ledger", dict)
@@ -831,29 +986,25 @@ class Hub:
         _need(data, "settled_at", str)
         if txn_id != f"{dev_no}-{seq}":
             raise _Refused("bad_input", f"input.txn_id: must be {dev_no}-{seq}")
-        return self._store_entry(conn, dev_no, "reversal", data, now, None, canonical)
+        return self._store_entry(conn, tx, message, "reversal", None)
 
-    def _settle_reversal(self, conn: Connection, row: Any, data: Mapping[str, Any]) -> None:
-        orig = conn.execute(
-            select(t.entries).where(t.entries.c.txn_id == data["orig_txn_id"])
-        ).first()
+    def _settle_reversal(
+        self, conn: Connection, txn_id: str, data: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        _lock_original(conn, data["orig_txn_id"])
+        orig = q.ENTRY_BY_TXN.first(conn, {"txn_id": data["orig_txn_id"]})
         if orig is None or orig.status in ("held", "pending"):
             # waits for its original, without holding up this device's chain
-            return self._finish(conn, row.txn_id, "held", "original")
+            return _outcome("held", "original")
         if orig.kind == "reversal" or orig.status == "rejected":
-            return self._finish(conn, row.txn_id, "rejected", "not_reversible")
-        if orig.reversed_by is not None and orig.reversed_by != row.txn_id:
-            return self._finish(conn, row.txn_id, "rejected", "already_reversed")
+            return _outcome("rejected", "not_reversible")
+        if orig.reversed_by is not None and orig.reversed_by != txn_id:
+            return _outcome("rejected", "already_reversed")
         kept = json.loads(orig.kept)
         negated = {k: _negate(v) for k, v in kept.items()}
-        conn.execute(
-            update(t.entries)
-            .where(t.entries.c.txn_id == orig.txn_id)
-            .values(reversed_by=row.txn_id)
-        )
+        q.MARK_REVERSED.run(conn, {"key": orig.txn_id, "reversed_by": txn_id})
         self._give_back(conn, orig)
-        self._finish(conn, row.txn_id, "accepted", None, kept=canonical_json(negated).decode())
-        return None
+        return _outcome("accepted", None, kept=canonical_json(negated).decode())
 
     def _give_back(self, conn: Connection, orig: Any) -> None:
         """Undo what the original took from the person's accumulators: current − (after −
@@ -863,14 +1014,10 @@ class Hub:
         year = int(str(claim.get("visit", {}).get("date", orig.setl_date))[:4])
         psn_cert = claim["person"]["psn_cert"]
         moved = json.loads(orig.accumulators) if orig.accumulators else {}
-        current = self._acc(conn, psn_cert, year, for_update=True)
+        held = self._acc_body(conn, psn_cert, year, for_update=True)
+        current = json.loads(held) if held else {}
         restored = _subtract_delta(current, moved.get("before", {}), moved.get("after", {}))
-        self._upsert(
-            conn,
-            t.accumulators,
-            {"psn_cert": psn_cert, "year": year},
-            body=canonical_json(restored).decode(),
-        )
+        self._store_acc(conn, psn_cert, year, restored, exists=held is not None)
 
     # -- reconciliation ---------------------------------------------------------------------
 
@@ -961,23 +1108,24 @@ class Hub:
         self._catalogues[version] = parse_catalogue(json.loads(body), "catalogue")
         return self._catalogues[version]
 
-    def _hotlist_at(self, conn: Connection, settled_at: str) -> dict[str, Any] | None:
+    def _hotlist_at(
+        self, conn: Connection, tx: _Transaction, settled_at: str
+    ) -> HotlistIndex | None:
+        """The hotlist in force at `settled_at`: the newest version issued by then."""
         try:
-            moment = datetime.strptime(settled_at, INF_TIME_FORMAT).replace(tzinfo=self.tz)
+            moment = parse_inf_time(settled_at).replace(tzinfo=self.tz)
         except ValueError:
             return None
-        body = conn.execute(
-            select(t.refdata.c.body)
-            .where(
-                and_(
-                    t.refdata.c.kind == "hotlist",
-                    t.refdata.c.issued_at <= int(moment.timestamp()),
-                )
-            )
-            .order_by(t.refdata.c.version.desc())
-            .limit(1)
-        ).scalar()
-        return json.loads(body) if body else None
+        if tx.hotlists is None:  # (version, issued_at), read once per transaction
+            tx.hotlists = [(int(v), int(at)) for v, at in q.HOTLIST_VERSIONS.all(conn, {})]
+        stamp = int(moment.timestamp())
+        version = max((v for v, at in tx.hotlists if at <= stamp), default=None)
+        if version is None:
+            return None
+        if version not in self._hotlists:  # a published version never changes
+            body = q.REFDATA_BODY.scalar(conn, {"kind": "hotlist", "version": version})
+            self._hotlists[version] = HotlistIndex(json.loads(body) if body else None)
+        return self._hotlists[version]
 
 
 def _delta(kind: str, old: Any, new: Any) -> dict[str, Any]:
@@ -1001,18 +1149,103 @@ def _delta(kind: str, old: Any, new: Any) -> dict[str, Any]:
     return {"added": added, "removed": removed}
 
 
-def _ack(row: Any) -> dict[str, Any]:
-    ack: dict[str, Any] = {"txn_id": row.txn_id, "setl_id": row.setl_id, "status": row.status}
-    if row.reason and row.status == "rejected":
-        ack["reason"] = row.reason
-    if row.status == "adjusted" and row.result:
-        ack["result"] = json.loads(row.result)
+def _read_ahead(conn: Connection, tx: _Transaction, messages: list[object]) -> None:
+    """Read the stored messages and entries `messages` name, two queries for a whole batch
+    rather than two for each message. Only a shortcut: a message or entry stored after this
+    read (by another process) still meets the database's keys when it is written."""
+    msgids: dict[str, list[str]] = {}
+    txn_ids: list[str] = []
+    for env in messages:
+        if not isinstance(env, Mapping):
+            continue
+        dev_no, msgid, data = env.get("dev_no"), env.get("msgid"), env.get("input")
+        if isinstance(dev_no, str) and isinstance(msgid, str):
+            msgids.setdefault(dev_no, []).append(msgid)
+        if (
+            env.get("infno") in UPLOAD_INFNOS + REVERSAL_INFNOS
+            and isinstance(data, Mapping)
+            and isinstance(data.get("txn_id"), str)
+        ):
+            txn_ids.append(data["txn_id"])
+    for dev_no, ids in msgids.items():
+        stored = {
+            r.msgid: r for r in conn.execute(q.MESSAGES_OF, {"dev_no": dev_no, "msgids": ids})
+        }
+        tx.messages.update({(dev_no, m): stored.get(m) for m in ids})
+    if txn_ids:
+        entries = {r.txn_id: r for r in conn.execute(q.ENTRY_ACKS, {"txn_ids": txn_ids})}
+        tx.entries.update({t: entries.get(t) for t in txn_ids})
+
+
+@contextmanager
+def _savepoint(conn: Connection) -> Iterator[None]:
+    """A SAVEPOINT around one message: released when it was answered, rolled back to when it
+    raised. Plain SQL (the same on SQLite and PostgreSQL) on the DBAPI cursor rather than
+    `begin_nested()`, whose savepoint clauses SQLAlchemy compiles afresh each time."""
+    q.run_sql(conn, "SAVEPOINT message").close()
+    try:
+        yield
+    except BaseException:
+        q.run_sql(conn, "ROLLBACK TO SAVEPOINT message").close()
+        q.run_sql(conn, "RELEASE SAVEPOINT message").close()
+        raise
+    q.run_sql(conn, "RELEASE SAVEPOINT message").close()
+
+
+def _holds(status: str, reason: str | None) -> bool:
+    """True when an entry in this state holds up the next one of its device (a reversal held
+    for its original does not)."""
+    return status == "pending" or (status == "held" and not reason)
+
+
+def _lock_original(conn: Connection, txn_id: str) -> None:
+    """PostgreSQL: serialise a sale's settling and the reversals of it on a lock for its
+    `txn_id`, held until the transaction ends. A reversal from another terminal may arrive at
+    another hub process while the sale's transaction is still open: without the lock, neither
+    would see the other and the reversal would stay held for an original that has settled."""
+    if conn.dialect.name == "postgresql":
+        key = int.from_bytes(hashlib.sha256(txn_id.encode()).digest()[:8], "big", signed=True)
+        q.ORIGINAL_LOCK.run(conn, {"key": key})
+
+
+def _outcome(
+    status: str,
+    reason: str | None,
+    *,
+    result: str | None = None,
+    kept: str | None = None,
+    accumulators: str | None = None,
+) -> dict[str, Any]:
+    """The columns settling an entry writes."""
+    return {
+        "status": status,
+        "reason": reason,
+        "result": result,
+        "kept": kept,
+        "accumulators": accumulators,
+    }
+
+
+def _ack(
+    txn_id: str, setl_id: str, status: str, reason: str | None, result: str | None
+) -> dict[str, Any]:
+    ack: dict[str, Any] = {"txn_id": txn_id, "setl_id": setl_id, "status": status}
+    if reason and status == "rejected":
+        ack["reason"] = reason
+    if status == "adjusted" and result:
+        ack["result"] = json.loads(result)
     return ack
+
+
+@functools.lru_cache(maxsize=4096)
+def _public_key(public_b64: str) -> ed25519.Ed25519PublicKey:
+    """A device's public key object, from its stored base64 (enrolment checked it)."""
+    return ed25519.Ed25519PublicKey.from_public_bytes(base64.b64decode(public_b64))
 
 
 def _sig_ok(public_b64: str, sig_b64: str, digest_hex: str) -> bool:
     try:
-        key = ed25519.Ed25519PublicKey.from_public_bytes(base64.b64decode(public_b64))
+        key = _public_key(public_b64)
         key.verify(base64.b64decode(sig_b64, validate=True), bytes.fromhex(digest_hex))
     except (InvalidSignature, ValueError):
         return False

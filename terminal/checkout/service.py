@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Protocol
 
@@ -241,7 +241,8 @@ class CheckoutService:
         """
         if isinstance(claim, Mapping) and isinstance(claim.get("visit"), Mapping):
             visit = dict(claim["visit"])
-            visit.setdefault("date", self.local_now().date().isoformat())
+            if "date" not in visit:
+                visit["date"] = self.local_now().date().isoformat()
             claim = {**claim, "visit": visit}
         parsed = parse_claim(claim, source)  # validate before anything is written
         person = dict(claim["person"])
@@ -404,7 +405,8 @@ class CheckoutService:
         dry_run: bool = False,
     ) -> SaleOutcome | Quote:
         now = self.local_now()
-        visit.setdefault("date", now.date().isoformat())
+        if "date" not in visit:
+            visit["date"] = now.date().isoformat()
         year = date.fromisoformat(visit["date"]).year
         psn_cert = person["psn_cert"]
         fresh = self._fresh_person(psn_cert)  # the network, before the write lock is taken
@@ -438,7 +440,7 @@ class CheckoutService:
                 if parsed is None:
                     parsed = parse_claim(claim, source)
                 # the claim was validated; the accumulators are always the terminal's own
-                parsed = replace(parsed, accumulators=accumulators)
+                parsed = Claim(parsed.person, parsed.visit, accumulators, parsed.basket)
                 result = settle(ref.policy, ref.catalogue, parsed)
                 fund = result.fund_pay_sumamt
                 refusal = check_limits(
@@ -529,28 +531,18 @@ class CheckoutService:
     def _risk_state(
         self, now: datetime, online: bool, fund: int, psn_cert: str, hotlist_confirmed: str | None
     ) -> RiskState:
-        # one statement for the person's day and the terminal's exposure and sync times
-        row = self.ledger.conn.execute(
-            "SELECT (SELECT sales FROM offline_person_day WHERE psn_cert = :p AND setl_date = :d),"
-            " (SELECT fund FROM offline_person_day WHERE psn_cert = :p AND setl_date = :d),"
-            " (SELECT value FROM meta WHERE key = 'outbox_fund'),"
-            " (SELECT value FROM meta WHERE key = 'last_sync_at'),"
-            " (SELECT value FROM meta WHERE key = 'enrolled_at'),"
-            " (SELECT value FROM meta WHERE key = 'created_at')",
-            {"p": psn_cert, "d": now.date().isoformat()},
-        ).fetchone()
-        count, amount = row[0] or 0, row[1] or 0
-        keys = ("outbox_fund", "last_sync_at", "enrolled_at", "created_at")
-        meta = {k: v for k, v in zip(keys, row[2:], strict=True) if v is not None}
+        # running totals kept by each commit: one row each however long the history is (and,
+        # while the database is unchanged since the last sale, none: `ReadCache`)
+        exposure = self.ledger.exposure(psn_cert, now.date().isoformat())
         return RiskState(
             now=now,
             online=online,
             fund_pay=fund,
-            person_offline_sales_today=count,
-            person_offline_fund_today=amount,
-            unsynced_fund=int(meta.get("outbox_fund") or 0),
-            last_sync_at=_parse_time(meta.get("last_sync_at")),
-            sync_age_origin=_parse_time(meta.get("enrolled_at") or meta.get("created_at")) or now,
+            person_offline_sales_today=exposure.person_offline_sales,
+            person_offline_fund_today=exposure.person_offline_fund,
+            unsynced_fund=exposure.unsynced_fund,
+            last_sync_at=_parse_time(exposure.last_sync_at),
+            sync_age_origin=_parse_time(exposure.sync_origin) or now,
             hotlist_confirmed_at=_parse_time(hotlist_confirmed),
         )
 

@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import json
 import random
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
+from sync.client.http import encode_batch
 from sync.protocol.envelope import MsgidSource, build_request
 from sync.protocol.refdata import RefdataError, load_root_public_key
 from sync.protocol.upload import RECONCILED_AMOUNTS
@@ -38,7 +40,9 @@ class Transport(Protocol):
         self, envelope: Mapping[str, Any], timeout_s: float | None = None
     ) -> dict[str, Any]: ...
 
-    def batch(self, envelopes: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]: ...
+    def batch(
+        self, envelopes: Sequence[Mapping[str, Any]], *, body: bytes | None = None
+    ) -> list[dict[str, Any]]: ...
 
     def refdata(self, kind: str, since: int | None) -> tuple[int, dict[str, Any] | None]: ...
 
@@ -51,12 +55,44 @@ class DrainReport:
     parked: int = 0
     error: str | None = None
 
+    def add(self, other: DrainReport) -> None:
+        """Count `other` (a later batch of the same drain) in."""
+        self.sent += other.sent
+        self.held += other.held
+        self.parked += other.parked
+        for k, v in other.acked.items():
+            self.acked[k] = self.acked.get(k, 0) + v
+        if other.error:
+            self.error = other.error
+
     def as_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"sent": self.sent, "acked": self.acked, "held": self.held}
         out["parked"] = self.parked
         if self.error:
             out["error"] = self.error
         return out
+
+
+@dataclass(frozen=True, slots=True)
+class _Batch:
+    """Due outbox entries `(txn_id, infno, attempts)` and their envelopes, made at `at`."""
+
+    due: list[tuple[str, str, int]]
+    envelopes: list[dict[str, Any]]
+    body: bytes  # the envelopes encoded for the wire (`encode_batch`)
+    at: datetime
+
+
+def _stops(answers: list[dict[str, Any]] | SyncError) -> bool:
+    """True when a drain goes no further after these answers: the platform could not be
+    reached, or it answered every entry `held` (what follows would be held too)."""
+    if isinstance(answers, SyncError):
+        return True
+    return all(
+        answer.get("infcode") == 0
+        and ((answer.get("output") or {}).get("setlinfo") or {}).get("status") not in FINAL
+        for answer in answers
+    )
 
 
 class SyncService:
@@ -174,24 +210,40 @@ class SyncService:
         delay = min(platform.retry_cap_s, platform.retry_base_s * 2 ** min(attempts, 20))
         return timedelta(seconds=delay * self._rng.uniform(0.5, 1.5))
 
-    def drain_once(self) -> DrainReport:
-        """Upload one batch of due outbox entries; record what came back."""
-        report = DrainReport()
+    def _prepare(self, in_flight: Collection[str] = ()) -> _Batch | None:
+        """The next batch: the due entries in seq order (those `in_flight` left out), with their
+        envelopes; None when nothing is due."""
         now = self.service.local_now()
         batch_size = min(self.config.platform.batch_size, 500)
-        due = self._due(now, batch_size)
+        due = [d for d in self._due(now, batch_size + len(in_flight)) if d[0] not in in_flight][
+            :batch_size
+        ]
         if not due:
-            return report
+            return None
         envelopes = [self._envelope(infno, self.ledger.upload_input(txn)) for txn, infno, _ in due]
-        report.sent = len(envelopes)
+        # encoded here, so the thread that sends has no JSON to write while this one works
+        return _Batch(due, envelopes, encode_batch(envelopes), now)
+
+    def _send(self, batch: _Batch) -> list[dict[str, Any]] | SyncError:
+        """The platform's answers to `batch`, or the transport's error (to record, not raise)."""
         try:
-            answers = self.transport.batch(envelopes)
+            return self.transport.batch(batch.envelopes, body=batch.body)
         except SyncError as exc:
+            return exc
+
+    def _record(self, batch: _Batch, answers: list[dict[str, Any]] | SyncError) -> DrainReport:
+        """Store what came back for `batch` in one ledger transaction: each final answer's
+        acknowledgement, with its entry taken out of the outbox in the same transaction; a later
+        retry for the rest, or parked when the platform refused it."""
+        report = DrainReport(sent=len(batch.due))
+        now = batch.at
+        if isinstance(answers, SyncError):
+            exc = answers
             report.error = str(exc)
             refused = getattr(exc, "status", None)
             with self.ledger.write() as unit:
                 unit.set_meta("last_sync_error", f"{now.isoformat(timespec='seconds')} {exc}")
-                for txn_id, _, attempts in due:
+                for txn_id, _, attempts in batch.due:
                     if refused is not None and refused != 413:
                         unit.park(txn_id, str(exc))
                         report.parked += 1
@@ -199,7 +251,7 @@ class SyncService:
                         unit.retry_later(txn_id, str(exc), now + self._backoff(attempts))
             return report
         with self.ledger.write() as unit:
-            for (txn_id, _, attempts), answer in zip(due, answers, strict=True):
+            for (txn_id, _, attempts), answer in zip(batch.due, answers, strict=True):
                 if answer.get("infcode") != 0:
                     unit.park(txn_id, str(answer.get("err_msg") or "refused by the platform"))
                     report.parked += 1
@@ -227,27 +279,64 @@ class SyncService:
             unit.set_meta("last_sync_error", "")
         return report
 
+    def drain_once(self) -> DrainReport:
+        """Upload one batch of due outbox entries; record what came back."""
+        batch = self._prepare()
+        if batch is None:
+            return DrainReport()
+        return self._record(batch, self._send(batch))
+
     def drain(self, max_batches: int = 1000) -> DrainReport:
-        """Batches until nothing is due or the platform cannot be reached."""
+        """Batches until nothing is due, the platform cannot be reached, or it held them all.
+
+        One batch at a time goes to the platform, in seq order, each sent only after the one
+        before was answered. While the platform works on a batch, this terminal stores the
+        previous batch's answers and builds the next batch's envelopes (a worker thread waits
+        for the answer), so the terminal's own work overlaps the platform's."""
         total = DrainReport()
-        for _ in range(max_batches):
-            report = self.drain_once()
-            total.sent += report.sent
-            total.held += report.held
-            total.parked += report.parked
-            for k, v in report.acked.items():
-                total.acked[k] = total.acked.get(k, 0) + v
-            if report.error:
-                total.error = report.error
-                break
-            if report.sent == 0 or report.held == report.sent:
-                break
+        batch = self._prepare()
+        if batch is None:
+            return total
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="medpos-upload") as upload:
+            answered: tuple[_Batch, list[dict[str, Any]] | SyncError] | None = None
+            for sent in range(1, max_batches + 1):
+                in_flight = upload.submit(self._send, batch)
+                if answered is not None:
+                    total.add(self._record(*answered))
+                upcoming = (
+                    self._prepare({txn_id for txn_id, _, _ in batch.due})
+                    if sent < max_batches
+                    else None
+                )
+                answered = (batch, in_flight.result())
+                if upcoming is None or _stops(answered[1]):
+                    break
+                batch = upcoming
+            if answered is not None:
+                total.add(self._record(*answered))
         return total
 
     # -- reference data ---------------------------------------------------------------------
 
     def refresh_refdata(self) -> list[dict[str, Any]]:
-        """Each kind the platform has newer than the held version, checked and stored."""
+        """Each kind the platform has newer than the held version, checked and stored.
+
+        A refresh that reaches the platform counts as a successful sync (the status bar shows
+        online even when there was nothing to upload); one that does not is recorded as the
+        last sync error, then raised."""
+        try:
+            outcomes = self._refresh_refdata()
+        except SyncError as exc:
+            with self.ledger.write() as unit:
+                at = self.service.local_now().isoformat(timespec="seconds")
+                unit.set_meta("last_sync_error", f"{at} {exc}")
+            raise
+        with self.ledger.write() as unit:
+            unit.set_meta("last_sync_at", self.service.local_now().isoformat(timespec="seconds"))
+            unit.set_meta("last_sync_error", "")
+        return outcomes
+
+    def _refresh_refdata(self) -> list[dict[str, Any]]:
         root = self.root_key()
         outcomes: list[dict[str, Any]] = []
         for kind in REFDATA_KINDS:

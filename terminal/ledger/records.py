@@ -8,24 +8,30 @@ very same input from what is stored, so an edited row changes the hash.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
+from functools import lru_cache
+from operator import attrgetter
 from typing import Any
 
 from sync.protocol.upload import entry_hash as protocol_entry_hash
 from terminal.ledger.schema import LINE_MONEY, SETLINFO_MONEY
 from terminal.settlement import Accumulators, SettlementResult
 from terminal.settlement.money import format_fen, parse_money
-from terminal.settlement.output import format_ratio
+from terminal.settlement.output import SETLINFO_FIELDS, format_ratio
 
 __all__ = [
     "GENESIS_HASH",
     "TXN_COLUMNS",
     "accumulator_rows",
+    "as_stored",
     "entry_hash",
     "reversal_input",
+    "sale_digest",
     "sale_input",
     "sale_rows",
+    "split_path",
 ]
 
 GENESIS_HASH = "0" * 64
@@ -107,16 +113,50 @@ def accumulator_rows(seq: int, phase: str, acc: Mapping[str, Any]) -> list[tuple
     return rows
 
 
+@lru_cache(maxsize=1024)
+def split_path(path: str) -> tuple[str, str, str]:
+    """An accumulator path `pools/<name>/<field>` as `(kind, name, field)`; the few paths a policy
+    has are split once."""
+    kind, rest = path.split("/", 1)
+    name, field = rest.rsplit("/", 1)
+    return kind, name, field
+
+
+def as_stored(acc: Accumulators) -> Accumulators:
+    """The accumulators as `SqliteLedger.accumulators_value` reads them back once stored: the same
+    amounts, pools and supplements in name order (the order of their rows)."""
+    return Accumulators(
+        acc.acct_balance, dict(sorted(acc.pools.items())), dict(sorted(acc.supplements.items()))
+    )
+
+
 def _accumulators_json(rows: Iterable[tuple[str, int]]) -> dict[str, Any]:
-    out: dict[str, Any] = {"pools": {}, "supplements": {}}
+    out: dict[str, Any] = {}
+    parts = []
     for path, amount in rows:
         if path == "acct_balance":
             out["acct_balance"] = format_fen(amount)
-            continue
-        kind, rest = path.split("/", 1)
-        name, field = rest.rsplit("/", 1)
-        out[kind].setdefault(name, {})[field] = format_fen(amount)
+        else:
+            parts.append((split_path(path), amount))
+    # "acct_balance" < "pools" < "supplements", then names, then fields: in key order
+    kinds: dict[str, dict[str, dict[str, str]]] = {"pools": {}, "supplements": {}}
+    for (kind, name, field), amount in sorted(parts):
+        kinds[kind].setdefault(name, {})[field] = format_fen(amount)
+    out.update(kinds)
     return out
+
+
+def _flags_json(flags: Sequence[str]) -> str:
+    return json.dumps(list(flags), ensure_ascii=False) if flags else "[]"
+
+
+def _flags(text: str) -> list[Any]:
+    return json.loads(text) if text != "[]" else []
+
+
+_SETLINFO_OF = attrgetter(*SETLINFO_MONEY)
+_LINE_MONEY_OF = attrgetter(*LINE_MONEY)
+_SETLINFO_SORTED = tuple(sorted(SETLINFO_FIELDS))
 
 
 def sale_rows(
@@ -161,7 +201,7 @@ def sale_rows(
         "insutype": person["insutype"],
         "psn_type": person["psn_type"],
         "insuplc_admdvs": person["insuplc_admdvs"],
-        "flags": json.dumps(list(person.get("flags", [])), ensure_ascii=False),
+        "flags": _flags_json(person.get("flags", ())),
         "med_type": visit["med_type"],
         "inst_level": visit["inst_level"],
         "visit_date": visit["date"],
@@ -172,8 +212,7 @@ def sale_rows(
         "orig_txn_id": None,
         "reason": None,
     }
-    for name in SETLINFO_MONEY:
-        txn[name] = getattr(result, name)
+    txn.update(zip(SETLINFO_MONEY, _SETLINFO_OF(result), strict=True))
     lines = [
         (
             seq,
@@ -185,7 +224,7 @@ def sale_rows(
             line.reason,
             item["qty"],
             item["price"],
-            *(getattr(line, m) for m in LINE_MONEY),
+            *_LINE_MONEY_OF(line),
         )
         for i, (item, line) in enumerate(zip(claim["basket"], result.lines, strict=True))
     ]
@@ -217,67 +256,87 @@ def sale_input(
 ) -> dict[str, Any]:
     """The upload input of a sale, rebuilt from its stored rows; `ledger` holds seq and prev_hash
     (and hash and sig when uploading); `lines` are `txn_lines` rows in LINE_COLUMNS order and
-    `accs` are `txn_accumulators` rows `(seq, phase, path, amount)`."""
-    person: dict[str, Any] = {
-        "psn_cert": txn["psn_cert"],
-        "insutype": txn["insutype"],
-        "psn_type": txn["psn_type"],
-        "insuplc_admdvs": txn["insuplc_admdvs"],
-        "flags": json.loads(txn["flags"]),
-    }
-    if txn["psn_no"] is not None:
-        person["psn_no"] = txn["psn_no"]
+    `accs` are `txn_accumulators` rows `(seq, phase, path, amount)`.
+
+    Every object is built with its keys in sorted order, as canonical JSON writes them, so that
+    `sale_digest` can dump it without sorting."""
     before: list[tuple[str, int]] = []
     after: list[tuple[str, int]] = []
     for row in accs:
         (before if row[1] == "before" else after).append((row[2], row[3]))
+    person: dict[str, Any] = {
+        "flags": _flags(txn["flags"]),
+        "insuplc_admdvs": txn["insuplc_admdvs"],
+        "insutype": txn["insutype"],
+        "psn_cert": txn["psn_cert"],
+    }
+    if txn["psn_no"] is not None:
+        person["psn_no"] = txn["psn_no"]
+    person["psn_type"] = txn["psn_type"]
     basket = []
     result_lines = []
-    for row in lines:
-        basket.append({"code": row[2], "qty": row[7], "price": row[8]})
-        detail: dict[str, Any] = {
-            "code": row[2],
-            "name": row[3],
-            "chrgitm_lv": row[4],
-            "covered": bool(row[5]),
-            "reason": row[6],
-        }
-        for i, m in enumerate(LINE_MONEY):
-            detail[m] = format_fen(row[9 + i])
-        result_lines.append(detail)
-    setlinfo: dict[str, Any] = {m: format_fen(txn[m]) for m in SETLINFO_MONEY}
-    setlinfo["pool_prop_selfpay"] = txn["pool_prop_selfpay"]
-    out: dict[str, Any] = {
-        "txn_id": txn["txn_id"],
-        "ledger": dict(ledger),
-        "offline": bool(txn["offline"]),
-        "settled_at": txn["settled_at"],
-        "mdtrt_cert_type": txn["mdtrt_cert_type"],
-        "mdtrt_cert_no": txn["mdtrt_cert_no"],
-        "claim": {
-            "person": person,
-            "visit": {
-                "med_type": txn["med_type"],
-                "inst_level": txn["inst_level"],
-                "date": txn["visit_date"],
-            },
-            "accumulators": _accumulators_json(before),
-            "basket": basket,
-        },
-        "result": {
-            "policy_version": txn["policy_version"],
-            "scheme": txn["scheme"],
-            "setlinfo": setlinfo,
-            "lines": result_lines,
-            "accumulators_after": _accumulators_json(after),
-        },
-        "catalogue_version": txn["catalogue_version"],
+    for row in lines:  # LINE_COLUMNS: code 2, name 3, chrgitm_lv 4, ..., the LINE_MONEY from 9
+        basket.append({"code": row[2], "price": row[8], "qty": row[7]})
+        result_lines.append(
+            {
+                "chrgitm_lv": row[4],
+                "code": row[2],
+                "covered": bool(row[5]),
+                "det_item_fee_sumamt": format_fen(row[9]),
+                "fulamt_ownpay_amt": format_fen(row[10]),
+                "inscp_scp_amt": format_fen(row[13]),
+                "name": row[3],
+                "overlmt_selfpay": format_fen(row[11]),
+                "preselfpay_amt": format_fen(row[12]),
+                "reason": row[6],
+            }
+        )
+    setlinfo = {
+        k: txn[k] if k == "pool_prop_selfpay" else format_fen(txn[k]) for k in _SETLINFO_SORTED
     }
+    out: dict[str, Any] = {}
     if txn["card_no"] is not None:
         out["card_no"] = txn["card_no"]
     if txn["card_sn"] is not None:
         out["card_sn"] = txn["card_sn"]
+    out["catalogue_version"] = txn["catalogue_version"]
+    out["claim"] = {
+        "accumulators": _accumulators_json(before),
+        "basket": basket,
+        "person": person,
+        "visit": {
+            "date": txn["visit_date"],
+            "inst_level": txn["inst_level"],
+            "med_type": txn["med_type"],
+        },
+    }
+    out["ledger"] = dict(sorted(ledger.items()))
+    out["mdtrt_cert_no"] = txn["mdtrt_cert_no"]
+    out["mdtrt_cert_type"] = txn["mdtrt_cert_type"]
+    out["offline"] = bool(txn["offline"])
+    out["result"] = {
+        "accumulators_after": _accumulators_json(after),
+        "lines": result_lines,
+        "policy_version": txn["policy_version"],
+        "scheme": txn["scheme"],
+        "setlinfo": setlinfo,
+    }
+    out["settled_at"] = txn["settled_at"]
+    out["txn_id"] = txn["txn_id"]
     return out
+
+
+# canonical JSON (platform-api.md) of an object whose keys are already in order: no sorting
+_IN_ORDER = json.JSONEncoder(ensure_ascii=False, check_circular=False, separators=(",", ":"))
+
+
+def sale_digest(upload: Mapping[str, Any]) -> str:
+    """`entry_hash` of an input `sale_input` has just built (no `ledger.hash` or `ledger.sig`
+    yet), without canonical JSON's sorting: `sale_input` builds every object in key order.
+
+    The commit path's shortcut; `ledger verify`, the uploader and the platform hash with
+    `entry_hash`, so a difference could not go unnoticed (tests compare the two)."""
+    return hashlib.sha256(_IN_ORDER.encode(upload).encode("utf-8")).hexdigest()
 
 
 def reversal_input(txn: Mapping[str, Any], ledger: Mapping[str, Any]) -> dict[str, Any]:

@@ -16,13 +16,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlite_utils import Database
 
 from terminal.errors import LedgerBusyError, LedgerError
 from terminal.ledger.keys import DeviceKey
+from terminal.ledger.readcache import ReadCache
 from terminal.ledger.schema import migrate
+from terminal.ledger.unit import WriteUnit
 from terminal.settlement import (
     Accumulators,
     PoolAccumulators,
@@ -30,10 +32,7 @@ from terminal.settlement import (
     accumulators_to_json,
 )
 
-if TYPE_CHECKING:
-    from terminal.ledger.unit import WriteUnit
-
-__all__ = ["RefData", "SqliteLedger", "translate_sqlite_error"]
+__all__ = ["Exposure", "RefData", "SqliteLedger", "translate_sqlite_error"]
 
 BUSY_TIMEOUT_S = 5.0
 
@@ -49,6 +48,17 @@ class RefData:
     sig: str | None
     received_at: str
     confirmed_at: str
+
+
+@dataclass(frozen=True, slots=True)
+class Exposure:
+    """What the offline limits read from the ledger for one sale (DESIGN.md "Offline risk")."""
+
+    unsynced_fund: int  # meta.outbox_fund: the fund payments still in the outbox
+    last_sync_at: str | None
+    sync_origin: str | None  # enrolled_at, else created_at: where "since the last sync" starts
+    person_offline_sales: int  # offline_person_day of this person and date
+    person_offline_fund: int
 
 
 def translate_sqlite_error(exc: sqlite3.Error, path: Path) -> LedgerError:
@@ -102,6 +112,7 @@ class SqliteLedger:
         self.db = Database(conn)
         self._key = key
         self.dev_no = dev_no
+        self.cache = ReadCache(conn)
 
     @property
     def key(self) -> DeviceKey:
@@ -173,12 +184,11 @@ class SqliteLedger:
     @contextmanager
     def write(self) -> Iterator[WriteUnit]:
         """A unit of work under the write lock: commits on success, rolls back on any error."""
-        from terminal.ledger.unit import WriteUnit
-
         try:
             self.conn.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as exc:
             raise translate_sqlite_error(exc, self.path) from exc
+        self.cache.begin()
         try:
             yield WriteUnit(self)
             self.conn.execute("COMMIT")
@@ -188,8 +198,10 @@ class SqliteLedger:
         except BaseException:
             self._rollback()
             raise
+        self.cache.end(committed=True)
 
     def _rollback(self) -> None:
+        self.cache.end(committed=False)
         if self.conn.in_transaction:
             self.conn.rollback()
 
@@ -260,8 +272,11 @@ class SqliteLedger:
 
     def refdata_versions(self) -> dict[str, tuple[int, int, str]]:
         """`kind → (version, issued_at, confirmed_at)` without reading the bodies."""
-        rows = self.query("SELECT kind, version, issued_at, confirmed_at FROM refdata")
-        return {r["kind"]: (r["version"], r["issued_at"], r["confirmed_at"]) for r in rows}
+        return dict(self.cache.get("refdata_versions", self._refdata_versions))
+
+    def _refdata_versions(self) -> dict[str, tuple[int, int, str]]:
+        rows = self._rows("SELECT kind, version, issued_at, confirmed_at FROM refdata")
+        return {kind: (version, issued, confirmed) for kind, version, issued, confirmed in rows}
 
     def get_refdata(self, kind: str) -> RefData | None:
         rows = self.query("SELECT * FROM refdata WHERE kind = ?", (kind,))
@@ -294,25 +309,60 @@ class SqliteLedger:
 
     def accumulators_value(self, psn_cert: str, year: int) -> Accumulators | None:
         """The cached accumulators for the policy year as the engine takes them (fen)."""
-        try:
-            person = self.conn.execute(
-                "SELECT acct_balance FROM persons WHERE psn_cert = ?", (psn_cert,)
-            ).fetchone()
-            if person is None:
-                return None
-            rows = self.conn.execute(
-                "SELECT kind, name, field, amount FROM person_pools "
-                "WHERE psn_cert = ? AND year = ?",
-                (psn_cert, year),
-            ).fetchall()
-        except sqlite3.Error as exc:
-            raise translate_sqlite_error(exc, self.path) from exc
+        # held per person, for one year: the account balance in it is the person's, not the year's
+        key = ("accumulators", psn_cert)
+        held = self.cache.get(key, lambda: (year, self._accumulators_value(psn_cert, year)))
+        if held[0] != year:  # a held value of another year (the cache is current: get saw to it)
+            held = (year, self._accumulators_value(psn_cert, year))
+            self.cache.put(key, held)
+        return held[1]
+
+    def _accumulators_value(self, psn_cert: str, year: int) -> Accumulators | None:
+        person = self._rows("SELECT acct_balance FROM persons WHERE psn_cert = ?", (psn_cert,))
+        if not person:
+            return None
+        rows = self._rows(
+            "SELECT kind, name, field, amount FROM person_pools WHERE psn_cert = ? AND year = ?",
+            (psn_cert, year),
+        )
         fields: dict[tuple[str, str], dict[str, int]] = {}
         for kind, name, field, amount in rows:
             fields.setdefault((kind, name), {})[field] = amount
         pools = {n: PoolAccumulators(**f) for (k, n), f in fields.items() if k == "pools"}
         supps = {n: SupplementAccumulators(**f) for (k, n), f in fields.items() if k != "pools"}
-        return Accumulators(person[0], pools, supps)
+        return Accumulators(person[0][0], pools, supps)
+
+    def exposure(self, psn_cert: str, setl_date: str) -> Exposure:
+        """The counters the offline limits check, each one row however long the history is."""
+        unsynced, last_sync, origin = self.cache.get("exposure", self._exposure)
+        sales, fund = self.cache.get(
+            ("offline_day", psn_cert, setl_date), lambda: self._offline_day(psn_cert, setl_date)
+        )
+        return Exposure(unsynced, last_sync, origin, sales, fund)
+
+    def _exposure(self) -> tuple[int, str | None, str | None]:
+        meta = dict(
+            self._rows(
+                "SELECT key, value FROM meta WHERE key IN "
+                "('outbox_fund', 'last_sync_at', 'enrolled_at', 'created_at')"
+            )
+        )
+        origin = meta.get("enrolled_at") or meta.get("created_at")
+        return int(meta.get("outbox_fund") or 0), meta.get("last_sync_at") or None, origin or None
+
+    def _offline_day(self, psn_cert: str, setl_date: str) -> tuple[int, int]:
+        row = self._rows(
+            "SELECT sales, fund FROM offline_person_day WHERE psn_cert = ? AND setl_date = ?",
+            (psn_cert, setl_date),
+        )
+        return (int(row[0][0]), int(row[0][1])) if row else (0, 0)
+
+    def _rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
+        """Plain tuples of a read-only query (the hot path's reads: no `sqlite3.Row`)."""
+        try:
+            return self.conn.execute(sql, params).fetchall()
+        except sqlite3.Error as exc:
+            raise translate_sqlite_error(exc, self.path) from exc
 
     def txn(self, txn_id: str) -> sqlite3.Row | None:
         rows = self.query("SELECT * FROM txns WHERE txn_id = ?", (txn_id,))

@@ -8,21 +8,28 @@ the person's accumulators (DESIGN.md "A transaction's life", step 4).
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 from terminal.errors import IdentityError, LedgerError
 from terminal.ledger import replay
 from terminal.ledger.records import (
+    GENESIS_HASH,
     LINE_COLUMNS,
     TXN_COLUMNS,
     accumulator_rows,
+    as_stored,
     entry_hash,
     reversal_input,
+    sale_digest,
     sale_input,
     sale_rows,
+    split_path,
 )
 from terminal.settlement import Accumulators, SettlementResult
 
@@ -32,14 +39,33 @@ if TYPE_CHECKING:
 __all__ = ["Appended", "WriteUnit"]
 
 _INSERT_TXN = (
-    f"INSERT INTO txns ({', '.join(TXN_COLUMNS)}) "
-    f"VALUES ({', '.join(':' + c for c in TXN_COLUMNS)})"
+    f"INSERT INTO txns ({', '.join(TXN_COLUMNS)}) VALUES ({', '.join('?' * len(TXN_COLUMNS))})"
 )
-_INSERT_LINE = (
-    f"INSERT INTO txn_lines ({', '.join(LINE_COLUMNS)}) "
-    f"VALUES ({', '.join('?' * len(LINE_COLUMNS))})"
-)
-_INSERT_ACC = "INSERT INTO txn_accumulators (seq, phase, path, amount) VALUES (?, ?, ?, ?)"
+_TXN_VALUES = itemgetter(*TXN_COLUMNS)  # positional parameters: binding by name costs more
+
+
+@lru_cache(maxsize=64)
+def _insert_sql(verb: str, table: str, columns: tuple[str, ...], count: int) -> str:
+    row = f"({', '.join('?' * len(columns))})"
+    return f"{verb} INTO {table} ({', '.join(columns)}) VALUES {', '.join([row] * count)}"
+
+
+def _insert_rows(
+    conn: sqlite3.Connection,
+    table: str,
+    columns: tuple[str, ...],
+    rows: list[tuple[Any, ...]],
+    verb: str = "INSERT",
+) -> None:
+    """One statement for all the rows (quicker than executemany's one per row)."""
+    if rows:
+        sql = _insert_sql(verb, table, columns, len(rows))
+        conn.execute(sql, [value for row in rows for value in row])
+
+
+_ACC_COLUMNS = ("seq", "phase", "path", "amount")
+_NONE = object()  # no amount held: written whatever it is
+_POOL_COLUMNS = ("psn_cert", "year", "kind", "name", "field", "amount")
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,14 +89,26 @@ class WriteUnit:
 
     def next_entry(self) -> tuple[int, str, str]:
         """`(seq, prev_hash, txn_id)` of the entry about to be appended."""
+        seq, prev = self._ledger.cache.get("head", self._head)
+        return seq + 1, prev, f"{self._ledger.dev_no}-{seq + 1}"
+
+    def _head(self) -> tuple[int, str]:
         row = self._conn.execute(
             "SELECT seq, hash FROM ledger ORDER BY seq DESC LIMIT 1"
         ).fetchone()
-        seq, prev = (row[0] + 1, row[1]) if row else (1, "0" * 64)
-        return seq, prev, f"{self._ledger.dev_no}-{seq}"
+        return (row[0], row[1]) if row else (0, GENESIS_HASH)
 
-    def _sign_and_chain(self, seq: int, txn_id: str, upload: dict[str, Any]) -> str:
-        digest = entry_hash(upload)
+    def _sign_and_chain(
+        self,
+        seq: int,
+        txn_id: str,
+        upload: dict[str, Any],
+        digest: str,
+        kind: str,
+        fund: int,
+        at: datetime,
+    ) -> None:
+        """Sign the entry's hash; write it, its outbox row and the anchors that move with it."""
         sig = self._ledger.key.sign_b64(bytes.fromhex(digest))
         self._conn.execute(
             "INSERT INTO ledger (seq, txn_id, prev_hash, hash, sig) VALUES (?, ?, ?, ?, ?)",
@@ -79,10 +117,19 @@ class WriteUnit:
         upload["ledger"]["hash"] = digest
         upload["ledger"]["sig"] = sig
         self._conn.execute(
-            "INSERT OR REPLACE INTO meta (key, value) VALUES ('head_seq', ?), ('head_hash', ?)",
-            (str(seq), digest),
+            "INSERT INTO outbox (txn_id, seq, kind, fund_pay_sumamt, created_at) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (txn_id, seq, kind, fund, at.isoformat("T", "seconds")),
         )
-        return digest
+        # the head anchor, and the running total of unsynced fund payments, so that the
+        # unsynced-exposure limit costs one row read per sale: one statement for the three
+        self._conn.execute(
+            "INSERT INTO meta (key, value) VALUES ('head_seq', ?), ('head_hash', ?), "
+            "('outbox_fund', ?) ON CONFLICT (key) DO UPDATE SET value = CASE key "
+            "WHEN 'outbox_fund' THEN CAST(value AS INTEGER) + CAST(excluded.value AS INTEGER) "
+            "ELSE excluded.value END",
+            (str(seq), digest, str(fund)),
+        )
 
     def append_sale(
         self,
@@ -102,11 +149,13 @@ class WriteUnit:
         ecard_exp: int | None = None,
     ) -> Appended:
         """Write a settled sale, its entry, outbox row and the person's accumulators after it."""
+        cache = self._ledger.cache
+        cached = cache.current()  # before this sale's writes: the held values are the database's
         seq, prev_hash, txn_id = self.next_entry()
         txn, lines, accs = sale_rows(
             txn_id=txn_id,
             seq=seq,
-            settled_at=settled_at.strftime("%Y-%m-%d %H:%M:%S"),
+            settled_at=_local_seconds(settled_at),
             setl_date=settled_at.date().isoformat(),
             offline=offline,
             operator=operator,
@@ -118,16 +167,24 @@ class WriteUnit:
             result=result,
             catalogue_version=catalogue_version,
         )
-        self._conn.execute(_INSERT_TXN, txn)
-        self._conn.executemany(_INSERT_LINE, lines)
-        self._conn.executemany(_INSERT_ACC, accs)
+        self._conn.execute(_INSERT_TXN, _TXN_VALUES(txn))
+        _insert_rows(self._conn, "txn_lines", LINE_COLUMNS, lines)
+        _insert_rows(self._conn, "txn_accumulators", _ACC_COLUMNS, accs)
         upload = sale_input(txn, {"seq": seq, "prev_hash": prev_hash}, lines, accs)
-        digest = self._sign_and_chain(seq, txn_id, upload)
-        self._outbox(txn_id, seq, "sale", txn["fund_pay_sumamt"], settled_at)
-        if offline and txn["fund_pay_sumamt"] > 0:
-            self._count_offline(txn["psn_cert"], txn["setl_date"], 1, txn["fund_pay_sumamt"])
+        fund, psn_cert, setl_date = txn["fund_pay_sumamt"], txn["psn_cert"], txn["setl_date"]
+        digest = sale_digest(upload)
+        self._sign_and_chain(seq, txn_id, upload, digest, "sale", fund, settled_at)
+        counted = offline and fund > 0
+        if counted:
+            self._count_offline(psn_cert, setl_date, 1, fund)
+        # `before` is the person's stored accumulators (as the unit read them, so the cache holds
+        # them): then only what the sale changed needs writing, and the cache can follow
+        exact = cached and cache.peek(("accumulators", psn_cert)) == (year, before)
+        held = {r[2]: r[3] for r in accs if r[1] == "before"} if exact else {}
         self._store_accumulators(
-            txn["psn_cert"], year, [(row[2], row[3]) for row in accs if row[1] == "after"]
+            psn_cert,
+            year,
+            [(r[2], r[3]) for r in accs if r[1] == "after" and held.get(r[2], _NONE) != r[3]],
         )
         if ecard_cti is not None:
             if not replay.record(self._conn, ecard_cti, ecard_exp or 0):
@@ -135,6 +192,20 @@ class WriteUnit:
                     "replay",
                     "this code was already used on this terminal: ask the customer to refresh it",
                 )
+        if cached:
+            # bring the held reads up to this sale's own writes, so the next sale reads none
+            cache.put("head", (seq, digest))
+            exposure = cache.peek("exposure")
+            if exposure is not None:
+                cache.put("exposure", (exposure[0] + fund, *exposure[1:]))
+            day = cache.peek(("offline_day", psn_cert, setl_date))
+            if counted and day is not None:
+                cache.put(("offline_day", psn_cert, setl_date), (day[0] + 1, day[1] + fund))
+            if exact:
+                cache.put(("accumulators", psn_cert), (year, as_stored(result.accumulators_after)))
+            else:
+                cache.drop(("accumulators", psn_cert))
+            cache.rebase()
         return Appended(txn_id, seq, digest, upload)
 
     def append_reversal(
@@ -168,7 +239,7 @@ class WriteUnit:
             txn_id=txn_id,
             seq=seq,
             kind="reversal",
-            settled_at=settled_at.strftime("%Y-%m-%d %H:%M:%S"),
+            settled_at=_local_seconds(settled_at),
             setl_date=settled_at.date().isoformat(),
             offline=1,
             operator=operator,
@@ -176,10 +247,10 @@ class WriteUnit:
             orig_txn_id=orig_txn_id,
             reason=reason,
         )
-        conn.execute(_INSERT_TXN, txn)
+        conn.execute(_INSERT_TXN, _TXN_VALUES(txn))
         upload = reversal_input(txn, {"seq": seq, "prev_hash": prev_hash})
-        digest = self._sign_and_chain(seq, txn_id, upload)
-        self._outbox(txn_id, seq, "reversal", -fund, settled_at)
+        digest = entry_hash(upload)
+        self._sign_and_chain(seq, txn_id, upload, digest, "reversal", -fund, settled_at)
         if orig_offline and fund > 0:
             self._count_offline(psn_cert, orig_date, -1, -fund)
         self._give_back(orig_seq, psn_cert, int(visit_date[:4]))
@@ -200,12 +271,10 @@ class WriteUnit:
                     (change, psn_cert),
                 )
                 continue
-            kind, rest = path.split("/", 1)
-            name, field = rest.rsplit("/", 1)
             self._conn.execute(
                 "UPDATE person_pools SET amount = amount - ? "
                 "WHERE psn_cert = ? AND year = ? AND kind = ? AND name = ? AND field = ?",
-                (change, psn_cert, year, kind, name, field),
+                (change, psn_cert, year, *split_path(path)),
             )
 
     def _count_offline(self, psn_cert: str, setl_date: str, sales: int, fund: int) -> None:
@@ -215,14 +284,6 @@ class WriteUnit:
             "fund = fund + excluded.fund",
             (psn_cert, setl_date, sales, fund),
         )
-
-    def _outbox(self, txn_id: str, seq: int, kind: str, fund: int, at: datetime) -> None:
-        self._conn.execute(
-            "INSERT INTO outbox (txn_id, seq, kind, fund_pay_sumamt, created_at) "
-            "VALUES (?, ?, ?, ?, ?)",
-            (txn_id, seq, kind, fund, at.isoformat(timespec="seconds")),
-        )
-        self._add_outbox_fund(fund)
 
     def _add_outbox_fund(self, fund: int) -> None:
         # a running total, so the unsynced-exposure limit costs one row read per sale
@@ -351,14 +412,8 @@ class WriteUnit:
                     "UPDATE persons SET acct_balance = ? WHERE psn_cert = ?", (amount, psn_cert)
                 )
                 continue
-            kind, rest = path.split("/", 1)
-            name, field = rest.rsplit("/", 1)
-            pools.append((psn_cert, year, kind, name, field, amount))
-        self._conn.executemany(
-            "INSERT OR REPLACE INTO person_pools (psn_cert, year, kind, name, field, amount) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
-            pools,
-        )
+            pools.append((psn_cert, year, *split_path(path), amount))
+        _insert_rows(self._conn, "person_pools", _POOL_COLUMNS, pools, "INSERT OR REPLACE")
 
     # -- everything else --------------------------------------------------------------------
 
@@ -402,3 +457,8 @@ class WriteUnit:
             "UPDATE refdata SET confirmed_at = ? WHERE kind = ?",
             (at.isoformat(timespec="seconds"), kind),
         )
+
+
+def _local_seconds(at: datetime) -> str:
+    """`YYYY-MM-DD HH:MM:SS` of `at` in its own time zone (quicker than strftime)."""
+    return at.isoformat(" ", "seconds")[:19]

@@ -8,12 +8,12 @@ excess and a B line's first self-pay; per bill for each fund).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import replace
 from decimal import Decimal
 
 from terminal.errors import NoSchemeError
 from terminal.settlement.identity import age_on
 from terminal.settlement.model import (
+    Accumulators,
     Catalogue,
     Claim,
     LineResult,
@@ -33,8 +33,7 @@ __all__ = ["match_scheme", "settle"]
 _HUNDRED = Decimal(100)
 
 
-def _r(yuan: Decimal) -> int:
-    return round_half_up_fen(yuan)
+_r = round_half_up_fen
 
 
 def match_scheme(policy: Policy, person: Person, visit: Visit) -> Scheme:
@@ -122,12 +121,14 @@ def _capped(amount: int, room: int | None) -> int:
 def settle(policy: Policy, catalogue: Catalogue, claim: Claim) -> SettlementResult:
     """The split of the claim's bill under the policy; raises NoSchemeError when none applies."""
     scheme = match_scheme(policy, claim.person, claim.visit)
-    lines = tuple(_price_line(catalogue, claim, i) for i in range(len(claim.basket)))
-    medfee = sum(x.det_item_fee_sumamt for x in lines)
-    fulamt = sum(x.fulamt_ownpay_amt for x in lines)
-    overlmt = sum(x.overlmt_selfpay for x in lines)
-    preself = sum(x.preselfpay_amt for x in lines)
-    inscp = sum(x.inscp_scp_amt for x in lines)
+    lines = tuple([_price_line(catalogue, claim, i) for i in range(len(claim.basket))])
+    medfee = fulamt = overlmt = preself = inscp = 0
+    for x in lines:  # the bill's five totals in one pass
+        medfee += x.det_item_fee_sumamt
+        fulamt += x.fulamt_ownpay_amt
+        overlmt += x.overlmt_selfpay
+        preself += x.preselfpay_amt
+        inscp += x.inscp_scp_amt
 
     acc = claim.accumulators
     pool = acc.pools.get(scheme.pool, PoolAccumulators())
@@ -167,7 +168,7 @@ def settle(policy: Policy, catalogue: Catalogue, claim: Claim) -> SettlementResu
     pools[scheme.pool] = PoolAccumulators(
         pool.dedc_used + dedc, pool.inscp_cum + inscp, pool.fund_paid + hifp
     )
-    after = replace(acc, acct_balance=balance, pools=pools, supplements=supplements)
+    after = Accumulators(balance, pools, supplements)
     return SettlementResult(
         policy_version=policy.version,
         scheme=scheme.id,

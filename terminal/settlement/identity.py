@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from functools import lru_cache
 
 __all__ = ["age_on", "birth_date", "id_check_ok"]
 
@@ -14,7 +15,14 @@ _CHECK = "10X98765432"
 
 def birth_date(psn_cert: str) -> date | None:
     """The birth date embedded in an ID number, or None when it is not a well-formed one."""
-    if not isinstance(psn_cert, str) or not _ID.fullmatch(psn_cert):
+    if not isinstance(psn_cert, str):
+        return None
+    return _birth_date(psn_cert)
+
+
+@lru_cache(maxsize=256)  # a claim's is read when it is checked and again when it is settled
+def _birth_date(psn_cert: str) -> date | None:
+    if not _ID.fullmatch(psn_cert):
         return None
     try:
         return date(int(psn_cert[6:10]), int(psn_cert[10:12]), int(psn_cert[12:14]))

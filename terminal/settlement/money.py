@@ -13,6 +13,8 @@ from decimal import ROUND_HALF_UP, Decimal
 __all__ = ["format_fen", "parse_decimal", "parse_money", "round_half_up_fen"]
 
 _FEN = Decimal(100)
+_ONE = Decimal(1)
+_CENTS = tuple(f"{c:02d}" for c in range(100))  # "00" to "99": a ledger entry writes dozens
 _AMOUNT = re.compile(r"-?[0-9]+(\.[0-9]{1,2})?")
 _DECIMAL = re.compile(r"-?[0-9]+(\.[0-9]+)?")
 
@@ -37,12 +39,11 @@ def parse_decimal(text: object, field: str, max_places: int | None = None) -> De
 
 def round_half_up_fen(yuan: Decimal) -> int:
     """An amount in yuan (any precision) rounded half up to whole fen."""
-    return int((yuan * _FEN).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    return int((yuan * _FEN).quantize(_ONE, ROUND_HALF_UP))  # (by position: quicker)
 
 
 def format_fen(fen: int) -> str:
     """1250 → `"12.50"`; -5 → `"-0.05"`."""
     if fen < 0:
         return "-" + format_fen(-fen)
-    yuan, cents = divmod(fen, 100)
-    return f"{yuan}.{cents:02d}"
+    return f"{fen // 100}.{_CENTS[fen % 100]}"

@@ -38,6 +38,9 @@ __all__ = ["accumulators_from_json", "parse_catalogue", "parse_claim", "parse_po
 
 _AMOUNT = re.compile(r"[0-9]+(\.[0-9]{1,2})?")
 _DECIMAL = re.compile(r"[0-9]+(\.[0-9]+)?")
+# a decimal with at most 3 (quantities) or 4 (prices) places, in one match
+_PLACES = {n: re.compile(rf"[0-9]+(\.[0-9]{{1,{n}}})?") for n in (3, 4)}
+_MISSING = object()
 _FEN = Decimal(100)
 INST_LEVELS = ("pharmacy", "1", "2", "3")
 
@@ -81,6 +84,30 @@ class _Reader:
         if not isinstance(value, str) or not _AMOUNT.fullmatch(value):
             raise self.fail(path, f'{_show(value)} is not an amount (a string like "12.50")')
         return int(Decimal(value) * _FEN)
+
+    # `*_at(obj, key, path)`: the field `key` of `obj`; the field's path is only written out
+    # when it is refused (a claim is read on every sale)
+
+    def text_at(self, obj: dict[str, Any], key: str, path: str, *, empty: bool = False) -> str:
+        value = obj.get(key, _MISSING)
+        if isinstance(value, str) and (empty or value):
+            return value
+        return self.text(self.get(obj, key, path), _join(path, key), empty=empty)  # refused
+
+    def amount_at(self, obj: dict[str, Any], key: str, path: str) -> int:
+        """An amount that is zero when absent."""
+        value = obj.get(key, "0")
+        if isinstance(value, str) and _AMOUNT.fullmatch(value):
+            return int(Decimal(value) * _FEN)
+        return self.amount(value, _join(path, key))  # refused
+
+    def decimal_at(
+        self, obj: dict[str, Any], key: str, path: str, what: str, places: int
+    ) -> Decimal:
+        value = obj.get(key, _MISSING)
+        if isinstance(value, str) and _PLACES[places].fullmatch(value):
+            return Decimal(value)
+        return self.decimal(self.get(obj, key, path), _join(path, key), what, places)  # refused
 
     def decimal(self, value: Any, path: str, what: str, places: int) -> Decimal:
         if not isinstance(value, str) or not _DECIMAL.fullmatch(value):
@@ -290,7 +317,7 @@ def parse_claim(data: object, source: str = "claim") -> Claim:
     r = _Reader(source)
     doc = r.table(data, "")
     p = r.table(r.get(doc, "person", ""), "person")
-    psn_cert = r.text(r.get(p, "psn_cert", "person"), "person.psn_cert")
+    psn_cert = r.text_at(p, "psn_cert", "person")
     if birth_date(psn_cert) is None:
         raise r.fail(
             "person.psn_cert",
@@ -298,18 +325,18 @@ def parse_claim(data: object, source: str = "claim") -> Claim:
         )
     person = Person(
         psn_cert=psn_cert,
-        insutype=r.text(r.get(p, "insutype", "person"), "person.insutype"),
-        psn_type=r.text(r.get(p, "psn_type", "person"), "person.psn_type"),
-        insuplc_admdvs=r.text(r.get(p, "insuplc_admdvs", "person"), "person.insuplc_admdvs"),
+        insutype=r.text_at(p, "insutype", "person"),
+        psn_type=r.text_at(p, "psn_type", "person"),
+        insuplc_admdvs=r.text_at(p, "insuplc_admdvs", "person"),
         flags=r.texts(p.get("flags", []), "person.flags"),
-        psn_no=r.text(p["psn_no"], "person.psn_no", empty=True) if "psn_no" in p else None,
+        psn_no=r.text_at(p, "psn_no", "person", empty=True) if "psn_no" in p else None,
     )
     v = r.table(r.get(doc, "visit", ""), "visit")
-    level = r.text(r.get(v, "inst_level", "visit"), "visit.inst_level")
+    level = r.text_at(v, "inst_level", "visit")
     if level not in INST_LEVELS:
         raise r.fail("visit.inst_level", f"{_show(level)} is not one of {INST_LEVELS}")
     visit = Visit(
-        med_type=r.text(r.get(v, "med_type", "visit"), "visit.med_type"),
+        med_type=r.text_at(v, "med_type", "visit"),
         inst_level=level,
         date=r.day(r.get(v, "date", "visit"), "visit.date"),
     )
@@ -321,11 +348,11 @@ def parse_claim(data: object, source: str = "claim") -> Claim:
     for i, raw in enumerate(raw_basket):
         path = f"basket[{i}]"
         line = r.table(raw, path)
-        code = r.text(r.get(line, "code", path), f"{path}.code")
-        qty = r.decimal(r.get(line, "qty", path), f"{path}.qty", "positive quantity", 3)
+        code = r.text_at(line, "code", path)
+        qty = r.decimal_at(line, "qty", path, "positive quantity", 3)
         if qty <= 0:
             raise r.fail(f"{path}.qty", f"{_show(line['qty'])} is not a positive quantity")
-        price = r.decimal(r.get(line, "price", path), f"{path}.price", "non-negative price", 4)
+        price = r.decimal_at(line, "price", path, "non-negative price", 4)
         basket.append(BasketLine(code, qty, price))
     return Claim(person, visit, acc, tuple(basket))
 
@@ -334,19 +361,21 @@ def accumulators_from_json(data: object, source: str, path: str = "accumulators"
     """Claim-shaped accumulators; anything missing is zero."""
     r = _Reader(source)
     doc = r.table(data, path)
-    balance = r.amount(doc.get("acct_balance", "0"), _join(path, "acct_balance"))
+    balance = r.amount_at(doc, "acct_balance", path)
     pools: dict[str, PoolAccumulators] = {}
     for name, raw in r.table(doc.get("pools", {}), _join(path, "pools")).items():
         p = f"{path}.pools.{name}"
         f = r.table(raw, p)
         pools[name] = PoolAccumulators(
-            *(r.amount(f.get(k, "0"), _join(p, k)) for k in ("dedc_used", "inscp_cum", "fund_paid"))
+            r.amount_at(f, "dedc_used", p),
+            r.amount_at(f, "inscp_cum", p),
+            r.amount_at(f, "fund_paid", p),
         )
     supps: dict[str, SupplementAccumulators] = {}
     for name, raw in r.table(doc.get("supplements", {}), _join(path, "supplements")).items():
         p = f"{path}.supplements.{name}"
         f = r.table(raw, p)
         supps[name] = SupplementAccumulators(
-            *(r.amount(f.get(k, "0"), _join(p, k)) for k in ("base_cum", "paid"))
+            r.amount_at(f, "base_cum", p), r.amount_at(f, "paid", p)
         )
     return Accumulators(balance, pools, supps)

@@ -95,7 +95,7 @@ class NoTransport:
     def call(self, envelope: Any, timeout_s: float | None = None) -> dict[str, Any]:
         raise AssertionError("not used")
 
-    def batch(self, envelopes: Any) -> list[dict[str, Any]]:
+    def batch(self, envelopes: Any, *, body: bytes | None = None) -> list[dict[str, Any]]:
         raise AssertionError("not used")
 
     def refdata(self, kind: str, since: int | None) -> tuple[int, dict[str, Any] | None]:
@@ -155,3 +155,116 @@ def terminal_config(make_config: Callable[..., Path], platform: Platform, name: 
     return make_config(
         f"{name}.toml", risk=HIGH_LIMITS, platform={"url": platform.url, "batch_size": 50}
     )
+
+
+class FakeTerminal:
+    """A terminal reduced to its device key and chain, for messages a real one never sends
+    together (a reversal before its original, refusals inside one batch): it enrols with the
+    platform (9101) and makes chained, signed uploads from a real sale's input."""
+
+    def __init__(self, platform: Platform, dev_no: str, sale: dict[str, Any]) -> None:
+        import base64
+        import hashlib
+
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric import ed25519
+
+        self.platform, self.dev_no, self.sale = platform, dev_no, sale
+        self._key = ed25519.Ed25519PrivateKey.generate()
+        raw = self._key.public_key().public_bytes(
+            serialization.Encoding.Raw, serialization.PublicFormat.Raw
+        )
+        self.seq, self.prev, self._sent = 0, "0" * 64, 0
+        enrol = {
+            "code": platform.enrol_code(dev_no),
+            "public_key": base64.b64encode(raw).decode(),
+            "key_id": hashlib.sha256(raw).hexdigest()[:16],
+            "fixmedins_code": "P33010000001",
+            "dev_name": "fake",
+        }
+        [answer] = self.post(self.envelope("9101", enrol, signed=False))
+        assert answer["infcode"] == 0, answer
+
+    def _sign(self, data: bytes) -> str:
+        import base64
+
+        return base64.b64encode(self._key.sign(data)).decode()
+
+    def envelope(
+        self,
+        infno: str,
+        data: dict[str, Any],
+        *,
+        signed: bool = True,
+        msgid: str | None = None,
+        inf_time: Any = None,
+    ) -> dict[str, Any]:
+        from datetime import datetime
+        from zoneinfo import ZoneInfo
+
+        from sync.protocol.envelope import build_request
+
+        now = inf_time or datetime.now(ZoneInfo("Asia/Shanghai"))  # the platform's region
+        self._sent += 1
+        return build_request(
+            infno=infno,
+            msgid=msgid or f"{self.dev_no}{now:%Y%m%d%H%M%S}{self._sent:04d}",
+            dev_no=self.dev_no,
+            key_id="",
+            inf_time=now,
+            input=data,
+            sign=self._sign if signed else None,
+        )
+
+    def _chain(self, data: dict[str, Any]) -> dict[str, Any]:
+        from sync.protocol.upload import entry_hash
+
+        self.seq += 1
+        data["txn_id"] = f"{self.dev_no}-{self.seq}"
+        data["ledger"] = {"seq": self.seq, "prev_hash": self.prev}
+        digest = entry_hash(data)
+        data["ledger"].update(hash=digest, sig=self._sign(bytes.fromhex(digest)))
+        self.prev = digest
+        return data
+
+    def upload(self) -> dict[str, Any]:
+        """The next sale's upload input: the real sale's, chained on this device."""
+        return self._chain(json.loads(json.dumps(self.sale)))
+
+    def reversal(self, orig_txn_id: str) -> dict[str, Any]:
+        return self._chain(
+            {
+                "orig_txn_id": orig_txn_id,
+                "settled_at": self.sale["settled_at"],
+                "reason": "returned",
+                "operator": "sup01",
+            }
+        )
+
+    def post(self, *envelopes: dict[str, Any]) -> list[dict[str, Any]]:
+        """One batch to the platform; its answers."""
+        import httpx
+
+        reply = httpx.post(
+            self.platform.url + "/fsi/api/batch", json={"messages": list(envelopes)}, timeout=60
+        )
+        assert reply.status_code == 200, reply.text
+        results: list[dict[str, Any]] = reply.json()["results"]
+        return results
+
+
+@pytest.fixture
+def sale_input(make_config: Callable[..., Path], demo_dir: Path) -> dict[str, Any]:
+    """A real sale's upload input (the demo pharmacy claim), without its txn_id and ledger."""
+    from terminal.bootstrap import open_terminal
+    from terminal.config import load_config
+
+    config = make_config("seller.toml", risk=HIGH_LIMITS)
+    service = open_terminal(load_config(config, env={}))
+    try:
+        service.sell_claim(json.loads((demo_dir / "claim-pharmacy.json").read_text()))
+        data = service.ledger.upload_input(f"{DEV_NO}-1")
+    finally:
+        service.ledger.close()
+    data["catalogue_version"] = 1  # the version the platform fixture publishes
+    return {k: v for k, v in data.items() if k not in ("txn_id", "ledger")}

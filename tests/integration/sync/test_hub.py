@@ -10,9 +10,10 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import free_port
+from tests.conftest import HIGH_LIMITS, free_port
 from tests.integration.sync.conftest import (
     DEV_NO,
+    FakeTerminal,
     NoTransport,
     Platform,
     lines,
@@ -33,6 +34,8 @@ def test_enrol_sync_reference_data_then_every_sale_is_acknowledged_once(
     first = medpos(config, "sync", "--once")
     assert first.returncode == 0, first.stderr
     refdata = {r["kind"]: r for r in lines(first.stdout)[0]["refdata"]}
+    # nothing to upload yet, but the platform answered: online
+    assert lines(first.stdout)[0]["status"]["online"] is True, first.stdout
     assert refdata["catalogue"]["outcome"] == "stored" and refdata["policy"]["version"] == 1
     sold = medpos(
         config, "checkout", "--claim", str(demo_dir / "claim-pharmacy.json"), "--repeat", "120"
@@ -65,6 +68,13 @@ def test_enrol_sync_reference_data_then_every_sale_is_acknowledged_once(
         "SUM(CASE WHEN status = 'accepted' THEN 1 ELSE 0 END) FROM entries"
     )
     assert count == distinct == accepted == 121
+    # the platform gone with nothing to upload: the failed refresh shows offline, with why
+    gone = make_config(
+        "t1.toml", risk=HIGH_LIMITS, platform={"url": f"http://127.0.0.1:{free_port()}"}
+    )
+    offline = lines(medpos(gone, "sync", "--once").stdout)[0]
+    assert offline["upload"]["sent"] == 0 and offline["refdata_error"], offline
+    assert offline["status"]["online"] is False and offline["status"]["last_error"], offline
 
 
 def test_the_same_upload_twice_returns_the_stored_acknowledgement(
@@ -322,3 +332,54 @@ def test_a_refund_gives_the_platforms_accumulators_back(
     synced = lines(medpos(config, "sync", "--once").stdout)[0]
     assert synced["upload"]["acked"] == {"accepted": 1}
     assert platform_accumulators() == before
+
+
+def test_a_batch_is_answered_message_by_message(
+    platform: Platform, sale_input: dict[str, Any]
+) -> None:
+    from datetime import datetime
+
+    fake = FakeTerminal(platform, "H33010000002D0001", sale_input)
+    first = fake.envelope("2102", fake.upload())
+    skewed = fake.envelope("9001", {"opter": "c01"}, inf_time=datetime(2020, 1, 1))
+    second = fake.envelope("2102", fake.upload())
+    reused = fake.envelope("9001", {"opter": "c02"}, msgid=second["msgid"])
+    answers = fake.post(first, skewed, second, first, reused)
+    assert [a["infcode"] for a in answers] == [0, -1, 0, 0, -1]
+    assert answers[1]["err_msg"].startswith("clock_skew")
+    assert answers[4]["err_msg"].startswith("msgid_reused")
+    assert answers[3] == answers[0]  # the same message again: the stored answer
+    # (settled: the second is adjusted, the fake's claim not having advanced the accumulators)
+    assert {answers[i]["output"]["setlinfo"]["status"] for i in (0, 2)} <= {"accepted", "adjusted"}
+    # the refused messages left nothing behind; the others are stored once
+    assert platform.scalars("SELECT COUNT(*) FROM messages WHERE dev_no = 'H33010000002D0001'") == (
+        2,
+    )
+    assert platform.scalars(
+        "SELECT COUNT(*), COUNT(DISTINCT txn_id) FROM entries WHERE dev_no = 'H33010000002D0001'"
+    ) == (2, 2)
+
+
+def test_a_reversal_from_another_terminal_that_arrives_first_settles_with_its_original(
+    platform: Platform, sale_input: dict[str, Any]
+) -> None:
+    seller = FakeTerminal(platform, "H33010000002D0001", sale_input)
+    refunder = FakeTerminal(platform, "H33010000002D0002", sale_input)
+    person = {"psn_cert": sale_input["claim"]["person"]["psn_cert"]}
+
+    def accumulators() -> Any:
+        [answer] = seller.post(seller.envelope("1101", person))
+        return answer["output"]["accumulators"]
+
+    before = accumulators()
+    sale = seller.upload()
+    reversal = refunder.reversal(sale["txn_id"])
+    [held] = refunder.post(refunder.envelope("2103", reversal))
+    assert held["output"]["setlinfo"]["status"] == "held"
+    # the original settles it, and the same reversal sent again in that batch says so
+    answers = seller.post(seller.envelope("2102", sale), refunder.envelope("2103", reversal))
+    assert [a["output"]["setlinfo"]["status"] for a in answers] == ["accepted", "accepted"]
+    assert accumulators() == before
+    # the refunder's chain went on past the held reversal all the while
+    [next_sale] = refunder.post(refunder.envelope("2102", refunder.upload()))
+    assert next_sale["output"]["setlinfo"]["status"] == "accepted"

@@ -73,6 +73,10 @@ def test_age_in_whole_years() -> None:
         age_on("nope", date(2026, 1, 1))
 
 
+def test_only_a_string_has_a_birth_date() -> None:
+    assert birth_date(330102200002290016) is None  # type: ignore[arg-type]
+
+
 def test_a_date_that_is_neither_text_nor_date() -> None:
     with pytest.raises(InvalidInputError, match="policy.valid_from: 5 is not a date"):
         parse_policy(policy_text({}).replace('valid_from = "2026-01-01"', "valid_from = 5"))

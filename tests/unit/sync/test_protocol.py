@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 from datetime import datetime
 from typing import Any
 
@@ -10,15 +11,19 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
+from sync.client.http import encode_batch
 from sync.protocol.canonical import canonical_json
 from sync.protocol.envelope import (
+    INF_TIME_FORMAT,
     MsgidSource,
     build_request,
     cainfo_ok,
     envelope_shape_error,
+    parse_inf_time,
     signed_bytes,
 )
 from sync.protocol.refdata import RefdataError, sign_refdata, verify_refdata
+from sync.protocol.upload import entry_hash
 
 KEY = ed25519.Ed25519PrivateKey.generate()
 RAW = KEY.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
@@ -107,3 +112,91 @@ def test_refdata_signature_covers_every_field_but_sig() -> None:
         verify_refdata(obj, KEY.public_key(), "trustlist")
     with pytest.raises(RefdataError, match="version must be an integer"):
         verify_refdata({**obj, "version": "3"}, KEY.public_key())
+
+
+# -- the shortcuts that reuse canonical JSON already written -----------------------------------
+
+
+def test_floats_are_refused_wherever_they_hide() -> None:
+    class Money(dict[str, Any]):
+        pass
+
+    for doc in (
+        {"a": [1, {"b": (2, 0.5)}]},
+        Money(x=[1.0]),
+        [True, None, "1.5", {"c": {"d": 3.25}}],
+    ):
+        with pytest.raises(TypeError, match="no floats"):
+            canonical_json(doc)
+    assert canonical_json({"a": [1, True, None, "1.50", (2,)]}) == b'{"a":[1,true,null,"1.50",[2]]}'
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {},
+        {"note": "\x00medpos:serialised\x00"},  # the placeholder's own text, elsewhere
+        {"z": {"input": {"txn_id": "H33010000001D0001-1", "名": "张伟"}}},
+    ],
+)
+def test_an_envelope_signed_over_its_input_as_written_is_signed_over_the_same_bytes(
+    extra: dict[str, Any],
+) -> None:
+    env = {**request(), **extra}
+    env["cainfo"] = sign(signed_bytes(env))
+    written = canonical_json(env["input"])
+    assert signed_bytes(env, input_json=written) == signed_bytes(env)
+    public = ed25519.Ed25519PublicKey.from_public_bytes(RAW)
+    assert cainfo_ok(env, public, input_json=written) and cainfo_ok(env, RAW)
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {},
+        # the same `"ledger":{…}` text once more, deeper in the document
+        {"claim": {"ledger": {"hash": "ab", "prev_hash": "00", "seq": 2, "sig": "c2ln"}}},
+        {"claim": {"note": '"ledger":{"hash":"ab","prev_hash":"00","seq":2,"sig":"c2ln"}'}},
+    ],
+)
+def test_the_entry_hash_from_the_input_as_written_is_the_entry_hash(
+    extra: dict[str, Any],
+) -> None:
+    upload = {
+        "txn_id": "H33010000001D0001-2",
+        "ledger": {"hash": "ab", "prev_hash": "00", "seq": 2, "sig": "c2ln"},
+        "名": "张伟",
+        **extra,
+    }
+    assert entry_hash(upload, canonical=canonical_json(upload)) == entry_hash(upload)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2026-11-25 09:30:05",
+        "2024-02-29 23:59:59",
+        "2026-02-29 00:00:00",
+        "2026-13-01 00:00:00",
+        "2026-01-01 24:00:00",
+        "2026-01-01 00:00:60",
+        "0000-01-01 00:00:00",
+        "2026-1-5 9:3:5",
+        "2026-01-01T00:00:00",
+        "2026-01-01 00:00",
+        "",
+    ],
+)
+def test_inf_time_is_read_as_strptime_reads_it(text: str) -> None:
+    def read(parse: Any) -> Any:
+        try:
+            return parse(text)
+        except ValueError:
+            return ValueError
+
+    assert read(parse_inf_time) == read(lambda t: datetime.strptime(t, INF_TIME_FORMAT))
+
+
+def test_a_batch_body_reads_back_as_the_envelopes() -> None:
+    envelopes = [request(), {**request(opter="c02"), "input": {"名": "李娜", "n": 2}}]
+    assert json.loads(encode_batch(envelopes)) == {"messages": envelopes}

@@ -1,0 +1,223 @@
+"""The commit path's shortcuts are invisible: reads held between sales, the presorted entry hash.
+
+Every sale reads in its own write unit; `ReadCache` lets it skip the reads whose rows provably did
+not change since the last unit. These tests change those rows in every way the terminal can meet
+(another process, a raw statement on the same connection, a sale that rolled back, a refund) and
+check that the next sale sees the change.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from terminal.checkout.service import CheckoutRefused, CheckoutService
+from terminal.errors import IdentityError, NoSchemeError
+from terminal.identity.model import CERT_ID_NUMBER, Identity
+from terminal.ledger import entry_hash, verify_ledger
+from terminal.ledger.records import LINE_COLUMNS, sale_digest, sale_input
+from terminal.ledger.schema import LINE_MONEY, SETLINFO_MONEY
+from terminal.settlement.money import format_fen
+from tests.conftest import HIGH_LIMITS
+
+
+def _raw(service: CheckoutService) -> sqlite3.Connection:
+    """Another connection to the terminal's database, as another process would hold."""
+    return sqlite3.connect(str(service.ledger.path), isolation_level=None)
+
+
+def _before(sale: Any) -> dict[str, Any]:
+    return dict(sale.upload_input["claim"]["accumulators"])
+
+
+def _after(sale: Any) -> dict[str, Any]:
+    return dict(sale.result["accumulators_after"])
+
+
+def test_two_processes_selling_in_turn_keep_one_chain_and_one_set_of_accumulators(
+    open_service: Callable[..., CheckoutService], claim: dict[str, Any]
+) -> None:
+    one = open_service(risk=HIGH_LIMITS)
+    two = open_service(risk=HIGH_LIMITS)  # the same database file, its own connection
+    sales = [(one if i % 2 == 0 else two).sell_claim(claim) for i in range(6)]
+    assert [s.seq for s in sales] == [1, 2, 3, 4, 5, 6]
+    for earlier, later in zip(sales, sales[1:], strict=False):
+        assert later.upload_input["ledger"]["prev_hash"] == earlier.hash
+        assert _before(later) == _after(earlier)
+    assert verify_ledger(one.ledger).ok
+
+
+def test_a_row_changed_by_another_connection_reaches_the_next_sale(
+    service: CheckoutService, claim: dict[str, Any]
+) -> None:
+    service.sell_claim(claim)
+    _raw(service).execute(
+        "UPDATE persons SET acct_balance = 12345 WHERE psn_cert = ?", (claim["person"]["psn_cert"],)
+    )
+    assert _before(service.sell_claim(claim))["acct_balance"] == "123.45"
+
+
+def test_a_raw_statement_on_the_terminal_connection_reaches_the_next_sale(
+    service: CheckoutService, claim: dict[str, Any]
+) -> None:
+    service.sell_claim(claim)
+    conn = service.ledger.conn
+    conn.execute(
+        "UPDATE persons SET acct_balance = 54321 WHERE psn_cert = ?", (claim["person"]["psn_cert"],)
+    )
+    conn.commit()
+    assert _before(service.sell_claim(claim))["acct_balance"] == "543.21"
+
+
+def test_a_hotlist_stored_meanwhile_refuses_the_next_sale(
+    service: CheckoutService, claim: dict[str, Any]
+) -> None:
+    service.sell_claim(claim)
+    psn_cert = claim["person"]["psn_cert"]
+    _raw(service).execute(
+        "UPDATE refdata SET version = version + 1, body = ? WHERE kind = 'hotlist'",
+        (f'{{"entries": [{{"kind": "psn_cert", "value": "{psn_cert}", "reason": "x"}}]}}',),
+    )
+    with pytest.raises(CheckoutRefused) as refused:
+        service.sell_claim(claim)
+    assert refused.value.code == "hotlisted"
+
+
+def test_unsynced_payments_added_by_another_process_count_toward_the_limit(
+    open_service: Callable[..., CheckoutService], claim: dict[str, Any]
+) -> None:
+    service = open_service(risk={**HIGH_LIMITS, "max_unsynced_fund": "1000.00"})
+    service.sell_claim(claim)
+    _raw(service).execute("UPDATE meta SET value = '99990' WHERE key = 'outbox_fund'")
+    with pytest.raises(CheckoutRefused) as refused:
+        service.sell_claim(claim)
+    assert refused.value.code == "unsynced_exposure"
+
+
+def test_a_sale_rolled_back_after_its_writes_leaves_nothing_held(
+    service: CheckoutService,
+) -> None:
+    row = service.ledger.query("SELECT psn_cert, name FROM persons ORDER BY psn_cert LIMIT 1")[0]
+    code = Identity(
+        row["psn_cert"], row["name"], CERT_ID_NUMBER, row["psn_cert"], ecard_cti=b"cti-1"
+    )
+    basket = [{"barcode": "6910100000012", "qty": "1"}]
+    first = service.sell(code, basket)
+    with pytest.raises(IdentityError):  # the same code again: refused after the rows were written
+        service.sell(code, basket)
+    plain = Identity(row["psn_cert"], row["name"], CERT_ID_NUMBER, row["psn_cert"])
+    second = service.sell(plain, basket)
+    assert second.seq == first.seq + 1
+    assert second.upload_input["ledger"]["prev_hash"] == first.hash
+    assert _before(second) == _after(first)
+    assert verify_ledger(service.ledger).ok
+
+
+def test_a_person_seeded_by_a_sale_that_failed_is_seeded_again(
+    service: CheckoutService, claim: dict[str, Any]
+) -> None:
+    newcomer = {**claim["person"], "psn_cert": "110101199003070011", "psn_no": "9"}
+    uncovered = {**claim, "person": {**newcomer, "insutype": "999"}}
+    with pytest.raises(NoSchemeError):  # after the seed was written and read back: rolled back
+        service.sell_claim(uncovered)
+    assert service.ledger.get_person(newcomer["psn_cert"]) is None
+    sale = service.sell_claim({**claim, "person": newcomer})
+    assert service.ledger.get_person(newcomer["psn_cert"]) is not None
+    assert _before(sale)["acct_balance"] == claim["accumulators"]["acct_balance"]
+
+
+def test_a_refund_between_sales_gives_the_next_sale_the_accumulators_back(
+    service: CheckoutService, claim: dict[str, Any]
+) -> None:
+    first = service.sell_claim(claim)
+    second = service.sell_claim(claim)
+    service.refund(second.txn_id, reason="returned", operator="sup01")
+    third = service.sell_claim(claim)
+    assert _before(third) == _before(second) == _after(first)
+    assert third.seq == 4 and verify_ledger(service.ledger).ok
+
+
+def test_a_quote_then_the_sale_settle_alike(service: CheckoutService) -> None:
+    row = service.ledger.query("SELECT psn_cert, name FROM persons ORDER BY psn_cert LIMIT 1")[0]
+    who = Identity(row["psn_cert"], row["name"], CERT_ID_NUMBER, row["psn_cert"])
+    basket = [{"barcode": "6910100000012", "qty": "2"}]
+    service.sell(who, basket)
+    quote = service.quote(who, basket)
+    sale = service.sell(who, basket)
+    assert quote.result is not None
+    assert sale.result["setlinfo"]["fund_pay_sumamt"] == format_fen(quote.result.fund_pay_sumamt)
+
+
+# -- the presorted entry hash ------------------------------------------------------------------
+
+
+def test_sale_input_reads_txn_lines_rows_by_position() -> None:
+    assert LINE_COLUMNS[2:9] == ("code", "name", "chrgitm_lv", "covered", "reason", "qty", "price")
+    money = ("det_item_fee_sumamt", "fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt")
+    assert LINE_COLUMNS[9:] == LINE_MONEY == (*money, "inscp_scp_amt")
+
+
+_text = st.text(min_size=1, max_size=12)
+_maybe = st.none() | _text
+_names = st.lists(st.text(min_size=1, max_size=8), min_size=0, max_size=3, unique=True)
+_fen = st.integers(-(10**12), 10**12)
+
+
+@st.composite
+def _rows(draw: st.DrawFn) -> tuple[dict[str, Any], list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    txn: dict[str, Any] = {
+        "txn_id": draw(_text),
+        "settled_at": "2026-03-16 10:00:00",
+        "offline": draw(st.integers(0, 1)),
+        "mdtrt_cert_type": draw(_text),
+        "mdtrt_cert_no": draw(_text),
+        "card_no": draw(st.none() | _text),
+        "card_sn": draw(st.none() | _text),
+        "psn_no": draw(st.none() | _text),
+        "psn_cert": draw(_text),
+        "insutype": draw(_text),
+        "psn_type": draw(_text),
+        "insuplc_admdvs": draw(_text),
+        "flags": draw(st.sampled_from(["[]", '["chronic"]', '["慢病", "a\\"b"]'])),
+        "med_type": draw(_text),
+        "inst_level": draw(_text),
+        "visit_date": "2026-03-16",
+        "policy_version": draw(_text),
+        "scheme": draw(_text),
+        "catalogue_version": draw(st.integers(0, 10**6)),
+        "pool_prop_selfpay": "0.1500",
+    }
+    txn.update({m: draw(_fen) for m in SETLINFO_MONEY})
+    lines = []
+    for i in range(draw(st.integers(1, 4))):
+        code, name, level, reason = draw(_text), draw(_maybe), draw(_maybe), draw(_maybe)
+        covered, qty, price = draw(st.integers(0, 1)), draw(_text), draw(_text)
+        money = tuple(draw(_fen) for _ in LINE_MONEY)
+        lines.append((7, i, code, name, level, covered, reason, qty, price, *money))
+    accs: list[tuple[Any, ...]] = []
+    for phase in ("before", "after"):
+        if draw(st.booleans()):
+            accs.append((7, phase, "acct_balance", draw(_fen)))
+        for kind, fields in (
+            ("pools", ("dedc_used", "inscp_cum", "fund_paid")),
+            ("supplements", ("base_cum", "paid")),
+        ):
+            for name in draw(_names):
+                accs += [(7, phase, f"{kind}/{name}/{f}", draw(_fen)) for f in fields]
+    draw(st.randoms()).shuffle(accs)  # the order rows come back in is not the order keys sort in
+    return txn, lines, accs
+
+
+@settings(max_examples=300, deadline=None)
+@given(_rows(), st.text(max_size=64))
+def test_the_presorted_hash_is_the_canonical_one(
+    rows: tuple[dict[str, Any], list[tuple[Any, ...]], list[tuple[Any, ...]]], prev: str
+) -> None:
+    txn, lines, accs = rows
+    upload = sale_input(txn, {"seq": 7, "prev_hash": prev}, lines, accs)
+    assert sale_digest(upload) == entry_hash(upload)
