@@ -23,7 +23,8 @@ __all__ = ["SyncLoop", "start_embedded_platform", "start_sync_loop"]
 
 def _prepare_hub(ctx: Context, service: Any, db: str) -> None:
     from sync.hub.db import migrate, open_engine
-    from sync.hub.service import Hub, HubError
+    from sync.hub.errors import HubError
+    from sync.hub.service import Hub
     from terminal.demo import demo_catalogue, demo_persons, demo_policy_text
     from terminal.demo.ecard import demo_issuer_key, demo_trust_list
 

@@ -70,7 +70,7 @@ def _serve(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def _keygen(args: argparse.Namespace, ctx: Context) -> int:
-    from sync.hub.service import HubError
+    from sync.hub.errors import HubError
 
     try:
         public = _hub(args, ctx).keygen(replace=args.replace)
@@ -92,7 +92,7 @@ def _enrol_code(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def _publish(args: argparse.Namespace, ctx: Context) -> int:
-    from sync.hub.service import HubError
+    from sync.hub.errors import HubError
 
     kind, path = next(
         (k, getattr(args, k.replace("-", "_")))

@@ -1,0 +1,236 @@
+"""The platform's reference data (platform-api.md "Transport" for `GET /fsi/api/refdata/{kind}`,
+"Platform administration" for publishing): signed versions published and served, as deltas for
+the catalogue and hotlist, and the published policies, catalogues and hotlists parsed for the
+recomputation."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from datetime import datetime, tzinfo
+from typing import Any
+
+from sqlalchemy import Connection, Engine, and_, insert, select
+
+from sync.hub import schema as t
+from sync.hub import statements as q
+from sync.hub._common import Transaction
+from sync.hub.devices import root_key
+from sync.hub.errors import HubError
+from sync.hub.persons import load_persons
+from sync.protocol.canonical import canonical_json
+from sync.protocol.envelope import parse_inf_time
+from sync.protocol.refdata import DELTA_KEYS, KINDS, sign_refdata
+from terminal.errors import InvalidInputError
+from terminal.identity.hotlist import HotlistIndex
+from terminal.settlement import parse_catalogue, parse_policy
+from terminal.settlement.model import Catalogue, Policy
+
+__all__ = ["ReferenceData", "publish", "serve"]
+
+
+def publish(
+    engine: Engine,
+    kind: str,
+    document: Any,
+    *,
+    clock: Callable[[], float],
+    tz: tzinfo,
+) -> dict[str, Any]:
+    """Sign and store a new version of reference data; the platform numbers it itself."""
+    if kind not in KINDS:
+        raise HubError(f"unknown reference data kind {kind!r}: one of {', '.join(KINDS)}")
+    _check_document(kind, document)
+    now = int(clock())
+    with engine.begin() as conn:
+        root = root_key(conn)
+        latest = conn.execute(
+            select(t.refdata.c.version)
+            .where(t.refdata.c.kind == kind)
+            .order_by(t.refdata.c.version.desc())
+            .limit(1)
+        ).scalar()
+        version = (latest or 0) + 1
+        if kind in ("trustlist", "hotlist"):
+            document = {**document, "version": version, "issued_at": now}
+        obj = sign_refdata(
+            {
+                "kind": kind,
+                "version": version,
+                "base_version": None,
+                "issued_at": now,
+                "body": document,
+            },
+            root,
+        )
+        conn.execute(
+            insert(t.refdata).values(
+                kind=kind,
+                version=version,
+                issued_at=now,
+                body=json.dumps(document, ensure_ascii=False, sort_keys=True),
+                sig=obj["sig"],
+            )
+        )
+        if kind == "persons":
+            load_persons(conn, document, datetime.fromtimestamp(clock(), tz).year)
+    return obj
+
+
+def _check_document(kind: str, document: Any) -> None:
+    try:
+        if kind == "policy":
+            if not isinstance(document, str):
+                raise HubError("a policy is published as its TOML text")
+            parse_policy(document, "policy")
+        elif kind == "catalogue":
+            parse_catalogue(document, "catalogue")
+        elif kind == "persons":
+            if not isinstance(document, list):
+                raise HubError("the persons file is a JSON array of {person, accumulators}")
+        elif not isinstance(document, dict):
+            raise HubError(f"a {kind} is a JSON object (ecard-qr.md)")
+    except InvalidInputError as exc:
+        raise HubError(str(exc)) from exc
+
+
+def serve(engine: Engine, kind: str, since: int | None) -> tuple[int, dict[str, Any] | None]:
+    """(HTTP status, refdata object): 200 with the newest document (a delta since `since`
+    for the catalogue and the hotlist when `since` is a version published here), 304 when
+    `since` is current, 404 when nothing was published."""
+    if kind not in KINDS:
+        return 404, None
+    with engine.connect() as conn:
+        row = conn.execute(
+            select(t.refdata)
+            .where(t.refdata.c.kind == kind)
+            .order_by(t.refdata.c.version.desc())
+            .limit(1)
+        ).first()
+        base = None
+        if row is not None and since is not None and kind in DELTA_KEYS and since < row.version:
+            base = conn.execute(
+                select(t.refdata.c.body).where(
+                    and_(t.refdata.c.kind == kind, t.refdata.c.version == since)
+                )
+            ).scalar()
+        if row is None:
+            return 404, None
+        if since is not None and since >= row.version:
+            return 304, None
+        body = json.loads(row.body)
+        if base is None:
+            return 200, {
+                "kind": kind,
+                "version": row.version,
+                "base_version": None,
+                "issued_at": row.issued_at,
+                "body": body,
+                "sig": row.sig,
+            }
+        delta = _delta(kind, json.loads(base), body)
+        obj = {
+            "kind": kind,
+            "version": row.version,
+            "base_version": since,
+            "issued_at": row.issued_at,
+            "body": delta,
+        }
+        return 200, sign_refdata(obj, root_key(conn))
+
+
+def _delta(kind: str, old: Any, new: Any) -> dict[str, Any]:
+    """`{"added", "removed"}` taking `old` to `new` (platform-api.md refdata deltas)."""
+    fields = DELTA_KEYS[kind]
+    old_items = old if kind == "catalogue" else old.get("entries", [])
+    new_items = new if kind == "catalogue" else new.get("entries", [])
+
+    def key(entry: Mapping[str, Any]) -> tuple[Any, ...]:
+        return tuple(entry.get(f) for f in fields)
+
+    before = {key(e): canonical_json(e) for e in old_items}
+    after = {key(e): e for e in new_items}
+    added = [e for k, e in after.items() if before.get(k) != canonical_json(e)]
+    gone = [k for k in before if k not in after]
+    removed: list[Any] = (
+        [k[0] for k in gone]
+        if kind == "catalogue"
+        else [dict(zip(fields, k, strict=True)) for k in gone]
+    )
+    return {"added": added, "removed": removed}
+
+
+class ReferenceData:
+    """The published policies, catalogues and hotlists the recomputation uses, each parsed once
+    (a published version never changes); `tz` is the zone of the platform's local times."""
+
+    def __init__(self, tz: tzinfo) -> None:
+        self.tz = tz
+        self._policies: dict[str, Policy] = {}  # by [policy].version
+        self._policy_rows: set[int] = set()  # refdata versions parsed into _policies
+        self._catalogues: dict[int, Catalogue] = {}
+        self._hotlists: dict[int, HotlistIndex] = {}  # by refdata version
+
+    def policy(self, conn: Connection, policy_version: str) -> Policy | None:
+        """The published policy whose `[policy].version` is `policy_version`."""
+        if policy_version not in self._policies:
+            rows = conn.execute(
+                select(t.refdata.c.version, t.refdata.c.body).where(t.refdata.c.kind == "policy")
+            )
+            for version, body in rows:
+                if version not in self._policy_rows:
+                    policy = parse_policy(json.loads(body), f"policy version {version}")
+                    self._policies[policy.version] = policy
+                    self._policy_rows.add(version)
+        return self._policies.get(policy_version)
+
+    def catalogue(self, conn: Connection, version: int) -> Catalogue | None:
+        """The catalogue published as refdata `version`."""
+        if version in self._catalogues:
+            return self._catalogues[version]
+        body = conn.execute(
+            select(t.refdata.c.body).where(
+                and_(t.refdata.c.kind == "catalogue", t.refdata.c.version == version)
+            )
+        ).scalar()
+        if body is None:
+            return None
+        self._catalogues[version] = parse_catalogue(json.loads(body), "catalogue")
+        return self._catalogues[version]
+
+    def newest_policy(self, conn: Connection) -> Policy | None:
+        """The policy published last."""
+        body = conn.execute(
+            select(t.refdata.c.body)
+            .where(t.refdata.c.kind == "policy")
+            .order_by(t.refdata.c.version.desc())
+            .limit(1)
+        ).scalar()
+        return parse_policy(json.loads(body), "policy") if body else None
+
+    def newest_catalogue(self, conn: Connection) -> Catalogue | None:
+        """The catalogue published last."""
+        version = conn.execute(
+            select(t.refdata.c.version)
+            .where(t.refdata.c.kind == "catalogue")
+            .order_by(t.refdata.c.version.desc())
+            .limit(1)
+        ).scalar()
+        return self.catalogue(conn, version) if version is not None else None
+
+    def hotlist_at(self, conn: Connection, tx: Transaction, settled_at: str) -> HotlistIndex | None:
+        """The hotlist in force at `settled_at`: the newest version issued by then."""
+        try:
+            moment = parse_inf_time(settled_at).replace(tzinfo=self.tz)
+        except ValueError:
+            return None
+        if tx.hotlists is None:  # (version, issued_at), read once per transaction
+            tx.hotlists = [(int(v), int(at)) for v, at in q.HOTLIST_VERSIONS.all(conn, {})]
+        stamp = int(moment.timestamp())
+        version = max((v for v, at in tx.hotlists if at <= stamp), default=None)
+        if version is None:
+            return None
+        if version not in self._hotlists:  # a published version never changes
+            body = q.REFDATA_BODY.scalar(conn, {"kind": "hotlist", "version": version})
+            self._hotlists[version] = HotlistIndex(json.loads(body) if body else None)
+        return self._hotlists[version]

@@ -1,0 +1,222 @@
+"""The platform's recomputation (platform-api.md "Messages" for pre-settlement, "Settlement
+upload", "Settlement reversal"): the one engine of `terminal/settlement` run with the platform's
+policy, catalogue and accumulators; a sale's outcome, a reversal's, and the accumulators each
+moves."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import Connection
+
+from sync.hub import statements as q
+from sync.hub._common import Transaction, amount, need
+from sync.hub.errors import Refused
+from sync.hub.persons import accumulators_body, accumulators_of, store_accumulators
+from sync.hub.reference import ReferenceData
+from sync.protocol.canonical import canonical_json
+from sync.protocol.upload import RECONCILED_AMOUNTS
+from terminal.errors import InvalidInputError, NoSchemeError
+from terminal.identity.hotlist import hotlist_match
+from terminal.settlement import parse_claim, result_to_json, settle
+from terminal.settlement.money import format_fen
+
+__all__ = ["lock_original", "outcome", "presettle", "settle_entry", "settle_reversal"]
+
+
+def presettle(
+    conn: Connection, reference: ReferenceData, data: Mapping[str, Any]
+) -> dict[str, Any]:
+    """2101/2206/2303: the split with the platform's accumulators; nothing is recorded."""
+    claim = need(data, "claim", dict)
+    person = claim.get("person")
+    visit = claim.get("visit")
+    if not isinstance(person, Mapping) or not isinstance(visit, Mapping):
+        raise Refused("bad_input", "input.claim: person and visit are required")
+    policy_version = data.get("policy_version")
+    policy = (
+        reference.newest_policy(conn)
+        if policy_version is None
+        else reference.policy(conn, str(policy_version))
+    )
+    catalogue_version = data.get("catalogue_version")
+    catalogue = (
+        reference.catalogue(conn, catalogue_version)
+        if isinstance(catalogue_version, int)
+        else reference.newest_catalogue(conn)
+    )
+    if policy is None or catalogue is None:
+        raise Refused("bad_input", "no published policy or catalogue to settle with")
+    year = int(str(visit.get("date", "0000"))[:4])
+    accumulators = accumulators_of(conn, str(person.get("psn_cert", "")), year)
+    try:
+        parsed = parse_claim({**claim, "accumulators": accumulators}, "input.claim")
+        return {"result": result_to_json(settle(policy, catalogue, parsed))}
+    except InvalidInputError as exc:
+        raise Refused("bad_input", str(exc)) from None
+    except NoSchemeError as exc:
+        raise Refused("bad_input", f"no scheme applies: {exc}") from None
+
+
+def settle_entry(
+    conn: Connection,
+    tx: Transaction,
+    reference: ReferenceData,
+    txn_id: str,
+    kind: str,
+    data: Mapping[str, Any],
+    setl_date: str,
+) -> dict[str, Any]:
+    """The outcome (status, reason, result, kept, accumulators) of an entry whose chain
+    holds; the accumulators and the original of a reversal are updated here."""
+    if kind == "reversal":
+        return settle_reversal(conn, txn_id, data)
+    return _settle_sale(conn, tx, reference, data, setl_date)
+
+
+def _settle_sale(
+    conn: Connection,
+    tx: Transaction,
+    reference: ReferenceData,
+    data: Mapping[str, Any],
+    setl_date: str,
+) -> dict[str, Any]:
+    claim, result = data["claim"], data["result"]
+    policy = reference.policy(conn, str(result.get("policy_version", "")))
+    if policy is None:
+        return outcome("rejected", "unknown_policy")
+    catalogue = reference.catalogue(conn, data["catalogue_version"])
+    if catalogue is None:
+        return outcome("rejected", "unknown_catalogue")
+    person = claim.get("person", {})
+    psn_cert = person.get("psn_cert", "")
+    by_card = data.get("mdtrt_cert_type") == "03"
+    if hotlist_match(
+        reference.hotlist_at(conn, tx, data["settled_at"]),
+        card_no=data.get("card_no") if by_card else None,
+        card_sn=data.get("card_sn") if by_card else None,
+        psn_cert=psn_cert,
+    ):
+        return outcome("rejected", "hotlisted")
+    year = int(str(claim.get("visit", {}).get("date", setl_date))[:4])
+    held = accumulators_body(conn, psn_cert, year, for_update=True)
+    if held is None and q.PERSON_KNOWN.first(conn, {"psn_cert": psn_cert}) is None:
+        # (a person with accumulators is known: both are written together, or the person
+        # first; so the person is looked for only when the accumulators are missing)
+        q.INSERT_PERSON.run(
+            conn,
+            {
+                "psn_cert": psn_cert,
+                "person": canonical_json(person).decode(),
+                "unregistered": True,
+            },
+        )
+    accumulators = json.loads(held) if held else {}
+    try:
+        parsed = parse_claim({**claim, "accumulators": accumulators}, "upload")
+        ours = settle(policy, catalogue, parsed)
+    except (InvalidInputError, NoSchemeError) as exc:
+        return outcome("rejected", "bad_claim", result=str(exc))
+    ours_json = result_to_json(ours)
+    theirs = result.get("setlinfo", {})
+    same = all(
+        theirs.get(k) == v or amount(theirs.get(k)) == amount(v)  # the same text: equal
+        for k, v in ours_json["setlinfo"].items()
+        if k != "pool_prop_selfpay"
+    )
+    after = ours_json["accumulators_after"]
+    store_accumulators(conn, psn_cert, year, after, exists=held is not None)
+    kept = {k: ours_json["setlinfo"][k] for k in RECONCILED_AMOUNTS}
+    moved = {"before": accumulators, "after": after}
+    return outcome(
+        "accepted" if same else "adjusted",
+        None,
+        result=None if same else canonical_json(ours_json).decode(),
+        kept=canonical_json(kept).decode(),
+        accumulators=canonical_json(moved).decode(),
+    )
+
+
+def settle_reversal(conn: Connection, txn_id: str, data: Mapping[str, Any]) -> dict[str, Any]:
+    """The outcome of reversal `txn_id`; an accepted one marks its original reversed and gives
+    back what the original took from the person's accumulators."""
+    lock_original(conn, data["orig_txn_id"])
+    orig = q.ENTRY_BY_TXN.first(conn, {"txn_id": data["orig_txn_id"]})
+    if orig is None or orig.status in ("held", "pending"):
+        # waits for its original, without holding up this device's chain
+        return outcome("held", "original")
+    if orig.kind == "reversal" or orig.status == "rejected":
+        return outcome("rejected", "not_reversible")
+    if orig.reversed_by is not None and orig.reversed_by != txn_id:
+        return outcome("rejected", "already_reversed")
+    kept = json.loads(orig.kept)
+    negated = {k: _negate(v) for k, v in kept.items()}
+    q.MARK_REVERSED.run(conn, {"key": orig.txn_id, "reversed_by": txn_id})
+    _give_back(conn, orig)
+    return outcome("accepted", None, kept=canonical_json(negated).decode())
+
+
+def _give_back(conn: Connection, orig: Any) -> None:
+    """Undo what the original took from the person's accumulators: current − (after −
+    before), with the accumulators the platform settled it with."""
+    data = json.loads(orig.input)
+    claim = data["claim"]
+    year = int(str(claim.get("visit", {}).get("date", orig.setl_date))[:4])
+    psn_cert = claim["person"]["psn_cert"]
+    moved = json.loads(orig.accumulators) if orig.accumulators else {}
+    held = accumulators_body(conn, psn_cert, year, for_update=True)
+    current = json.loads(held) if held else {}
+    restored = _subtract_delta(current, moved.get("before", {}), moved.get("after", {}))
+    store_accumulators(conn, psn_cert, year, restored, exists=held is not None)
+
+
+def lock_original(conn: Connection, txn_id: str) -> None:
+    """PostgreSQL: serialise a sale's settling and the reversals of it on a lock for its
+    `txn_id`, held until the transaction ends. A reversal from another terminal may arrive at
+    another hub process while the sale's transaction is still open: without the lock, neither
+    would see the other and the reversal would stay held for an original that has settled."""
+    if conn.dialect.name == "postgresql":
+        key = int.from_bytes(hashlib.sha256(txn_id.encode()).digest()[:8], "big", signed=True)
+        q.ORIGINAL_LOCK.run(conn, {"key": key})
+
+
+def outcome(
+    status: str,
+    reason: str | None,
+    *,
+    result: str | None = None,
+    kept: str | None = None,
+    accumulators: str | None = None,
+) -> dict[str, Any]:
+    """The columns settling an entry writes."""
+    return {
+        "status": status,
+        "reason": reason,
+        "result": result,
+        "kept": kept,
+        "accumulators": accumulators,
+    }
+
+
+def _negate(value: str) -> str:
+    fen = amount(value)
+    return format_fen(-fen) if fen is not None else value
+
+
+def _subtract_delta(current: Any, before: Any, after: Any) -> Any:
+    """current − (after − before), field by field, for the claim-shaped accumulators."""
+    if isinstance(current, Mapping):
+        out = dict(current)
+        keys = set(before if isinstance(before, Mapping) else {}) | set(
+            after if isinstance(after, Mapping) else {}
+        )
+        for k in keys:
+            b = before.get(k) if isinstance(before, Mapping) else None
+            a = after.get(k) if isinstance(after, Mapping) else None
+            out[k] = _subtract_delta(current.get(k), b, a)
+        return out
+    cur, b, a = amount(current) or 0, amount(before) or 0, amount(after) or 0
+    return format_fen(cur - (a - b))

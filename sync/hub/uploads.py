@@ -1,0 +1,240 @@
+"""Settlement upload and reversal messages (platform-api.md "Settlement upload", "Settlement
+reversal"): the input checks, the device's hash chain, entries held for a gap or for their
+original, and the acknowledgement (`output.setlinfo`). Each entry is stored once, with its
+outcome; the same `txn_id` and input again gets the stored acknowledgement."""
+
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+from cryptography.exceptions import InvalidSignature
+from sqlalchemy import Connection
+
+from sync.hub import statements as q
+from sync.hub._common import Link, Message, Transaction, need, public_key
+from sync.hub.errors import Refused
+from sync.hub.reference import ReferenceData
+from sync.hub.settling import lock_original, outcome, settle_entry, settle_reversal
+from sync.protocol.envelope import parse_inf_time
+from sync.protocol.upload import ZERO_HASH, entry_hash
+
+__all__ = ["reversal", "upload"]
+
+
+def upload(
+    conn: Connection, tx: Transaction, reference: ReferenceData, message: Message
+) -> dict[str, Any]:
+    """2102/2207/2304: store and settle a sale; its acknowledgement."""
+    data, dev_no = message.data, message.dev_no
+    txn_id = need(data, "txn_id", str)
+    ledger = need(data, "ledger", dict)
+    seq = need(ledger, "seq", int)
+    for field in ("prev_hash", "hash", "sig"):
+        need(ledger, field, str)
+    need(data, "offline", bool)
+    need(data, "settled_at", str)
+    for field in ("mdtrt_cert_type", "mdtrt_cert_no"):
+        need(data, field, str)
+    claim = need(data, "claim", dict)
+    need(data, "result", dict)
+    need(data, "catalogue_version", int)
+    if txn_id != f"{dev_no}-{seq}":
+        raise Refused("bad_input", f"input.txn_id: must be {dev_no}-{seq}")
+    person = claim.get("person", {})
+    psn_cert = person.get("psn_cert") if isinstance(person, Mapping) else None
+    return _store_entry(conn, tx, reference, message, "sale", psn_cert)
+
+
+def reversal(
+    conn: Connection, tx: Transaction, reference: ReferenceData, message: Message
+) -> dict[str, Any]:
+    """2103/2208/2305: store and settle a reversal; its acknowledgement."""
+    data, dev_no = message.data, message.dev_no
+    txn_id = need(data, "txn_id", str)
+    need(data, "orig_txn_id", str)
+    ledger = need(data, "ledger", dict)
+    seq = need(ledger, "seq", int)
+    for field in ("prev_hash", "hash", "sig"):
+        need(ledger, field, str)
+    need(data, "settled_at", str)
+    if txn_id != f"{dev_no}-{seq}":
+        raise Refused("bad_input", f"input.txn_id: must be {dev_no}-{seq}")
+    return _store_entry(conn, tx, reference, message, "reversal", None)
+
+
+def _store_entry(
+    conn: Connection,
+    tx: Transaction,
+    reference: ReferenceData,
+    message: Message,
+    kind: str,
+    psn_cert: str | None,
+) -> dict[str, Any]:
+    data, dev_no, now = message.data, message.dev_no, message.now
+    txn_id, ledger = data["txn_id"], data["ledger"]
+    seq = ledger["seq"]
+    existing = (
+        tx.entries.pop(txn_id)
+        if txn_id in tx.entries
+        else q.ENTRY_ACK.first(conn, {"txn_id": txn_id})
+    )
+    if existing is not None:
+        if existing.input_hash != message.input_hash:
+            return {
+                "txn_id": txn_id,
+                "setl_id": "",
+                "status": "rejected",
+                "reason": "txn_id_reused",
+            }
+        return _ack(
+            existing.txn_id, existing.setl_id, existing.status, existing.reason, existing.result
+        )
+    try:
+        settled = parse_inf_time(data["settled_at"])
+    except ValueError:
+        raise Refused("bad_input", "input.settled_at: not yyyy-MM-dd HH:mm:ss") from None
+    # a device's entries settle in seq order: serialise them on the device's row (held
+    # until the transaction ends, so once per device and batch)
+    if conn.dialect.name == "postgresql" and dev_no not in tx.locked:
+        q.DEVICE_FOR_UPDATE.run(conn, {"dev_no": dev_no})
+        tx.locked.add(dev_no)
+    if dev_no not in tx.gaps:  # (after the lock: nobody else adds any until we commit)
+        tx.gaps[dev_no] = q.HELD_FOR_GAP.first(conn, {"dev_no": dev_no}) is not None
+    values: dict[str, Any] = {
+        "txn_id": txn_id,
+        "dev_no": dev_no,
+        "seq": seq,
+        "kind": kind,
+        "input": message.canonical.decode(),
+        "input_hash": message.input_hash,
+        "hash": ledger["hash"],
+        "setl_id": uuid.uuid4().hex,
+        "settled_at": data["settled_at"],
+        "setl_date": settled.date().isoformat(),
+        "psn_cert": psn_cert,
+        "orig_txn_id": data.get("orig_txn_id"),
+        "stored_at": int(now.timestamp()),
+        "reason": None,
+        "result": None,
+        "kept": None,
+        "accumulators": None,
+        "reversed_by": None,
+    }
+    status, reason = _chain_status(conn, tx, message.device, data, message.canonical)
+    if status == "pending":
+        # settled before it is written: the row goes in once, with its outcome
+        values.update(settle_entry(conn, tx, reference, txn_id, kind, data, values["setl_date"]))
+    else:
+        values.update(status=status, reason=reason)
+    q.INSERT_ENTRY.run(conn, values)
+    tx.links[dev_no] = Link(seq, ledger["hash"], _holds(values["status"], values["reason"]))
+    if status == "held":
+        tx.gaps[dev_no] = True
+    elif status == "pending":
+        if kind == "sale":
+            _settle_waiting_reversal(conn, tx, txn_id)
+        if tx.gaps[dev_no]:
+            _release_held(conn, tx, reference, dev_no, seq + 1)
+    return _ack(txn_id, values["setl_id"], values["status"], values["reason"], values["result"])
+
+
+def _chain_status(
+    conn: Connection,
+    tx: Transaction,
+    device: Any,
+    data: Mapping[str, Any],
+    canonical: bytes,
+) -> tuple[str, str | None]:
+    """("rejected", "ledger_mismatch") | ("held", None) | ("pending", None)."""
+    ledger = data["ledger"]
+    seq = ledger["seq"]
+    try:
+        digest = entry_hash(data, strict=False, canonical=canonical)
+    except TypeError:
+        return "rejected", "ledger_mismatch"  # a float somewhere: not what was signed
+    if digest != ledger["hash"] or not _sig_ok(device.public_key, ledger["sig"], digest):
+        return "rejected", "ledger_mismatch"
+    if seq == 1:
+        return (
+            ("pending", None)
+            if ledger["prev_hash"] == ZERO_HASH
+            else ("rejected", "ledger_mismatch")
+        )
+    prev = tx.links.get(device.dev_no)
+    if prev is None or prev.seq != seq - 1:
+        row = q.LINK_AT.first(conn, {"dev_no": device.dev_no, "seq": seq - 1})
+        prev = Link(seq - 1, row.hash, _holds(row.status, row.reason)) if row else None
+    if prev is None or prev.holds:
+        return "held", None
+    if prev.hash != ledger["prev_hash"]:
+        return "rejected", "ledger_mismatch"
+    return "pending", None
+
+
+def _release_held(
+    conn: Connection, tx: Transaction, reference: ReferenceData, dev_no: str, seq: int
+) -> None:
+    """Settle the held entries that follow, in seq order, while the chain holds."""
+    while True:
+        row = q.ENTRY_AT.first(conn, {"dev_no": dev_no, "seq": seq})
+        if row is None or row.status != "held" or row.reason:
+            return
+        prev = q.LINK_AT.first(conn, {"dev_no": dev_no, "seq": seq - 1})
+        data = json.loads(row.input)
+        if prev is None or prev.hash != data["ledger"]["prev_hash"]:
+            _finish(conn, tx, row.txn_id, outcome("rejected", "ledger_mismatch"))
+        else:
+            _finish(
+                conn,
+                tx,
+                row.txn_id,
+                settle_entry(conn, tx, reference, row.txn_id, row.kind, data, row.setl_date),
+            )
+            if row.kind == "sale":
+                _settle_waiting_reversal(conn, tx, row.txn_id)
+        seq += 1
+
+
+def _finish(conn: Connection, tx: Transaction, txn_id: str, result: Mapping[str, Any]) -> None:
+    """Settle an entry stored before (held until now)."""
+    q.FINISH_ENTRY.run(conn, {"key": txn_id, **result})
+    tx.entries.pop(txn_id, None)  # what was read ahead of it is no longer its state
+
+
+def _settle_waiting_reversal(conn: Connection, tx: Transaction, txn_id: str) -> None:
+    """A reversal of sale `txn_id` that arrived first, held for it, settles now."""
+    lock_original(conn, txn_id)
+    waiting = q.WAITING_REVERSAL.first(conn, {"txn_id": txn_id})
+    if waiting is not None:
+        result = settle_reversal(conn, waiting.txn_id, json.loads(waiting.input))
+        _finish(conn, tx, waiting.txn_id, result)
+
+
+def _holds(status: str, reason: str | None) -> bool:
+    """True when an entry in this state holds up the next one of its device (a reversal held
+    for its original does not)."""
+    return status == "pending" or (status == "held" and not reason)
+
+
+def _ack(
+    txn_id: str, setl_id: str, status: str, reason: str | None, result: str | None
+) -> dict[str, Any]:
+    ack: dict[str, Any] = {"txn_id": txn_id, "setl_id": setl_id, "status": status}
+    if reason and status == "rejected":
+        ack["reason"] = reason
+    if status == "adjusted" and result:
+        ack["result"] = json.loads(result)
+    return ack
+
+
+def _sig_ok(public_b64: str, sig_b64: str, digest_hex: str) -> bool:
+    try:
+        key = public_key(public_b64)
+        key.verify(base64.b64decode(sig_b64, validate=True), bytes.fromhex(digest_hex))
+    except (InvalidSignature, ValueError):
+        return False
+    return True
