@@ -1,5 +1,10 @@
-"""The receipt a committed sale or refund prints (docs/printer.md): values, labels, and the one
-presentation both renderers (ESC/POS and HTML) lay out, so the two never say different things.
+"""The receipt a committed sale, refund or self-pay sale prints (docs/printer.md): values, labels,
+and the one presentation both renderers (ESC/POS and HTML) lay out, so the two never say different
+things.
+
+A self-pay sale (`kind` "self_pay", 自费) used no insurance: its receipt says so plainly, shows the
+lines, the total and the payment method, and no insured person, fund or account split, ledger
+entry or verify code (it is not in the signed sales chain).
 
 Money is integer fen throughout; `format_fen` turns it into yuan text by integer arithmetic.
 """
@@ -23,7 +28,7 @@ __all__ = [
     "present",
 ]
 
-KINDS = ("sale", "refund")
+KINDS = ("sale", "refund", "self_pay")
 LANGUAGES = ("zh", "en")
 PAYMENT_METHODS = ("cash", "bank_card", "mobile", "")
 CATEGORIES = ("A", "B", "C", "")
@@ -64,7 +69,7 @@ class Receipt:
     fixmedins_code: str
     dev_no: str
     txn_id: str
-    kind: str  # "sale" | "refund"
+    kind: str  # "sale" | "refund" | "self_pay"
     orig_txn_id: str | None  # the refunded sale's txn_id; None for a sale
     settled_at: str  # ISO 8601 with offset
     operator: str
@@ -79,8 +84,8 @@ class Receipt:
     cash_fen: int
     payment_method: str  # "cash" | "bank_card" | "mobile" | ""
     seq: int
-    ledger_hash: str  # 64 hex
-    verify_text: str  # what the QR code encodes
+    ledger_hash: str  # 64 hex; "" for a self-pay sale
+    verify_text: str  # what the QR code encodes; "" for a self-pay sale
     language: str = "zh"  # "zh" | "en"
 
     def __post_init__(self) -> None:
@@ -88,14 +93,19 @@ class Receipt:
         if not all(_is_int(v) for v in money):
             raise ValueError(f"receipt {self.txn_id}: money and seq must be int (fen)")
         if self.kind not in KINDS:
-            raise ValueError(f"receipt {self.txn_id}: kind {self.kind!r} is not sale or refund")
+            raise ValueError(f"receipt {self.txn_id}: kind {self.kind!r} is not one of {KINDS}")
         if (self.kind == "refund") != (self.orig_txn_id is not None):
             raise ValueError(f"receipt {self.txn_id}: a refund, and only a refund, has orig_txn_id")
         if self.language not in LANGUAGES:
             raise ValueError(f"receipt {self.txn_id}: language {self.language!r} is not zh or en")
         if self.payment_method not in PAYMENT_METHODS:
             raise ValueError(f"receipt {self.txn_id}: payment method {self.payment_method!r}")
-        if not _HEX64.fullmatch(self.ledger_hash):
+        if self.kind == "self_pay":
+            if self.fund_fen or self.acct_fen or self.cash_fen != self.medfee_fen:
+                raise ValueError(f"receipt {self.txn_id}: a self-pay sale is paid all in cash")
+            if self.ledger_hash or self.verify_text:
+                raise ValueError(f"receipt {self.txn_id}: a self-pay sale has no ledger entry")
+        elif not _HEX64.fullmatch(self.ledger_hash):
             raise ValueError(f"receipt {self.txn_id}: ledger_hash must be 64 hex digits")
 
 
@@ -112,7 +122,9 @@ class Labels:
 
     lang_tag: str
     title: str
+    self_pay_title: str
     refund: str
+    self_pay: str
     offline: str
     institution: str
     terminal: str
@@ -122,6 +134,7 @@ class Labels:
     cert: str
     insutype: str
     medfee: str
+    total: str
     fund: str
     acct: str
     cash: str
@@ -138,7 +151,9 @@ class Labels:
 _ZH = Labels(
     lang_tag="zh-CN",
     title="医保结算单",
+    self_pay_title="自费结算单",
     refund="退费",
+    self_pay="自费 — 未使用医保",
     offline="离线结算",
     institution="机构编码",
     terminal="终端编号",
@@ -148,6 +163,7 @@ _ZH = Labels(
     cert="证件号码",
     insutype="险种",
     medfee="医疗费总额",
+    total="合计",
     fund="统筹基金支付",
     acct="个人账户支付",
     cash="个人现金支付",
@@ -164,7 +180,9 @@ _ZH = Labels(
 _EN = Labels(
     lang_tag="en",
     title="Medical Insurance Settlement",
+    self_pay_title="Self-pay Receipt",
     refund="REFUND",
+    self_pay="Self-pay — no insurance used",
     offline="OFFLINE SETTLEMENT",
     institution="Institution",
     terminal="Terminal",
@@ -174,6 +192,7 @@ _EN = Labels(
     cert="ID no.",
     insutype="Insurance",
     medfee="Total medical fees",
+    total="Total",
     fund="Pooled fund paid",
     acct="Personal account paid",
     cash="Cash paid",
@@ -255,49 +274,60 @@ def _detail(category: str, note: str) -> str:
 def present(receipt: Receipt) -> ReceiptView:
     """The receipt's words and amounts, in its language and printing order."""
     lab = labels_for(receipt.language)
+    self_pay = receipt.kind == "self_pay"
     markers = []
     if receipt.kind == "refund":
         markers.append(lab.refund)
+    if self_pay:
+        markers.append(lab.self_pay)
     if receipt.offline:
         markers.append(lab.offline)
-    header = (
+    header = [
         Field(lab.institution, receipt.fixmedins_code),
         Field(lab.terminal, receipt.dev_no),
         Field(lab.settled_at, _format_time(receipt.settled_at)),
         Field(lab.operator, receipt.operator),
-        Field(lab.person, receipt.psn_name),
-        Field(lab.cert, receipt.psn_cert_masked),
-        Field(lab.insutype, receipt.insutype),
-    )
+    ]
+    if not self_pay:  # no insured person: nobody's insurance was used
+        header += [
+            Field(lab.person, receipt.psn_name),
+            Field(lab.cert, receipt.psn_cert_masked),
+            Field(lab.insutype, receipt.insutype),
+        ]
     items = tuple(
         ItemView(
             name=_plain(line.name),
             code=_plain(line.code),
             quantity=_plain(f"{line.qty} {line.unit}") + f" × {format_fen(line.price_fen)}",
             amount=format_fen(line.amount_fen),
-            detail=_detail(lab.categories[line.category], _plain(line.note)),
+            # on a self-pay receipt every line is self-pay: the marker says it once
+            detail="" if self_pay else _detail(lab.categories[line.category], _plain(line.note)),
         )
         for line in receipt.lines
     )
-    totals = [
-        Field(lab.medfee, format_fen(receipt.medfee_fen)),
-        Field(lab.fund, format_fen(receipt.fund_fen)),
-        Field(lab.acct, format_fen(receipt.acct_fen)),
-        Field(lab.cash, format_fen(receipt.cash_fen)),
-    ]
+    if self_pay:
+        totals = [Field(lab.total, format_fen(receipt.cash_fen))]
+    else:
+        totals = [
+            Field(lab.medfee, format_fen(receipt.medfee_fen)),
+            Field(lab.fund, format_fen(receipt.fund_fen)),
+            Field(lab.acct, format_fen(receipt.acct_fen)),
+            Field(lab.cash, format_fen(receipt.cash_fen)),
+        ]
     if receipt.payment_method:
         totals.append(Field(lab.payment_method, lab.methods[receipt.payment_method]))
     footer = [Field(lab.txn_id, receipt.txn_id)]
     if receipt.orig_txn_id is not None:
         footer.append(Field(lab.orig_txn_id, receipt.orig_txn_id))
-    footer += [
-        Field(lab.seq, str(receipt.seq)),
-        Field(lab.ledger_hash, receipt.ledger_hash[:HASH_EXCERPT].lower()),
-    ]
+    if not self_pay:
+        footer += [
+            Field(lab.seq, str(receipt.seq)),
+            Field(lab.ledger_hash, receipt.ledger_hash[:HASH_EXCERPT].lower()),
+        ]
     return ReceiptView(
         lang_tag=lab.lang_tag,
         shop_name=_plain(receipt.shop_name),
-        title=lab.title,
+        title=lab.self_pay_title if self_pay else lab.title,
         markers=tuple(markers),
         header=tuple(Field(f.label, _plain(f.value)) for f in header),
         items=items,

@@ -335,7 +335,8 @@ class CheckoutService:
             raise CheckoutError(
                 "unknown_person",
                 "this person is not in the terminal's person list, so insurance cannot be "
-                "settled offline: sell for cash, or sync with the platform and try again",
+                "settled offline: sell the basket as self-pay (no insurance), or sync with the "
+                "platform and try again",
             )
         today = self.local_now().date()
         visit = {"med_type": med_type, "inst_level": self.config.terminal.inst_level}
@@ -524,7 +525,8 @@ class CheckoutService:
                 Refusal(
                     "hotlisted",
                     f"this card or person is blocked by the platform ({entry.get('reason', '')}): "
-                    "do not settle; ask the customer to contact the insurance office",
+                    "do not settle on insurance; ask the customer to contact the insurance office "
+                    "(a self-pay sale, without insurance, is still possible)",
                 )
             )
 

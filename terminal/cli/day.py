@@ -66,6 +66,7 @@ def _present(closure: dict[str, Any], closed: bool) -> dict[str, Any]:
     from terminal.ledger.closures import CLOSURE_MONEY
     from terminal.settlement.money import format_fen
 
-    out = {k: (format_fen(v) if k in CLOSURE_MONEY else v) for k, v in closure.items()}
+    money = (*CLOSURE_MONEY, "self_pay_total")
+    out = {k: (format_fen(v) if k in money and v is not None else v) for k, v in closure.items()}
     out["closed"] = closed
     return out

@@ -1,4 +1,5 @@
-"""`medpos checkout` (the headless sale, by claim, card or e-card code) and `medpos refund`.
+"""`medpos checkout` (the headless sale, by claim, card or e-card code; or, with `--self-pay`, the
+claim's basket sold without insurance) and `medpos refund`.
 
 Exit codes: 0 done; 1 a refused refund or an error of the terminal; 2 invalid input (the message
 names the file and field), nothing written; 3 no scheme of the policy applies; 4 refused by an
@@ -15,6 +16,8 @@ from terminal.cli._common import Context, emit_json, fail, open_service, read_js
 
 __all__ = ["register"]
 
+_BAD_INPUT = ("bad_basket", "bad_basket_id")  # CheckoutError codes that exit 2
+
 
 def register(sub: Any) -> None:
     p = sub.add_parser("checkout", help="settle and commit a sale (headless)")
@@ -29,6 +32,16 @@ def register(sub: Any) -> None:
     p.add_argument("--db", metavar="PATH", help="terminal database (default: from config)")
     p.add_argument("--operator", help="operator id recorded with the sale")
     p.add_argument("--payment-method", choices=["cash", "bank_card", "mobile"], default="cash")
+    p.add_argument(
+        "--self-pay",
+        action="store_true",
+        help="sell the claim's basket without insurance (自费): the customer pays it all",
+    )
+    p.add_argument(
+        "--basket-id",
+        metavar="ID",
+        help="with --self-pay: the caller's basket id; the same id again returns the first sale",
+    )
     p.set_defaults(func=_checkout)
 
     r = sub.add_parser("refund", help="reverse a committed sale")
@@ -45,6 +58,8 @@ def _checkout(args: argparse.Namespace, ctx: Context) -> int:
 
     if args.repeat < 1:
         return fail("--repeat must be at least 1", 2)
+    if args.self_pay or args.basket_id:
+        return _self_pay(args, ctx)
     if (args.card or args.ecard) and not args.basket:
         return fail("--basket B.json is needed with --card or --ecard", 2)
     try:
@@ -87,9 +102,42 @@ def _checkout(args: argparse.Namespace, ctx: Context) -> int:
         emit_json({"error": exc.code, "message": str(exc)})
         return fail(str(exc), 4)
     except CheckoutError as exc:
-        code = 2 if exc.code in ("bad_basket",) else 1
+        code = 2 if exc.code in _BAD_INPUT else 1
         emit_json({"error": exc.code, "message": str(exc)})
         return fail(str(exc), code)
+    return 0
+
+
+def _self_pay(args: argparse.Namespace, ctx: Context) -> int:
+    """A self-pay sale of the claim's basket; its person, if any, is not used."""
+    from terminal.checkout.selfpay import new_basket_id, sell_self_pay
+    from terminal.errors import CheckoutError
+
+    if not args.self_pay:
+        return fail("--basket-id is for --self-pay", 2)
+    if not args.claim:
+        return fail("--self-pay sells the basket of --claim C.json", 2)
+    try:
+        claim = read_json_file(args.claim)
+    except ValueError as exc:
+        return fail(str(exc), 2)
+    basket: Any = claim.get("basket") if isinstance(claim, dict) else None
+    service = open_service(ctx, args.db)
+    try:
+        for _ in range(args.repeat):
+            outcome = sell_self_pay(
+                service,
+                basket,  # checked by the pricing: a non-empty list of lines
+                basket_id=args.basket_id or new_basket_id(),
+                payment_method=args.payment_method,
+                reason="requested",
+                operator=args.operator,
+                source=args.claim,
+            )
+            emit_json(outcome.line())
+    except CheckoutError as exc:
+        emit_json({"error": exc.code, "message": str(exc)})
+        return fail(str(exc), 2 if exc.code in _BAD_INPUT else 1)
     return 0
 
 

@@ -1,11 +1,13 @@
 """The terminal's durable store: transactions, the signed hash chain, outbox, persons, reference
-data, closures and the audit log (DESIGN.md "Ledger"; platform-api.md for the hashed content)."""
+data, closures, self-pay sales and the audit log (DESIGN.md "Ledger"; platform-api.md for the
+hashed content)."""
 
 from __future__ import annotations
 
 from terminal.ledger.closures import close_day, closure_hash, day_totals
 from terminal.ledger.keys import DeviceKey, key_id_of
 from terminal.ledger.records import GENESIS_HASH, entry_hash
+from terminal.ledger.selfpay import SelfPayLine, SelfPayRecord, get_self_pay, record_self_pay
 from terminal.ledger.store import RefData, SqliteLedger
 from terminal.ledger.unit import Appended, WriteUnit
 from terminal.ledger.verify import VerifyReport, report_text, verify_ledger
@@ -15,6 +17,8 @@ __all__ = [
     "Appended",
     "DeviceKey",
     "RefData",
+    "SelfPayLine",
+    "SelfPayRecord",
     "SqliteLedger",
     "VerifyReport",
     "WriteUnit",
@@ -22,7 +26,9 @@ __all__ = [
     "closure_hash",
     "day_totals",
     "entry_hash",
+    "get_self_pay",
     "key_id_of",
+    "record_self_pay",
     "report_text",
     "verify_ledger",
 ]

@@ -3,12 +3,14 @@
 A closure for business date D covers every sale and reversal after the previous closure up to the
 last one dated D; it holds counts and sums per fund (a reversal counts −1 with the negated amounts
 of the sale it reverses), the first and last `seq`, the `hash` of the last entry it covers and the
-previous closure's hash, and is signed by the device key.
+previous closure's hash, and is signed by the device key. It also counts the self-pay sales (no
+insurance, outside the sales chain: `terminal/ledger/selfpay.py`) covered the same way.
 """
 
 from __future__ import annotations
 
 import hashlib
+import sqlite3
 from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
@@ -19,7 +21,7 @@ from terminal.ledger.records import GENESIS_HASH
 from terminal.ledger.schema import SETLINFO_MONEY
 from terminal.ledger.store import SqliteLedger
 
-__all__ = ["CLOSURE_MONEY", "close_day", "closure_hash", "day_totals"]
+__all__ = ["CLOSURE_MONEY", "SELF_PAY_FIELDS", "close_day", "closure_hash", "day_totals"]
 
 CLOSURE_MONEY = SETLINFO_MONEY[:-1]  # every setlinfo amount but the balance after
 _HASHED = (
@@ -37,9 +39,18 @@ _HASHED = (
 )
 
 
+# Self-pay sales (no insurance) covered by the closure: the count, the total (fen) and the last
+# `self_pay_sales.id` covered. Closures made before self-pay sales existed have none of the three
+# (NULL), so each is hashed only when present and those closures keep the hash they were signed
+# with; every closure made since has all three.
+SELF_PAY_FIELDS = ("self_pay_count", "self_pay_total", "self_pay_last_id")
+
+
 def closure_hash(closure: Mapping[str, Any]) -> str:
     """Hex SHA-256 of the canonical JSON of the closure's fields (all but `hash` and `sig`)."""
-    return hashlib.sha256(canonical_json({k: closure[k] for k in _HASHED})).hexdigest()
+    fields = {k: closure[k] for k in _HASHED}
+    fields.update((k, closure[k]) for k in SELF_PAY_FIELDS if closure.get(k) is not None)
+    return hashlib.sha256(canonical_json(fields)).hexdigest()
 
 
 def _signed_amounts_sql(where: str) -> str:
@@ -59,7 +70,11 @@ def _signed_amounts_sql(where: str) -> str:
 def day_totals(ledger: SqliteLedger, day: date) -> dict[str, Any]:
     """Live totals of the sales and reversals dated `day` (not a closure: nothing is signed)."""
     row = ledger.conn.execute(_signed_amounts_sql("t.setl_date = ?"), (day.isoformat(),)).fetchone()
-    return _totals(row)
+    count, total = ledger.conn.execute(
+        "SELECT COUNT(*), COALESCE(SUM(total), 0) FROM self_pay_sales WHERE setl_date = ?",
+        (day.isoformat(),),
+    ).fetchone()
+    return {**_totals(row), "self_pay_count": count, "self_pay_total": total}
 
 
 def _totals(row: tuple[Any, ...]) -> dict[str, Any]:
@@ -80,8 +95,8 @@ def close_day(
     with ledger.write() as unit:
         conn = ledger.conn
         last = conn.execute(
-            "SELECT closure_no, setl_date, last_seq, last_hash, hash FROM closures "
-            "ORDER BY closure_no DESC LIMIT 1"
+            "SELECT closure_no, setl_date, last_seq, last_hash, hash, self_pay_last_id "
+            "FROM closures ORDER BY closure_no DESC LIMIT 1"
         ).fetchone()
         if last is not None and last[1] >= day.isoformat():
             if last[1] == day.isoformat():
@@ -111,6 +126,7 @@ def close_day(
             "closed_at": at.isoformat(timespec="seconds"),
             "operator": operator,
             **totals,
+            **_self_pay_covered(conn, last[5] if last is not None else None, day),
         }
         closure["hash"] = closure_hash(closure)
         closure["sig"] = ledger.key.sign_b64(bytes.fromhex(closure["hash"]))
@@ -124,3 +140,20 @@ def close_day(
             "day_close", operator, {"setl_date": day.isoformat(), "hash": closure["hash"]}, at
         )
     return closure
+
+
+def _self_pay_covered(conn: sqlite3.Connection, after: int | None, day: date) -> dict[str, int]:
+    """The self-pay sales after the previous closure's up to the last one dated `day` (as the
+    entries of the sales chain are covered)."""
+    after = after or 0
+    end = conn.execute(
+        "SELECT MAX(id) FROM self_pay_sales WHERE id > ? AND setl_date <= ?",
+        (after, day.isoformat()),
+    ).fetchone()[0]
+    if end is None:
+        return {"self_pay_count": 0, "self_pay_total": 0, "self_pay_last_id": after}
+    count, total = conn.execute(
+        "SELECT COUNT(*), COALESCE(SUM(total), 0) FROM self_pay_sales WHERE id > ? AND id <= ?",
+        (after, end),
+    ).fetchone()
+    return {"self_pay_count": count, "self_pay_total": total, "self_pay_last_id": end}

@@ -3,6 +3,7 @@
 Money is INTEGER fen in every column. Quantities and prices (up to four places) are TEXT decimals as
 the claim gave them. The sales chain (`ledger`) and the audit log are append-only: triggers refuse
 UPDATE and DELETE, so only a hand with a raw editor can change them, and `ledger verify` finds that.
+Self-pay sales (`self_pay_sales`, `self_pay_lines`) are append-only too, but outside the chain.
 """
 
 from __future__ import annotations
@@ -221,6 +222,54 @@ CREATE TABLE offline_person_day (
     fund INTEGER NOT NULL,
     PRIMARY KEY (psn_cert, setl_date)
 ) WITHOUT ROWID;
+""",
+    )
+
+
+@MIGRATIONS()
+def m0003_self_pay(db: Database) -> None:
+    # self-pay sales (自费, no insurance): outside the sales chain, the outbox and the persons,
+    # never uploaded; append-only like the audit log. A closure made from now on also counts them
+    # (three columns that older closures leave NULL, so their hashes stay as they were signed).
+    _run_script(
+        db,
+        """
+CREATE TABLE self_pay_sales (
+    id INTEGER PRIMARY KEY,
+    self_pay_id TEXT NOT NULL UNIQUE,
+    basket_id TEXT NOT NULL UNIQUE,
+    settled_at TEXT NOT NULL,
+    setl_date TEXT NOT NULL,
+    operator TEXT,
+    payment_method TEXT NOT NULL CHECK (payment_method IN ('cash', 'bank_card', 'mobile')),
+    total INTEGER NOT NULL,
+    reason TEXT NOT NULL
+);
+CREATE INDEX self_pay_sales_date ON self_pay_sales (setl_date, id);
+
+CREATE TABLE self_pay_lines (
+    sale_id INTEGER NOT NULL REFERENCES self_pay_sales(id),
+    line_no INTEGER NOT NULL,
+    code TEXT NOT NULL,
+    name TEXT,
+    qty TEXT NOT NULL,
+    price TEXT NOT NULL,
+    amount INTEGER NOT NULL,
+    PRIMARY KEY (sale_id, line_no)
+) WITHOUT ROWID;
+
+CREATE TRIGGER self_pay_sales_no_update BEFORE UPDATE ON self_pay_sales
+BEGIN SELECT RAISE(ABORT, 'self-pay sales are append-only'); END;
+CREATE TRIGGER self_pay_sales_no_delete BEFORE DELETE ON self_pay_sales
+BEGIN SELECT RAISE(ABORT, 'self-pay sales are append-only'); END;
+CREATE TRIGGER self_pay_lines_no_update BEFORE UPDATE ON self_pay_lines
+BEGIN SELECT RAISE(ABORT, 'self-pay sales are append-only'); END;
+CREATE TRIGGER self_pay_lines_no_delete BEFORE DELETE ON self_pay_lines
+BEGIN SELECT RAISE(ABORT, 'self-pay sales are append-only'); END;
+
+ALTER TABLE closures ADD COLUMN self_pay_count INTEGER;
+ALTER TABLE closures ADD COLUMN self_pay_total INTEGER;
+ALTER TABLE closures ADD COLUMN self_pay_last_id INTEGER;
 """,
     )
 

@@ -7,7 +7,7 @@ terminal's checkout and the platform's recomputation both use this one engine.
 
 from __future__ import annotations
 
-from terminal.settlement.engine import match_scheme, settle
+from terminal.settlement.engine import line_amount, match_scheme, settle
 from terminal.settlement.identity import age_on, birth_date, id_check_ok
 from terminal.settlement.model import (
     Accumulators,
@@ -29,6 +29,7 @@ from terminal.settlement.model import (
 from terminal.settlement.output import accumulators_to_json, claim_to_json, result_to_json
 from terminal.settlement.parse import (
     accumulators_from_json,
+    parse_basket,
     parse_catalogue,
     parse_claim,
     parse_policy,
@@ -56,7 +57,9 @@ __all__ = [
     "birth_date",
     "claim_to_json",
     "id_check_ok",
+    "line_amount",
     "match_scheme",
+    "parse_basket",
     "parse_catalogue",
     "parse_claim",
     "parse_policy",

@@ -14,6 +14,7 @@ from terminal.errors import NoSchemeError
 from terminal.settlement.identity import age_on
 from terminal.settlement.model import (
     Accumulators,
+    BasketLine,
     Catalogue,
     Claim,
     LineResult,
@@ -28,7 +29,7 @@ from terminal.settlement.model import (
 )
 from terminal.settlement.money import round_half_up_fen
 
-__all__ = ["match_scheme", "settle"]
+__all__ = ["line_amount", "match_scheme", "settle"]
 
 _HUNDRED = Decimal(100)
 
@@ -65,9 +66,14 @@ def match_scheme(policy: Policy, person: Person, visit: Visit) -> Scheme:
     )
 
 
+def line_amount(line: BasketLine) -> int:
+    """A line's amount `r(qty × price)` in fen (settlement.md "The computation, exactly")."""
+    return _r(line.qty * line.price)
+
+
 def _price_line(catalogue: Catalogue, claim: Claim, i: int) -> LineResult:
     line = claim.basket[i]
-    amount = _r(line.qty * line.price)
+    amount = line_amount(line)
     item = catalogue.items.get(line.code)
     reason = None
     if item is None:

@@ -341,11 +341,16 @@ def parse_claim(data: object, source: str = "claim") -> Claim:
         date=r.day(r.get(v, "date", "visit"), "visit.date"),
     )
     acc = accumulators_from_json(doc.get("accumulators", {}), source)
-    raw_basket = r.get(doc, "basket", "")
-    if not isinstance(raw_basket, list) or not raw_basket:
+    return Claim(person, visit, acc, parse_basket(r.get(doc, "basket", ""), source))
+
+
+def parse_basket(data: object, source: str = "claim") -> tuple[BasketLine, ...]:
+    """A claim's `basket` (a non-empty list of `{code, qty, price}`) as `BasketLine`s."""
+    r = _Reader(source)
+    if not isinstance(data, list) or not data:
         raise r.fail("basket", "must be a non-empty list of lines")
     basket = []
-    for i, raw in enumerate(raw_basket):
+    for i, raw in enumerate(data):
         path = f"basket[{i}]"
         line = r.table(raw, path)
         code = r.text_at(line, "code", path)
@@ -354,7 +359,7 @@ def parse_claim(data: object, source: str = "claim") -> Claim:
             raise r.fail(f"{path}.qty", f"{_show(line['qty'])} is not a positive quantity")
         price = r.decimal_at(line, "price", path, "non-negative price", 4)
         basket.append(BasketLine(code, qty, price))
-    return Claim(person, visit, acc, tuple(basket))
+    return tuple(basket)
 
 
 def accumulators_from_json(data: object, source: str, path: str = "accumulators") -> Accumulators:

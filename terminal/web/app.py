@@ -2,9 +2,10 @@
 
 Server-rendered pages (FastAPI + Jinja2, no front-end build step) with a small script for the
 keyboard, live updates (server-sent events) and in-place redraws; every form also works without
-the script. Pages: sign-in, the counter (identify → basket → pre-settlement → confirm → receipt),
-refunds, day-end, receipts. `POST /api/checkout` is the same headless sale as
-`medpos checkout --claim`, for a hospital information system on the same machine.
+the script. Pages: sign-in, the counter (identify → basket → pre-settlement → confirm → receipt;
+or, when insurance cannot settle, a self-pay sale), refunds, day-end, receipts.
+`POST /api/checkout` is the same headless sale as `medpos checkout --claim`, for a hospital
+information system on the same machine.
 
 One terminal, one counter: every write goes through `CheckoutService` under one lock (the ledger
 connection is shared by the worker threads), and the counter's state lives in `Counter`.
@@ -223,6 +224,7 @@ def create_app(
                 "payment_methods": PAYMENT_METHODS,
                 "med_types": MED_TYPES,
                 "camera": _camera_view(hooks.codes),
+                "self_pay_total": counter.self_pay_total(),
             }
         return view
 
@@ -366,11 +368,24 @@ def create_app(
 
         return counter_action(request, act)
 
+    @app.post("/self-pay")
+    def self_pay(
+        request: Request, basket_id: str = Form(...), payment_method: str = Form("cash")
+    ) -> Response:
+        """The basket sold without insurance (offered only when insurance cannot settle it)."""
+        op = need(request)
+        if not isinstance(op, Operator):
+            return op
+        return counter_action(
+            request,
+            lambda: counter.self_pay(basket_id, payment_method=payment_method, operator=op.id),
+        )
+
     @app.post("/reprint/{txn_id}")
     def reprint(request: Request, txn_id: str) -> Response:
         def act() -> None:
             sale = counter.state.last_sale
-            if sale is not None and sale.txn_id == txn_id:
+            if sale is not None and sale.receipt_id == txn_id:
                 counter.print_sale(sale)
             else:
                 where, error = print_txn(txn_id)

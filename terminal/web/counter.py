@@ -8,6 +8,10 @@ pre-settlement is a dry run of the very sale `confirm` commits (`CheckoutService
 
 A confirmed basket keeps its id in `committed`: a second confirm of it (a double click, a reload,
 a second tab) finds the sale instead of making another.
+
+When insurance cannot settle the basket (nobody identified, a person the terminal cannot find, a
+blocked card, a hard offline limit), the customer may pay it all: `self_pay` records a self-pay
+sale (`terminal/checkout/selfpay.py`) and resets the counter like a confirm.
 """
 
 from __future__ import annotations
@@ -20,16 +24,24 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, ClassVar
 
+from terminal.checkout.selfpay import PAYMENT_METHODS, self_pay_lines, sell_self_pay
 from terminal.checkout.service import CheckoutRefused, CheckoutService, Quote
 from terminal.errors import CheckoutError, IdentityError, LedgerError, MedposError
 from terminal.identity.model import Identity
 from terminal.settlement.model import Catalogue
 
-__all__ = ["MED_TYPES", "PAYMENT_METHODS", "CatalogueSearch", "Counter", "Line", "mask_cert"]
+__all__ = [
+    "MED_TYPES",
+    "PAYMENT_METHODS",
+    "CatalogueSearch",
+    "Counter",
+    "Line",
+    "SelfPaid",
+    "mask_cert",
+]
 
-PAYMENT_METHODS = ("cash", "bank_card", "mobile")
 MED_TYPES = ("41", "11", "14", "21")  # pharmacy, outpatient, chronic outpatient, inpatient
 _BARCODE = re.compile(r"\d{8}|\d{12,14}")
 _QTY = re.compile(r"[*x×]\s*(\d+(?:\.\d+)?)", re.IGNORECASE)
@@ -69,6 +81,7 @@ class Person:
 
 @dataclass
 class Sale:
+    kind: ClassVar[str] = "insurance"
     txn_id: str
     seq: int
     hash: str
@@ -77,6 +90,27 @@ class Sale:
     setlinfo: dict[str, Any]
     printed: str = ""
     print_error: str = ""
+
+    @property
+    def receipt_id(self) -> str:
+        return self.txn_id
+
+
+@dataclass
+class SelfPaid:
+    """A committed self-pay sale (no insurance)."""
+
+    kind: ClassVar[str] = "self_pay"
+    self_pay_id: str
+    basket_id: str
+    total: int
+    payment_method: str
+    printed: str = ""
+    print_error: str = ""
+
+    @property
+    def receipt_id(self) -> str:
+        return self.self_pay_id
 
 
 @dataclass
@@ -90,7 +124,7 @@ class State:
     notice: str = ""
     choices: list[dict[str, Any]] = field(default_factory=list)  # search results to pick from
     card: str = "none"  # the user-card slot: "none", "present", "reading", "read", "error"
-    last_sale: Sale | None = None
+    last_sale: Sale | SelfPaid | None = None
 
 
 class CatalogueSearch:
@@ -138,7 +172,7 @@ class Counter:
         self.state = State(med_type=self._default_med_type())
         self.version = 0
         self._changed = threading.Condition(lock)
-        self.committed: OrderedDict[str, Sale] = OrderedDict()
+        self.committed: OrderedDict[str, Sale | SelfPaid] = OrderedDict()
         self._print = printer  # txn_id → (where it went, error)
         self._search: tuple[tuple[int, int], CatalogueSearch] | None = None
         self.timings: dict[str, float] = {}
@@ -199,7 +233,8 @@ class Counter:
                 self.state.problem = (
                     "unknown_person",
                     "this person is not in the terminal's person list, so insurance cannot be "
-                    "settled offline: sync with the platform and try again",
+                    "settled offline: sync with the platform and try again, or sell the basket "
+                    "as self-pay (no insurance)",
                 )
             else:
                 self.state.problem = None
@@ -436,7 +471,7 @@ class Counter:
         payment_method: str,
         operator: str,
         approved_by: str | None = None,
-    ) -> Sale:
+    ) -> Sale | SelfPaid:
         """Commit the basket `basket_id`; the same basket confirmed again gives the same sale."""
         with self.lock:
             done = self.committed.get(basket_id)
@@ -480,25 +515,107 @@ class Counter:
                 offline=outcome.offline,
                 setlinfo=outcome.result["setlinfo"],
             )
-            self.committed[basket_id] = sale
-            while len(self.committed) > _COMMITTED_KEPT:
-                self.committed.popitem(last=False)
-            self.state.last_sale = sale
-            self._reset()
-            self._bump()
+            self._committed(sale)
         # printed after the commit and outside the lock: a slow printer does not hold the counter
         self.print_sale(sale)
         return sale
 
-    def print_sale(self, sale: Sale) -> None:
+    def _committed(self, sale: Sale | SelfPaid) -> None:
+        self.committed[sale.basket_id] = sale
+        while len(self.committed) > _COMMITTED_KEPT:
+            self.committed.popitem(last=False)
+        self.state.last_sale = sale
+        self._reset()
+        self._bump()
+
+    # -- self-pay (no insurance) ------------------------------------------------------------
+
+    def self_pay_reason(self) -> str | None:
+        """Why insurance cannot settle this basket, when the customer may pay it all instead
+        (a problem or refusal code, or `not_identified`); None otherwise."""
+        st = self.state
+        if not st.lines or any(line.price is None for line in st.lines):
+            return None
+        if st.person is None:
+            return "not_identified"
+        if st.problem is not None:
+            return st.problem[0] if st.problem[0] in SELF_PAY_PROBLEMS else None
+        quote = st.quote
+        if quote is not None and quote.refusal is not None and not quote.overridable:
+            return quote.refusal.code
+        return None
+
+    def self_pay_total(self) -> int | None:
+        """What the customer pays for the basket without insurance (fen), when that is offered."""
+        with self.lock:
+            if self.self_pay_reason() is None:
+                return None
+            try:
+                catalogue = self.service.reference().catalogue
+                lines = self_pay_lines(catalogue, self.service.price_basket(self.basket()))
+            except MedposError:
+                return None
+            return sum(line.amount for line in lines)
+
+    def self_pay(self, basket_id: str, *, payment_method: str, operator: str) -> Sale | SelfPaid:
+        """Sell the basket `basket_id` without insurance; again, the same sale."""
+        with self.lock:
+            done = self.committed.get(basket_id)
+            if done is not None:
+                return done
+            if basket_id != self.state.basket_id:
+                raise CheckoutError(
+                    "stale_basket", "this screen is out of date: look at the counter again"
+                )
+            reason = self.self_pay_reason()
+            if reason is None:
+                raise CheckoutError(
+                    "self_pay_not_offered",
+                    "a self-pay sale is for a basket insurance cannot settle: confirm this one, "
+                    "or enter the missing prices first",
+                )
+            outcome = sell_self_pay(
+                self.service,
+                self.basket(),
+                basket_id=basket_id,
+                payment_method=payment_method,
+                reason=reason,
+                operator=operator,
+                source="counter",
+            )
+            sale = SelfPaid(
+                self_pay_id=outcome.self_pay_id,
+                basket_id=basket_id,
+                total=outcome.record.total,
+                payment_method=outcome.record.payment_method,
+            )
+            self._committed(sale)
+        self.print_sale(sale)
+        return sale
+
+    def print_sale(self, sale: Sale | SelfPaid) -> None:
         if self._print is None:
             return
-        where, error = self._print(sale.txn_id)
+        where, error = self._print(sale.receipt_id)
         with self.lock:
             sale.printed, sale.print_error = where, error
             self.timings["printed"] = time.perf_counter()
             self._bump()
 
+
+# Problems that stop an insurance sale but not a self-pay one: who the customer is, or a hard limit
+# (problems with the basket itself, such as a missing price, stop both).
+SELF_PAY_PROBLEMS = frozenset(
+    {
+        "unknown_person",
+        "hotlisted",
+        "no_scheme",
+        "card",
+        "sync_too_old",
+        "hotlist_too_old",
+        "unsynced_exposure",
+    }
+)
 
 _RECOVERABLE = frozenset(
     {

@@ -1,10 +1,12 @@
-"""Receipts of committed sales and refunds, built from the ledger (never from the screen).
+"""Receipts of committed sales, refunds and self-pay sales, built from the ledger (never from the
+screen).
 
 What a receipt says is read back from the committed rows, so a receipt can only show what the
 ledger holds; it is printed after the commit, and can be printed again. Its QR code carries
 `medpos:r1:<dev_no>:<txn_id>:<seq>:<hash>` (docs/ui.md "Receipts"): whoever holds the terminal's
 ledger, or the platform that received the entry, can check that the sale exists with that hash;
-`/verify?code=…` on the terminal does it.
+`/verify?code=…` on the terminal does it. A self-pay sale is not in the sales chain: its receipt has
+no such code.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from terminal.checkout.service import CheckoutService
+from terminal.ledger import get_self_pay
 from terminal.web.counter import mask_cert
 
 if TYPE_CHECKING:
@@ -36,7 +39,8 @@ def parse_verify_text(text: str) -> dict[str, Any] | None:
 
 
 def receipt_for(service: CheckoutService, txn_id: str, language: str) -> Receipt | None:
-    """The receipt of `txn_id` from the ledger, or None when there is no such transaction."""
+    """The receipt of `txn_id` (or of a self-pay sale's id) from the ledger, or None when there
+    is no such transaction."""
     from drivers.printer import Receipt, ReceiptLine
 
     ledger = service.ledger
@@ -46,7 +50,7 @@ def receipt_for(service: CheckoutService, txn_id: str, language: str) -> Receipt
         (txn_id,),
     )
     if not rows:
-        return None
+        return _self_pay_receipt(service, txn_id, language)
     t = rows[0]
     refund = t["kind"] == "reversal"
     # a reversal's rows hold no amounts of their own: they are the original's, negated
@@ -96,6 +100,55 @@ def receipt_for(service: CheckoutService, txn_id: str, language: str) -> Receipt
         seq=t["seq"],
         ledger_hash=t["entry_hash"],
         verify_text=verify_text(config.terminal.dev_no, t["txn_id"], t["seq"], t["entry_hash"]),
+        language=language,
+    )
+
+
+def _self_pay_receipt(service: CheckoutService, self_pay_id: str, language: str) -> Receipt | None:
+    from drivers.printer import Receipt, ReceiptLine
+
+    sale = get_self_pay(service.ledger, self_pay_id)
+    if sale is None:
+        return None
+    items = service.reference().catalogue.items
+    lines = []
+    for line in sale.lines:
+        item = items.get(line.code)
+        lines.append(
+            ReceiptLine(
+                name=line.name or line.code,
+                code=line.code,
+                qty=line.qty,
+                unit=(item.unit or "") if item else "",
+                price_fen=_fen(line.price),
+                amount_fen=line.amount,
+                category="",
+                note="",
+            )
+        )
+    config = service.config
+    return Receipt(
+        shop_name=config.terminal.fixmedins_name,
+        fixmedins_code=config.terminal.fixmedins_code,
+        dev_no=config.terminal.dev_no,
+        txn_id=sale.self_pay_id,
+        kind="self_pay",
+        orig_txn_id=None,
+        settled_at=sale.settled_at,
+        operator=sale.operator or "",
+        psn_name="",
+        psn_cert_masked="",
+        insutype="",
+        offline=False,
+        lines=tuple(lines),
+        medfee_fen=sale.total,
+        fund_fen=0,
+        acct_fen=0,
+        cash_fen=sale.total,
+        payment_method=sale.payment_method,
+        seq=sale.id,
+        ledger_hash="",
+        verify_text="",
         language=language,
     )
 

@@ -3,8 +3,9 @@
 read by the camera pipeline, the local platform (a real hub process), receipts to files.
 
 The tests share one terminal and run in order, as one working day at a counter: sign-in, a card
-sale, an e-card sale, the platform gone (offline sale, a limit refusal and its override), the
-platform back (sync now), a refund, day-end. Screenshots go to tests/artifacts (ignored by git).
+sale, a self-pay sale (nobody identified, so no insurance), an e-card sale, the platform gone
+(offline sale, a limit refusal and its override), the platform back (sync now), a refund, day-end.
+Screenshots go to tests/artifacts (ignored by git).
 """
 
 from __future__ import annotations
@@ -197,6 +198,52 @@ def test_card_sale_of_three_scanned_items_takes_the_scans_plus_one_key(
     # a reload of the committed basket's form cannot sell twice
     page.reload()
     assert terminal.status()["head_seq"] == before + 1
+
+
+def test_a_basket_nobody_is_identified_for_is_sold_as_self_pay_with_its_receipt(
+    page: Page, terminal: Terminal
+) -> None:
+    page.request.post(terminal.url + "/demo/card", form={"action": "remove"})
+    page.goto(terminal.url + "/")
+    expect(page.get_by_test_id("card-slot")).to_contain_text("读卡器中无卡")  # the event is in
+    expect(page.get_by_test_id("person")).to_have_count(0)
+    before = terminal.status()
+    scan(page, BARCODES[1])
+    expect(page.get_by_test_id("lines").locator("tbody tr")).to_have_count(1)
+    # nobody identified: no insurance sale, but the customer may pay it all
+    expect(page.get_by_test_id("confirm")).to_have_count(0)
+    button = page.get_by_test_id("self-pay-button")
+    expect(button).to_have_text("自费结算（不使用医保）")
+    shot(page, "05a-self-pay-offered")
+    page.locator("#self-pay input[value=mobile]").check()
+    expect(page.locator("#self-pay input[value=mobile]")).to_be_checked()
+    basket = page.locator("#counter").get_attribute("data-basket") or ""
+    button.click()
+    sale = page.get_by_test_id("last-sale")
+    expect(sale).to_contain_text("自费结算成功")
+    expect(sale).to_contain_text("自费 — 未使用医保")
+    expect(sale).to_contain_text("移动支付")
+    expect(sale).to_contain_text("小票已打印")
+    shot(page, "05b-self-pay-committed")
+    self_pay_id = sale.locator(".mono").first.inner_text().strip()
+    assert self_pay_id.endswith("-S1")
+    escpos = terminal.data / "receipts" / f"{self_pay_id}.escpos"
+    assert escpos.exists() and "未使用医保".encode("gb18030") in escpos.read_bytes()
+    with page.expect_popup() as popup:
+        sale.get_by_test_id("receipt-link").click()
+    receipt = popup.value
+    expect(receipt.locator("body")).to_contain_text("自费 — 未使用医保")
+    expect(receipt.locator("body")).not_to_contain_text("统筹基金支付")
+    shot(receipt, "05c-self-pay-receipt")
+    receipt.close()
+    # the same basket again (a double click, a reload) is the same sale, and insurance is untouched
+    form = {"basket_id": basket, "payment_method": "cash"}
+    again = page.request.post(terminal.url + "/self-pay", form=form, headers={"X-Fragment": "1"})
+    assert again.ok
+    page.reload()
+    expect(page.get_by_test_id("last-sale").locator(".mono").first).to_have_text(self_pay_id)
+    after = terminal.status()  # (a background sync may only have emptied the outbox meanwhile)
+    assert after["head_seq"] == before["head_seq"] and after["outbox"] <= before["outbox"]
 
 
 def test_confirming_the_same_basket_twice_makes_one_sale(page: Page, terminal: Terminal) -> None:

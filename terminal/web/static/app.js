@@ -71,7 +71,7 @@
   }
 
   function cyclePayment() {
-    const radios = $$("#confirm input[name=payment_method]");
+    const radios = $$("#confirm input[name=payment_method], #self-pay input[name=payment_method]");
     if (!radios.length) return;
     const i = radios.findIndex((r) => r.checked);
     radios[(i + 1) % radios.length].checked = true;

@@ -157,3 +157,23 @@ def columns(line: str) -> int:
         assert size in (1, 2), f"{ch!r} is not one glyph on the printer"
         width += size
     return width
+
+
+def self_pay_of(receipt: Receipt) -> Receipt:
+    """`receipt`'s basket sold without insurance: all paid by the customer, no ledger entry."""
+    return dataclasses.replace(
+        receipt,
+        txn_id="P33010000001D0001-S3",
+        kind="self_pay",
+        offline=False,
+        psn_name="",
+        psn_cert_masked="",
+        insutype="",
+        fund_fen=0,
+        acct_fen=0,
+        cash_fen=receipt.medfee_fen,
+        payment_method="cash",
+        seq=3,
+        ledger_hash="",
+        verify_text="",
+    )

@@ -1,0 +1,139 @@
+"""The self-pay sale (自费): the customer pays the whole basket, no insurance is used.
+
+For when insurance cannot settle: a hard offline limit, a person the terminal cannot find, a
+blocked card, or no card or e-card at all (DESIGN.md "Persons and accumulators", "Offline risk":
+"cash sale still possible"). The basket is priced exactly as an insurance basket is
+(`CheckoutService.price_basket`, `parse_basket`) and each line is `line_amount`, the engine's one
+rounding of qty × price. It is recorded by `terminal/ledger/selfpay.py`, outside the sales chain,
+the outbox, the persons and the accumulators: it is not an insurance settlement and is never
+uploaded to the platform.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from terminal.errors import CheckoutError, InvalidInputError
+from terminal.ledger import SelfPayLine, SelfPayRecord, record_self_pay
+from terminal.settlement import Catalogue, line_amount, parse_basket
+from terminal.settlement.money import format_fen
+
+if TYPE_CHECKING:
+    from terminal.checkout.service import CheckoutService
+
+__all__ = [
+    "PAYMENT_METHODS",
+    "SelfPayOutcome",
+    "new_basket_id",
+    "self_pay_lines",
+    "sell_self_pay",
+]
+
+PAYMENT_METHODS = ("cash", "bank_card", "mobile")
+_REASON = re.compile(r"[a-z][a-z0-9_]{0,39}")  # a refusal or problem code: "sync_too_old"
+_BASKET_ID = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
+
+
+@dataclass(frozen=True, slots=True)
+class SelfPayOutcome:
+    """A committed self-pay sale; `created` False: the basket was sold before, this is that sale."""
+
+    record: SelfPayRecord
+    created: bool
+
+    @property
+    def self_pay_id(self) -> str:
+        return self.record.self_pay_id
+
+    def line(self) -> dict[str, Any]:
+        """The JSON line `medpos checkout --self-pay` prints (money as yuan text)."""
+        return {
+            "self_pay_id": self.record.self_pay_id,
+            "total": format_fen(self.record.total),
+            "lines": [
+                {
+                    "code": line.code,
+                    "name": line.name,
+                    "qty": line.qty,
+                    "price": line.price,
+                    "amount": format_fen(line.amount),
+                }
+                for line in self.record.lines
+            ],
+        }
+
+
+def new_basket_id() -> str:
+    """A fresh basket id, for a front end that has none of its own."""
+    return uuid.uuid4().hex
+
+
+def self_pay_lines(
+    catalogue: Catalogue, priced: Sequence[Mapping[str, Any]], source: str = "basket"
+) -> tuple[SelfPayLine, ...]:
+    """Priced basket lines `{code, qty, price}` → self-pay lines, each amount rounded once.
+
+    Pure. A bad quantity or price is a `CheckoutError("bad_basket")` naming the line."""
+    try:
+        basket = parse_basket(list(priced), source)
+    except InvalidInputError as exc:
+        raise CheckoutError("bad_basket", f"{exc}: correct that line and try again") from None
+    out = []
+    for raw, line in zip(priced, basket, strict=True):
+        item = catalogue.items.get(line.code)
+        out.append(
+            SelfPayLine(
+                code=line.code,
+                name=item.name if item is not None else None,
+                qty=str(raw["qty"]),
+                price=str(raw["price"]),
+                amount=line_amount(line),
+            )
+        )
+    return tuple(out)
+
+
+def sell_self_pay(
+    service: CheckoutService,
+    basket: Sequence[Mapping[str, Any]],
+    *,
+    basket_id: str,
+    payment_method: str,
+    reason: str,
+    operator: str | None = None,
+    source: str = "basket",
+) -> SelfPayOutcome:
+    """Price and record a self-pay sale of `basket` (lines `{code | barcode, qty, price?}`).
+
+    `reason`: why insurance was not used (a refusal or problem code, `not_identified`, or
+    `requested` when the caller asked for it). The same `basket_id` again returns the first sale.
+    Everything is checked before anything is written."""
+    if not isinstance(basket_id, str) or not _BASKET_ID.fullmatch(basket_id):
+        raise CheckoutError(
+            "bad_basket_id",
+            f"{source}: the basket id must be 1 to 64 letters, digits or . _ : -",
+        )
+    if payment_method not in PAYMENT_METHODS:
+        raise CheckoutError(
+            "bad_payment",
+            f"{source}: payment method {payment_method!r}: choose one of "
+            f"{', '.join(PAYMENT_METHODS)}",
+        )
+    if not _REASON.fullmatch(reason):
+        raise CheckoutError("bad_reason", f"{source}: reason {reason!r} is not a reason code")
+    catalogue = service.reference().catalogue
+    lines = self_pay_lines(catalogue, service.price_basket(basket, source), source)
+    record, created = record_self_pay(
+        service.ledger,
+        basket_id=basket_id,
+        at=service.local_now(),
+        operator=operator,
+        payment_method=payment_method,
+        reason=reason,
+        lines=lines,
+    )
+    return SelfPayOutcome(record, created)

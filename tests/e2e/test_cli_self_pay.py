@@ -1,0 +1,109 @@
+"""`medpos checkout --claim C.json --self-pay` from the outside: the claim's basket sold without
+insurance (自费), one JSON line, nothing in the sales chain, in the day's report and closure."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from terminal.demo import demo_claim
+from tests.e2e.test_cli_core import lines, run
+
+
+@pytest.fixture
+def claim_file(tmp_path: Path) -> Path:
+    today = datetime.now(ZoneInfo("Asia/Shanghai")).date()
+    path = tmp_path / "claim.json"
+    path.write_text(json.dumps(demo_claim("pharmacy", today), ensure_ascii=False), encoding="utf-8")
+    return path
+
+
+def _count(config: Path, table: str) -> int:
+    db = sqlite3.connect(config.parent / "var" / "medpos.db")
+    try:
+        return int(db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])  # noqa: S608
+    finally:
+        db.close()
+
+
+def test_a_self_pay_sale_prints_one_line_and_stays_out_of_the_chain(
+    make_config: Callable[..., Path], claim_file: Path, tmp_path: Path
+) -> None:
+    config = make_config()
+    claim = json.loads(claim_file.read_text(encoding="utf-8"))
+    claim["basket"].append({"code": "X-OWN-BRAND", "qty": "3", "price": "0.335"})
+    del claim["person"]  # the person is not needed (and not used) for a self-pay sale
+    path = tmp_path / "self-pay.json"
+    path.write_text(json.dumps(claim, ensure_ascii=False), encoding="utf-8")
+    done = run(config, "checkout", "--claim", str(path), "--self-pay", "--payment-method", "mobile")
+    assert done.returncode == 0, done.stderr
+    [out] = lines(done.stdout)
+    assert set(out) == {"self_pay_id", "total", "lines"}
+    assert out["self_pay_id"].endswith("-S1")
+    assert len(out["lines"]) == len(claim["basket"])
+    assert out["lines"][-1] == {
+        "code": "X-OWN-BRAND",
+        "name": None,
+        "qty": "3",
+        "price": "0.335",
+        "amount": "1.01",
+    }
+    fen = sum(int(line["amount"].replace(".", "")) for line in out["lines"])
+    assert out["total"] == f"{fen // 100}.{fen % 100:02d}"
+    assert _count(config, "txns") == 0 and _count(config, "outbox") == 0
+    verify = run(config, "ledger", "verify")
+    assert verify.returncode == 0 and "0 entries" in verify.stdout
+    live = lines(run(config, "report", "day").stdout)[0]
+    assert (live["sale_count"], live["self_pay_count"]) == (0, 1)
+    assert live["self_pay_total"] == out["total"]
+    closed = run(config, "day", "close", "--operator", "2001")
+    assert closed.returncode == 0, closed.stderr
+    closure = lines(closed.stdout)[0]
+    assert (closure["self_pay_count"], closure["self_pay_total"]) == (1, out["total"])
+    assert run(config, "ledger", "verify").returncode == 0
+
+
+def test_the_same_basket_id_makes_one_sale(
+    make_config: Callable[..., Path],
+    claim_file: Path,
+) -> None:
+    config = make_config()
+    args = ("checkout", "--claim", str(claim_file), "--self-pay", "--basket-id", "his-0001")
+    first = run(config, *args)
+    again = run(config, *args, "--payment-method", "bank_card")
+    assert first.returncode == 0 and again.returncode == 0, first.stderr + again.stderr
+    assert lines(first.stdout) == lines(again.stdout)
+    assert _count(config, "self_pay_sales") == 1
+    two = run(config, "checkout", "--claim", str(claim_file), "--self-pay", "--repeat", "2")
+    assert [o["self_pay_id"][-3:] for o in lines(two.stdout)] == ["-S2", "-S3"]
+
+
+def test_bad_input_exits_2_and_writes_nothing(
+    make_config: Callable[..., Path],
+    claim_file: Path,
+    tmp_path: Path,
+) -> None:
+    config = make_config()
+    claim = json.loads(claim_file.read_text(encoding="utf-8"))
+    claim["basket"] = [{"code": "X-OWN-BRAND", "qty": "1"}]  # not in the catalogue, no price
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(claim), encoding="utf-8")
+    done = run(config, "checkout", "--claim", str(bad), "--self-pay")
+    assert done.returncode == 2
+    assert lines(done.stdout)[0]["error"] == "bad_basket"
+    assert f"{bad}: [0].price" in done.stderr and "enter the selling price" in done.stderr
+    claim["basket"] = [{"code": "X-OWN-BRAND", "qty": "-1", "price": "1.00"}]
+    bad.write_text(json.dumps(claim), encoding="utf-8")
+    done = run(config, "checkout", "--claim", str(bad), "--self-pay")
+    assert done.returncode == 2 and f"{bad}: basket[0].qty" in done.stderr
+    done = run(config, "checkout", "--claim", str(claim_file), "--self-pay", "--basket-id", "a b")
+    assert done.returncode == 2 and "basket id" in done.stderr
+    no_claim = run(config, "checkout", "--card", "--basket", str(bad), "--self-pay")
+    assert no_claim.returncode == 2 and "--claim" in no_claim.stderr
+    assert _count(config, "self_pay_sales") == 0
