@@ -224,7 +224,7 @@ def create_app(
                 "payment_methods": PAYMENT_METHODS,
                 "med_types": MED_TYPES,
                 "camera": _camera_view(hooks.codes),
-                "self_pay_total": counter.self_pay_total(),
+                "self_pay_amounts": counter.self_pay_amounts(),
             }
         return view
 

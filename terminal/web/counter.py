@@ -545,8 +545,8 @@ class Counter:
             return quote.refusal.code
         return None
 
-    def self_pay_total(self) -> int | None:
-        """What the customer pays for the basket without insurance (fen), when that is offered."""
+    def self_pay_amounts(self) -> list[int] | None:
+        """What each line costs without insurance (fen), when a self-pay sale is offered."""
         with self.lock:
             if self.self_pay_reason() is None:
                 return None
@@ -555,7 +555,12 @@ class Counter:
                 lines = self_pay_lines(catalogue, self.service.price_basket(self.basket()))
             except MedposError:
                 return None
-            return sum(line.amount for line in lines)
+            return [line.amount for line in lines]
+
+    def self_pay_total(self) -> int | None:
+        """What the customer pays for the basket without insurance (fen), when that is offered."""
+        amounts = self.self_pay_amounts()
+        return None if amounts is None else sum(amounts)
 
     def self_pay(self, basket_id: str, *, payment_method: str, operator: str) -> Sale | SelfPaid:
         """Sell the basket `basket_id` without insurance; again, the same sale."""
