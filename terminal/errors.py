@@ -15,7 +15,8 @@
     │   ├── ReaderError, CardRemovedError, ApduError(sw)   drivers/card
     │   ├── QrError                                          drivers/qr
     │   └── PrinterError                                     drivers/printer
-    └── SyncError                        sync/*
+    ├── SyncError                        sync/*
+    └── HubError                         sync/hub (sync/hub/errors.py): platform administration
 
 This module imports nothing, so `drivers/` and `sync/` may import it without depending on the rest
 of `terminal/` (the one exception to the dependency direction; tests/unit/test_imports.py).

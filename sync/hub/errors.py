@@ -2,18 +2,21 @@
 
 ::
 
+    MedposError (terminal.errors)
+    └── HubError   an administration problem (no root key, a bad file): the message says what to do
     Exception
-    ├── HubError   an administration problem (no root key, a bad file): the message says what to do
     └── Refused    a message refused at the envelope (`infcode` -1, `err_msg` starting with the
                    reason); `Hub` answers it and it never leaves the message path
 """
 
 from __future__ import annotations
 
+from terminal.errors import MedposError
+
 __all__ = ["HubError", "Refused"]
 
 
-class HubError(Exception):
+class HubError(MedposError):
     """An administration problem (no root key, bad file); the message says what to do."""
 
 
