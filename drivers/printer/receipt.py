@@ -4,7 +4,8 @@ things.
 
 A self-pay sale (`kind` "self_pay", 自费) used no insurance: its receipt says so plainly, shows the
 lines, the total and the payment method, and no insured person, fund or account split, ledger
-entry or verify code (it is not in the signed sales chain).
+entry or verify code (it is not in the signed sales chain). Its refund (`kind` "self_pay_refund")
+is the same receipt with the refund marker, the amounts negative and the sale's id.
 
 Money is integer fen throughout; `format_fen` turns it into yuan text by integer arithmetic.
 """
@@ -28,7 +29,9 @@ __all__ = [
     "present",
 ]
 
-KINDS = ("sale", "refund", "self_pay")
+KINDS = ("sale", "refund", "self_pay", "self_pay_refund")
+_REFUNDS = ("refund", "self_pay_refund")
+_SELF_PAY = ("self_pay", "self_pay_refund")
 LANGUAGES = ("zh", "en")
 PAYMENT_METHODS = ("cash", "bank_card", "mobile", "")
 CATEGORIES = ("A", "B", "C", "")
@@ -69,8 +72,8 @@ class Receipt:
     fixmedins_code: str
     dev_no: str
     txn_id: str
-    kind: str  # "sale" | "refund" | "self_pay"
-    orig_txn_id: str | None  # the refunded sale's txn_id; None for a sale
+    kind: str  # "sale" | "refund" | "self_pay" | "self_pay_refund"
+    orig_txn_id: str | None  # the refunded sale's txn_id (or self-pay id); None for a sale
     settled_at: str  # ISO 8601 with offset
     operator: str
     psn_name: str
@@ -94,13 +97,13 @@ class Receipt:
             raise ValueError(f"receipt {self.txn_id}: money and seq must be int (fen)")
         if self.kind not in KINDS:
             raise ValueError(f"receipt {self.txn_id}: kind {self.kind!r} is not one of {KINDS}")
-        if (self.kind == "refund") != (self.orig_txn_id is not None):
+        if (self.kind in _REFUNDS) != (self.orig_txn_id is not None):
             raise ValueError(f"receipt {self.txn_id}: a refund, and only a refund, has orig_txn_id")
         if self.language not in LANGUAGES:
             raise ValueError(f"receipt {self.txn_id}: language {self.language!r} is not zh or en")
         if self.payment_method not in PAYMENT_METHODS:
             raise ValueError(f"receipt {self.txn_id}: payment method {self.payment_method!r}")
-        if self.kind == "self_pay":
+        if self.kind in _SELF_PAY:
             if self.fund_fen or self.acct_fen or self.cash_fen != self.medfee_fen:
                 raise ValueError(f"receipt {self.txn_id}: a self-pay sale is paid all in cash")
             if self.ledger_hash or self.verify_text:
@@ -274,9 +277,9 @@ def _detail(category: str, note: str) -> str:
 def present(receipt: Receipt) -> ReceiptView:
     """The receipt's words and amounts, in its language and printing order."""
     lab = labels_for(receipt.language)
-    self_pay = receipt.kind == "self_pay"
+    self_pay = receipt.kind in _SELF_PAY
     markers = []
-    if receipt.kind == "refund":
+    if receipt.kind in _REFUNDS:
         markers.append(lab.refund)
     if self_pay:
         markers.append(lab.self_pay)

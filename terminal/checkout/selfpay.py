@@ -6,7 +6,8 @@ blocked card, or no card or e-card at all (DESIGN.md "Persons and accumulators",
 (`CheckoutService.price_basket`, `parse_basket`) and each line is `line_amount`, the engine's one
 rounding of qty × price. It is recorded by `terminal/ledger/selfpay.py`, outside the sales chain,
 the outbox, the persons and the accumulators: it is not an insurance settlement and is never
-uploaded to the platform.
+uploaded to the platform. A supervisor may refund a self-pay sale in full, once
+(`refund_self_pay`): a row of its own with the amounts negated.
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from terminal.errors import CheckoutError, InvalidInputError
+from terminal.errors import CheckoutError, InvalidInputError, LedgerError
 from terminal.ledger import SelfPayLine, SelfPayRecord, record_self_pay
+from terminal.ledger import refund_self_pay as _record_refund
 from terminal.settlement import Catalogue, line_amount, parse_basket
 from terminal.settlement.money import format_fen
 
@@ -28,7 +30,9 @@ if TYPE_CHECKING:
 __all__ = [
     "PAYMENT_METHODS",
     "SelfPayOutcome",
+    "is_self_pay_id",
     "new_basket_id",
+    "refund_self_pay",
     "self_pay_lines",
     "sell_self_pay",
 ]
@@ -36,6 +40,8 @@ __all__ = [
 PAYMENT_METHODS = ("cash", "bank_card", "mobile")
 _REASON = re.compile(r"[a-z][a-z0-9_]{0,39}")  # a refusal or problem code: "sync_too_old"
 _BASKET_ID = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
+# `<dev_no>-S<n>`; a transaction of the sales chain is `<dev_no>-<seq>`, all digits after the dash
+_SELF_PAY_ID = re.compile(r".+-S[0-9]+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,9 +56,12 @@ class SelfPayOutcome:
         return self.record.self_pay_id
 
     def line(self) -> dict[str, Any]:
-        """The JSON line `medpos checkout --self-pay` prints (money as yuan text)."""
+        """The JSON line `medpos checkout --self-pay` prints (money as yuan text); a refund's
+        has `orig_self_pay_id` too."""
+        refund = self.record.orig_self_pay_id
         return {
             "self_pay_id": self.record.self_pay_id,
+            **({"orig_self_pay_id": refund} if refund is not None else {}),
             "total": format_fen(self.record.total),
             "lines": [
                 {
@@ -65,6 +74,11 @@ class SelfPayOutcome:
                 for line in self.record.lines
             ],
         }
+
+
+def is_self_pay_id(text: str) -> bool:
+    """Whether `text` has the shape of a self-pay id (`<dev_no>-S<n>`), not a transaction id."""
+    return _SELF_PAY_ID.fullmatch(text) is not None
 
 
 def new_basket_id() -> str:
@@ -115,12 +129,12 @@ def sell_self_pay(
     if not isinstance(basket_id, str) or not _BASKET_ID.fullmatch(basket_id):
         raise CheckoutError(
             "bad_basket_id",
-            f"{source}: the basket id must be 1 to 64 letters, digits or . _ : -",
+            f"{source}: basket_id: the basket id must be 1 to 64 letters, digits or . _ : -",
         )
     if payment_method not in PAYMENT_METHODS:
         raise CheckoutError(
             "bad_payment",
-            f"{source}: payment method {payment_method!r}: choose one of "
+            f"{source}: payment_method {payment_method!r}: choose one of "
             f"{', '.join(PAYMENT_METHODS)}",
         )
     if not _REASON.fullmatch(reason):
@@ -137,3 +151,27 @@ def sell_self_pay(
         lines=lines,
     )
     return SelfPayOutcome(record, created)
+
+
+def refund_self_pay(
+    service: CheckoutService, self_pay_id: str, *, reason: str, operator: str
+) -> SelfPayOutcome:
+    """Refund a self-pay sale in full (the supervisor's id in `operator`): a new row, audited.
+
+    A second refund of the sale, or a refund of a refund, is a `CheckoutError("refund_refused")`
+    saying why (audited as a refusal, as an insurance refund's is)."""
+    if not reason.strip():
+        raise CheckoutError("bad_refund", "give the reason for the refund (--reason)")
+    if not operator.strip():
+        raise CheckoutError("bad_refund", "give the supervisor's operator id (--operator)")
+    now = service.local_now()
+    try:
+        record = _record_refund(
+            service.ledger, self_pay_id, at=now, operator=operator, reason=reason
+        )
+    except LedgerError as exc:
+        if type(exc) is not LedgerError:
+            raise
+        service.ledger.audit("refusal", operator, {"refund": self_pay_id, "message": str(exc)}, now)
+        raise CheckoutError("refund_refused", str(exc)) from None
+    return SelfPayOutcome(record, True)

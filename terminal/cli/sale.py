@@ -1,5 +1,6 @@
 """`medpos checkout` (the headless sale, by claim, card or e-card code; or, with `--self-pay`, the
-claim's basket sold without insurance) and `medpos refund`.
+claim's basket sold without insurance) and `medpos refund` (of a sale, or of a self-pay sale when
+the id is a self-pay id `<dev_no>-S<n>`).
 
 Exit codes: 0 done; 1 a refused refund or an error of the terminal; 2 invalid input (the message
 names the file and field), nothing written; 3 no scheme of the policy applies; 4 refused by an
@@ -44,8 +45,8 @@ def register(sub: Any) -> None:
     )
     p.set_defaults(func=_checkout)
 
-    r = sub.add_parser("refund", help="reverse a committed sale")
-    r.add_argument("txn_id", metavar="TXN_ID")
+    r = sub.add_parser("refund", help="reverse a committed sale, or refund a self-pay sale")
+    r.add_argument("txn_id", metavar="TXN_ID", help="a txn_id, or a self-pay id <dev_no>-S<n>")
     r.add_argument("--reason", required=True)
     r.add_argument("--operator", required=True, help="the supervisor's operator id")
     r.add_argument("--db", metavar="PATH")
@@ -161,9 +162,20 @@ def _card_identity(args: argparse.Namespace, service: Any) -> Any:
 
 
 def _refund(args: argparse.Namespace, ctx: Context) -> int:
+    from terminal.checkout.selfpay import is_self_pay_id, refund_self_pay
     from terminal.errors import CheckoutError
 
     service = open_service(ctx, args.db)
+    if is_self_pay_id(args.txn_id):
+        try:
+            refund = refund_self_pay(
+                service, args.txn_id, reason=args.reason, operator=args.operator
+            )
+        except CheckoutError as exc:
+            emit_json({"error": exc.code, "message": str(exc)})
+            return fail(str(exc), 1)
+        emit_json(refund.line())
+        return 0
     try:
         appended = service.refund(args.txn_id, reason=args.reason, operator=args.operator)
     except CheckoutError as exc:

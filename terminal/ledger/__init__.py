@@ -7,7 +7,13 @@ from __future__ import annotations
 from terminal.ledger.closures import close_day, closure_hash, day_totals
 from terminal.ledger.keys import DeviceKey, key_id_of
 from terminal.ledger.records import GENESIS_HASH, entry_hash
-from terminal.ledger.selfpay import SelfPayLine, SelfPayRecord, get_self_pay, record_self_pay
+from terminal.ledger.selfpay import (
+    SelfPayLine,
+    SelfPayRecord,
+    get_self_pay,
+    record_self_pay,
+    refund_self_pay,
+)
 from terminal.ledger.store import RefData, SqliteLedger
 from terminal.ledger.unit import Appended, WriteUnit
 from terminal.ledger.verify import VerifyReport, report_text, verify_ledger
@@ -29,6 +35,7 @@ __all__ = [
     "get_self_pay",
     "key_id_of",
     "record_self_pay",
+    "refund_self_pay",
     "report_text",
     "verify_ledger",
 ]

@@ -4,7 +4,8 @@ A closure for business date D covers every sale and reversal after the previous 
 last one dated D; it holds counts and sums per fund (a reversal counts −1 with the negated amounts
 of the sale it reverses), the first and last `seq`, the `hash` of the last entry it covers and the
 previous closure's hash, and is signed by the device key. It also counts the self-pay sales (no
-insurance, outside the sales chain: `terminal/ledger/selfpay.py`) covered the same way.
+insurance, outside the sales chain: `terminal/ledger/selfpay.py`) covered the same way, a self-pay
+refund −1 with its (negative) total.
 """
 
 from __future__ import annotations
@@ -39,10 +40,11 @@ _HASHED = (
 )
 
 
-# Self-pay sales (no insurance) covered by the closure: the count, the total (fen) and the last
-# `self_pay_sales.id` covered. Closures made before self-pay sales existed have none of the three
-# (NULL), so each is hashed only when present and those closures keep the hash they were signed
-# with; every closure made since has all three.
+# Self-pay sales (no insurance) covered by the closure: the count (a refund −1), the total (fen; a
+# refund's is negative) and the last `self_pay_sales.id` covered (sales and refunds share the ids).
+# Closures made before self-pay sales existed have none of the three (NULL), so each is hashed only
+# when present and those closures keep the hash they were signed with; every closure made since has
+# all three.
 SELF_PAY_FIELDS = ("self_pay_count", "self_pay_total", "self_pay_last_id")
 
 
@@ -67,12 +69,18 @@ def _signed_amounts_sql(where: str) -> str:
     )
 
 
+# a self-pay sale counts 1, its refund −1; a refund's total is stored negated already
+_SELF_PAY_SUMS = (
+    "SELECT COALESCE(SUM(CASE WHEN orig_id IS NULL THEN 1 ELSE -1 END), 0), "
+    "COALESCE(SUM(total), 0) FROM self_pay_sales "
+)
+
+
 def day_totals(ledger: SqliteLedger, day: date) -> dict[str, Any]:
     """Live totals of the sales and reversals dated `day` (not a closure: nothing is signed)."""
     row = ledger.conn.execute(_signed_amounts_sql("t.setl_date = ?"), (day.isoformat(),)).fetchone()
     count, total = ledger.conn.execute(
-        "SELECT COUNT(*), COALESCE(SUM(total), 0) FROM self_pay_sales WHERE setl_date = ?",
-        (day.isoformat(),),
+        _SELF_PAY_SUMS + "WHERE setl_date = ?", (day.isoformat(),)
     ).fetchone()
     return {**_totals(row), "self_pay_count": count, "self_pay_total": total}
 
@@ -143,8 +151,8 @@ def close_day(
 
 
 def _self_pay_covered(conn: sqlite3.Connection, after: int | None, day: date) -> dict[str, int]:
-    """The self-pay sales after the previous closure's up to the last one dated `day` (as the
-    entries of the sales chain are covered)."""
+    """The self-pay sales and refunds after the previous closure's up to the last one dated `day`
+    (as the entries of the sales chain are covered)."""
     after = after or 0
     end = conn.execute(
         "SELECT MAX(id) FROM self_pay_sales WHERE id > ? AND setl_date <= ?",
@@ -152,8 +160,6 @@ def _self_pay_covered(conn: sqlite3.Connection, after: int | None, day: date) ->
     ).fetchone()[0]
     if end is None:
         return {"self_pay_count": 0, "self_pay_total": 0, "self_pay_last_id": after}
-    count, total = conn.execute(
-        "SELECT COUNT(*), COALESCE(SUM(total), 0) FROM self_pay_sales WHERE id > ? AND id <= ?",
-        (after, end),
-    ).fetchone()
+    span = (after, end)
+    count, total = conn.execute(_SELF_PAY_SUMS + "WHERE id > ? AND id <= ?", span).fetchone()
     return {"self_pay_count": count, "self_pay_total": total, "self_pay_last_id": end}

@@ -3,7 +3,8 @@
 Money is INTEGER fen in every column. Quantities and prices (up to four places) are TEXT decimals as
 the claim gave them. The sales chain (`ledger`) and the audit log are append-only: triggers refuse
 UPDATE and DELETE, so only a hand with a raw editor can change them, and `ledger verify` finds that.
-Self-pay sales (`self_pay_sales`, `self_pay_lines`) are append-only too, but outside the chain.
+Self-pay sales (`self_pay_sales`, `self_pay_lines`) are append-only too, but outside the chain; a
+self-pay refund is a row of `self_pay_sales` of its own (negative total, `orig_id` the sale's id).
 """
 
 from __future__ import annotations
@@ -270,6 +271,21 @@ BEGIN SELECT RAISE(ABORT, 'self-pay sales are append-only'); END;
 ALTER TABLE closures ADD COLUMN self_pay_count INTEGER;
 ALTER TABLE closures ADD COLUMN self_pay_total INTEGER;
 ALTER TABLE closures ADD COLUMN self_pay_last_id INTEGER;
+""",
+    )
+
+
+@MIGRATIONS()
+def m0004_self_pay_refund(db: Database) -> None:
+    # a self-pay refund is a new row of `self_pay_sales` with the negated total and lines and
+    # `orig_id` the refunded sale's id, so a day's and a closure's sums and `self_pay_last_id`
+    # cover refunds with no new closure field; at most one refund per sale (as
+    # `txns_one_reversal`)
+    _run_script(
+        db,
+        """
+ALTER TABLE self_pay_sales ADD COLUMN orig_id INTEGER REFERENCES self_pay_sales(id);
+CREATE UNIQUE INDEX self_pay_one_refund ON self_pay_sales (orig_id) WHERE orig_id IS NOT NULL;
 """,
     )
 

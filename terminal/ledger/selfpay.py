@@ -5,6 +5,10 @@ Not an insurance settlement, so nothing here touches the sales chain (`txns`, `l
 outbox, the persons or their accumulators, and nothing is uploaded to the platform. A sale, its
 lines and its audit record are written in one unit of work; a basket sold before (the same
 `basket_id`) gives back that sale and writes nothing.
+
+A refund is a row of its own, as a reversal is in the sales chain: the sale's lines and total
+negated, `orig_id` the sale's id, its own id `<dev_no>-S<n>` from the same sequence. So a sum of
+`total` over any range of ids is the net takings, and one sale has at most one refund (UNIQUE).
 """
 
 from __future__ import annotations
@@ -14,10 +18,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from terminal.errors import LedgerError
 from terminal.ledger.store import SqliteLedger, translate_sqlite_error
 from terminal.settlement.money import format_fen
 
-__all__ = ["SelfPayLine", "SelfPayRecord", "get_self_pay", "record_self_pay"]
+__all__ = [
+    "SelfPayLine",
+    "SelfPayRecord",
+    "get_self_pay",
+    "record_self_pay",
+    "refund_self_pay",
+]
 
 _SALE_COLUMNS = (
     "id",
@@ -55,8 +66,13 @@ class SelfPayRecord:
     operator: str | None
     payment_method: str
     total: int
-    reason: str
-    lines: tuple[SelfPayLine, ...]
+    reason: str  # a sale: why insurance was not used (a code); a refund: the supervisor's words
+    lines: tuple[SelfPayLine, ...]  # a refund's: the sale's, amounts negated
+    orig_self_pay_id: str | None = None  # a refund: the refunded sale's id; None for a sale
+
+    @property
+    def is_refund(self) -> bool:
+        return self.orig_self_pay_id is not None
 
 
 def record_self_pay(
@@ -73,35 +89,13 @@ def record_self_pay(
     before for this basket, False)` with nothing written."""
     with ledger.write() as unit:
         conn = ledger.conn
-        done = _read(conn, "basket_id = ?", basket_id)
+        done = _read(conn, "s.basket_id = ?", basket_id)
         if done is not None:
             return done, False
-        sale_id = conn.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM self_pay_sales").fetchone()[0]
-        self_pay_id = f"{ledger.dev_no}-S{sale_id}"
+        sale_id, self_pay_id = _insert(
+            ledger, basket_id, at, operator, payment_method, reason, lines, orig_id=None
+        )
         total = sum(line.amount for line in lines)
-        conn.execute(
-            f"INSERT INTO self_pay_sales ({', '.join(_SALE_COLUMNS)}) "
-            f"VALUES ({', '.join('?' * len(_SALE_COLUMNS))})",
-            (
-                sale_id,
-                self_pay_id,
-                basket_id,
-                at.isoformat(" ", "seconds")[:19],
-                at.date().isoformat(),
-                operator,
-                payment_method,
-                total,
-                reason,
-            ),
-        )
-        conn.executemany(
-            "INSERT INTO self_pay_lines (sale_id, line_no, code, name, qty, price, amount) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [
-                (sale_id, i, line.code, line.name, line.qty, line.price, line.amount)
-                for i, line in enumerate(lines)
-            ],
-        )
         unit.audit(
             "self_pay",
             operator,
@@ -114,22 +108,121 @@ def record_self_pay(
             },
             at,
         )
-        sale = _read(conn, "id = ?", sale_id)
+        sale = _read(conn, "s.id = ?", sale_id)
     assert sale is not None
     return sale, True
+
+
+def refund_self_pay(
+    ledger: SqliteLedger, self_pay_id: str, *, at: datetime, operator: str, reason: str
+) -> SelfPayRecord:
+    """Write the full refund of self-pay sale `self_pay_id` and its audit record; a refund, or a
+    sale refunded before, is refused with a `LedgerError` saying so."""
+    with ledger.write() as unit:
+        conn = ledger.conn
+        sale = _read(conn, "s.self_pay_id = ?", self_pay_id)
+        if sale is None:
+            raise LedgerError(f"no self-pay sale {self_pay_id} on this terminal: check the receipt")
+        if sale.orig_self_pay_id is not None:
+            raise LedgerError(
+                f"{self_pay_id} is itself the refund of {sale.orig_self_pay_id} and cannot be "
+                "refunded: sell the items again instead"
+            )
+        done = conn.execute(
+            "SELECT self_pay_id FROM self_pay_sales WHERE orig_id = ?", (sale.id,)
+        ).fetchone()
+        if done is not None:
+            raise LedgerError(
+                f"{self_pay_id} was already refunded by {done[0]}: nothing is left to give back"
+            )
+        negated = [
+            SelfPayLine(line.code, line.name, line.qty, line.price, -line.amount)
+            for line in sale.lines
+        ]
+        refund_id, refund_self_pay_id = _insert(
+            ledger,
+            f"refund#{self_pay_id}",  # `#` is in no basket id: no basket is ever taken for it
+            at,
+            operator,
+            sale.payment_method,
+            reason,
+            negated,
+            orig_id=sale.id,
+        )
+        unit.audit(
+            "self_pay_refund",
+            operator,
+            {
+                "self_pay_id": refund_self_pay_id,
+                "orig_self_pay_id": self_pay_id,
+                "total": format_fen(-sale.total),
+                "reason": reason,
+            },
+            at,
+        )
+        refund = _read(conn, "s.id = ?", refund_id)
+    assert refund is not None
+    return refund
 
 
 def get_self_pay(ledger: SqliteLedger, self_pay_id: str) -> SelfPayRecord | None:
     """The stored self-pay sale `self_pay_id`, or None."""
     try:
-        return _read(ledger.conn, "self_pay_id = ?", self_pay_id)
+        return _read(ledger.conn, "s.self_pay_id = ?", self_pay_id)
     except sqlite3.Error as exc:
         raise translate_sqlite_error(exc, ledger.path) from exc
 
 
+def _insert(
+    ledger: SqliteLedger,
+    basket_id: str,
+    at: datetime,
+    operator: str | None,
+    payment_method: str,
+    reason: str,
+    lines: Sequence[SelfPayLine],
+    *,
+    orig_id: int | None,
+) -> tuple[int, str]:
+    """Insert one row and its lines (in the caller's unit of work); `(id, self_pay_id)`."""
+    conn = ledger.conn
+    sale_id = conn.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM self_pay_sales").fetchone()[0]
+    self_pay_id = f"{ledger.dev_no}-S{sale_id}"
+    values = (
+        sale_id,
+        self_pay_id,
+        basket_id,
+        at.isoformat(" ", "seconds")[:19],
+        at.date().isoformat(),
+        operator,
+        payment_method,
+        sum(line.amount for line in lines),
+        reason,
+        orig_id,
+    )
+    columns = (*_SALE_COLUMNS, "orig_id")
+    conn.execute(
+        f"INSERT INTO self_pay_sales ({', '.join(columns)}) "  # noqa: S608 - fixed column names
+        f"VALUES ({', '.join('?' * len(columns))})",
+        values,
+    )
+    conn.executemany(
+        "INSERT INTO self_pay_lines (sale_id, line_no, code, name, qty, price, amount) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [
+            (sale_id, i, line.code, line.name, line.qty, line.price, line.amount)
+            for i, line in enumerate(lines)
+        ],
+    )
+    return sale_id, self_pay_id
+
+
 def _read(conn: sqlite3.Connection, where: str, value: object) -> SelfPayRecord | None:
     row = conn.execute(
-        f"SELECT {', '.join(_SALE_COLUMNS)} FROM self_pay_sales WHERE {where}", (value,)
+        f"SELECT {', '.join('s.' + c for c in _SALE_COLUMNS)}, o.self_pay_id "  # noqa: S608
+        "FROM self_pay_sales s LEFT JOIN self_pay_sales o ON o.id = s.orig_id "
+        f"WHERE {where}",
+        (value,),
     ).fetchone()
     if row is None:
         return None
@@ -138,5 +231,7 @@ def _read(conn: sqlite3.Connection, where: str, value: object) -> SelfPayRecord 
         "ORDER BY line_no",
         (row[0],),
     ).fetchall()
-    sale = dict(zip(_SALE_COLUMNS, row, strict=True))
-    return SelfPayRecord(**sale, lines=tuple(SelfPayLine(*line) for line in lines))
+    sale = dict(zip(_SALE_COLUMNS, row[:-1], strict=True))
+    return SelfPayRecord(
+        **sale, lines=tuple(SelfPayLine(*line) for line in lines), orig_self_pay_id=row[-1]
+    )

@@ -4,8 +4,8 @@ Server-rendered pages (FastAPI + Jinja2, no front-end build step) with a small s
 keyboard, live updates (server-sent events) and in-place redraws; every form also works without
 the script. Pages: sign-in, the counter (identify → basket → pre-settlement → confirm → receipt;
 or, when insurance cannot settle, a self-pay sale), refunds, day-end, receipts.
-`POST /api/checkout` is the same headless sale as `medpos checkout --claim`, for a hospital
-information system on the same machine.
+`POST /api/checkout` is the same headless sale as `medpos checkout --claim` (with `"self_pay":
+true`, as `--self-pay`), for a hospital information system on the same machine.
 
 One terminal, one counter: every write goes through `CheckoutService` under one lock (the ledger
 connection is shared by the worker threads), and the counter's state lives in `Counter`.
@@ -14,8 +14,6 @@ connection is shared by the worker threads), and the counter's state lives in `C
 from __future__ import annotations
 
 import asyncio
-import csv
-import io
 import secrets
 import threading
 import time
@@ -40,6 +38,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from terminal.checkout.operators import Operator, check_pin, sign_session
+from terminal.checkout.selfpay import is_self_pay_id, new_basket_id, refund_self_pay, sell_self_pay
 from terminal.checkout.service import CheckoutRefused, CheckoutService
 from terminal.checkout.syncing import sync_status
 from terminal.errors import (
@@ -52,7 +51,8 @@ from terminal.errors import (
 from terminal.ledger import day_totals
 from terminal.settlement.money import format_fen
 from terminal.web import i18n
-from terminal.web.counter import MED_TYPES, PAYMENT_METHODS, Counter, mask_cert
+from terminal.web.counter import MED_TYPES, PAYMENT_METHODS, Counter
+from terminal.web.export import day_csv_text
 from terminal.web.receipts import parse_verify_text, receipt_for
 
 __all__ = ["CodeFeed", "Hooks", "create_app"]
@@ -492,7 +492,16 @@ def create_app(
             return op
         with lock:
             sales = _refundable(service, q.strip())
-        return page(request, "refund.html", sales=sales, q=q, chosen=txn_id)
+            self_pay_sales = _self_pay_refundable(service, q.strip())
+        return page(
+            request,
+            "refund.html",
+            sales=sales,
+            self_pay_sales=self_pay_sales,
+            q=q,
+            chosen=txn_id,
+            chosen_self_pay=is_self_pay_id(txn_id),
+        )
 
     @app.post("/refund")
     def refund(
@@ -507,19 +516,22 @@ def create_app(
             return op
         i18n.current.set(language(request))
         back = f"/refund?txn_id={urlquote(txn_id)}"
+        txn_id = txn_id.strip()
         try:
             supervisor = approve(sup_id.strip(), sup_pin)
             with lock:
-                appended = service.refund(txn_id.strip(), reason=reason, operator=supervisor.id)
+                if is_self_pay_id(txn_id):  # a self-pay sale (no insurance): `<dev_no>-S<n>`
+                    refund_id = refund_self_pay(
+                        service, txn_id, reason=reason, operator=supervisor.id
+                    ).self_pay_id
+                else:
+                    refund_id = service.refund(txn_id, reason=reason, operator=supervisor.id).txn_id
         except CheckoutError as exc:
             return _back(back, err=explain(exc.code, str(exc)))
         except LedgerError as exc:
             return _back(back, err=str(exc))
-        where, error = print_txn(appended.txn_id)
-        msg = i18n.gettext_("Refund %(r)s of %(t)s committed.") % {
-            "r": appended.txn_id,
-            "t": txn_id,
-        }
+        where, error = print_txn(refund_id)
+        msg = i18n.gettext_("Refund %(r)s of %(t)s committed.") % {"r": refund_id, "t": txn_id}
         if error:
             return _back(f"/refund?txn_id={urlquote(txn_id)}", msg=msg, err=error)
         return _back("/refund", msg=msg)
@@ -609,51 +621,10 @@ def create_app(
         except CheckoutError as exc:
             return PlainTextResponse(str(exc), 400)
         with lock:
-            rows = _day_rows(service, day)
-        buf = io.StringIO()
-        writer = csv.writer(buf)
-        writer.writerow(
-            [
-                "seq",
-                "txn_id",
-                "kind",
-                "settled_at",
-                "offline",
-                "operator",
-                "payment_method",
-                "psn_name",
-                "psn_cert",
-                "medfee_sumamt",
-                "fund_pay_sumamt",
-                "acct_pay",
-                "psn_cash_pay",
-                "orig_txn_id",
-                "sync_status",
-            ]
-        )
-        for r in rows:
-            writer.writerow(
-                [
-                    r["seq"],
-                    r["txn_id"],
-                    r["kind"],
-                    r["settled_at"],
-                    r["offline"],
-                    r["operator"] or "",
-                    r["payment_method"] or "",
-                    r["psn_name"] or "",
-                    mask_cert(r["psn_cert"] or ""),
-                    format_fen(r["medfee"]),
-                    format_fen(r["fund"]),
-                    format_fen(r["acct"]),
-                    format_fen(r["cash"]),
-                    r["orig_txn_id"] or "",
-                    r["ack"] or ("queued" if r["queued"] else "pending"),
-                ]
-            )
+            text = day_csv_text(_day_rows(service, day), _self_pay_day_rows(service, day))
         name = f"medpos-{service.config.terminal.dev_no}-{day.isoformat()}.csv"
         return Response(
-            "\ufeff" + buf.getvalue(),  # a BOM, so that spreadsheet programs read UTF-8
+            "\ufeff" + text,  # a BOM, so that spreadsheet programs read UTF-8
             media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": f'attachment; filename="{name}"'},
         )
@@ -700,6 +671,16 @@ def create_app(
 
     def _sell(claim: Any) -> tuple[int, dict[str, Any]]:
         """(HTTP status, body) of one headless sale."""
+        if isinstance(claim, dict):
+            flag = claim.get("self_pay", False)
+            if not isinstance(flag, bool):
+                problem = f"request.self_pay: {flag!r} is not true or false"
+                return 422, {"error": "invalid_input", "message": problem}
+            if flag:
+                return _sell_self_pay(claim)
+            if "basket_id" in claim:
+                problem = 'request.basket_id: a basket id is for a self-pay sale ("self_pay": true)'
+                return 422, {"error": "invalid_input", "message": problem}
         try:
             with lock:
                 outcome = service.sell_claim(claim, source="request")
@@ -711,6 +692,26 @@ def create_app(
             return 409, exc.refusal.as_json()
         except CheckoutError as exc:
             return 409, {"error": exc.code, "message": str(exc)}
+        except LedgerError as exc:
+            return 503, {"error": "ledger_error", "message": str(exc)}
+        return 200, outcome.line()
+
+    def _sell_self_pay(claim: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        """(HTTP status, body) of `{"self_pay": true, "basket": [...], "payment_method"?,
+        "basket_id"?}`: the basket sold without insurance, as `medpos checkout --self-pay` (a
+        person in the body is not used); bad input is 422 naming the field, nothing written."""
+        try:
+            with lock:
+                outcome = sell_self_pay(
+                    service,
+                    claim.get("basket", []),  # checked by the pricing: a non-empty list
+                    basket_id=claim.get("basket_id", new_basket_id()),
+                    payment_method=claim.get("payment_method", "cash"),
+                    reason="requested",
+                    source="request",
+                )
+        except CheckoutError as exc:
+            return 422, {"error": exc.code, "message": str(exc)}
         except LedgerError as exc:
             return 503, {"error": "ledger_error", "message": str(exc)}
         return 200, outcome.line()
@@ -815,6 +816,31 @@ def _refundable(service: CheckoutService, q: str) -> list[Any]:
         where += " AND (t.txn_id LIKE ? OR t.psn_name LIKE ? OR t.psn_cert LIKE ?)"
         params = (f"%{q}%", f"%{q}%", f"%{q}")
     return service.ledger.query(_ROWS + where + " ORDER BY t.seq DESC LIMIT 30", params)
+
+
+_SELF_PAY_ROWS = (
+    "SELECT s.id, s.self_pay_id, s.settled_at, s.operator, s.payment_method, s.total, s.orig_id, "
+    "o.self_pay_id AS orig_self_pay_id, "
+    "(SELECT r.self_pay_id FROM self_pay_sales r WHERE r.orig_id = s.id) AS refunded_by "
+    "FROM self_pay_sales s LEFT JOIN self_pay_sales o ON o.id = s.orig_id "
+)
+
+
+def _self_pay_day_rows(service: CheckoutService, day: date) -> list[Any]:
+    """The day's self-pay sales and refunds, in the order they were made."""
+    return service.ledger.query(
+        _SELF_PAY_ROWS + "WHERE s.setl_date = ? ORDER BY s.id", (day.isoformat(),)
+    )
+
+
+def _self_pay_refundable(service: CheckoutService, q: str) -> list[Any]:
+    """Recent self-pay sales (not refunds), newest first, whose id contains `q`."""
+    where = "WHERE s.orig_id IS NULL"
+    params: tuple[Any, ...] = ()
+    if q:
+        where += " AND s.self_pay_id LIKE ?"
+        params = (f"%{q}%",)
+    return service.ledger.query(_SELF_PAY_ROWS + where + " ORDER BY s.id DESC LIMIT 30", params)
 
 
 def _day_figures(service: CheckoutService, day: date) -> dict[str, Any]:

@@ -5,8 +5,8 @@ What a receipt says is read back from the committed rows, so a receipt can only 
 ledger holds; it is printed after the commit, and can be printed again. Its QR code carries
 `medpos:r1:<dev_no>:<txn_id>:<seq>:<hash>` (docs/ui.md "Receipts"): whoever holds the terminal's
 ledger, or the platform that received the entry, can check that the sale exists with that hash;
-`/verify?code=…` on the terminal does it. A self-pay sale is not in the sales chain: its receipt has
-no such code.
+`/verify?code=…` on the terminal does it. A self-pay sale or refund is not in the sales chain: its
+receipt has no such code.
 """
 
 from __future__ import annotations
@@ -132,8 +132,8 @@ def _self_pay_receipt(service: CheckoutService, self_pay_id: str, language: str)
         fixmedins_code=config.terminal.fixmedins_code,
         dev_no=config.terminal.dev_no,
         txn_id=sale.self_pay_id,
-        kind="self_pay",
-        orig_txn_id=None,
+        kind="self_pay_refund" if sale.is_refund else "self_pay",
+        orig_txn_id=sale.orig_self_pay_id,
         settled_at=sale.settled_at,
         operator=sale.operator or "",
         psn_name="",

@@ -1,5 +1,6 @@
 """`medpos checkout --claim C.json --self-pay` from the outside: the claim's basket sold without
-insurance (自费), one JSON line, nothing in the sales chain, in the day's report and closure."""
+insurance (自费), one JSON line, nothing in the sales chain, in the day's report and closure; and
+`medpos refund <dev_no>-S<n>`, its refund."""
 
 from __future__ import annotations
 
@@ -107,3 +108,37 @@ def test_bad_input_exits_2_and_writes_nothing(
     no_claim = run(config, "checkout", "--card", "--basket", str(bad), "--self-pay")
     assert no_claim.returncode == 2 and "--claim" in no_claim.stderr
     assert _count(config, "self_pay_sales") == 0
+
+
+def test_medpos_refund_of_a_self_pay_id_refunds_it_once(
+    make_config: Callable[..., Path], claim_file: Path
+) -> None:
+    config = make_config()
+    sold = run(config, "checkout", "--claim", str(claim_file), "--self-pay", "--repeat", "2")
+    assert sold.returncode == 0, sold.stderr
+    one, two = lines(sold.stdout)
+    refund = run(config, "refund", one["self_pay_id"], "--reason", "退货", "--operator", "2001")
+    assert refund.returncode == 0, refund.stderr
+    [out] = lines(refund.stdout)
+    assert set(out) == {"self_pay_id", "orig_self_pay_id", "total", "lines"}
+    assert out["self_pay_id"].endswith("-S3") and out["orig_self_pay_id"] == one["self_pay_id"]
+    assert out["total"] == "-" + one["total"]
+    assert [line["amount"] for line in out["lines"]] == [
+        "-" + line["amount"] for line in one["lines"]
+    ]
+    again = run(config, "refund", one["self_pay_id"], "--reason", "x", "--operator", "2001")
+    assert again.returncode == 1 and "already refunded" in again.stderr
+    assert lines(again.stdout)[0]["error"] == "refund_refused"
+    of_refund = run(config, "refund", out["self_pay_id"], "--reason", "x", "--operator", "2001")
+    assert of_refund.returncode == 1 and "cannot be refunded" in of_refund.stderr
+    unknown = run(config, "refund", "NOPE-S9", "--reason", "x", "--operator", "2001")
+    assert unknown.returncode == 1 and "no self-pay sale NOPE-S9" in unknown.stderr
+    assert _count(config, "self_pay_sales") == 3 and _count(config, "txns") == 0
+    live = lines(run(config, "report", "day").stdout)[0]
+    assert (live["self_pay_count"], live["self_pay_total"]) == (1, two["total"])
+    closed = run(config, "day", "close", "--operator", "2001")
+    assert closed.returncode == 0, closed.stderr
+    closure = lines(closed.stdout)[0]
+    assert (closure["self_pay_count"], closure["self_pay_total"]) == (1, two["total"])
+    assert closure["self_pay_last_id"] == 3
+    assert run(config, "ledger", "verify").returncode == 0

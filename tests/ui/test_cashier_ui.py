@@ -338,6 +338,34 @@ def test_refund_needs_a_supervisor(page: Page, terminal: Terminal) -> None:
     shot(page, "12-refunded")
 
 
+def test_the_self_pay_sale_is_refunded_by_a_supervisor_with_its_receipt(
+    page: Page, terminal: Terminal
+) -> None:
+    page.goto(terminal.url + "/refund")
+    self_pay = page.get_by_test_id("self-pay-sales")
+    row = self_pay.locator("tbody tr", has_text="-S1")  # the self-pay sale made above
+    expect(row).to_contain_text("移动支付")
+    sale_id = row.locator(".mono").inner_text().strip()
+    row.get_by_role("link", name="退费…").click()
+    expect(page.get_by_text("全额退还顾客")).to_be_visible()
+    page.fill("input[name=reason]", "顾客退货")
+    page.fill("input[name=sup_id]", SUPERVISOR[0])
+    page.fill("input[name=sup_pin]", SUPERVISOR[1])
+    page.click("text=授权并退费")
+    refund_id = sale_id.removesuffix("-S1") + "-S2"  # no other self-pay sale was made here
+    expect(page.get_by_role("status")).to_contain_text(refund_id)
+    expect(self_pay.get_by_text("已退费")).to_have_count(1)
+    shot(page, "12a-self-pay-refunded")
+    escpos = terminal.data / "receipts" / f"{refund_id}.escpos"
+    assert escpos.exists() and "退费".encode("gb18030") in escpos.read_bytes()
+    page.goto(terminal.url + f"/receipt/{refund_id}")
+    body = page.locator("body")
+    expect(body).to_contain_text("自费 — 未使用医保")
+    expect(body).to_contain_text(sale_id)  # 原流水号
+    expect(body).not_to_contain_text("统筹基金支付")
+    shot(page, "12b-self-pay-refund-receipt")
+
+
 def test_day_end_totals_chart_export_reconciliation_and_closure(
     page: Page, terminal: Terminal
 ) -> None:
@@ -346,8 +374,13 @@ def test_day_end_totals_chart_export_reconciliation_and_closure(
     expect(page.get_by_test_id("chart").locator("rect").first).to_be_visible()
     exported = page.request.get(terminal.url + page.get_by_test_id("csv").get_attribute("href"))
     rows = list(csv.DictReader(io.StringIO(exported.text().lstrip("\ufeff"))))
-    assert len(rows) == terminal.status()["head_seq"]
+    insurance = [r for r in rows if r["kind"] in ("sale", "reversal")]
+    assert len(insurance) == terminal.status()["head_seq"]
     assert sum(r["kind"] == "reversal" for r in rows) == 1
+    self_pay = [r for r in rows if r not in insurance]  # the self-pay sale and its refund
+    assert [r["kind"] for r in self_pay] == ["self_pay", "self_pay_refund"]
+    assert self_pay[1]["psn_cash_pay"] == "-" + self_pay[0]["psn_cash_pay"]
+    expect(page.get_by_test_id("self-pay-totals")).to_contain_text("0.00")  # sold, refunded
     page.click("text=同步并对账")
     expect(page.get_by_test_id("reconciled")).to_contain_text("一致")
     page.fill("input[name=sup_id]", SUPERVISOR[0])

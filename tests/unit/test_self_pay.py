@@ -1,4 +1,5 @@
-"""Pricing a self-pay basket (pure): the insurance basket's parsing, one rounding per line."""
+"""Pricing a self-pay basket (pure): the insurance basket's parsing, one rounding per line; a
+self-pay id told from a transaction id."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from terminal.checkout.selfpay import self_pay_lines
+from terminal.checkout.selfpay import is_self_pay_id, self_pay_lines
 from terminal.errors import CheckoutError
 from terminal.ledger import SelfPayLine
 from terminal.settlement.model import Catalogue, CatalogueItem
@@ -66,3 +67,20 @@ def test_a_line_is_within_half_a_fen_of_qty_times_price(milli: int, basis: int) 
     [line] = self_pay_lines(CATALOGUE, [{"code": "Z", "qty": f"{qty:f}", "price": f"{price:f}"}])
     exact = qty * price * 100
     assert abs(line.amount - exact) <= Decimal("0.5") and line.amount - exact != Decimal("-0.5")
+
+
+@pytest.mark.parametrize(
+    ("text", "self_pay"),
+    [
+        ("P33010000001D0001-S1", True),
+        ("P33010000001D0001-S12", True),
+        ("P3301-S1-S2", True),
+        ("P33010000001D0001-12", False),  # a transaction of the sales chain
+        ("P3301-S1-5", False),
+        ("-S1", False),
+        ("P33010000001D0001-S", False),
+        ("P33010000001D0001-s1", False),
+    ],
+)
+def test_a_self_pay_id_is_told_from_a_txn_id_by_its_shape(text: str, self_pay: bool) -> None:
+    assert is_self_pay_id(text) is self_pay

@@ -1,5 +1,6 @@
 """Self-pay sales (自费, no insurance) on a real terminal ledger: outside the sales chain, the
-outbox, the persons and the accumulators; one sale per basket; in the day's figures and closure."""
+outbox, the persons and the accumulators; one sale per basket; in the day's figures and closure;
+refunded in full, once, by a row of its own that counts −1."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from terminal.checkout.selfpay import sell_self_pay
+from terminal.checkout.selfpay import refund_self_pay, sell_self_pay
 from terminal.checkout.service import CheckoutService
 from terminal.errors import CheckoutError
 from terminal.identity.model import CERT_ID_NUMBER, Identity
@@ -149,6 +150,82 @@ def test_day_figures_and_the_closure_count_self_pay_sales(
         conn.close()
     report = verify_ledger(service.ledger)
     assert not report.ok and report.anchor == f"closure {today.isoformat()}"
+
+
+def test_a_self_pay_refund_gives_the_whole_sale_back_once(
+    service: CheckoutService, claim: dict[str, Any]
+) -> None:
+    service.sell_claim(claim)
+    sale = sell_self_pay(
+        service, BASKET, basket_id="r-1", payment_method="mobile", reason="requested"
+    ).record
+    before = _snapshot(service)
+    refund = refund_self_pay(service, sale.self_pay_id, reason="顾客退货", operator="2001")
+    record = refund.record
+    assert record.self_pay_id.endswith("-S2") and record.orig_self_pay_id == sale.self_pay_id
+    assert record.is_refund and not sale.is_refund
+    assert record.total == -sale.total and record.payment_method == "mobile"
+    assert [line.amount for line in record.lines] == [-line.amount for line in sale.lines]
+    assert (record.operator, record.reason) == ("2001", "顾客退货")
+    assert refund.line()["orig_self_pay_id"] == sale.self_pay_id
+    assert refund.line()["total"].startswith("-")
+    assert get_self_pay(service.ledger, record.self_pay_id) == record
+    assert _snapshot(service) == before  # the insurance records stay as they were
+    [audit] = [e for e in service.ledger.audit_log(100) if e["kind"] == "self_pay_refund"]
+    assert audit["actor"] == "2001"
+    assert audit["detail"]["orig_self_pay_id"] == sale.self_pay_id
+    receipt = receipt_for(service, record.self_pay_id, "zh")
+    assert receipt is not None and receipt.kind == "self_pay_refund"
+    assert receipt.orig_txn_id == sale.self_pay_id and receipt.cash_fen == -sale.total
+
+    with pytest.raises(CheckoutError) as twice:
+        refund_self_pay(service, sale.self_pay_id, reason="again", operator="2001")
+    assert twice.value.code == "refund_refused"
+    assert f"already refunded by {record.self_pay_id}" in str(twice.value)
+    with pytest.raises(CheckoutError) as of_refund:
+        refund_self_pay(service, record.self_pay_id, reason="again", operator="2001")
+    assert of_refund.value.code == "refund_refused"
+    assert "cannot be refunded" in str(of_refund.value)
+    with pytest.raises(CheckoutError, match="check the receipt"):
+        refund_self_pay(service, "NOPE-S99", reason="x", operator="2001")
+    with pytest.raises(CheckoutError) as no_reason:
+        refund_self_pay(service, sale.self_pay_id, reason=" ", operator="2001")
+    assert no_reason.value.code == "bad_refund"
+    refusals = [e for e in service.ledger.audit_log(100) if e["kind"] == "refusal"]
+    assert [e["detail"]["refund"] for e in refusals][:3] == [
+        "NOPE-S99",
+        record.self_pay_id,
+        sale.self_pay_id,
+    ]
+    assert _count(service, "self_pay_sales") == 2
+    with pytest.raises(sqlite3.IntegrityError, match="UNIQUE"):  # one refund per sale, by index
+        service.ledger.conn.execute(
+            "INSERT INTO self_pay_sales (id, self_pay_id, basket_id, settled_at, setl_date, "
+            "payment_method, total, reason, orig_id) "
+            "VALUES (9, 'x-S9', 'x', '', '', 'cash', 0, 'x', ?)",
+            (sale.id,),
+        )
+
+
+def test_day_figures_and_closures_count_a_self_pay_refund_minus_one(
+    service: CheckoutService, clock: Any
+) -> None:
+    one = sell_self_pay(service, BASKET, basket_id="c-1", payment_method="cash", reason="x")
+    sell_self_pay(service, BASKET[1:], basket_id="c-2", payment_method="cash", reason="x")
+    first = service.close_day(None, "2001")
+    assert (first["self_pay_count"], first["self_pay_last_id"]) == (2, 2)
+    clock.advance(days=1)
+    refund = refund_self_pay(service, one.self_pay_id, reason="退货", operator="2001")
+    three = sell_self_pay(service, BASKET[1:], basket_id="c-3", payment_method="cash", reason="x")
+    totals = day_totals(service.ledger, service.local_now().date())
+    assert totals["self_pay_count"] == 0  # one sale, one refund
+    assert totals["self_pay_total"] == three.record.total - one.record.total
+    second = service.close_day(None, "2001")
+    assert (second["self_pay_count"], second["self_pay_last_id"]) == (0, 4)
+    assert second["self_pay_total"] == totals["self_pay_total"]
+    assert refund.record.id == 3
+    report = verify_ledger(service.ledger)  # the closure made before the refund still checks
+    assert report.ok and report.closures == 2
 
 
 def test_a_closure_without_self_pay_fields_keeps_its_hash() -> None:

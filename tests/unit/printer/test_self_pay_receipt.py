@@ -1,5 +1,6 @@
 """The self-pay receipt (自费, no insurance): says so plainly, shows the lines, the total and the
-payment method, and no insured person, fund or account split, ledger entry or verify code."""
+payment method, and no insured person, fund or account split, ledger entry or verify code; its
+refund's is the same, marked 退费, with the amounts negative and the sale's id."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import dataclasses
 import pytest
 
 from drivers.printer import escpos_bytes, receipt_html
-from drivers.printer.receipt import present
+from drivers.printer.receipt import Receipt, present
 from tests.unit.printer.helpers import parse_escpos, sample_receipt, self_pay_of
 
 INSURANCE_ONLY_ZH = (
@@ -70,3 +71,33 @@ def test_a_self_pay_receipt_refuses_an_insurance_split(
 ) -> None:
     with pytest.raises(ValueError, match=words):
         dataclasses.replace(self_pay_of(sample_receipt()), **changes)
+
+
+def _refund_of(receipt: Receipt) -> Receipt:
+    """The refund of `receipt` (a self-pay sale): its own id, the amounts negated."""
+    return dataclasses.replace(
+        receipt,
+        txn_id="P33010000001D0001-S4",
+        kind="self_pay_refund",
+        orig_txn_id=receipt.txn_id,
+        lines=tuple(dataclasses.replace(x, amount_fen=-x.amount_fen) for x in receipt.lines),
+        medfee_fen=-receipt.medfee_fen,
+        cash_fen=-receipt.cash_fen,
+        seq=4,
+    )
+
+
+def test_a_self_pay_refund_receipt_is_the_self_pay_receipt_marked_refund() -> None:
+    refund = _refund_of(self_pay_of(sample_receipt()))
+    view = present(refund)
+    assert view.title == "自费结算单"
+    assert view.markers == ("退费", "自费 — 未使用医保")
+    assert [(f.label, f.value) for f in view.totals][0] == ("合计", "-29.68")
+    footer = [(f.label, f.value) for f in view.footer]
+    assert ("原流水号", "P33010000001D0001-S3") in footer
+    assert ("流水号", "P33010000001D0001-S4") in footer
+    text = parse_escpos(escpos_bytes(refund, 32)).text
+    assert "*** 退费 ***" in text and "-24.68" in text
+    assert not [word for word in INSURANCE_ONLY_ZH if word in text]
+    with pytest.raises(ValueError, match="orig_txn_id"):  # a refund names the sale it refunds
+        dataclasses.replace(refund, orig_txn_id=None)
