@@ -7,14 +7,11 @@ import os
 import sqlite3
 import subprocess
 from collections.abc import Callable
-from datetime import datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 
-from terminal.demo import demo_claim
 from tests.conftest import HIGH_LIMITS, MEDPOS, medpos_env
 
 
@@ -33,14 +30,6 @@ def run(config: Path, *args: str, stdin: str | None = None) -> subprocess.Comple
 
 def lines(out: str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in out.splitlines() if line.strip()]
-
-
-@pytest.fixture
-def claim_file(tmp_path: Path) -> Path:
-    today = datetime.now(ZoneInfo("Asia/Shanghai")).date()
-    path = tmp_path / "claim.json"
-    path.write_text(json.dumps(demo_claim("pharmacy", today), ensure_ascii=False), encoding="utf-8")
-    return path
 
 
 def test_checkout_repeat_prints_one_line_per_commit_and_the_ledger_verifies(

@@ -7,22 +7,9 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Callable
-from datetime import datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
-import pytest
-
-from terminal.demo import demo_claim
 from tests.e2e.test_cli_core import lines, run
-
-
-@pytest.fixture
-def claim_file(tmp_path: Path) -> Path:
-    today = datetime.now(ZoneInfo("Asia/Shanghai")).date()
-    path = tmp_path / "claim.json"
-    path.write_text(json.dumps(demo_claim("pharmacy", today), ensure_ascii=False), encoding="utf-8")
-    return path
 
 
 def _count(config: Path, table: str) -> int:
