@@ -167,7 +167,7 @@ class ReferenceData:
     def __init__(self, tz: tzinfo) -> None:
         self.tz = tz
         self._policies: dict[str, Policy] = {}  # by [policy].version
-        self._policy_rows: set[int] = set()  # refdata versions parsed into _policies
+        self._policy_rows: dict[int, Policy] = {}  # the same, by refdata version
         self._catalogues: dict[int, Catalogue] = {}
         self._hotlists: dict[int, HotlistIndex] = {}  # by refdata version
 
@@ -179,43 +179,38 @@ class ReferenceData:
             )
             for version, body in rows:
                 if version not in self._policy_rows:
-                    policy = parse_policy(json.loads(body), f"policy version {version}")
-                    self._policies[policy.version] = policy
-                    self._policy_rows.add(version)
+                    self._keep_policy(version, body)
         return self._policies.get(policy_version)
+
+    def _keep_policy(self, version: int, body: str) -> Policy:
+        policy = parse_policy(json.loads(body), f"policy version {version}")
+        self._policies[policy.version] = policy
+        self._policy_rows[version] = policy
+        return policy
 
     def catalogue(self, conn: Connection, version: int) -> Catalogue | None:
         """The catalogue published as refdata `version`."""
         if version in self._catalogues:
             return self._catalogues[version]
-        body = conn.execute(
-            select(t.refdata.c.body).where(
-                and_(t.refdata.c.kind == "catalogue", t.refdata.c.version == version)
-            )
-        ).scalar()
+        body = q.REFDATA_BODY.scalar(conn, {"kind": "catalogue", "version": version})
         if body is None:
             return None
         self._catalogues[version] = parse_catalogue(json.loads(body), "catalogue")
         return self._catalogues[version]
 
     def newest_policy(self, conn: Connection) -> Policy | None:
-        """The policy published last."""
-        body = conn.execute(
-            select(t.refdata.c.body)
-            .where(t.refdata.c.kind == "policy")
-            .order_by(t.refdata.c.version.desc())
-            .limit(1)
-        ).scalar()
-        return parse_policy(json.loads(body), "policy") if body else None
+        """The policy published last (parsed once, as the others)."""
+        version = _newest_version(conn, "policy")
+        if version is None:
+            return None
+        if version not in self._policy_rows:
+            body = q.REFDATA_BODY.scalar(conn, {"kind": "policy", "version": version})
+            return self._keep_policy(version, body)
+        return self._policy_rows[version]
 
     def newest_catalogue(self, conn: Connection) -> Catalogue | None:
         """The catalogue published last."""
-        version = conn.execute(
-            select(t.refdata.c.version)
-            .where(t.refdata.c.kind == "catalogue")
-            .order_by(t.refdata.c.version.desc())
-            .limit(1)
-        ).scalar()
+        version = _newest_version(conn, "catalogue")
         return self.catalogue(conn, version) if version is not None else None
 
     def hotlist_at(self, conn: Connection, tx: Transaction, settled_at: str) -> HotlistIndex | None:
@@ -234,3 +229,14 @@ class ReferenceData:
             body = q.REFDATA_BODY.scalar(conn, {"kind": "hotlist", "version": version})
             self._hotlists[version] = HotlistIndex(json.loads(body) if body else None)
         return self._hotlists[version]
+
+
+def _newest_version(conn: Connection, kind: str) -> int | None:
+    """The refdata version of `kind` published last, or None."""
+    version: int | None = conn.execute(
+        select(t.refdata.c.version)
+        .where(t.refdata.c.kind == kind)
+        .order_by(t.refdata.c.version.desc())
+        .limit(1)
+    ).scalar()
+    return version
