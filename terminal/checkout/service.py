@@ -40,6 +40,7 @@ __all__ = [
     "CheckoutRefused",
     "CheckoutService",
     "PlatformLink",
+    "PreparedClaim",
     "Quote",
     "SaleOutcome",
 ]
@@ -83,6 +84,15 @@ class SaleOutcome:
             "hash": self.hash,
             "setlinfo": self.result["setlinfo"],
         }
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedClaim:
+    """A claim `prepare_claim` validated: the document (visit dated) and its parsed form."""
+
+    claim: Mapping[str, Any]
+    parsed: Claim
+    source: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -239,13 +249,29 @@ class CheckoutService:
         The claim's person fields are used as given; its accumulators only seed the cache for a
         person this terminal has never seen (DESIGN.md "Persons and accumulators").
         """
+        return self.commit_claim(
+            self.prepare_claim(claim, source), operator=operator, payment_method=payment_method
+        )
+
+    def prepare_claim(self, claim: Mapping[str, Any], source: str = "claim") -> PreparedClaim:
+        """The claim validated (InvalidInputError naming the field), its visit dated today when
+        it names no date: everything `sell_claim` does before the write lock is taken."""
         if isinstance(claim, Mapping) and isinstance(claim.get("visit"), Mapping):
             visit = dict(claim["visit"])
             if "date" not in visit:
                 visit["date"] = self.local_now().date().isoformat()
             claim = {**claim, "visit": visit}
-        parsed = parse_claim(claim, source)  # validate before anything is written
-        person = dict(claim["person"])
+        return PreparedClaim(claim, parse_claim(claim, source), source)
+
+    def commit_claim(
+        self,
+        prepared: PreparedClaim,
+        *,
+        operator: str | None = None,
+        payment_method: str | None = None,
+    ) -> SaleOutcome:
+        """The commit path of a validated claim: limits, settlement, the one transaction."""
+        claim, parsed = prepared.claim, prepared.parsed
         identity = Identity(
             psn_cert=parsed.person.psn_cert,
             name="",
@@ -254,11 +280,11 @@ class CheckoutService:
         )
         outcome = self._commit(
             identity,
-            person,
+            dict(claim["person"]),
             visit=dict(claim["visit"]),
             basket=list(claim["basket"]),
             seed_accumulators=claim.get("accumulators") or {},
-            source=source,
+            source=prepared.source,
             operator=operator,
             payment_method=payment_method,
             parsed=parsed,

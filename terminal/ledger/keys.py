@@ -5,12 +5,13 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from nacl.bindings import crypto_sign, crypto_sign_seed_keypair
 
 from terminal.errors import LedgerError
 
@@ -36,6 +37,13 @@ class DeviceKey:
     """The terminal's signing key."""
 
     private: Ed25519PrivateKey
+    # the same key as libsodium holds it: libsodium signs in two thirds of OpenSSL's time, and
+    # Ed25519 signatures are deterministic (RFC 8032), so the bytes are the same
+    _sodium: bytes = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        _, secret = crypto_sign_seed_keypair(self.private.private_bytes_raw())
+        object.__setattr__(self, "_sodium", secret)
 
     @property
     def public_raw(self) -> bytes:
@@ -53,7 +61,7 @@ class DeviceKey:
 
     def sign_b64(self, data: bytes) -> str:
         """Base64 of the Ed25519 signature of `data`."""
-        return base64.b64encode(self.private.sign(data)).decode("ascii")
+        return base64.b64encode(crypto_sign(data, self._sodium)[:64]).decode("ascii")
 
     @classmethod
     def load_or_create(cls, path: Path) -> DeviceKey:

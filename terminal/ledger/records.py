@@ -15,6 +15,7 @@ from functools import lru_cache
 from operator import attrgetter
 from typing import Any
 
+from sync.protocol.canonical import in_order_json
 from sync.protocol.upload import entry_hash as protocol_entry_hash
 from terminal.ledger.schema import LINE_MONEY, SETLINFO_MONEY
 from terminal.settlement import Accumulators, SettlementResult
@@ -326,17 +327,13 @@ def sale_input(
     return out
 
 
-# canonical JSON (platform-api.md) of an object whose keys are already in order: no sorting
-_IN_ORDER = json.JSONEncoder(ensure_ascii=False, check_circular=False, separators=(",", ":"))
-
-
 def sale_digest(upload: Mapping[str, Any]) -> str:
     """`entry_hash` of an input `sale_input` has just built (no `ledger.hash` or `ledger.sig`
     yet), without canonical JSON's sorting: `sale_input` builds every object in key order.
 
     The commit path's shortcut; `ledger verify`, the uploader and the platform hash with
     `entry_hash`, so a difference could not go unnoticed (tests compare the two)."""
-    return hashlib.sha256(_IN_ORDER.encode(upload).encode("utf-8")).hexdigest()
+    return hashlib.sha256(in_order_json(upload)).hexdigest()
 
 
 def reversal_input(txn: Mapping[str, Any], ledger: Mapping[str, Any]) -> dict[str, Any]:

@@ -350,16 +350,39 @@ def parse_basket(data: object, source: str = "claim") -> tuple[BasketLine, ...]:
     if not isinstance(data, list) or not data:
         raise r.fail("basket", "must be a non-empty list of lines")
     basket = []
-    for i, raw in enumerate(data):
-        path = f"basket[{i}]"
-        line = r.table(raw, path)
-        code = r.text_at(line, "code", path)
-        qty = r.decimal_at(line, "qty", path, "positive quantity", 3)
-        if qty <= 0:
-            raise r.fail(f"{path}.qty", f"{_show(line['qty'])} is not a positive quantity")
-        price = r.decimal_at(line, "price", path, "non-negative price", 4)
-        basket.append(BasketLine(code, qty, price))
+    for i, line in enumerate(data):
+        # the usual line, checked in one expression; anything else is read field by field below,
+        # which names what is wrong
+        if type(line) is dict:
+            code, qty, price = line.get("code"), line.get("qty"), line.get("price")
+            if (
+                type(code) is str
+                and code
+                and type(qty) is str
+                and _QTY(qty)
+                and type(price) is str
+                and _PRICE(price)
+            ):
+                amount = Decimal(qty)
+                if amount > 0:
+                    basket.append(BasketLine(code, amount, Decimal(price)))
+                    continue
+        basket.append(_basket_line(r, line, f"basket[{i}]"))
     return tuple(basket)
+
+
+_QTY = _PLACES[3].fullmatch
+_PRICE = _PLACES[4].fullmatch
+
+
+def _basket_line(r: _Reader, raw: object, path: str) -> BasketLine:
+    line = r.table(raw, path)
+    code = r.text_at(line, "code", path)
+    qty = r.decimal_at(line, "qty", path, "positive quantity", 3)
+    if qty <= 0:
+        raise r.fail(f"{path}.qty", f"{_show(line['qty'])} is not a positive quantity")
+    price = r.decimal_at(line, "price", path, "non-negative price", 4)
+    return BasketLine(code, qty, price)
 
 
 def accumulators_from_json(data: object, source: str, path: str = "accumulators") -> Accumulators:
