@@ -88,10 +88,15 @@ class SaleOutcome:
 
 @dataclass(frozen=True, slots=True)
 class PreparedClaim:
-    """A claim `prepare_claim` validated: the document (visit dated) and its parsed form."""
+    """A claim `prepare_claim` validated: its parsed form and its own copy of the document's
+    person, visit (dated) and basket lines, so that a later edit by the caller cannot make the
+    stored text differ from what was settled."""
 
-    claim: Mapping[str, Any]
     parsed: Claim
+    person: dict[str, Any]
+    visit: dict[str, Any]
+    basket: list[dict[str, Any]]
+    seed_accumulators: Mapping[str, Any]
     source: str
 
 
@@ -261,7 +266,15 @@ class CheckoutService:
             if "date" not in visit:
                 visit["date"] = self.local_now().date().isoformat()
             claim = {**claim, "visit": visit}
-        return PreparedClaim(claim, parse_claim(claim, source), source)
+        parsed = parse_claim(claim, source)  # validate before anything is written
+        return PreparedClaim(
+            parsed,
+            dict(claim["person"]),
+            dict(claim["visit"]),
+            [dict(line) for line in claim["basket"]],
+            claim.get("accumulators") or {},
+            source,
+        )
 
     def commit_claim(
         self,
@@ -271,23 +284,20 @@ class CheckoutService:
         payment_method: str | None = None,
     ) -> SaleOutcome:
         """The commit path of a validated claim: limits, settlement, the one transaction."""
-        claim, parsed = prepared.claim, prepared.parsed
+        psn_cert = prepared.parsed.person.psn_cert
         identity = Identity(
-            psn_cert=parsed.person.psn_cert,
-            name="",
-            mdtrt_cert_type=CERT_ID_NUMBER,
-            mdtrt_cert_no=parsed.person.psn_cert,
+            psn_cert=psn_cert, name="", mdtrt_cert_type=CERT_ID_NUMBER, mdtrt_cert_no=psn_cert
         )
-        outcome = self._commit(
+        outcome = self._commit(  # reads the prepared person, visit and basket; changes none
             identity,
-            dict(claim["person"]),
-            visit=dict(claim["visit"]),
-            basket=list(claim["basket"]),
-            seed_accumulators=claim.get("accumulators") or {},
+            prepared.person,
+            visit=prepared.visit,
+            basket=prepared.basket,
+            seed_accumulators=prepared.seed_accumulators,
             source=prepared.source,
             operator=operator,
             payment_method=payment_method,
-            parsed=parsed,
+            parsed=prepared.parsed,
         )
         assert isinstance(outcome, SaleOutcome)
         return outcome

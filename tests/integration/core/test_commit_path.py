@@ -8,6 +8,7 @@ check that the next sale sees the change.
 
 from __future__ import annotations
 
+import copy
 import sqlite3
 from collections.abc import Callable
 from typing import Any
@@ -221,3 +222,27 @@ def test_the_presorted_hash_is_the_canonical_one(
     txn, lines, accs = rows
     upload = sale_input(txn, {"seq": 7, "prev_hash": prev}, lines, accs)
     assert sale_digest(upload) == entry_hash(upload)
+
+
+def test_a_prepared_claim_sells_again_and_again_unchanged_by_later_edits(
+    service: CheckoutService, claim: dict[str, Any]
+) -> None:
+    """`prepare_claim` validates once (the benchmark's commit path; `sell_claim` is the two in
+    turn): each commit is a sale of its own, on the accumulators the previous one left."""
+    undated = copy.deepcopy(claim)
+    del undated["visit"]["date"]
+    prepared = service.prepare_claim(undated)
+    qty = undated["basket"][0]["qty"]
+    undated["basket"][0]["qty"] = "99"  # the caller's document changes after validation
+    undated["person"]["insutype"] = "390"
+    first = service.commit_claim(prepared)
+    second = service.commit_claim(prepared)
+    assert (first.seq, second.seq) == (1, 2)
+    assert _before(second) == _after(first)
+    for sale in (first, second):
+        assert sale.upload_input["claim"]["basket"][0]["qty"] == qty
+        assert sale.upload_input["claim"]["person"]["insutype"] == claim["person"]["insutype"]
+        assert sale.upload_input["claim"]["visit"]["date"] == service.local_now().date().isoformat()
+    again = service.sell_claim(claim)
+    assert _before(again) == _after(second)
+    assert verify_ledger(service.ledger).ok
