@@ -198,7 +198,7 @@ def sign_out(
 
 
 def reverse_message(
-    conn: Connection, dev_no: str, data: Mapping[str, Any], clock: Callable[[], float]
+    conn: Connection, dev_no: str, data: Mapping[str, Any], now: datetime
 ) -> dict[str, Any]:
     """2601: cancel a sign-in (or a pre-settlement, which recorded nothing) whose answer
     never came; a settlement is reversed by its reversal message instead."""
@@ -215,7 +215,7 @@ def reverse_message(
         conn.execute(
             update(t.sign_ins)
             .where(t.sign_ins.c.sign_no == sign_no)
-            .values(signed_out_at=int(clock()))
+            .values(signed_out_at=int(now.timestamp()))  # the message's time, as 9002
         )
         cancelled = True
     return {"omsgid": omsgid, "found": original is not None, "cancelled": cancelled}

@@ -295,7 +295,7 @@ class Hub:
         if infno in PRESETTLE_INFNOS:
             return settling.presettle(conn, self._reference, data)
         if infno == "2601":
-            return devices.reverse_message(conn, dev_no, data, self.clock)
+            return devices.reverse_message(conn, dev_no, data, now)
         if infno == "3201":
             return reconciliation.totals(conn, dev_no, data)
         if infno == "3202":

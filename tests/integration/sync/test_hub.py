@@ -383,3 +383,29 @@ def test_a_reversal_from_another_terminal_that_arrives_first_settles_with_its_or
     # the refunder's chain went on past the held reversal all the while
     [next_sale] = refunder.post(refunder.envelope("2102", refunder.upload()))
     assert next_sale["output"]["setlinfo"]["status"] == "accepted"
+
+
+def test_a_message_reversal_cancels_a_sign_in_at_the_messages_time(
+    platform: Platform, sale_input: dict[str, Any]
+) -> None:
+    """2601: a sign-in whose answer never came is cancelled, stamped like a 9002 sign-out (the
+    time the hub took the message); a settlement cannot be reversed this way."""
+    dev = "H33010000002D0002"
+    fake = FakeTerminal(platform, dev, sale_input)
+    sign_in = fake.envelope("9001", {"opter": "c01", "opter_name": "王"})
+    (signed_in,) = fake.post(sign_in)
+    sign_no = signed_in["output"]["sign_no"]
+    cancel = fake.envelope("2601", {"omsgid": sign_in["msgid"], "oinfno": "9001"})
+    unknown = fake.envelope("2601", {"omsgid": "no-such-message", "oinfno": "9001"})
+    settlement = fake.envelope("2601", {"omsgid": sign_in["msgid"], "oinfno": "2102"})
+    answers = fake.post(cancel, unknown, settlement)
+    assert [a["infcode"] for a in answers] == [0, 0, -1]
+    assert answers[0]["output"] == {"omsgid": sign_in["msgid"], "found": True, "cancelled": True}
+    assert answers[1]["output"]["found"] is False
+    assert "2103/2208/2305" in answers[2]["err_msg"]
+    (signed_out_at,) = platform.scalars(
+        f"SELECT signed_out_at FROM sign_ins WHERE sign_no = '{sign_no}'"
+    )
+    assert platform.scalars(
+        f"SELECT received_at FROM messages WHERE msgid = '{cancel['msgid']}'"
+    ) == (signed_out_at,)
