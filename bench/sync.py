@@ -34,6 +34,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from sqlalchemy import text
 
+from sync.client.http import KEEPALIVE_S
 from sync.hub.db import migrate, open_engine
 from sync.hub.service import Hub
 from sync.protocol.canonical import canonical_json
@@ -222,7 +223,11 @@ def bench_fleet(root: Path, url: str, terminals: int, sales: int, batch: int) ->
             assert answer["infcode"] == 0, answer
 
         def run(i: int, device: _Device) -> None:
-            with httpx.Client(base_url=f"http://127.0.0.1:{ports[i % 2]}", timeout=600) as client:
+            with httpx.Client(  # kept alive as the terminal's own client keeps it
+                base_url=f"http://127.0.0.1:{ports[i % 2]}",
+                timeout=600,
+                limits=httpx.Limits(keepalive_expiry=KEEPALIVE_S),
+            ) as client:
                 for start in range(1, sales + 1, batch):
                     envs = [
                         device.envelope("2102", device.upload(seq))

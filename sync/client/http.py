@@ -15,7 +15,18 @@ import httpx
 from sync.protocol.canonical import canonical_json
 from terminal.errors import SyncError
 
-__all__ = ["HttpPlatform", "PlatformRefusedHttp", "PlatformUnreachable", "encode_batch"]
+__all__ = [
+    "KEEPALIVE_S",
+    "HttpPlatform",
+    "PlatformRefusedHttp",
+    "PlatformUnreachable",
+    "encode_batch",
+]
+
+# how long an idle connection to the platform is kept for the next request: shorter than the hub
+# keeps one (sync/hub/app.py HUB_KEEPALIVE_S). With both at httpx's and uvicorn's default of 5 s,
+# a request now and then went out on a connection the hub was closing at that moment, and failed.
+KEEPALIVE_S = 2.0
 
 
 def encode_batch(envelopes: Sequence[Mapping[str, Any]]) -> bytes:
@@ -41,7 +52,11 @@ class PlatformRefusedHttp(SyncError):
 class HttpPlatform:
     def __init__(self, base_url: str, *, timeout_s: float = 10.0) -> None:
         self.base_url = base_url.rstrip("/")
-        self._client = httpx.Client(base_url=self.base_url, timeout=timeout_s)
+        self._client = httpx.Client(
+            base_url=self.base_url,
+            timeout=timeout_s,
+            limits=httpx.Limits(keepalive_expiry=KEEPALIVE_S),
+        )
 
     def close(self) -> None:
         self._client.close()

@@ -14,7 +14,11 @@ from fastapi.responses import JSONResponse
 
 from sync.hub.service import Hub
 
-__all__ = ["create_app"]
+__all__ = ["HUB_KEEPALIVE_S", "create_app"]
+
+# how long `medpos hub serve` keeps an idle connection open: longer than a terminal keeps one
+# (sync/client/http.py KEEPALIVE_S), so that the terminal always closes first
+HUB_KEEPALIVE_S = 15
 
 
 def create_app(hub: Hub) -> FastAPI:

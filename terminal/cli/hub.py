@@ -60,12 +60,20 @@ def _serve(args: argparse.Namespace, ctx: Context) -> int:
 
     import uvicorn
 
-    from sync.hub.app import create_app
+    from sync.hub.app import HUB_KEEPALIVE_S, create_app
 
     hub = _hub(args, ctx)
     port = args.port or urlparse(ctx.config.platform.url).port or 8710
     print(f"medpos platform: http://{args.host}:{port}/fsi/api/", flush=True)
-    uvicorn.run(create_app(hub), host=args.host, port=port, log_level="warning")
+    uvicorn.run(
+        create_app(hub),
+        host=args.host,
+        port=port,
+        log_level="warning",
+        # longer than a terminal keeps an idle connection (sync/client/http.py KEEPALIVE_S): the
+        # client always lets go first, so it never sends on a connection the hub is closing
+        timeout_keep_alive=HUB_KEEPALIVE_S,
+    )
     return 0
 
 
