@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import json
 import subprocess
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
@@ -82,6 +83,23 @@ def test_an_invalid_claim_names_the_field(path: str, value: Any, message: str) -
 def test_a_claim_that_is_not_an_object() -> None:
     with pytest.raises(InvalidInputError, match="claim.json: expected an object"):
         parse_claim([], "claim.json")
+
+
+def test_a_basket_line_of_another_mapping_or_string_type_reads_the_same() -> None:
+    """The usual line (a dict of str) is read in one expression; a dict or str subclass, which
+    a caller's JSON library may give, takes the field-by-field reading to the same result."""
+
+    class Text(str):
+        pass
+
+    usual = parse_claim(GOOD_CLAIM)
+    for convert in (
+        lambda line: OrderedDict(line),
+        lambda line: {k: Text(v) for k, v in line.items()},
+    ):
+        other = copy.deepcopy(GOOD_CLAIM)
+        other["basket"] = [convert(line) for line in other["basket"]]
+        assert parse_claim(other) == usual
 
 
 def test_claim_to_json_round_trips() -> None:
