@@ -270,7 +270,7 @@ class CheckoutService:
         return PreparedClaim(
             parsed,
             dict(claim["person"]),
-            dict(claim["visit"]),
+            claim["visit"],  # parsed, so an object: the copy made above
             [dict(line) for line in claim["basket"]],
             claim.get("accumulators") or {},
             source,
