@@ -84,6 +84,11 @@ class WriteUnit:
     def __init__(self, ledger: SqliteLedger) -> None:
         self._ledger = ledger
         self._conn = ledger.conn
+        self.committed = False
+
+    def commit(self) -> None:
+        """Mark the unit to be committed when its `with ledger.write()` block ends."""
+        self.committed = True
 
     # -- the chain --------------------------------------------------------------------------
 
