@@ -30,8 +30,8 @@ def _serve(args: argparse.Namespace, ctx: Context) -> int:
 
     import uvicorn
 
+    from terminal.checkout.hardware import CardWatch
     from terminal.web.app import Hooks, create_app
-    from terminal.web.hardware import CardWatch
 
     service = open_service(ctx, args.db)
     config = ctx.config
@@ -121,9 +121,9 @@ def _start_camera(ctx: Context, service: Any, hooks: Any, *, demo: bool) -> Any:
     Under `medpos run` the virtual phone shows a code only when the page asks (a customer holding
     up their phone); `medpos serve` on "virtual" shows a fresh code every 10 s."""
     from terminal.bootstrap import open_frame_source
+    from terminal.checkout.hardware import FrameTap
     from terminal.errors import MedposError
     from terminal.web.app import CodeFeed
-    from terminal.web.hardware import FrameTap
 
     try:
         source = open_frame_source(service, on_demand=demo)
@@ -163,8 +163,8 @@ def _start_virtual_cards(ctx: Context, today: Any) -> Any:
     from drivers.card.virtual.card import card_from_dict
     from drivers.card.virtual.demo import psam_doc
     from drivers.card.virtual.stack import ensure_pcscd
+    from terminal.checkout.hardware import DemoCardSlot
     from terminal.demo import demo_people
-    from terminal.web.hardware import DemoCardSlot
 
     pcscd = ensure_pcscd()
     if pcscd is not None:

@@ -37,6 +37,7 @@ from fastapi.responses import (
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
+from terminal.checkout.counter import MED_TYPES, PAYMENT_METHODS, Counter
 from terminal.checkout.operators import Operator, check_pin, sign_session
 from terminal.checkout.selfpay import is_self_pay_id, new_basket_id, refund_self_pay, sell_self_pay
 from terminal.checkout.service import CheckoutRefused, CheckoutService
@@ -51,7 +52,6 @@ from terminal.errors import (
 from terminal.ledger import day_totals
 from terminal.settlement.money import format_fen
 from terminal.web import i18n
-from terminal.web.counter import MED_TYPES, PAYMENT_METHODS, Counter
 from terminal.web.export import day_csv_text
 from terminal.web.receipts import parse_verify_text, receipt_for
 

@@ -12,8 +12,8 @@ import io
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from terminal.checkout.counter import mask_cert
 from terminal.settlement.money import format_fen
-from terminal.web.counter import mask_cert
 
 __all__ = ["DAY_CSV_COLUMNS", "day_csv_text"]
 

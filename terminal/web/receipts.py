@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from terminal.checkout.counter import mask_cert
 from terminal.checkout.service import CheckoutService
 from terminal.ledger import get_self_pay
-from terminal.web.counter import mask_cert
 
 if TYPE_CHECKING:
     from drivers.printer import Receipt

@@ -7,11 +7,11 @@ from __future__ import annotations
 import threading
 
 from terminal.bootstrap import seed_demo_trust_list
+from terminal.checkout.counter import Counter
 from terminal.checkout.service import CheckoutService
 from terminal.demo import demo_people
 from terminal.demo.ecard import demo_ecard_claims, demo_issuer_key
 from terminal.identity.issuer import mint_ecard
-from terminal.web.counter import Counter
 
 
 def test_the_camera_does_not_take_over_an_open_basket(service: CheckoutService) -> None:

@@ -10,12 +10,12 @@ from typing import Any
 
 import pytest
 
+from terminal.checkout.counter import Counter
 from terminal.checkout.selfpay import refund_self_pay, sell_self_pay
 from terminal.checkout.service import CheckoutService
 from terminal.errors import CheckoutError
 from terminal.identity.model import CERT_ID_NUMBER, Identity
 from terminal.ledger import closure_hash, day_totals, get_self_pay, verify_ledger
-from terminal.web.counter import Counter
 from terminal.web.receipts import receipt_for
 
 BASKET: list[dict[str, Any]] = [

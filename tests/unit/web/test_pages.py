@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from babel.messages.pofile import read_po
 
+from terminal.checkout.counter import CatalogueSearch, mask_cert
 from terminal.settlement.model import Catalogue, CatalogueItem
 from terminal.web import i18n
 from terminal.web.app import _chart
-from terminal.web.counter import CatalogueSearch, mask_cert
 from terminal.web.receipts import parse_verify_text, verify_text
 
 WEB = Path(i18n.__file__).parent

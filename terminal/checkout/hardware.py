@@ -8,8 +8,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from terminal.checkout.counter import Counter
 from terminal.checkout.service import CheckoutService
-from terminal.web.counter import Counter
 
 __all__ = ["CardWatch", "DemoCardSlot", "FrameTap"]
 
