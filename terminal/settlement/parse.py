@@ -7,14 +7,11 @@ given as JSON numbers instead of strings are invalid.
 
 from __future__ import annotations
 
-import json
-import re
 import tomllib
-from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from terminal.errors import InvalidInputError
+from terminal.settlement._reader import PLACES, Reader, join_path, show
 from terminal.settlement.identity import birth_date
 from terminal.settlement.model import (
     ACCT_PARTS,
@@ -36,112 +33,7 @@ from terminal.settlement.model import (
 
 __all__ = ["accumulators_from_json", "parse_catalogue", "parse_claim", "parse_policy"]
 
-_AMOUNT = re.compile(r"[0-9]+(\.[0-9]{1,2})?")
-_DECIMAL = re.compile(r"[0-9]+(\.[0-9]+)?")
-# a decimal with at most 3 (quantities) or 4 (prices) places, in one match
-_PLACES = {n: re.compile(rf"[0-9]+(\.[0-9]{{1,{n}}})?") for n in (3, 4)}
-_MISSING = object()
-_FEN = Decimal(100)
 INST_LEVELS = ("pharmacy", "1", "2", "3")
-
-
-class _Reader:
-    """Typed access to a parsed document that raises InvalidInputError naming the path."""
-
-    def __init__(self, source: str) -> None:
-        self.source = source
-
-    def fail(self, path: str, message: str) -> InvalidInputError:
-        return InvalidInputError(self.source, path, message)
-
-    def table(self, value: Any, path: str) -> dict[str, Any]:
-        if not isinstance(value, dict):
-            raise self.fail(path, f"expected an object, got {_show(value)}")
-        return value
-
-    def get(self, obj: dict[str, Any], key: str, path: str) -> Any:
-        if key not in obj:
-            raise self.fail(_join(path, key), "is missing")
-        return obj[key]
-
-    def text(self, value: Any, path: str, *, empty: bool = False) -> str:
-        if not isinstance(value, str) or (not empty and not value):
-            raise self.fail(path, f"{_show(value)} is not a non-empty string")
-        return value
-
-    def texts(self, value: Any, path: str, *, empty: bool = True) -> tuple[str, ...]:
-        if not isinstance(value, list) or (not empty and not value):
-            raise self.fail(path, f"{_show(value)} is not a {'' if empty else 'non-empty '}list")
-        return tuple(self.text(v, f"{path}[{i}]") for i, v in enumerate(value))
-
-    def integer(self, value: Any, path: str) -> int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise self.fail(path, f"{_show(value)} is not an integer")
-        return value
-
-    def amount(self, value: Any, path: str) -> int:
-        """A non-negative amount string with at most two places, in fen."""
-        if not isinstance(value, str) or not _AMOUNT.fullmatch(value):
-            raise self.fail(path, f'{_show(value)} is not an amount (a string like "12.50")')
-        return int(Decimal(value) * _FEN)
-
-    # `*_at(obj, key, path)`: the field `key` of `obj`; the field's path is only written out
-    # when it is refused (a claim is read on every sale)
-
-    def text_at(self, obj: dict[str, Any], key: str, path: str, *, empty: bool = False) -> str:
-        value = obj.get(key, _MISSING)
-        if isinstance(value, str) and (empty or value):
-            return value
-        return self.text(self.get(obj, key, path), _join(path, key), empty=empty)  # refused
-
-    def amount_at(self, obj: dict[str, Any], key: str, path: str) -> int:
-        """An amount that is zero when absent."""
-        value = obj.get(key, "0")
-        if isinstance(value, str) and _AMOUNT.fullmatch(value):
-            return int(Decimal(value) * _FEN)
-        return self.amount(value, _join(path, key))  # refused
-
-    def decimal_at(
-        self, obj: dict[str, Any], key: str, path: str, what: str, places: int
-    ) -> Decimal:
-        value = obj.get(key, _MISSING)
-        if isinstance(value, str) and _PLACES[places].fullmatch(value):
-            return Decimal(value)
-        return self.decimal(self.get(obj, key, path), _join(path, key), what, places)  # refused
-
-    def decimal(self, value: Any, path: str, what: str, places: int) -> Decimal:
-        if not isinstance(value, str) or not _DECIMAL.fullmatch(value):
-            raise self.fail(path, f"{_show(value)} is not a {what}")
-        if "." in value and len(value.split(".")[1]) > places:
-            raise self.fail(path, f"{_show(value)} has more than {places} decimal places")
-        return Decimal(value)
-
-    def ratio(self, value: Any, path: str) -> Decimal:
-        r = self.decimal(value, path, 'ratio (a string between "0" and "1")', 6)
-        if r > 1:
-            raise self.fail(path, f"{_show(value)} is not a ratio between 0 and 1")
-        return r
-
-    def day(self, value: Any, path: str) -> date:
-        if isinstance(value, date):
-            return value
-        if isinstance(value, str):
-            try:
-                return date.fromisoformat(value)
-            except ValueError:
-                pass
-        raise self.fail(path, f'{_show(value)} is not a date like "2026-03-15"')
-
-
-def _show(value: Any) -> str:
-    try:
-        return json.dumps(value, ensure_ascii=False, default=str)
-    except (TypeError, ValueError):  # pragma: no cover - json.dumps with default=str
-        return repr(value)
-
-
-def _join(path: str, key: str) -> str:
-    return f"{path}.{key}" if path else key
 
 
 # -- policy ------------------------------------------------------------------------------------
@@ -149,7 +41,7 @@ def _join(path: str, key: str) -> str:
 
 def parse_policy(text: str, source: str = "policy") -> Policy:
     """The policy TOML text as a `Policy`; raises InvalidInputError naming the field."""
-    r = _Reader(source)
+    r = Reader(source)
     try:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -169,37 +61,37 @@ def parse_policy(text: str, source: str = "policy") -> Policy:
     ids = [s.id for s in schemes]
     for i, sid in enumerate(ids):
         if sid in ids[:i]:
-            raise r.fail(f"scheme[{i}].id", f"{_show(sid)} is used by an earlier scheme")
+            raise r.fail(f"scheme[{i}].id", f"{show(sid)} is used by an earlier scheme")
     return Policy(region, year, version, valid_from, valid_to, schemes)
 
 
-def _optional_texts(r: _Reader, s: dict[str, Any], key: str, path: str) -> tuple[str, ...] | None:
-    return r.texts(s[key], _join(path, key), empty=False) if key in s else None
+def _optional_texts(r: Reader, s: dict[str, Any], key: str, path: str) -> tuple[str, ...] | None:
+    return r.texts(s[key], join_path(path, key), empty=False) if key in s else None
 
 
-def _scheme(r: _Reader, raw: Any, path: str) -> Scheme:
+def _scheme(r: Reader, raw: Any, path: str) -> Scheme:
     s = r.table(raw, path)
-    sid = r.text(r.get(s, "id", path), _join(path, "id"))
-    insutype = r.texts(r.get(s, "insutype", path), _join(path, "insutype"), empty=False)
-    med_type = r.texts(r.get(s, "med_type", path), _join(path, "med_type"), empty=False)
+    sid = r.text(r.get(s, "id", path), join_path(path, "id"))
+    insutype = r.texts(r.get(s, "insutype", path), join_path(path, "insutype"), empty=False)
+    med_type = r.texts(r.get(s, "med_type", path), join_path(path, "med_type"), empty=False)
     inst_level = _optional_texts(r, s, "inst_level", path)
     for i, level in enumerate(inst_level or ()):
         if level not in INST_LEVELS:
-            raise r.fail(f"{path}.inst_level[{i}]", f"{_show(level)} is not one of {INST_LEVELS}")
+            raise r.fail(f"{path}.inst_level[{i}]", f"{show(level)} is not one of {INST_LEVELS}")
     psn_type = _optional_texts(r, s, "psn_type", path)
-    age_min = r.integer(s["age_min"], _join(path, "age_min")) if "age_min" in s else None
-    age_max = r.integer(s["age_max"], _join(path, "age_max")) if "age_max" in s else None
-    pool = r.text(r.get(s, "pool", path), _join(path, "pool"))
-    deductible = r.amount(s.get("deductible", "0"), _join(path, "deductible"))
-    cap = r.amount(s["cap"], _join(path, "cap")) if "cap" in s else None
-    acct = r.texts(s.get("acct_may_pay", []), _join(path, "acct_may_pay"))
+    age_min = r.integer(s["age_min"], join_path(path, "age_min")) if "age_min" in s else None
+    age_max = r.integer(s["age_max"], join_path(path, "age_max")) if "age_max" in s else None
+    pool = r.text(r.get(s, "pool", path), join_path(path, "pool"))
+    deductible = r.amount(s.get("deductible", "0"), join_path(path, "deductible"))
+    cap = r.amount(s["cap"], join_path(path, "cap")) if "cap" in s else None
+    acct = r.texts(s.get("acct_may_pay", []), join_path(path, "acct_may_pay"))
     for i, part in enumerate(acct):
         if part not in ACCT_PARTS:
-            raise r.fail(f"{path}.acct_may_pay[{i}]", f"{_show(part)} is not one of {ACCT_PARTS}")
-    segments = _segments(r, s.get("segments", []), _join(path, "segments"))
+            raise r.fail(f"{path}.acct_may_pay[{i}]", f"{show(part)} is not one of {ACCT_PARTS}")
+    segments = _segments(r, s.get("segments", []), join_path(path, "segments"))
     raw_supps = s.get("supplement", [])
     if not isinstance(raw_supps, list):
-        raise r.fail(_join(path, "supplement"), "expected [[scheme.supplement]] tables")
+        raise r.fail(join_path(path, "supplement"), "expected [[scheme.supplement]] tables")
     supps = tuple(_supplement(r, x, f"{path}.supplement[{i}]") for i, x in enumerate(raw_supps))
     return Scheme(
         sid,
@@ -218,21 +110,21 @@ def _scheme(r: _Reader, raw: Any, path: str) -> Scheme:
     )
 
 
-def _supplement(r: _Reader, raw: Any, path: str) -> Supplement:
+def _supplement(r: Reader, raw: Any, path: str) -> Supplement:
     s = r.table(raw, path)
-    fund = r.text(r.get(s, "fund", path), _join(path, "fund"))
+    fund = r.text(r.get(s, "fund", path), join_path(path, "fund"))
     if fund not in SUPPLEMENT_FUNDS:
-        raise r.fail(_join(path, "fund"), f"{_show(fund)} is not one of {SUPPLEMENT_FUNDS}")
-    pool = r.text(r.get(s, "pool", path), _join(path, "pool"))
-    flags = r.texts(s.get("flags", []), _join(path, "flags"))
-    cap = r.amount(s["cap"], _join(path, "cap")) if "cap" in s else None
-    segments = _segments(r, s.get("segments", []), _join(path, "segments"))
+        raise r.fail(join_path(path, "fund"), f"{show(fund)} is not one of {SUPPLEMENT_FUNDS}")
+    pool = r.text(r.get(s, "pool", path), join_path(path, "pool"))
+    flags = r.texts(s.get("flags", []), join_path(path, "flags"))
+    cap = r.amount(s["cap"], join_path(path, "cap")) if "cap" in s else None
+    segments = _segments(r, s.get("segments", []), join_path(path, "segments"))
     return Supplement(fund, pool, flags, cap, segments)
 
 
-def _segments(r: _Reader, raw: Any, path: str) -> tuple[Segment, ...]:
+def _segments(r: Reader, raw: Any, path: str) -> tuple[Segment, ...]:
     if not isinstance(raw, list):
-        raise r.fail(path, f"{_show(raw)} is not a list of segments")
+        raise r.fail(path, f"{show(raw)} is not a list of segments")
     out: list[Segment] = []
     for i, item in enumerate(raw):
         p = f"{path}[{i}]"
@@ -257,7 +149,7 @@ def _segments(r: _Reader, raw: Any, path: str) -> tuple[Segment, ...]:
 
 def parse_catalogue(data: object, source: str = "catalogue") -> Catalogue:
     """The catalogue JSON document (a list) as a `Catalogue` indexed by code and barcode."""
-    r = _Reader(source)
+    r = Reader(source)
     if not isinstance(data, list):
         raise r.fail("", "the catalogue must be a JSON array of items")
     items: dict[str, CatalogueItem] = {}
@@ -267,11 +159,11 @@ def parse_catalogue(data: object, source: str = "catalogue") -> Catalogue:
         e = r.table(raw, path)
         code = r.text(r.get(e, "code", path), f"{path}.code")
         if code in items:
-            raise r.fail(f"{path}.code", f"{_show(code)} appears twice in the catalogue")
+            raise r.fail(f"{path}.code", f"{show(code)} appears twice in the catalogue")
         name = r.text(r.get(e, "name", path), f"{path}.name")
         category = r.get(e, "category", path)
         if category not in ("A", "B", "C"):
-            raise r.fail(f"{path}.category", f'{_show(category)} is not one of "A", "B", "C"')
+            raise r.fail(f"{path}.category", f'{show(category)} is not one of "A", "B", "C"')
         ratio = None
         if "selfpay_ratio" in e:
             ratio = r.ratio(e["selfpay_ratio"], f"{path}.selfpay_ratio")
@@ -301,7 +193,7 @@ def parse_catalogue(data: object, source: str = "catalogue") -> Catalogue:
         codes = r.texts(e.get("barcodes", []), f"{path}.barcodes")
         for j, barcode in enumerate(codes):
             if barcode in barcodes and barcodes[barcode] != code:
-                raise r.fail(f"{path}.barcodes[{j}]", f"{_show(barcode)} belongs to another item")
+                raise r.fail(f"{path}.barcodes[{j}]", f"{show(barcode)} belongs to another item")
             barcodes[barcode] = code
         items[code] = CatalogueItem(
             code, name, category, ratio, cap, med, flags, unit, codes, price
@@ -314,14 +206,14 @@ def parse_catalogue(data: object, source: str = "catalogue") -> Catalogue:
 
 def parse_claim(data: object, source: str = "claim") -> Claim:
     """The claim JSON document as a `Claim`; raises InvalidInputError naming the field."""
-    r = _Reader(source)
+    r = Reader(source)
     doc = r.table(data, "")
     p = r.table(r.get(doc, "person", ""), "person")
     psn_cert = r.text_at(p, "psn_cert", "person")
     if birth_date(psn_cert) is None:
         raise r.fail(
             "person.psn_cert",
-            f"{_show(psn_cert)} is not an 18-character ID number with a valid birth date",
+            f"{show(psn_cert)} is not an 18-character ID number with a valid birth date",
         )
     person = Person(
         psn_cert=psn_cert,
@@ -334,7 +226,7 @@ def parse_claim(data: object, source: str = "claim") -> Claim:
     v = r.table(r.get(doc, "visit", ""), "visit")
     level = r.text_at(v, "inst_level", "visit")
     if level not in INST_LEVELS:
-        raise r.fail("visit.inst_level", f"{_show(level)} is not one of {INST_LEVELS}")
+        raise r.fail("visit.inst_level", f"{show(level)} is not one of {INST_LEVELS}")
     visit = Visit(
         med_type=r.text_at(v, "med_type", "visit"),
         inst_level=level,
@@ -346,7 +238,7 @@ def parse_claim(data: object, source: str = "claim") -> Claim:
 
 def parse_basket(data: object, source: str = "claim") -> tuple[BasketLine, ...]:
     """A claim's `basket` (a non-empty list of `{code, qty, price}`) as `BasketLine`s."""
-    r = _Reader(source)
+    r = Reader(source)
     if not isinstance(data, list) or not data:
         raise r.fail("basket", "must be a non-empty list of lines")
     basket = []
@@ -371,27 +263,27 @@ def parse_basket(data: object, source: str = "claim") -> tuple[BasketLine, ...]:
     return tuple(basket)
 
 
-_QTY = _PLACES[3].fullmatch
-_PRICE = _PLACES[4].fullmatch
+_QTY = PLACES[3].fullmatch
+_PRICE = PLACES[4].fullmatch
 
 
-def _basket_line(r: _Reader, raw: object, path: str) -> BasketLine:
+def _basket_line(r: Reader, raw: object, path: str) -> BasketLine:
     line = r.table(raw, path)
     code = r.text_at(line, "code", path)
     qty = r.decimal_at(line, "qty", path, "positive quantity", 3)
     if qty <= 0:
-        raise r.fail(f"{path}.qty", f"{_show(line['qty'])} is not a positive quantity")
+        raise r.fail(f"{path}.qty", f"{show(line['qty'])} is not a positive quantity")
     price = r.decimal_at(line, "price", path, "non-negative price", 4)
     return BasketLine(code, qty, price)
 
 
 def accumulators_from_json(data: object, source: str, path: str = "accumulators") -> Accumulators:
     """Claim-shaped accumulators; anything missing is zero."""
-    r = _Reader(source)
+    r = Reader(source)
     doc = r.table(data, path)
     balance = r.amount_at(doc, "acct_balance", path)
     pools: dict[str, PoolAccumulators] = {}
-    for name, raw in r.table(doc.get("pools", {}), _join(path, "pools")).items():
+    for name, raw in r.table(doc.get("pools", {}), join_path(path, "pools")).items():
         p = f"{path}.pools.{name}"
         f = r.table(raw, p)
         pools[name] = PoolAccumulators(
@@ -400,7 +292,7 @@ def accumulators_from_json(data: object, source: str, path: str = "accumulators"
             r.amount_at(f, "fund_paid", p),
         )
     supps: dict[str, SupplementAccumulators] = {}
-    for name, raw in r.table(doc.get("supplements", {}), _join(path, "supplements")).items():
+    for name, raw in r.table(doc.get("supplements", {}), join_path(path, "supplements")).items():
         p = f"{path}.supplements.{name}"
         f = r.table(raw, p)
         supps[name] = SupplementAccumulators(
