@@ -1,18 +1,18 @@
 """Card insertion and removal as events (card.md "Readers and slots").
 
-Polls pyscard's reader list and each reader's card state: readers plugged in or out appear in
-the list without a restart. Events: `{"event": "reader_added" | "reader_removed" |
-"card_inserted" | "card_removed", "reader": name, "atr"?: hex}`.
+Looks at pyscard's reader list and each reader's card state, then waits for pcscd to report a
+card entering or leaving (at most `interval`): an insertion is seen as soon as pcscd sees it, and
+readers plugged in or out appear in the list without a restart. Events: `{"event":
+"reader_added" | "reader_removed" | "card_inserted" | "card_removed", "reader": name, "atr"?: hex}`.
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from drivers.card.errors import CardError
-from drivers.card.pcsc import card_atr, list_readers
+from drivers.card.pcsc import card_atr, list_readers, wait_for_change
 
 __all__ = ["poll_events"]
 
@@ -23,9 +23,10 @@ def poll_events(
     interval: float = 0.25,
     list_names: Callable[[], list[str]] = list_readers,
     atr_of: Callable[[str], str | None] = card_atr,
+    wait: Callable[[Mapping[str, bool], float], None] = wait_for_change,
 ) -> Iterator[dict[str, Any]]:
-    """Events as they happen, forever (the caller stops iterating); `list_names` and `atr_of`
-    are the PC/SC queries (pcscd by default)."""
+    """Events as they happen, forever (the caller stops iterating); `list_names`, `atr_of` and
+    `wait` are the PC/SC queries (pcscd by default)."""
     readers: set[str] = set()
     cards: dict[str, str | None] = {}
     while True:
@@ -47,4 +48,4 @@ def poll_events(
             elif atr is None and before is not None:
                 yield {"event": "card_removed", "reader": name}
             cards[name] = atr
-        time.sleep(interval)
+        wait({name: cards[name] is not None for name in readers}, interval)

@@ -7,6 +7,7 @@ reasons ("card removed: insert it again", "no reader …").
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from typing import Any
 
 from smartcard import scard
@@ -16,7 +17,7 @@ from smartcard.System import readers as _readers
 
 from drivers.card.errors import CardRemovedError, MalformedAnswerError, NoCardError, ReaderError
 
-__all__ = ["PcscConnection", "card_atr", "find_reader", "list_readers"]
+__all__ = ["PcscConnection", "card_atr", "find_reader", "list_readers", "wait_for_change"]
 
 _SCARD_ABSENT = 0x0002  # pcsclite.h reader state from SCardStatus (pyscard does not export it)
 
@@ -124,8 +125,48 @@ def card_atr(substring: str) -> str | None:
         if hresult != scard.SCARD_S_SUCCESS or not states:
             return None  # the reader went away between listing and asking
         _reader, state, atr = states[0]
-        if not state & scard.SCARD_STATE_PRESENT or state & scard.SCARD_STATE_MUTE:
+        if not _usable(state):
             return None
         return bytes(atr).hex().upper() or None
     finally:
         scard.SCardReleaseContext(context)
+
+
+def wait_for_change(present: Mapping[str, bool], timeout_s: float) -> None:
+    """Block until a card enters or leaves one of these readers, or `timeout_s` passes.
+
+    `present` is what the caller last saw (reader name → a card was in it); pcscd answers at once
+    when a reader's state already differs, so a change between the caller's look and this call is
+    not missed. A reader plugged in or out is seen by the caller's next look, after `timeout_s`.
+    """
+    if timeout_s <= 0:
+        return
+    if not present:
+        time.sleep(timeout_s)
+        return
+    hresult, context = scard.SCardEstablishContext(scard.SCARD_SCOPE_USER)
+    if hresult != scard.SCARD_S_SUCCESS:
+        time.sleep(timeout_s)
+        return
+    try:
+        asked = [(name, scard.SCARD_STATE_UNAWARE) for name in present]
+        hresult, states = scard.SCardGetStatusChange(context, 0, asked)
+        if hresult != scard.SCARD_S_SUCCESS:
+            time.sleep(timeout_s)  # a reader left, or pcscd went away: the next look says which
+            return
+        known = []
+        for name, state, _atr in states:
+            if _usable(state) != present[name]:
+                return  # it changed since the caller looked
+            known.append((name, state & ~scard.SCARD_STATE_CHANGED))
+        started = time.monotonic()
+        hresult, _ = scard.SCardGetStatusChange(context, int(timeout_s * 1000), known)
+        if hresult not in (scard.SCARD_S_SUCCESS, scard.SCARD_E_TIMEOUT):
+            time.sleep(max(0.0, timeout_s - (time.monotonic() - started)))
+    finally:
+        scard.SCardReleaseContext(context)
+
+
+def _usable(state: int) -> bool:
+    """A reader state (SCardGetStatusChange) with a card that answered its reset."""
+    return bool(state & scard.SCARD_STATE_PRESENT) and not state & scard.SCARD_STATE_MUTE

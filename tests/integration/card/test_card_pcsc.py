@@ -362,3 +362,26 @@ def test_a_terminal_that_requires_the_pin_asks_for_it(
         check=False,
     )
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_waiting_for_a_change_ends_when_the_card_goes_in_not_at_the_timeout(
+    insert: Callable[..., VpcdClient], demo: Callable[..., dict[str, Any]]
+) -> None:
+    import threading
+    import time
+
+    from drivers.card.pcsc import card_atr, wait_for_change
+
+    assert card_atr(CARD_READER) is None
+    later = threading.Timer(0.3, lambda: insert(demo(0)))
+    later.start()
+    started = time.monotonic()
+    wait_for_change({CARD_READER: False}, 60.0)  # the card, not the minute, ends the wait
+    waited = time.monotonic() - started
+    later.join()
+    assert waited < 30.0
+    assert wait_for(CARD_READER, True)
+    # what the caller saw is stale already (a card is in): the wait ends at once
+    started = time.monotonic()
+    wait_for_change({CARD_READER: False}, 60.0)
+    assert time.monotonic() - started < 30.0

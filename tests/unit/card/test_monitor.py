@@ -33,7 +33,11 @@ def test_readers_plugged_and_unplugged_and_cards_in_and_out() -> None:
     def atr_of(name: str) -> str | None:
         return current["cards"].get(name)  # type: ignore[attr-defined, no-any-return]
 
-    events = list(islice(poll_events(interval=0, list_names=readers, atr_of=atr_of), 7))
+    events = list(
+        islice(
+            poll_events(interval=0, list_names=readers, atr_of=atr_of, wait=lambda _p, _t: None), 7
+        )
+    )
     assert events == [
         {"event": "reader_added", "reader": "ACS 00"},
         {"event": "card_inserted", "reader": "ACS 00", "atr": "3B68"},
