@@ -22,8 +22,9 @@ KEY = re.compile(r"[a-z]+(?:_[a-z]+)+|[a-z_]+:\S+")  # "ecard_checked", "pay:ban
 
 
 def _literals() -> list[tuple[str, bool]]:
-    """The strings given to `_()` in the templates and to `gettext_()` in the web's modules, and
-    whether `~` follows (a prefix of keyed strings: `_("pay:" ~ m)`, `_("identified by " ~ how)`)."""
+    """The strings given to `_()` in the templates and to `gettext_()` in the web's modules,
+    and whether `~` follows (a prefix of keyed strings: `_("pay:" ~ m)`, `_("identified by " ~
+    how)`)."""
     found = []
     for path in [*sorted((WEB / "templates").glob("*.html")), *sorted(WEB.rglob("*.py"))]:
         for m in LITERAL.finditer(path.read_text(encoding="utf-8")):
