@@ -54,7 +54,7 @@ def receipt_for(service: CheckoutService, txn_id: str, language: str) -> Receipt
     if refund:
         orig = txn_of(ledger, t["orig_txn_id"])
         if orig is None:
-            raise LedgerError(f"refund {txn_id} names no sale: run `medpos verify`")
+            raise LedgerError(f"refund {txn_id} names no sale: run `medpos ledger verify`")
         source = orig
     sign = -1 if refund else 1
     items = service.reference().catalogue.items

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 
 import pytest
@@ -87,12 +88,13 @@ def test_a_price_is_positive_yuan_with_at_most_two_decimals() -> None:
 
 def test_a_line_that_is_gone_is_refused() -> None:
     lines = [Line(code="A1", name="a")]
-    for edit in (
+    edits: list[Callable[[], None]] = [
         lambda: set_line_qty(lines, 1, "2"),
         lambda: set_line_price(lines, -1, "2"),
         lambda: set_line_name(lines, 5, "x"),
         lambda: remove_line(lines, 1),
-    ):
+    ]
+    for edit in edits:
         with pytest.raises(CheckoutError) as refused:
             edit()
         assert _code(refused) == "bad_line"
