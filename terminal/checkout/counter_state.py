@@ -1,7 +1,8 @@
 """What the counter shows: the customer, the basket, the pre-settlement, the problem that stops the
 sale and the last sale made (`State`), and which problems a self-pay sale gets round.
 
-Values only; `terminal/checkout/counter.py` changes them under the counter's lock.
+Values and pure rules over them (who the customer is, whether a basket may be confirmed, why it
+may be sold as self-pay); `terminal/checkout/counter.py` changes them under the counter's lock.
 """
 
 from __future__ import annotations
@@ -19,11 +20,11 @@ from terminal.identity.model import Identity
 __all__ = [
     "RECOVERABLE",
     "SELF_PAY_PROBLEMS",
+    "UNKNOWN_PERSON",
     "Person",
     "Sale",
     "SelfPaid",
     "State",
-    "UNKNOWN_PERSON",
     "check_confirmable",
     "person_of",
     "self_pay_reason",
