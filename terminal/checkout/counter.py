@@ -12,153 +12,68 @@ a second tab) finds the sale instead of making another.
 When insurance cannot settle the basket (nobody identified, a person the terminal cannot find, a
 blocked card, a hard offline limit), the customer may pay it all: `self_pay` records a self-pay
 sale (`terminal/checkout/selfpay.py`) and resets the counter like a confirm.
+
+The basket's lines and their editing are in `terminal/checkout/basket.py`, the state the counter
+shows in `terminal/checkout/counter_state.py`.
 """
 
 from __future__ import annotations
 
-import re
 import threading
 import time
-import uuid
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
-from typing import Any, ClassVar
+from typing import Any
 
+from terminal.checkout.basket import (
+    MED_TYPES,
+    CatalogueSearch,
+    Line,
+    add_item,
+    basket_items,
+    is_barcode,
+    item_view,
+    mask_cert,
+    needs_price,
+    remove_line,
+    scanned_qty,
+    set_line_name,
+    set_line_price,
+    set_line_qty,
+)
+from terminal.checkout.counter_state import (
+    RECOVERABLE,
+    SELF_PAY_PROBLEMS,
+    Person,
+    Sale,
+    SelfPaid,
+    State,
+    check_confirmable,
+    self_pay_reason,
+)
+from terminal.checkout.identifying import Identifying
 from terminal.checkout.selfpay import PAYMENT_METHODS, self_pay_lines, sell_self_pay
-from terminal.checkout.service import CheckoutRefused, CheckoutService, Quote
-from terminal.errors import CheckoutError, IdentityError, LedgerError, MedposError
-from terminal.identity.model import Identity
-from terminal.settlement.model import Catalogue
+from terminal.checkout.service import CheckoutRefused, CheckoutService
+from terminal.errors import CheckoutError, LedgerError, MedposError
 
 __all__ = [
     "MED_TYPES",
     "PAYMENT_METHODS",
+    "SELF_PAY_PROBLEMS",
     "CatalogueSearch",
     "Counter",
     "Line",
+    "Person",
+    "Sale",
     "SelfPaid",
+    "State",
     "mask_cert",
 ]
 
-MED_TYPES = ("41", "11", "14", "21")  # pharmacy, outpatient, chronic outpatient, inpatient
-_BARCODE = re.compile(r"\d{8}|\d{12,14}")
-_QTY = re.compile(r"[*x×]\s*(\d+(?:\.\d+)?)", re.IGNORECASE)
 _COMMITTED_KEPT = 200
 
 
-def mask_cert(psn_cert: str) -> str:
-    """An ID number as screens and receipts show it: region and last four characters."""
-    return f"{psn_cert[:6]}********{psn_cert[-4:]}" if len(psn_cert) > 10 else "****"
-
-
-@dataclass
-class Line:
-    """A basket line; `known` False: not in the catalogue, a self-pay line that needs a price."""
-
-    code: str
-    name: str
-    qty: str = "1"
-    price: str | None = None
-    category: str = ""
-    unit: str = ""
-    restriction: str = ""
-    known: bool = True
-
-
-@dataclass
-class Person:
-    identity: Identity
-    name: str
-    masked: str
-    insutype: str
-    region: str
-    how: str  # "card", "ecard", "id"
-    checked: str  # what was checked, offline, before it was accepted
-    by_camera: bool = False  # the camera saw the code (nobody scanned it on purpose)
-
-
-@dataclass
-class Sale:
-    kind: ClassVar[str] = "insurance"
-    txn_id: str
-    seq: int
-    hash: str
-    basket_id: str
-    offline: bool
-    setlinfo: dict[str, Any]
-    printed: str = ""
-    print_error: str = ""
-
-    @property
-    def receipt_id(self) -> str:
-        return self.txn_id
-
-
-@dataclass
-class SelfPaid:
-    """A committed self-pay sale (no insurance)."""
-
-    kind: ClassVar[str] = "self_pay"
-    self_pay_id: str
-    basket_id: str
-    total: int
-    payment_method: str
-    printed: str = ""
-    print_error: str = ""
-
-    @property
-    def receipt_id(self) -> str:
-        return self.self_pay_id
-
-
-@dataclass
-class State:
-    basket_id: str = field(default_factory=lambda: uuid.uuid4().hex)
-    person: Person | None = None
-    lines: list[Line] = field(default_factory=list)
-    med_type: str = "41"
-    quote: Quote | None = None
-    problem: tuple[str, str] | None = None  # (code, message) of what stops the sale now
-    notice: str = ""
-    choices: list[dict[str, Any]] = field(default_factory=list)  # search results to pick from
-    card: str = "none"  # the user-card slot: "none", "present", "reading", "read", "error"
-    last_sale: Sale | SelfPaid | None = None
-
-
-class CatalogueSearch:
-    """Name, code, barcode and pinyin-initials search over one catalogue version."""
-
-    def __init__(self, catalogue: Catalogue) -> None:
-        from pypinyin import Style, lazy_pinyin
-
-        self.catalogue = catalogue
-        self._rows: list[tuple[str, str, str]] = []  # (code, lower name, initials)
-        for code, item in catalogue.items.items():
-            head = item.name.split(" ")[0]
-            initials = "".join(
-                s[:1] for s in lazy_pinyin(head, style=Style.FIRST_LETTER, errors="ignore")
-            ).lower()
-            self._rows.append((code, item.name.lower(), initials))
-
-    def search(self, query: str, limit: int = 8) -> list[str]:
-        q = query.strip().lower()
-        if not q:
-            return []
-        exact = [c for c, _, _ in self._rows if c.lower() == q]
-        starts = [
-            c for c, n, i in self._rows if c not in exact and (i.startswith(q) or n.startswith(q))
-        ]
-        within = [
-            c
-            for c, n, i in self._rows
-            if c not in exact and c not in starts and (q in n or q in i or q in c.lower())
-        ]
-        return (exact + starts + within)[:limit]
-
-
-class Counter:
+class Counter(Identifying):
     """The counter's state and every change to it; `on_change` is told after each change."""
 
     def __init__(
@@ -193,89 +108,6 @@ class Counter:
     def _default_med_type(self) -> str:
         return "41" if self.service.config.terminal.inst_level == "pharmacy" else "11"
 
-    # -- identification ---------------------------------------------------------------------
-
-    def card_event(self, event: str, detail: str = "") -> None:
-        """The card slot's state: inserted, being read, read, failed or removed."""
-        with self.lock:
-            self.state.card = event
-            if event == "none" and self.state.person and self.state.person.how == "card":
-                self.state.notice = "card_removed"
-            if event == "error":
-                self.state.problem = ("card", detail)
-            self._bump()
-
-    def identify(
-        self, identity: Identity, how: str, checked: str, *, by_camera: bool = False
-    ) -> None:
-        with self.lock:
-            if self.state.person is not None and self.state.person.identity.psn_cert != (
-                identity.psn_cert
-            ):
-                # another customer's card or code while a basket is open: a new sale begins
-                # with the new person, and the basket stays (the cashier voids it if wrong)
-                self.state.notice = "person_changed"
-            cached = self.service.ledger.get_person(identity.psn_cert)
-            if cached is None and identity.card_no:
-                cached = self.service.ledger.find_person_by_card(identity.card_no)
-            person = (cached or {}).get("person", {})
-            self.state.person = Person(
-                identity=identity,
-                name=identity.name or (cached or {}).get("name") or "",
-                masked=mask_cert(identity.psn_cert),
-                insutype=identity.insutype or person.get("insutype", ""),
-                region=identity.insuplc_admdvs or person.get("insuplc_admdvs", ""),
-                how=how,
-                checked=checked,
-                by_camera=by_camera,
-            )
-            if cached is None:
-                self.state.problem = (
-                    "unknown_person",
-                    "this person is not in the terminal's person list, so insurance cannot be "
-                    "settled offline: sync with the platform and try again, or sell the basket "
-                    "as self-pay (no insurance)",
-                )
-            else:
-                self.state.problem = None
-            self.timings["identified"] = time.perf_counter()
-            self._requote()
-            self._bump()
-
-    def identify_ecard(self, text: str, *, by_camera: bool = False) -> None:
-        """A scanned or photographed e-card code: verified offline, then the counter's person."""
-        with self.lock:
-            try:
-                verified = self.service.verify_ecard(text)
-            except IdentityError as exc:
-                self.state.problem = (exc.code, str(exc))
-                self._bump()
-                return
-            self.identify(verified.identity(), "ecard", "ecard_checked", by_camera=by_camera)
-
-    def camera_ecard(self, text: str) -> bool:
-        """An e-card code the camera saw; True when it identified the customer.
-
-        The camera also sees phones held up by the next people in the queue, so it only names the
-        customer when nobody is named yet, or when the camera itself named them and the basket is
-        still empty. Otherwise the code is left unverified (it stays unused, so its owner can show
-        it again) and the page says another code was seen: the cashier scans it on purpose, or
-        finishes or voids this basket first. A card or a scanned code always takes effect."""
-        with self.lock:
-            person = self.state.person
-            if person is not None and (not person.by_camera or self.state.lines):
-                if self.state.notice != "camera_other_code":
-                    self.state.notice = "camera_other_code"
-                    self._bump()
-                return False
-            self.identify_ecard(text, by_camera=True)
-            return True
-
-    def identify_failed(self, code: str, message: str) -> None:
-        with self.lock:
-            self.state.problem = (code, message)
-            self._bump()
-
     # -- basket -----------------------------------------------------------------------------
 
     def catalogue_search(self) -> CatalogueSearch:
@@ -288,18 +120,8 @@ class Counter:
     def search(self, query: str, limit: int = 8) -> list[dict[str, Any]]:
         with self.lock:
             found = self.catalogue_search()
-            return [self._item_view(code) for code in found.search(query, limit)]
-
-    def _item_view(self, code: str) -> dict[str, Any]:
-        item = self.service.reference().catalogue.items[code]
-        return {
-            "code": code,
-            "name": item.name,
-            "category": item.category,
-            "unit": item.unit or "",
-            "price": format(item.price, "f") if item.price is not None else "",
-            "restriction": _restriction(item),
-        }
+            catalogue = self.service.reference().catalogue
+            return [item_view(catalogue, code) for code in found.search(query, limit)]
 
     def scan(self, text: str) -> None:
         """One line from the scan field or a wedge scanner: a barcode, an e-card code, a
@@ -312,12 +134,12 @@ class Counter:
             if text.startswith("ESC1:"):
                 self.identify_ecard(text)
                 return
-            qty = _QTY.fullmatch(text)
-            if qty and self.state.lines:
-                self.set_qty(len(self.state.lines) - 1, qty.group(1))
+            qty = scanned_qty(text)
+            if qty is not None and self.state.lines:
+                self.set_qty(len(self.state.lines) - 1, qty)
                 return
             catalogue = self.service.reference().catalogue
-            if _BARCODE.fullmatch(text):
+            if is_barcode(text):
                 code = catalogue.barcode_index.get(text)
                 if code is None:
                     # not in the catalogue: kept as a self-pay line, never dropped
@@ -340,57 +162,28 @@ class Counter:
 
     def add(self, code: str, qty: str = "1") -> None:
         with self.lock:
-            catalogue = self.service.reference().catalogue
-            item = catalogue.items.get(code)
-            if item is None:
-                raise CheckoutError("unknown_item", f"{code} is not in the catalogue")
-            for line in self.state.lines:  # the same item again: one more of it
-                if line.known and line.code == code:
-                    line.qty = _add_qty(line.qty, qty)
-                    break
-            else:
-                self.state.lines.append(
-                    Line(
-                        code=code,
-                        name=item.name,
-                        qty=qty,
-                        price=format(item.price, "f") if item.price is not None else None,
-                        category=item.category,
-                        unit=item.unit or "",
-                        restriction=_restriction(item),
-                    )
-                )
+            add_item(self.state.lines, self.service.reference().catalogue, code, qty)
             self.state.choices = []
             self._changed_basket()
 
     def set_qty(self, index: int, qty: str) -> None:
         with self.lock:
-            line = self._line(index)
-            value = _decimal(qty, "quantity")
-            if value <= 0:
-                self.state.lines.pop(index)
-            else:
-                line.qty = format(value.normalize(), "f")
+            set_line_qty(self.state.lines, index, qty)
             self._changed_basket()
 
     def set_price(self, index: int, price: str) -> None:
         with self.lock:
-            line = self._line(index)
-            value = _decimal(price, "price")
-            if value <= 0 or value.as_tuple().exponent < -2:  # type: ignore[operator]
-                raise CheckoutError("bad_price", "a price is in yuan with at most two decimals")
-            line.price = format(value.quantize(Decimal("0.01")), "f")
+            set_line_price(self.state.lines, index, price)
             self._changed_basket()
 
     def set_name(self, index: int, name: str) -> None:
         with self.lock:
-            self._line(index).name = name.strip()[:60]
+            set_line_name(self.state.lines, index, name)
             self._bump()
 
     def remove(self, index: int) -> None:
         with self.lock:
-            self._line(index)
-            self.state.lines.pop(index)
+            remove_line(self.state.lines, index)
             self._changed_basket()
 
     def set_med_type(self, med_type: str) -> None:
@@ -418,11 +211,6 @@ class Counter:
         last = self.state.last_sale
         self.state = State(med_type=self._default_med_type(), card=card, last_sale=last)
 
-    def _line(self, index: int) -> Line:
-        if not 0 <= index < len(self.state.lines):
-            raise CheckoutError("bad_line", "that line is no longer in the basket: look again")
-        return self.state.lines[index]
-
     def _changed_basket(self) -> None:
         self._requote()
         self._bump()
@@ -430,23 +218,18 @@ class Counter:
     # -- pre-settlement and commit ----------------------------------------------------------
 
     def basket(self) -> list[dict[str, str]]:
-        out = []
-        for line in self.state.lines:
-            item = {"code": line.code, "qty": line.qty}
-            if line.price is not None:
-                item["price"] = line.price
-            out.append(item)
-        return out
+        """The basket as a claim gives it."""
+        return basket_items(self.state.lines)
 
     def _requote(self) -> None:
         st = self.state
         st.quote = None
-        if st.problem and st.problem[0] not in _RECOVERABLE:
+        if st.problem and st.problem[0] not in RECOVERABLE:
             return
         st.problem = None
         if st.person is None or not st.lines:
             return
-        if any(line.price is None for line in st.lines):
+        if needs_price(st.lines):
             st.problem = (
                 "price_needed",
                 "enter the selling price of each item not in the catalogue",
@@ -474,25 +257,14 @@ class Counter:
     ) -> Sale | SelfPaid:
         """Commit the basket `basket_id`; the same basket confirmed again gives the same sale."""
         with self.lock:
-            done = self.committed.get(basket_id)
+            done = self._already(basket_id)
             if done is not None:
                 return done
             st = self.state
-            if basket_id != st.basket_id:
-                raise CheckoutError(
-                    "stale_basket", "this screen is out of date: look at the counter again"
-                )
-            if st.person is None:
-                raise CheckoutError("no_person", "identify the customer first: card or e-card")
-            if not st.lines:
-                raise CheckoutError("empty_basket", "scan at least one item")
-            if payment_method not in PAYMENT_METHODS:
-                raise CheckoutError("bad_payment", "choose how the cash part is paid")
-            if any(line.price is None for line in st.lines):
-                raise CheckoutError("price_needed", "enter the price of each self-pay item")
+            person = check_confirmable(st, payment_method)
             try:
                 outcome = self.service.sell(
-                    st.person.identity,
+                    person.identity,
                     self.basket(),
                     med_type=st.med_type,
                     operator=operator,
@@ -520,6 +292,15 @@ class Counter:
         self.print_sale(sale)
         return sale
 
+    def _already(self, basket_id: str) -> Sale | SelfPaid | None:
+        """The sale of `basket_id` when it was committed; a refusal when the page is stale."""
+        done = self.committed.get(basket_id)
+        if done is None and basket_id != self.state.basket_id:
+            raise CheckoutError(
+                "stale_basket", "this screen is out of date: look at the counter again"
+            )
+        return done
+
     def _committed(self, sale: Sale | SelfPaid) -> None:
         self.committed[sale.basket_id] = sale
         while len(self.committed) > _COMMITTED_KEPT:
@@ -533,17 +314,7 @@ class Counter:
     def self_pay_reason(self) -> str | None:
         """Why insurance cannot settle this basket, when the customer may pay it all instead
         (a problem or refusal code, or `not_identified`); None otherwise."""
-        st = self.state
-        if not st.lines or any(line.price is None for line in st.lines):
-            return None
-        if st.person is None:
-            return "not_identified"
-        if st.problem is not None:
-            return st.problem[0] if st.problem[0] in SELF_PAY_PROBLEMS else None
-        quote = st.quote
-        if quote is not None and quote.refusal is not None and not quote.overridable:
-            return quote.refusal.code
-        return None
+        return self_pay_reason(self.state)
 
     def self_pay_amounts(self) -> list[int] | None:
         """What each line costs without insurance (fen), when a self-pay sale is offered."""
@@ -565,13 +336,9 @@ class Counter:
     def self_pay(self, basket_id: str, *, payment_method: str, operator: str) -> Sale | SelfPaid:
         """Sell the basket `basket_id` without insurance; again, the same sale."""
         with self.lock:
-            done = self.committed.get(basket_id)
+            done = self._already(basket_id)
             if done is not None:
                 return done
-            if basket_id != self.state.basket_id:
-                raise CheckoutError(
-                    "stale_basket", "this screen is out of date: look at the counter again"
-                )
             reason = self.self_pay_reason()
             if reason is None:
                 raise CheckoutError(
@@ -606,60 +373,3 @@ class Counter:
             sale.printed, sale.print_error = where, error
             self.timings["printed"] = time.perf_counter()
             self._bump()
-
-
-# Problems that stop an insurance sale but not a self-pay one: who the customer is, or a hard limit
-# (problems with the basket itself, such as a missing price, stop both).
-SELF_PAY_PROBLEMS = frozenset(
-    {
-        "unknown_person",
-        "hotlisted",
-        "no_scheme",
-        "card",
-        "sync_too_old",
-        "hotlist_too_old",
-        "unsynced_exposure",
-    }
-)
-
-_RECOVERABLE = frozenset(
-    {
-        "price_needed",
-        "bad_basket",
-        "no_scheme",
-        "invalid_input",
-        "offline_sale_limit",
-        "offline_person_count",
-        "offline_person_amount",
-        "unsynced_exposure",
-        "sync_too_old",
-        "hotlist_too_old",
-        "stale_basket",
-        "card",
-    }
-)
-
-
-def _restriction(item: Any) -> str:
-    parts = []
-    if item.restrict_med_types:
-        parts.append("med_types:" + ",".join(item.restrict_med_types))
-    if item.restrict_flags:
-        parts.append("flags:" + ",".join(item.restrict_flags))
-    return ";".join(parts)
-
-
-def _decimal(text: str, what: str) -> Decimal:
-    try:
-        value = Decimal(str(text).strip())
-    except InvalidOperation:
-        raise CheckoutError(
-            f"bad_{what}", f"the {what} must be a number, like 2 or 12.50"
-        ) from None
-    if not value.is_finite() or value > 100000:
-        raise CheckoutError(f"bad_{what}", f"the {what} must be a number, like 2 or 12.50")
-    return value
-
-
-def _add_qty(a: str, b: str) -> str:
-    return format((Decimal(a) + Decimal(b)).normalize(), "f")

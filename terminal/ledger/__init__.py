@@ -7,6 +7,17 @@ from __future__ import annotations
 from terminal.ledger.closures import close_day, closure_hash, day_totals
 from terminal.ledger.keys import DeviceKey, key_id_of
 from terminal.ledger.records import GENESIS_HASH, entry_hash
+from terminal.ledger.reports import (
+    closure_for,
+    day_rows,
+    entry_of,
+    refundable_sales,
+    refundable_self_pay,
+    self_pay_day_rows,
+    txn_lines,
+    txn_of,
+    txn_with_entry,
+)
 from terminal.ledger.selfpay import (
     SelfPayLine,
     SelfPayRecord,
@@ -29,13 +40,22 @@ __all__ = [
     "VerifyReport",
     "WriteUnit",
     "close_day",
+    "closure_for",
     "closure_hash",
+    "day_rows",
     "day_totals",
     "entry_hash",
+    "entry_of",
     "get_self_pay",
     "key_id_of",
     "record_self_pay",
     "refund_self_pay",
+    "refundable_sales",
+    "refundable_self_pay",
     "report_text",
+    "self_pay_day_rows",
+    "txn_lines",
+    "txn_of",
+    "txn_with_entry",
     "verify_ledger",
 ]

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Sequence
 
-from terminal.checkout.counter import mask_cert
+from terminal.checkout.basket import mask_cert
 from terminal.settlement.money import format_fen
+from terminal.web.chart import Row
 
 __all__ = ["DAY_CSV_COLUMNS", "day_csv_text"]
 
@@ -36,9 +36,7 @@ DAY_CSV_COLUMNS = (
 )
 
 
-def day_csv_text(
-    insurance: Sequence[Mapping[str, Any]], self_pay: Sequence[Mapping[str, Any]]
-) -> str:
+def day_csv_text(insurance: Sequence[Row], self_pay: Sequence[Row]) -> str:
     """The CSV text (no BOM) of a day's insurance rows and self-pay rows."""
     buf = io.StringIO()
     writer = csv.writer(buf)

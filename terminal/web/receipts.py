@@ -13,9 +13,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from terminal.checkout.counter import mask_cert
+from terminal.checkout.basket import mask_cert
 from terminal.checkout.service import CheckoutService
-from terminal.ledger import get_self_pay
+from terminal.errors import LedgerError
+from terminal.ledger import get_self_pay, txn_lines, txn_of, txn_with_entry
 
 if TYPE_CHECKING:
     from drivers.printer import Receipt
@@ -44,25 +45,21 @@ def receipt_for(service: CheckoutService, txn_id: str, language: str) -> Receipt
     from drivers.printer import Receipt, ReceiptLine
 
     ledger = service.ledger
-    rows = ledger.query(
-        "SELECT t.*, l.hash AS entry_hash FROM txns t JOIN ledger l ON l.txn_id = t.txn_id "
-        "WHERE t.txn_id = ?",
-        (txn_id,),
-    )
-    if not rows:
+    t = txn_with_entry(ledger, txn_id)
+    if t is None:
         return _self_pay_receipt(service, txn_id, language)
-    t = rows[0]
     refund = t["kind"] == "reversal"
     # a reversal's rows hold no amounts of their own: they are the original's, negated
     source = t
     if refund:
-        source = ledger.query("SELECT * FROM txns WHERE txn_id = ?", (t["orig_txn_id"],))[0]
+        orig = txn_of(ledger, t["orig_txn_id"])
+        if orig is None:
+            raise LedgerError(f"refund {txn_id} names no sale: run `medpos ledger verify`")
+        source = orig
     sign = -1 if refund else 1
     items = service.reference().catalogue.items
     lines = []
-    for r in ledger.query(
-        "SELECT * FROM txn_lines WHERE seq = ? ORDER BY line_no", (source["seq"],)
-    ):
+    for r in txn_lines(ledger, source["seq"]):
         item = items.get(r["code"])
         note = "" if r["covered"] else (r["reason"] or "self-pay")
         lines.append(

@@ -13,7 +13,7 @@ from babel.messages.pofile import read_po
 from terminal.checkout.counter import CatalogueSearch, mask_cert
 from terminal.settlement.model import Catalogue, CatalogueItem
 from terminal.web import i18n
-from terminal.web.app import _chart
+from terminal.web.chart import stacked_bars as _chart
 from terminal.web.receipts import parse_verify_text, verify_text
 
 WEB = Path(i18n.__file__).parent
@@ -22,10 +22,11 @@ KEY = re.compile(r"[a-z]+(?:_[a-z]+)+|[a-z_]+:\S+")  # "ecard_checked", "pay:ban
 
 
 def _literals() -> list[tuple[str, bool]]:
-    """The strings given to `_()` in the templates and app.py, and whether `~` follows (a prefix
-    of keyed strings: `_("pay:" ~ m)`, `_("identified by " ~ how)`)."""
+    """The strings given to `_()` in the templates and to `gettext_()` in the web's modules,
+    and whether `~` follows (a prefix of keyed strings: `_("pay:" ~ m)`, `_("identified by " ~
+    how)`)."""
     found = []
-    for path in [*sorted((WEB / "templates").glob("*.html")), WEB / "app.py"]:
+    for path in [*sorted((WEB / "templates").glob("*.html")), *sorted(WEB.rglob("*.py"))]:
         for m in LITERAL.finditer(path.read_text(encoding="utf-8")):
             text = m.group(1) if m.group(1) is not None else m.group(2)
             found.append((text, m.group(3) is not None))

@@ -1,0 +1,94 @@
+"""The counter's identification: the card slot watched, a card read, an e-card code scanned or
+seen by the camera (docs/ui.md "The counter"). Part of `Counter` (terminal/checkout/counter.py),
+which holds the state these methods change under its lock.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from terminal.checkout.counter_state import UNKNOWN_PERSON, State, person_of
+from terminal.checkout.service import CheckoutService
+from terminal.errors import IdentityError
+from terminal.identity.model import Identity
+
+__all__ = ["Identifying"]
+
+
+class Identifying:
+    """Who the customer is; `Counter` provides the state, the lock and the change signal."""
+
+    service: CheckoutService
+    lock: threading.RLock
+    state: State
+    timings: dict[str, float]
+
+    def _bump(self) -> None:
+        raise NotImplementedError
+
+    def _requote(self) -> None:
+        raise NotImplementedError
+
+    def card_event(self, event: str, detail: str = "") -> None:
+        """The card slot's state: inserted, being read, read, failed or removed."""
+        with self.lock:
+            self.state.card = event
+            if event == "none" and self.state.person and self.state.person.how == "card":
+                self.state.notice = "card_removed"
+            if event == "error":
+                self.state.problem = ("card", detail)
+            self._bump()
+
+    def identify(
+        self, identity: Identity, how: str, checked: str, *, by_camera: bool = False
+    ) -> None:
+        with self.lock:
+            if self.state.person is not None and self.state.person.identity.psn_cert != (
+                identity.psn_cert
+            ):
+                # another customer's card or code while a basket is open: a new sale begins
+                # with the new person, and the basket stays (the cashier voids it if wrong)
+                self.state.notice = "person_changed"
+            cached = self.service.ledger.get_person(identity.psn_cert)
+            if cached is None and identity.card_no:
+                cached = self.service.ledger.find_person_by_card(identity.card_no)
+            self.state.person = person_of(identity, cached, how, checked, by_camera=by_camera)
+            self.state.problem = UNKNOWN_PERSON if cached is None else None
+            self.timings["identified"] = time.perf_counter()
+            self._requote()
+            self._bump()
+
+    def identify_ecard(self, text: str, *, by_camera: bool = False) -> None:
+        """A scanned or photographed e-card code: verified offline, then the counter's person."""
+        with self.lock:
+            try:
+                verified = self.service.verify_ecard(text)
+            except IdentityError as exc:
+                self.state.problem = (exc.code, str(exc))
+                self._bump()
+                return
+            self.identify(verified.identity(), "ecard", "ecard_checked", by_camera=by_camera)
+
+    def camera_ecard(self, text: str) -> bool:
+        """An e-card code the camera saw; True when it identified the customer.
+
+        The camera also sees phones held up by the next people in the queue, so it only names the
+        customer when nobody is named yet, or when the camera itself named them and the basket is
+        still empty. Otherwise the code is left unverified (it stays unused, so its owner can show
+        it again) and the page says another code was seen: the cashier scans it on purpose, or
+        finishes or voids this basket first. A card or a scanned code always takes effect."""
+        with self.lock:
+            person = self.state.person
+            if person is not None and (not person.by_camera or self.state.lines):
+                if self.state.notice != "camera_other_code":
+                    self.state.notice = "camera_other_code"
+                    self._bump()
+                return False
+            self.identify_ecard(text, by_camera=True)
+            return True
+
+    def identify_failed(self, code: str, message: str) -> None:
+        with self.lock:
+            self.state.problem = (code, message)
+            self._bump()

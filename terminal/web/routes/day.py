@@ -1,0 +1,112 @@
+"""Day-end (docs/ui.md "Refunds, day-end, status"): the day's transactions, totals and hourly
+chart, closing the day with a supervisor's PIN, reconciling with the platform, the CSV export."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, PlainTextResponse, Response
+
+from terminal.checkout.service import CheckoutService
+from terminal.errors import CheckoutError, LedgerError, MedposError
+from terminal.ledger import closure_for, day_rows, day_totals, self_pay_day_rows
+from terminal.web import i18n
+from terminal.web.chart import hourly_totals, stacked_bars
+from terminal.web.deps import PageUser, SignedIn, WebOf
+from terminal.web.errors import back, problem_text
+from terminal.web.export import day_csv_text
+
+__all__ = ["day_figures", "router"]
+
+router = APIRouter()
+
+
+def day_figures(service: CheckoutService, day: date) -> dict[str, Any]:
+    """What the day-end page shows of `day`: its rows, totals, closure and chart."""
+    rows = day_rows(service.ledger, day)
+    return {
+        "rows": rows,
+        "totals": day_totals(service.ledger, day),
+        "closure": closure_for(service.ledger, day),
+        "chart": stacked_bars(hourly_totals(rows)),
+    }
+
+
+@router.get("/day", response_class=HTMLResponse)
+def day_page(request: Request, web: WebOf, op: PageUser, d: str = "") -> Response:
+    try:
+        day = web.parse_day(d)
+    except CheckoutError as exc:
+        return back("/day", err=str(exc))
+    with web.lock:
+        figures = day_figures(web.service, day)
+    return web.page(
+        request,
+        "day.html",
+        day=day,
+        reconciliation=web.reconciliations.get(day.isoformat()),
+        **figures,
+    )
+
+
+@router.post("/day/close")
+def day_close(
+    request: Request,
+    web: WebOf,
+    op: PageUser,
+    d: str = Form(""),
+    sup_id: str = Form(""),
+    sup_pin: str = Form(""),
+) -> Response:
+    web.use_language(request)
+    try:
+        day = web.parse_day(d)
+        supervisor = web.approve(sup_id.strip(), sup_pin)
+        with web.lock:
+            closure = web.service.close_day(day, supervisor.id)
+    except (CheckoutError, LedgerError) as exc:
+        return back(f"/day?d={d}", err=problem_text(exc))
+    return back(
+        f"/day?d={day.isoformat()}",
+        msg=i18n.gettext_("Day %(d)s closed and signed.") % {"d": closure["setl_date"]},
+    )
+
+
+@router.post("/day/reconcile")
+def day_reconcile(request: Request, web: WebOf, op: PageUser, d: str = Form("")) -> Response:
+    web.use_language(request)
+    try:
+        day = web.parse_day(d)
+    except CheckoutError as exc:
+        return back("/day", err=str(exc))
+    here = f"/day?d={day.isoformat()}"
+    platform: Any = web.service.platform
+    if platform is None:
+        return back(here, err=i18n.gettext_("This terminal is not enrolled with a platform."))
+    try:
+        if web.hooks.sync_now is not None:
+            web.hooks.sync_now()
+        with web.lock:
+            web.reconciliations[day.isoformat()] = platform.reconcile(day)
+    except MedposError as exc:
+        return back(here, err=str(exc))
+    return back(here)
+
+
+@router.get("/day.csv")
+def day_csv(web: WebOf, op: SignedIn, d: str = "") -> Response:
+    try:
+        day = web.parse_day(d)
+    except CheckoutError as exc:
+        return PlainTextResponse(str(exc), 400)
+    with web.lock:
+        ledger = web.service.ledger
+        text = day_csv_text(day_rows(ledger, day), self_pay_day_rows(ledger, day))
+    name = f"medpos-{web.service.config.terminal.dev_no}-{day.isoformat()}.csv"
+    return Response(
+        "\ufeff" + text,  # a BOM, so that spreadsheet programs read UTF-8
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )

@@ -1,0 +1,37 @@
+"""The demo hardware under the page's control (embedded default, `medpos run`, only): insert or
+remove a demo person's virtual card, show a demo person's e-card code on the virtual phone."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import Response
+
+from terminal.web.deps import WebOf
+from terminal.web.errors import back
+
+__all__ = ["router"]
+
+router = APIRouter()
+
+
+@router.post("/demo/card")
+def demo_card(
+    request: Request, web: WebOf, action: str = Form(...), person: int = Form(0)
+) -> Response:
+    if web.hooks.demo_card is None:
+        return Response(status_code=404)
+    web.hooks.demo_card(action, person)
+    return back(request.headers.get("referer") or "/")
+
+
+@router.post("/demo/phone")
+def demo_phone(request: Request, web: WebOf, person: int = Form(0)) -> Response:
+    if web.hooks.demo_phone is None:
+        return Response(status_code=404)
+    web.hooks.demo_phone(person)
+    return back(request.headers.get("referer") or "/")
+
+
+@router.get("/api/demo/people")
+def demo_people_list(web: WebOf) -> list[dict[str, str]]:
+    return web.hooks.demo_people
