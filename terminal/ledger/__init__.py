@@ -4,7 +4,8 @@ hashed content)."""
 
 from __future__ import annotations
 
-from terminal.ledger.closures import close_day, closure_hash, day_totals
+from terminal.ledger.closures import close_day, closure_hash, day_totals, get_closure
+from terminal.ledger.entries import Appended, SaleRecord
 from terminal.ledger.keys import DeviceKey, key_id_of
 from terminal.ledger.records import GENESIS_HASH, entry_hash
 from terminal.ledger.selfpay import (
@@ -15,7 +16,7 @@ from terminal.ledger.selfpay import (
     refund_self_pay,
 )
 from terminal.ledger.store import RefData, SqliteLedger
-from terminal.ledger.unit import Appended, WriteUnit
+from terminal.ledger.unit import WriteUnit
 from terminal.ledger.verify import VerifyReport, report_text, verify_ledger
 
 __all__ = [
@@ -23,6 +24,7 @@ __all__ = [
     "Appended",
     "DeviceKey",
     "RefData",
+    "SaleRecord",
     "SelfPayLine",
     "SelfPayRecord",
     "SqliteLedger",
@@ -32,6 +34,7 @@ __all__ = [
     "closure_hash",
     "day_totals",
     "entry_hash",
+    "get_closure",
     "get_self_pay",
     "key_id_of",
     "record_self_pay",
