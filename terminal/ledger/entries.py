@@ -3,8 +3,8 @@ the accumulators and counters that move with it, all in the caller's one transac
 "A transaction's life", step 4). `WriteUnit.append_sale` and `append_reversal` call these.
 
 The entry's hash is rebuilt from the very rows written (`records.sale_input`), so what is hashed
-is what is stored. Every value the entry needs (the chain head, the person's stored
-accumulators) is read here, in the unit's own snapshot: nothing is held from one unit to the next.
+is what is stored. The chain head is read here, in the unit's own snapshot: nothing is held from
+one unit to the next.
 """
 
 from __future__ import annotations
