@@ -108,7 +108,7 @@ class SqliteLedger:
     ) -> None:
         self.path = path
         self.conn = conn
-        self.db = Database(conn)
+        self.db = Database(conn)  # sqlite-utils: migrations and reports; writes use `conn`
         self._key = key
         self.dev_no = dev_no
 
