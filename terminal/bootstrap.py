@@ -75,6 +75,7 @@ def _record_start(ledger: SqliteLedger, config: Config, now: Any) -> None:
             {"source": str(config.source), "changed": changed},
             now,
         )
+        unit.commit()
 
 
 def open_frame_source(service: CheckoutService, *, on_demand: bool = False) -> Any:
@@ -115,6 +116,7 @@ def _prune_replay(service: CheckoutService) -> None:
     if service.ledger.query("SELECT 1 FROM ecard_replay WHERE exp < ? LIMIT 1", (now - tolerance,)):
         with service.ledger.write() as unit:
             unit.prune_replay(now, tolerance)
+            unit.commit()
 
 
 def seed_demo_trust_list(service: CheckoutService) -> None:
@@ -128,6 +130,7 @@ def seed_demo_trust_list(service: CheckoutService) -> None:
     with service.ledger.write() as unit:
         unit.put_refdata("trustlist", 0, stamp, body, None, now)
         unit.audit("demo_seed", None, {"trustlist": 1}, now)
+        unit.commit()
 
 
 def seed_demo_data(service: CheckoutService) -> None:
@@ -161,3 +164,4 @@ def seed_demo_data(service: CheckoutService) -> None:
             )
             unit.set_accumulators(person["psn_cert"], today.year, acc)
         unit.audit("demo_seed", None, {"persons": len(names)}, now)
+        unit.commit()

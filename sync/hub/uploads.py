@@ -5,21 +5,20 @@ outcome; the same `txn_id` and input again gets the stored acknowledgement."""
 
 from __future__ import annotations
 
-import base64
 import json
 import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from cryptography.exceptions import InvalidSignature
 from sqlalchemy import Connection
 
 from sync.hub import statements as q
-from sync.hub._common import Link, Message, Transaction, need, public_key
+from sync.hub._common import Link, Message, Transaction, need
 from sync.hub.errors import Refused
 from sync.hub.reference import ReferenceData
 from sync.hub.settling import lock_original, outcome, settle_entry, settle_reversal
 from sync.protocol.envelope import parse_inf_time
+from sync.protocol.signing import verify_entry_signature
 from sync.protocol.upload import ZERO_HASH, entry_hash
 
 __all__ = ["reversal", "upload"]
@@ -156,7 +155,9 @@ def _chain_status(
         digest = entry_hash(data, strict=False, canonical=canonical)
     except TypeError:
         return "rejected", "ledger_mismatch"  # a float somewhere: not what was signed
-    if digest != ledger["hash"] or not _sig_ok(device.public_key, ledger["sig"], digest):
+    if digest != ledger["hash"] or not verify_entry_signature(
+        device.public_key, digest, ledger["sig"]
+    ):
         return "rejected", "ledger_mismatch"
     if seq == 1:
         return (
@@ -229,12 +230,3 @@ def _ack(
     if status == "adjusted" and result:
         ack["result"] = json.loads(result)
     return ack
-
-
-def _sig_ok(public_b64: str, sig_b64: str, digest_hex: str) -> bool:
-    try:
-        key = public_key(public_b64)
-        key.verify(base64.b64decode(sig_b64, validate=True), bytes.fromhex(digest_hex))
-    except (InvalidSignature, ValueError):
-        return False
-    return True

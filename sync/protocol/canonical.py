@@ -6,21 +6,8 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-import orjson
-
 __all__ = ["canonical_json", "canonical_json_with", "in_order_json"]
 
-# orjson writes exactly what `json.dumps(..., separators=(",", ":"), ensure_ascii=False)` writes
-# for dicts, lists, tuples, str, int, bool and None (tests/unit/sync/test_canonical.py compares
-# the two on generated documents), 10 to 15 times quicker. Anything else it might write its own
-# way (subclasses, dataclasses, dates, integers past 64 bits, non-string keys, deep nesting) it
-# refuses under these options, and `json` then writes it, or refuses it, as it always did.
-_STRICT_TYPES = (
-    orjson.OPT_PASSTHROUGH_SUBCLASS
-    | orjson.OPT_PASSTHROUGH_DATACLASS
-    | orjson.OPT_PASSTHROUGH_DATETIME
-)
-_SORTED = _STRICT_TYPES | orjson.OPT_SORT_KEYS
 _JSON_IN_ORDER = json.JSONEncoder(ensure_ascii=False, check_circular=False, separators=(",", ":"))
 
 # stands for a member serialised already; json.dumps writes the NULs as \u0000
@@ -31,30 +18,21 @@ _HOLE_JSON = json.dumps(_HOLE).encode("utf-8")
 def canonical_json(obj: Any, *, strict: bool = True) -> bytes:
     """Keys sorted, no spaces, non-ASCII as itself, UTF-8; floats are refused (money is strings).
 
-    `strict=False` skips the walk that refuses floats, for documents built from validated
-    integer and string fields on a hot path (the ledger's entries); a float there is a defect,
-    and its text is orjson's, not `json`'s."""
+    The spec's own line: `json.dumps(obj, sort_keys=True, separators=(",", ":"),
+    ensure_ascii=False).encode("utf-8")`. `strict=False` skips the walk that refuses floats, for
+    documents built from validated integer and string fields (the ledger's entries); a float
+    there is a defect."""
     if strict:
         _refuse_floats(obj)
-    try:
-        return orjson.dumps(obj, option=_SORTED)
-    except (orjson.JSONEncodeError, OverflowError):
-        return _json_sorted(obj)
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode(
+        "utf-8"
+    )
 
 
 def in_order_json(obj: Any) -> bytes:
     """Canonical JSON of a document of plain JSON types whose objects are all built with their
     keys in sorted order already (the ledger's entries): the same bytes, without the sorting."""
-    try:
-        return orjson.dumps(obj, option=_STRICT_TYPES)
-    except (orjson.JSONEncodeError, OverflowError):
-        return _JSON_IN_ORDER.encode(obj).encode("utf-8")
-
-
-def _json_sorted(obj: Any) -> bytes:
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode(
-        "utf-8"
-    )
+    return _JSON_IN_ORDER.encode(obj).encode("utf-8")
 
 
 def canonical_json_with(obj: Mapping[str, Any], key: str, value_json: bytes) -> bytes:

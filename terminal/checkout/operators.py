@@ -78,6 +78,7 @@ def add_operator(
     with service.ledger.write() as unit:
         unit.set_meta(_PREFIX + op_id, json.dumps(record, ensure_ascii=False))
         unit.audit("config", actor, {"operator": op_id, "role": role, "name": record["name"]}, now)
+        unit.commit()
     return Operator(op_id, record["name"], role)
 
 
@@ -92,13 +93,10 @@ def get_operator(service: CheckoutService, op_id: str) -> Operator | None:
 
 
 def list_operators(service: CheckoutService) -> list[Operator]:
-    rows = service.ledger.query(
-        "SELECT key, value FROM meta WHERE key LIKE 'operator/%' ORDER BY key"
-    )
     out = []
-    for row in rows:
-        record = json.loads(row["value"])
-        out.append(Operator(row["key"][len(_PREFIX) :], record["name"], record["role"]))
+    for key, value in service.ledger.metas_under(_PREFIX).items():
+        record = json.loads(value)
+        out.append(Operator(key[len(_PREFIX) :], record["name"], record["role"]))
     return out
 
 
@@ -172,4 +170,5 @@ def sign_session(
             {"name": name, "sign_no": sign_no, "platform": answered},
             now,
         )
+        unit.commit()
     return {"operator": operator, "sign_no": sign_no, "platform": answered}

@@ -60,6 +60,7 @@ def accept_refdata(
     if held is not None and version == held.version:
         with ledger.write() as unit:
             unit.confirm_refdata(kind, now)
+            unit.commit()
         return Accepted(kind, version, "confirmed")
     body = data["body"]
     if data.get("base_version") is not None:
@@ -80,6 +81,7 @@ def accept_refdata(
         if kind == "persons":
             _load_persons(service, unit, body, now)
         unit.audit("refdata", None, {"kind": kind, "version": version}, now)
+        unit.commit()
     return Accepted(kind, version, "stored")
 
 

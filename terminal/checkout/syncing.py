@@ -115,7 +115,9 @@ class SyncService:
     def _reserve_msgid_block(self) -> int:
         """A new block of 100 msgid sequence numbers, durably this process's own."""
         with self.ledger.write() as unit:
-            return unit.next_counter("msgid_block")
+            block = unit.next_counter("msgid_block")
+            unit.commit()
+        return block
 
     # -- envelopes --------------------------------------------------------------------------
 
@@ -173,6 +175,7 @@ class SyncService:
             unit.set_meta("root_public_key", str(root))
             unit.set_meta("enrolled_at", now.isoformat(timespec="seconds"))
             unit.audit("enrolment", None, {k: v for k, v in output.items()}, now)
+            unit.commit()
         return dict(output)
 
     def root_key(self) -> Any:
@@ -249,6 +252,7 @@ class SyncService:
                         report.parked += 1
                     else:
                         unit.retry_later(txn_id, str(exc), now + self._backoff(attempts))
+                unit.commit()
             return report
         with self.ledger.write() as unit:
             for (txn_id, _, attempts), answer in zip(batch.due, answers, strict=True):
@@ -277,6 +281,7 @@ class SyncService:
                     report.held += 1
             unit.set_meta("last_sync_at", now.isoformat(timespec="seconds"))
             unit.set_meta("last_sync_error", "")
+            unit.commit()
         return report
 
     def drain_once(self) -> DrainReport:
@@ -330,10 +335,12 @@ class SyncService:
             with self.ledger.write() as unit:
                 at = self.service.local_now().isoformat(timespec="seconds")
                 unit.set_meta("last_sync_error", f"{at} {exc}")
+                unit.commit()
             raise
         with self.ledger.write() as unit:
             unit.set_meta("last_sync_at", self.service.local_now().isoformat(timespec="seconds"))
             unit.set_meta("last_sync_error", "")
+            unit.commit()
         return outcomes
 
     def _refresh_refdata(self) -> list[dict[str, Any]]:
@@ -346,6 +353,7 @@ class SyncService:
             if status == 304:
                 with self.ledger.write() as unit:
                     unit.confirm_refdata(kind, self.service.local_now())
+                    unit.commit()
                 outcomes.append({"kind": kind, "outcome": "current", "version": since})
             elif status == 200 and obj is not None:
                 try:

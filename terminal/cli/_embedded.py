@@ -152,10 +152,11 @@ class SyncLoop:
                 try:
                     if self._asked:
                         self._asked = False
-                        with service.ledger.write():
+                        with service.ledger.write() as unit:
                             service.ledger.conn.execute(
                                 "UPDATE outbox SET next_attempt_at = NULL WHERE state = 'pending'"
                             )
+                            unit.commit()
                     report = sync.drain()
                     if report.error is None:
                         sync.refresh_refdata()

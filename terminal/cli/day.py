@@ -48,13 +48,13 @@ def _close(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def _report(args: argparse.Namespace, ctx: Context) -> int:
-    from terminal.ledger import day_totals
+    from terminal.ledger import day_totals, get_closure
 
     service = open_service(ctx, args.db)
     day = args.date or service.local_now().date()
-    rows = service.ledger.query("SELECT * FROM closures WHERE setl_date = ?", (day.isoformat(),))
-    if rows:
-        emit_json(_present(dict(rows[0]), closed=True))
+    closure = get_closure(service.ledger, day)
+    if closure is not None:
+        emit_json(_present(closure, closed=True))
     else:
         emit_json(
             _present({"setl_date": day.isoformat(), **day_totals(service.ledger, day)}, False)

@@ -69,6 +69,7 @@ def _sync(args: argparse.Namespace, ctx: Context) -> int:
                 {"txn_id": args.txn_id, "count": released},
                 service.local_now(),
             )
+            unit.commit()
         emit_json({"released": released})
         return 0
     syncer = SyncService(service, _transport(ctx))

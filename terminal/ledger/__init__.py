@@ -4,11 +4,11 @@ hashed content)."""
 
 from __future__ import annotations
 
-from terminal.ledger.closures import close_day, closure_hash, day_totals
+from terminal.ledger.closures import close_day, closure_hash, day_totals, get_closure
+from terminal.ledger.entries import Appended, SaleRecord
 from terminal.ledger.keys import DeviceKey, key_id_of
 from terminal.ledger.records import GENESIS_HASH, entry_hash
 from terminal.ledger.reports import (
-    closure_for,
     day_rows,
     entry_of,
     refundable_sales,
@@ -26,7 +26,7 @@ from terminal.ledger.selfpay import (
     refund_self_pay,
 )
 from terminal.ledger.store import RefData, SqliteLedger
-from terminal.ledger.unit import Appended, WriteUnit
+from terminal.ledger.unit import WriteUnit
 from terminal.ledger.verify import VerifyReport, report_text, verify_ledger
 
 __all__ = [
@@ -34,18 +34,19 @@ __all__ = [
     "Appended",
     "DeviceKey",
     "RefData",
+    "SaleRecord",
     "SelfPayLine",
     "SelfPayRecord",
     "SqliteLedger",
     "VerifyReport",
     "WriteUnit",
     "close_day",
-    "closure_for",
     "closure_hash",
     "day_rows",
     "day_totals",
     "entry_hash",
     "entry_of",
+    "get_closure",
     "get_self_pay",
     "key_id_of",
     "record_self_pay",

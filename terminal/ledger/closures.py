@@ -22,7 +22,14 @@ from terminal.ledger.records import GENESIS_HASH
 from terminal.ledger.schema import SETLINFO_MONEY
 from terminal.ledger.store import SqliteLedger
 
-__all__ = ["CLOSURE_MONEY", "SELF_PAY_FIELDS", "close_day", "closure_hash", "day_totals"]
+__all__ = [
+    "CLOSURE_MONEY",
+    "SELF_PAY_FIELDS",
+    "close_day",
+    "closure_hash",
+    "day_totals",
+    "get_closure",
+]
 
 CLOSURE_MONEY = SETLINFO_MONEY[:-1]  # every setlinfo amount but the balance after
 _HASHED = (
@@ -83,6 +90,12 @@ def day_totals(ledger: SqliteLedger, day: date) -> dict[str, Any]:
         _SELF_PAY_SUMS + "WHERE setl_date = ?", (day.isoformat(),)
     ).fetchone()
     return {**_totals(row), "self_pay_count": count, "self_pay_total": total}
+
+
+def get_closure(ledger: SqliteLedger, day: date) -> dict[str, Any] | None:
+    """The stored closure of business date `day` (its columns, as signed), or None."""
+    rows = ledger.query("SELECT * FROM closures WHERE setl_date = ?", (day.isoformat(),))
+    return dict(rows[0]) if rows else None
 
 
 def _totals(row: tuple[Any, ...]) -> dict[str, Any]:
@@ -147,6 +160,7 @@ def close_day(
         unit.audit(
             "day_close", operator, {"setl_date": day.isoformat(), "hash": closure["hash"]}, at
         )
+        unit.commit()
     return closure
 
 

@@ -5,17 +5,15 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
-from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from nacl.bindings import crypto_sign, crypto_sign_seed_keypair
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from terminal.errors import LedgerError
 
-__all__ = ["DeviceKey", "key_id_of", "verify_signature"]
+__all__ = ["DeviceKey", "key_id_of"]
 
 
 def key_id_of(public_raw: bytes) -> str:
@@ -23,27 +21,11 @@ def key_id_of(public_raw: bytes) -> str:
     return hashlib.sha256(public_raw).digest()[:8].hex()
 
 
-def verify_signature(public_raw: bytes, signature_b64: str, data: bytes) -> bool:
-    """True when `signature_b64` is a valid Ed25519 signature of `data` by `public_raw`."""
-    try:
-        Ed25519PublicKey.from_public_bytes(public_raw).verify(base64.b64decode(signature_b64), data)
-    except (InvalidSignature, ValueError):
-        return False
-    return True
-
-
 @dataclass(frozen=True)
 class DeviceKey:
     """The terminal's signing key."""
 
     private: Ed25519PrivateKey
-    # the same key as libsodium holds it: libsodium signs in two thirds of OpenSSL's time, and
-    # Ed25519 signatures are deterministic (RFC 8032), so the bytes are the same
-    _sodium: bytes = field(init=False, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        _, secret = crypto_sign_seed_keypair(self.private.private_bytes_raw())
-        object.__setattr__(self, "_sodium", secret)
 
     @property
     def public_raw(self) -> bytes:
@@ -60,8 +42,8 @@ class DeviceKey:
         return key_id_of(self.public_raw)
 
     def sign_b64(self, data: bytes) -> str:
-        """Base64 of the Ed25519 signature of `data`."""
-        return base64.b64encode(crypto_sign(data, self._sodium)[:64]).decode("ascii")
+        """Base64 of the Ed25519 signature of `data` (deterministic: RFC 8032)."""
+        return base64.b64encode(self.private.sign(data)).decode("ascii")
 
     @classmethod
     def load_or_create(cls, path: Path) -> DeviceKey:

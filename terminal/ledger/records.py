@@ -26,7 +26,6 @@ __all__ = [
     "GENESIS_HASH",
     "TXN_COLUMNS",
     "accumulator_rows",
-    "as_stored",
     "entry_hash",
     "reversal_input",
     "sale_digest",
@@ -121,14 +120,6 @@ def split_path(path: str) -> tuple[str, str, str]:
     kind, rest = path.split("/", 1)
     name, field = rest.rsplit("/", 1)
     return kind, name, field
-
-
-def as_stored(acc: Accumulators) -> Accumulators:
-    """The accumulators as `SqliteLedger.accumulators_value` reads them back once stored: the same
-    amounts, pools and supplements in name order (the order of their rows)."""
-    return Accumulators(
-        acc.acct_balance, dict(sorted(acc.pools.items())), dict(sorted(acc.supplements.items()))
-    )
 
 
 def _accumulators_json(rows: Iterable[tuple[str, int]]) -> dict[str, Any]:

@@ -17,7 +17,6 @@ from typing import Any
 from terminal.ledger.store import SqliteLedger
 
 __all__ = [
-    "closure_for",
     "day_rows",
     "entry_of",
     "refundable_sales",
@@ -80,12 +79,6 @@ def refundable_self_pay(ledger: SqliteLedger, q: str) -> list[sqlite3.Row]:
         where += " AND s.self_pay_id LIKE ?"
         params = (f"%{q}%",)
     return ledger.query(_SELF_PAY_ROWS + where + f" ORDER BY s.id DESC LIMIT {_LISTED}", params)
-
-
-def closure_for(ledger: SqliteLedger, day: date) -> dict[str, Any] | None:
-    """The signed closure of business date `day`, or None while the day is open."""
-    rows = ledger.query("SELECT * FROM closures WHERE setl_date = ?", (day.isoformat(),))
-    return dict(rows[0]) if rows else None
 
 
 def entry_of(ledger: SqliteLedger, txn_id: str) -> tuple[int, str] | None:

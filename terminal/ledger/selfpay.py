@@ -109,6 +109,7 @@ def record_self_pay(
             at,
         )
         sale = _read(conn, "s.id = ?", sale_id)
+        unit.commit()
     assert sale is not None
     return sale, True
 
@@ -161,6 +162,7 @@ def refund_self_pay(
             at,
         )
         refund = _read(conn, "s.id = ?", refund_id)
+        unit.commit()
     assert refund is not None
     return refund
 

@@ -22,7 +22,6 @@ from sqlite_utils import Database
 
 from terminal.errors import LedgerBusyError, LedgerError
 from terminal.ledger.keys import DeviceKey
-from terminal.ledger.readcache import ReadCache
 from terminal.ledger.schema import migrate
 from terminal.ledger.unit import WriteUnit
 from terminal.settlement import (
@@ -109,10 +108,9 @@ class SqliteLedger:
     ) -> None:
         self.path = path
         self.conn = conn
-        self.db = Database(conn)
+        self.db = Database(conn)  # sqlite-utils: migrations and reports; writes use `conn`
         self._key = key
         self.dev_no = dev_no
-        self.cache = ReadCache(conn)
 
     @property
     def key(self) -> DeviceKey:
@@ -165,6 +163,7 @@ class SqliteLedger:
             with self.write() as unit:
                 unit.set_meta("device_public_key", self.key.public_b64)
                 unit.set_meta("dev_no", self.dev_no)
+                unit.commit()
             return
         if stored != self.key.public_b64:
             raise LedgerError(
@@ -183,25 +182,29 @@ class SqliteLedger:
 
     @contextmanager
     def write(self) -> Iterator[WriteUnit]:
-        """A unit of work under the write lock: commits on success, rolls back on any error."""
+        """A unit of work under the write lock (`BEGIN IMMEDIATE`).
+
+        It commits only when the block called `unit.commit()` and ended without an error; any
+        other end (no `commit()`: a dry run such as a pre-settlement; an exception) rolls back."""
         try:
             self.conn.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as exc:
             raise translate_sqlite_error(exc, self.path) from exc
-        self.cache.begin()
+        unit = WriteUnit(self)
         try:
-            yield WriteUnit(self)
-            self.conn.execute("COMMIT")
+            yield unit
+            if unit.committed:
+                self.conn.execute("COMMIT")
+            else:
+                self._rollback()
         except sqlite3.Error as exc:
             self._rollback()
             raise translate_sqlite_error(exc, self.path) from exc
         except BaseException:
             self._rollback()
             raise
-        self.cache.end(committed=True)
 
     def _rollback(self) -> None:
-        self.cache.end(committed=False)
         if self.conn.in_transaction:
             self.conn.rollback()
 
@@ -219,6 +222,14 @@ class SqliteLedger:
     def get_meta(self, key: str) -> str | None:
         rows = self.query("SELECT value FROM meta WHERE key = ?", (key,))
         return str(rows[0]["value"]) if rows else None
+
+    def metas_under(self, prefix: str) -> dict[str, str]:
+        """Every meta value whose key starts with `prefix` (e.g. `operator/`), in key order."""
+        rows = self._rows(
+            "SELECT key, value FROM meta WHERE substr(key, 1, ?) = ? ORDER BY key",
+            (len(prefix), prefix),
+        )
+        return dict(rows)
 
     def head(self) -> tuple[int, str]:
         """`(seq, hash)` of the newest ledger entry; `(0, 64 zeros)` for an empty ledger."""
@@ -272,9 +283,6 @@ class SqliteLedger:
 
     def refdata_versions(self) -> dict[str, tuple[int, int, str]]:
         """`kind → (version, issued_at, confirmed_at)` without reading the bodies."""
-        return dict(self.cache.get("refdata_versions", self._refdata_versions))
-
-    def _refdata_versions(self) -> dict[str, tuple[int, int, str]]:
         rows = self._rows("SELECT kind, version, issued_at, confirmed_at FROM refdata")
         return {kind: (version, issued, confirmed) for kind, version, issued, confirmed in rows}
 
@@ -309,15 +317,6 @@ class SqliteLedger:
 
     def accumulators_value(self, psn_cert: str, year: int) -> Accumulators | None:
         """The cached accumulators for the policy year as the engine takes them (fen)."""
-        # held per person, for one year: the account balance in it is the person's, not the year's
-        key = ("accumulators", psn_cert)
-        held = self.cache.get(key, lambda: (year, self._accumulators_value(psn_cert, year)))
-        if held[0] != year:  # a held value of another year (the cache is current: get saw to it)
-            held = (year, self._accumulators_value(psn_cert, year))
-            self.cache.put(key, held)
-        return held[1]
-
-    def _accumulators_value(self, psn_cert: str, year: int) -> Accumulators | None:
         person = self._rows("SELECT acct_balance FROM persons WHERE psn_cert = ?", (psn_cert,))
         if not person:
             return None
@@ -334,10 +333,8 @@ class SqliteLedger:
 
     def exposure(self, psn_cert: str, setl_date: str) -> Exposure:
         """The counters the offline limits check, each one row however long the history is."""
-        unsynced, last_sync, origin = self.cache.get("exposure", self._exposure)
-        sales, fund = self.cache.get(
-            ("offline_day", psn_cert, setl_date), lambda: self._offline_day(psn_cert, setl_date)
-        )
+        unsynced, last_sync, origin = self._exposure()
+        sales, fund = self._offline_day(psn_cert, setl_date)
         return Exposure(unsynced, last_sync, origin, sales, fund)
 
     def _exposure(self) -> tuple[int, str | None, str | None]:
@@ -376,6 +373,7 @@ class SqliteLedger:
         """Append one audit record in its own transaction."""
         with self.write() as unit:
             unit.audit(kind, actor, detail, at)
+            unit.commit()
 
 
 def _person_from_row(r: sqlite3.Row) -> dict[str, Any]:

@@ -9,7 +9,6 @@ disagreement is reported with its `seq` (or the anchor's name); nothing is repai
 
 from __future__ import annotations
 
-import base64
 import multiprocessing
 import os
 import sqlite3
@@ -18,9 +17,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-
+from sync.protocol.signing import verify_entry_signature
 from terminal.ledger.closures import closure_hash
 from terminal.ledger.records import (
     GENESIS_HASH,
@@ -101,7 +98,6 @@ class _Span:
 
 def _walk(conn: sqlite3.Connection, public: str, dev_no: str, lo: int, hi: int | None) -> _Span:
     """Check entries lo..hi (hi None: to the end, including rows past the last entry)."""
-    key = Ed25519PublicKey.from_public_bytes(base64.b64decode(public))
     upper = hi if hi is not None else 2**62
     where = "WHERE seq >= ? AND seq <= ? ORDER BY seq"
     bounds = (lo, upper)
@@ -150,9 +146,7 @@ def _walk(conn: sqlite3.Connection, public: str, dev_no: str, lo: int, hi: int |
         digest = entry_hash(upload)
         if digest != stored_hash:
             return bad(seq, "content does not match its hash (an edited row)")
-        try:
-            key.verify(base64.b64decode(sig), bytes.fromhex(digest))
-        except (InvalidSignature, ValueError):
+        if not verify_entry_signature(public, digest, sig):
             return bad(seq, "signature is not the device's")
         prev = digest
         count += 1
@@ -228,12 +222,11 @@ def verify_ledger(ledger: SqliteLedger, workers: int | None = None) -> VerifyRep
                 problem=span.problem,
             )
         prev = span.last_hash or prev
-    key = Ed25519PublicKey.from_public_bytes(base64.b64decode(public))
-    return _check_anchors(ledger, count, count, prev, key)
+    return _check_anchors(ledger, count, count, prev, public)
 
 
 def _check_anchors(
-    ledger: SqliteLedger, count: int, head_seq: int, head_hash: str, key: Ed25519PublicKey
+    ledger: SqliteLedger, count: int, head_seq: int, head_hash: str, public: str
 ) -> VerifyReport:
     def anchor(name: str, problem: str, closures: int = 0) -> VerifyReport:
         return VerifyReport(False, count, closures, head_seq, anchor=name, problem=problem)
@@ -255,9 +248,7 @@ def _check_anchors(
             return anchor(f"closure {c['setl_date']}", "does not chain to the previous closure")
         if closure_hash(c) != c["hash"]:
             return anchor(f"closure {c['setl_date']}", "content does not match its hash", closures)
-        try:
-            key.verify(base64.b64decode(c["sig"]), bytes.fromhex(c["hash"]))
-        except (InvalidSignature, ValueError):
+        if not verify_entry_signature(public, c["hash"], c["sig"]):
             return anchor(f"closure {c['setl_date']}", "signature is not the device's", closures)
         if c["last_seq"] is not None and hashes.get(c["last_seq"]) != c["last_hash"]:
             return anchor(

@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 
 from terminal.checkout.service import CheckoutService
 from terminal.errors import CheckoutError, LedgerError, MedposError
-from terminal.ledger import closure_for, day_rows, day_totals, self_pay_day_rows
+from terminal.ledger import day_rows, day_totals, get_closure, self_pay_day_rows
 from terminal.web import i18n
 from terminal.web.chart import hourly_totals, stacked_bars
 from terminal.web.deps import PageUser, SignedIn, WebOf
@@ -29,7 +29,7 @@ def day_figures(service: CheckoutService, day: date) -> dict[str, Any]:
     return {
         "rows": rows,
         "totals": day_totals(service.ledger, day),
-        "closure": closure_for(service.ledger, day),
+        "closure": get_closure(service.ledger, day),
         "chart": stacked_bars(hourly_totals(rows)),
     }
 

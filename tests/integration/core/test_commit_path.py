@@ -1,9 +1,9 @@
-"""The commit path's shortcuts are invisible: reads held between sales, the presorted entry hash.
+"""The commit path is correct across units, and its presorted entry hash is the canonical one.
 
-Every sale reads in its own write unit; `ReadCache` lets it skip the reads whose rows provably did
-not change since the last unit. These tests change those rows in every way the terminal can meet
-(another process, a raw statement on the same connection, a sale that rolled back, a refund) and
-check that the next sale sees the change.
+Every sale reads what it depends on inside its own write unit, and nothing is held from one unit
+to the next. These tests change those rows in every way the terminal can meet (another process, a
+raw statement on the same connection, a sale that rolled back, a refund) and check that the next
+sale sees the change.
 """
 
 from __future__ import annotations

@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
+from sync.protocol.signing import verify_entry_signature
 from terminal.checkout.service import CheckoutService
 from terminal.errors import CheckoutError, LedgerError
 from terminal.ledger import GENESIS_HASH, entry_hash, verify_ledger
-from terminal.ledger.keys import verify_signature
 from terminal.settlement import parse_claim, result_to_json, settle
 from terminal.settlement.money import parse_money
 
@@ -37,8 +37,8 @@ def test_a_sale_writes_every_row_in_one_commit(
     assert sale.txn_id == f"{service.config.terminal.dev_no}-1"
     assert sale.upload_input["ledger"]["prev_hash"] == GENESIS_HASH
     assert sale.upload_input["ledger"]["hash"] == sale.hash == entry_hash(sale.upload_input)
-    assert verify_signature(
-        ledger.key.public_raw, sale.upload_input["ledger"]["sig"], bytes.fromhex(sale.hash)
+    assert verify_entry_signature(
+        ledger.key.public_b64, sale.hash, sale.upload_input["ledger"]["sig"]
     )
     counts = {
         t: ledger.query(f"SELECT COUNT(*) AS n FROM {t}")[0]["n"]

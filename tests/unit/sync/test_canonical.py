@@ -1,4 +1,4 @@
-"""Canonical JSON is written by orjson: the bytes must be exactly the spec's `json.dumps` line.
+"""Canonical JSON: the bytes must be exactly the spec's `json.dumps` line, floats refused.
 
 platform-api.md defines canonical JSON as
 `json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")`;
@@ -31,7 +31,7 @@ def spec_in_order(obj: Any) -> bytes:
     return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
-# every code point but the lone surrogates (which neither writer can put in UTF-8; tested below),
+# every code point but the lone surrogates (which UTF-8 cannot hold; tested below),
 # with the control characters, quotes, backslashes, U+2028/9 and DEL made likely
 _TEXT = st.text(
     st.one_of(
@@ -90,8 +90,8 @@ class Point:
     x: int
 
 
-def test_what_orjson_would_write_its_own_way_is_written_by_json() -> None:
-    """Subclasses of int, str and dict, and nesting deeper than orjson takes: json's text."""
+def test_subclasses_big_integers_and_deep_nesting_are_written_as_json_writes_them() -> None:
+    """Subclasses of int, str and dict, integers past 64 bits, deep nesting: json's text."""
     for doc in (
         {"kind": Kind.SALE},
         {"b": OrderedDict(z=1, a=2)},
