@@ -1,4 +1,5 @@
-"""E-card QR codes, verified offline (ecard-qr.md): the layers, the trust list and the 13 checks.
+"""E-card QR codes, verified offline (ecard-qr.md): the layers and the 13 checks (the trust list is
+in `trustlist`).
 
 `verify_ecard(text, trust, now=…)` runs the checks in the spec's order and raises
 `EcardError(code)` at the first that fails, with a sentence for the cashier; only a code that passes
@@ -15,8 +16,6 @@ use; a birth date after the day of `now` fails `id_check`.
 from __future__ import annotations
 
 import base64
-import binascii
-import hashlib
 import io
 import logging
 import struct
@@ -28,13 +27,21 @@ from typing import Any
 
 import cbor2
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
 from terminal.errors import IdentityError
 from terminal.identity.hotlist import HotlistIndex, hotlist_match
 from terminal.identity.model import CERT_ECARD, Identity
+from terminal.identity.trustlist import (
+    TrustKey,
+    TrustList,
+    TrustListError,
+    is_int,
+    kid_of,
+    parse_trust_list,
+)
 from terminal.settlement import birth_date, id_check_ok
 
 __all__ = [
@@ -98,34 +105,6 @@ class EcardError(IdentityError):
         self.detail = detail
 
 
-class TrustListError(IdentityError):
-    """A trust-list document is malformed as a whole (not one unusable entry)."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__("trust_list", message)
-
-
-@dataclass(frozen=True, slots=True)
-class TrustKey:
-    kid: bytes
-    alg: str
-    issuer: str
-    not_before: int
-    not_after: int
-    key: ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey
-
-
-@dataclass(frozen=True, slots=True)
-class TrustList:
-    version: int
-    issued_at: int
-    by_kid: Mapping[bytes, tuple[TrustKey, ...]]
-    skipped: tuple[str, ...] = ()
-
-    def __len__(self) -> int:
-        return sum(len(keys) for keys in self.by_kid.values())
-
-
 @dataclass(frozen=True, slots=True)
 class VerifiedEcard:
     """A code that passed every check: the `ecard` fields and the token's own claims."""
@@ -166,79 +145,6 @@ class VerifiedEcard:
             ecard_cti=self.cti,
             ecard_exp=self.exp,
         )
-
-
-def kid_of(spki_der: bytes) -> bytes:
-    """The key id: the first 8 bytes of SHA-256 over the SubjectPublicKeyInfo (DER)."""
-    return hashlib.sha256(spki_der).digest()[:8]
-
-
-# -- trust list --------------------------------------------------------------------------------
-
-
-def _is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def parse_trust_list(doc: object, source: str = "trust list") -> TrustList:
-    """A trust-list document → the keys medpos can use; unusable entries are skipped and logged."""
-    if not isinstance(doc, Mapping):
-        raise TrustListError(f"{source}: expected a JSON object with version, issued_at and keys")
-    for field in ("version", "issued_at"):
-        if not _is_int(doc.get(field)):
-            raise TrustListError(f"{source}: {field} must be an integer")
-    keys = doc.get("keys")
-    if not isinstance(keys, list):
-        raise TrustListError(f"{source}: keys must be a list (it may be empty)")
-    by_kid: dict[bytes, list[TrustKey]] = {}
-    skipped: list[str] = []
-    for i, entry in enumerate(keys):
-        try:
-            key = _trust_key(entry)
-        except ValueError as exc:
-            note = f"{source}: keys[{i}] skipped: {exc}"
-            log.warning("%s", note)
-            skipped.append(note)
-            continue
-        by_kid.setdefault(key.kid, []).append(key)
-    return TrustList(
-        doc["version"],
-        doc["issued_at"],
-        {kid: tuple(found) for kid, found in by_kid.items()},
-        tuple(skipped),
-    )
-
-
-def _trust_key(entry: object) -> TrustKey:
-    if not isinstance(entry, Mapping):
-        raise ValueError("not an object")
-    alg, issuer = entry.get("alg"), entry.get("issuer")
-    if alg not in ("ES256", "EdDSA"):
-        raise ValueError(f"alg {alg!r} is not ES256 or EdDSA")
-    if not isinstance(issuer, str):
-        raise ValueError("issuer must be text")
-    for field in ("not_before", "not_after"):
-        if not _is_int(entry.get(field)):
-            raise ValueError(f"{field} must be an integer")
-    try:
-        kid = base64.b64decode(str(entry.get("kid")), validate=True)
-        spki = base64.b64decode(str(entry.get("spki")), validate=True)
-    except binascii.Error as exc:
-        raise ValueError(f"kid or spki is not base64: {exc}") from None
-    try:
-        public = serialization.load_der_public_key(spki)
-    except (ValueError, TypeError) as exc:
-        raise ValueError(f"spki is not a public key: {exc}") from None
-    if alg == "EdDSA" and not isinstance(public, ed25519.Ed25519PublicKey):
-        raise ValueError("an EdDSA entry must hold an Ed25519 key")
-    if alg == "ES256" and not (
-        isinstance(public, ec.EllipticCurvePublicKey) and isinstance(public.curve, ec.SECP256R1)
-    ):
-        raise ValueError("an ES256 entry must hold a P-256 key")
-    if kid != kid_of(spki):
-        raise ValueError("kid is not the first 8 bytes of SHA-256 over spki")
-    assert isinstance(public, ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey)
-    return TrustKey(kid, alg, issuer, entry["not_before"], entry["not_after"], public)
 
 
 # -- the layers --------------------------------------------------------------------------------
@@ -353,7 +259,7 @@ def _parse_cose(data: bytes) -> _Parsed:
     if not isinstance(claims.get(CLAIM_ISS), str):
         raise EcardError("cose", "iss (1) must be text")
     for key, name in ((CLAIM_EXP, "exp"), (CLAIM_IAT, "iat")):
-        if not _is_int(claims.get(key)):
+        if not is_int(claims.get(key)):
             raise EcardError("cose", f"{name} ({key}) must be an integer")
     cti = claims.get(CLAIM_CTI)
     if not isinstance(cti, bytes) or len(cti) != 16:
