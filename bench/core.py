@@ -34,6 +34,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from bench.core_parts import bench_parts
 from sync.protocol.canonical import canonical_json
 from terminal.bootstrap import open_terminal
 from terminal.checkout.service import CheckoutService
@@ -44,12 +45,9 @@ from terminal.ledger.records import (
     LINE_COLUMNS,
     TXN_COLUMNS,
     entry_hash,
-    sale_digest,
     sale_input,
-    sale_rows,
 )
 from terminal.ledger.schema import migrate
-from terminal.settlement import parse_claim, settle
 from tests.conftest import HIGH_LIMITS, MEDPOS, medpos_env, write_config
 
 BLOCKS = 5
@@ -194,60 +192,6 @@ def bench_commit(root: Path, sales: int) -> float:
         f"{w * 1e6:.0f} µs/sale, {w / r:.2f}× raw"
     )
     return o / r
-
-
-def _per_call(fn: Any, n: int = 2000) -> float:
-    """Microseconds per call of `fn()`, warm: the best of three runs of `n` calls."""
-    for _ in range(50):
-        fn()
-    best = float("inf")
-    for _ in range(3):
-        t0 = time.perf_counter()
-        for _ in range(n):
-            fn()
-        best = min(best, time.perf_counter() - t0)
-    return best / n * 1e6
-
-
-def bench_parts(root: Path) -> None:
-    """Where a sale's Python work goes: each part of the commit path timed warm, on its own."""
-    service = _service(root, "parts")
-    claim = _claim(service)
-    ref = service.reference()
-    parsed = parse_claim(claim)
-    result = settle(ref.policy, ref.catalogue, parsed)
-    kwargs: dict[str, Any] = {
-        "txn_id": "bench-1",
-        "seq": 1,
-        "settled_at": "2026-03-16 10:00:00",
-        "setl_date": "2026-03-16",
-        "offline": True,
-        "operator": None,
-        "payment_method": None,
-        "identity": {"mdtrt_cert_type": "02", "mdtrt_cert_no": claim["person"]["psn_cert"]},
-        "psn_name": None,
-        "claim": claim,
-        "before": parsed.accumulators,
-        "result": result,
-        "catalogue_version": ref.catalogue_version,
-    }
-    txn, lines, accs = sale_rows(**kwargs)
-    chain = {"seq": 1, "prev_hash": "0" * 64}
-    upload = sale_input(txn, chain, lines, accs)
-    digest = bytes.fromhex(sale_digest(upload))
-    key = service.ledger.key
-    parts = [
-        ("claim validation (outside the commit path)", lambda: parse_claim(claim)),
-        ("settlement", lambda: settle(ref.policy, ref.catalogue, parsed)),
-        ("rows", lambda: sale_rows(**kwargs)),
-        ("upload input", lambda: sale_input(txn, chain, lines, accs)),
-        ("canonical JSON + SHA-256", lambda: sale_digest(upload)),
-        ("Ed25519 signature", lambda: key.sign_b64(digest)),
-    ]
-    print("  where a sale's Python work goes (each part warm, alone):")
-    for name, fn in parts:
-        print(f"    {name}: {_per_call(fn):.1f} µs")
-    service.ledger.close()
 
 
 def fill(ledger: SqliteLedger, total: int, batch: int = 20000) -> None:
@@ -421,7 +365,9 @@ def main(argv: list[str]) -> int:
     with tempfile.TemporaryDirectory(prefix="medpos-bench-", dir=os.environ.get("TMPDIR")) as tmp:
         root = Path(tmp)
         commit = bench_commit(root, args.sales)
-        bench_parts(root)
+        service = _service(root, "parts")
+        bench_parts(service, _claim(service))
+        service.ledger.close()
         growth, verify = bench_growth_and_verify(root, args.entries, args.sales)
         memory = bench_memory(root, args.repeat)
     missed = [

@@ -6,9 +6,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["canonical_json", "canonical_json_with", "in_order_json"]
-
-_JSON_IN_ORDER = json.JSONEncoder(ensure_ascii=False, check_circular=False, separators=(",", ":"))
+__all__ = ["canonical_json", "canonical_json_with"]
 
 # stands for a member serialised already; json.dumps writes the NULs as \u0000
 _HOLE = "\x00medpos:serialised\x00"
@@ -27,12 +25,6 @@ def canonical_json(obj: Any, *, strict: bool = True) -> bytes:
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode(
         "utf-8"
     )
-
-
-def in_order_json(obj: Any) -> bytes:
-    """Canonical JSON of a document of plain JSON types whose objects are all built with their
-    keys in sorted order already (the ledger's entries): the same bytes, without the sorting."""
-    return _JSON_IN_ORDER.encode(obj).encode("utf-8")
 
 
 def canonical_json_with(obj: Mapping[str, Any], key: str, value_json: bytes) -> bytes:

@@ -26,7 +26,6 @@ from terminal.ledger.records import (
     TXN_COLUMNS,
     entry_hash,
     reversal_input,
-    sale_digest,
     sale_input,
     sale_rows,
     split_path,
@@ -159,7 +158,7 @@ def append_sale(
     _insert_rows(conn, "txn_accumulators", _ACC_COLUMNS, accs)
     upload = sale_input(txn, {"seq": seq, "prev_hash": prev_hash}, lines, accs)
     fund, psn_cert, setl_date = txn["fund_pay_sumamt"], txn["psn_cert"], txn["setl_date"]
-    digest = sale_digest(upload)
+    digest = entry_hash(upload)
     _sign_and_chain(conn, key, seq, txn_id, upload, digest, "sale", fund, settled_at)
     if record.offline and fund > 0:
         _count_offline(conn, psn_cert, setl_date, 1, fund)

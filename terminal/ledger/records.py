@@ -8,14 +8,12 @@ very same input from what is stored, so an edited row changes the hash.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from functools import lru_cache
 from operator import attrgetter
 from typing import Any
 
-from sync.protocol.canonical import in_order_json
 from sync.protocol.upload import entry_hash as protocol_entry_hash
 from terminal.ledger.schema import LINE_MONEY, SETLINFO_MONEY
 from terminal.settlement import Accumulators, SettlementResult
@@ -28,7 +26,6 @@ __all__ = [
     "accumulator_rows",
     "entry_hash",
     "reversal_input",
-    "sale_digest",
     "sale_input",
     "sale_rows",
     "split_path",
@@ -248,10 +245,7 @@ def sale_input(
 ) -> dict[str, Any]:
     """The upload input of a sale, rebuilt from its stored rows; `ledger` holds seq and prev_hash
     (and hash and sig when uploading); `lines` are `txn_lines` rows in LINE_COLUMNS order and
-    `accs` are `txn_accumulators` rows `(seq, phase, path, amount)`.
-
-    Every object is built with its keys in sorted order, as canonical JSON writes them, so that
-    `sale_digest` can dump it without sorting."""
+    `accs` are `txn_accumulators` rows `(seq, phase, path, amount)`."""
     before: list[tuple[str, int]] = []
     after: list[tuple[str, int]] = []
     for row in accs:
@@ -316,15 +310,6 @@ def sale_input(
     out["settled_at"] = txn["settled_at"]
     out["txn_id"] = txn["txn_id"]
     return out
-
-
-def sale_digest(upload: Mapping[str, Any]) -> str:
-    """`entry_hash` of an input `sale_input` has just built (no `ledger.hash` or `ledger.sig`
-    yet), without canonical JSON's sorting: `sale_input` builds every object in key order.
-
-    The commit path's shortcut; `ledger verify`, the uploader and the platform hash with
-    `entry_hash`, so a difference could not go unnoticed (tests compare the two)."""
-    return hashlib.sha256(in_order_json(upload)).hexdigest()
 
 
 def reversal_input(txn: Mapping[str, Any], ledger: Mapping[str, Any]) -> dict[str, Any]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from decimal import ROUND_HALF_UP, Decimal
-from functools import lru_cache
 
 __all__ = ["format_fen", "parse_decimal", "parse_money", "round_half_up_fen"]
 
@@ -43,7 +42,6 @@ def round_half_up_fen(yuan: Decimal) -> int:
     return int((yuan * _FEN).quantize(_ONE, ROUND_HALF_UP))  # (by position: quicker)
 
 
-@lru_cache(maxsize=4096)  # a ledger entry writes some 40 amounts, most of them repeats ("0.00")
 def format_fen(fen: int) -> str:
     """1250 → `"12.50"`; -5 → `"-0.05"`."""
     if fen < 0:

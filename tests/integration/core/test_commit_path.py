@@ -14,15 +14,13 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from terminal.checkout.service import CheckoutRefused, CheckoutService
 from terminal.errors import IdentityError, NoSchemeError
 from terminal.identity.model import CERT_ID_NUMBER, Identity
-from terminal.ledger import entry_hash, verify_ledger
-from terminal.ledger.records import LINE_COLUMNS, sale_digest, sale_input
-from terminal.ledger.schema import LINE_MONEY, SETLINFO_MONEY
+from terminal.ledger import verify_ledger
+from terminal.ledger.records import LINE_COLUMNS
+from terminal.ledger.schema import LINE_MONEY
 from terminal.settlement.money import format_fen
 from tests.conftest import HIGH_LIMITS
 
@@ -161,67 +159,6 @@ def test_sale_input_reads_txn_lines_rows_by_position() -> None:
     assert LINE_COLUMNS[2:9] == ("code", "name", "chrgitm_lv", "covered", "reason", "qty", "price")
     money = ("det_item_fee_sumamt", "fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt")
     assert LINE_COLUMNS[9:] == LINE_MONEY == (*money, "inscp_scp_amt")
-
-
-_text = st.text(min_size=1, max_size=12)
-_maybe = st.none() | _text
-_names = st.lists(st.text(min_size=1, max_size=8), min_size=0, max_size=3, unique=True)
-_fen = st.integers(-(10**12), 10**12)
-
-
-@st.composite
-def _rows(draw: st.DrawFn) -> tuple[dict[str, Any], list[tuple[Any, ...]], list[tuple[Any, ...]]]:
-    txn: dict[str, Any] = {
-        "txn_id": draw(_text),
-        "settled_at": "2026-03-16 10:00:00",
-        "offline": draw(st.integers(0, 1)),
-        "mdtrt_cert_type": draw(_text),
-        "mdtrt_cert_no": draw(_text),
-        "card_no": draw(st.none() | _text),
-        "card_sn": draw(st.none() | _text),
-        "psn_no": draw(st.none() | _text),
-        "psn_cert": draw(_text),
-        "insutype": draw(_text),
-        "psn_type": draw(_text),
-        "insuplc_admdvs": draw(_text),
-        "flags": draw(st.sampled_from(["[]", '["chronic"]', '["慢病", "a\\"b"]'])),
-        "med_type": draw(_text),
-        "inst_level": draw(_text),
-        "visit_date": "2026-03-16",
-        "policy_version": draw(_text),
-        "scheme": draw(_text),
-        "catalogue_version": draw(st.integers(0, 10**6)),
-        "pool_prop_selfpay": "0.1500",
-    }
-    txn.update({m: draw(_fen) for m in SETLINFO_MONEY})
-    lines = []
-    for i in range(draw(st.integers(1, 4))):
-        code, name, level, reason = draw(_text), draw(_maybe), draw(_maybe), draw(_maybe)
-        covered, qty, price = draw(st.integers(0, 1)), draw(_text), draw(_text)
-        money = tuple(draw(_fen) for _ in LINE_MONEY)
-        lines.append((7, i, code, name, level, covered, reason, qty, price, *money))
-    accs: list[tuple[Any, ...]] = []
-    for phase in ("before", "after"):
-        if draw(st.booleans()):
-            accs.append((7, phase, "acct_balance", draw(_fen)))
-        for kind, fields in (
-            ("pools", ("dedc_used", "inscp_cum", "fund_paid")),
-            ("supplements", ("base_cum", "paid")),
-        ):
-            for name in draw(_names):
-                accs += [(7, phase, f"{kind}/{name}/{f}", draw(_fen)) for f in fields]
-    draw(st.randoms()).shuffle(accs)  # the order rows come back in is not the order keys sort in
-    return txn, lines, accs
-
-
-@settings(max_examples=300, deadline=None)
-@given(_rows(), st.text(max_size=64))
-def test_the_presorted_hash_is_the_canonical_one(
-    rows: tuple[dict[str, Any], list[tuple[Any, ...]], list[tuple[Any, ...]]], prev: str
-) -> None:
-    txn, lines, accs = rows
-    upload = sale_input(txn, {"seq": 7, "prev_hash": prev}, lines, accs)
-    assert sale_digest(upload) == entry_hash(upload)
 
 
 def test_a_prepared_claim_sells_again_and_again_unchanged_by_later_edits(

@@ -18,17 +18,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sync.protocol.canonical import canonical_json, canonical_json_with, in_order_json
+from sync.protocol.canonical import canonical_json, canonical_json_with
 
 
 def spec(obj: Any) -> bytes:
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode(
         "utf-8"
     )
-
-
-def spec_in_order(obj: Any) -> bytes:
-    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
 # every code point but the lone surrogates (which UTF-8 cannot hold; tested below),
@@ -64,12 +60,6 @@ def test_the_bytes_are_the_specs_json_dumps(doc: Any) -> None:
     assert canonical_json(doc, strict=False) == spec(doc)
 
 
-@settings(max_examples=300)
-@given(_DOC)
-def test_in_order_keeps_the_order_it_is_given(doc: Any) -> None:
-    assert in_order_json(doc) == spec_in_order(doc)
-
-
 @settings(max_examples=200)
 @given(st.dictionaries(_TEXT, _DOC, max_size=4), _DOC)
 def test_a_member_written_already_is_put_in_place(rest: dict[str, Any], value: Any) -> None:
@@ -99,7 +89,6 @@ def test_subclasses_big_integers_and_deep_nesting_are_written_as_json_writes_the
         {"deep": json.loads("[" * 300 + "]" * 300)},
     ):
         assert canonical_json(doc) == spec(doc)
-        assert in_order_json(doc) == spec_in_order(doc)
     # a str-valued Enum: json writes its value through the str subclass; so must we
     assert canonical_json({"n": Name.ZHANG}) == spec({"n": Name.ZHANG})
 
