@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from terminal.cli._common import Context, emit_json, fail, open_service
+from terminal.cli._common import Context, emit_json, fail, open_terminal
 
 __all__ = ["register"]
 
@@ -65,7 +65,6 @@ def _source(args: argparse.Namespace, ctx: Context) -> Any:
     """The source named on the command line, else the one `[qr] source` chooses (the embedded
     default's virtual phone included), or None for "none"."""
     from drivers.qr.capture import CameraSource, FolderSource, VideoSource
-    from terminal.bootstrap import open_frame_source
 
     if args.camera is not None:
         return CameraSource(args.camera)
@@ -73,7 +72,7 @@ def _source(args: argparse.Namespace, ctx: Context) -> Any:
         return VideoSource(args.video)
     if args.folder:
         return FolderSource(args.folder)
-    return open_frame_source(open_service(ctx, None))
+    return open_terminal(ctx, None).open_frame_source()
 
 
 def _watch(args: argparse.Namespace, ctx: Context) -> int:

@@ -15,6 +15,14 @@ from terminal.ledger.selfpay import (
     refund_self_pay,
 )
 from terminal.ledger.store import RefData, SqliteLedger
+from terminal.ledger.syncstate import (
+    day_acknowledgements,
+    due_entries,
+    has_expired_replay,
+    outbox_summary,
+    parked_entries,
+    retry_pending_now,
+)
 from terminal.ledger.unit import Appended, WriteUnit
 from terminal.ledger.verify import VerifyReport, report_text, verify_ledger
 
@@ -30,12 +38,18 @@ __all__ = [
     "WriteUnit",
     "close_day",
     "closure_hash",
+    "day_acknowledgements",
     "day_totals",
+    "due_entries",
     "entry_hash",
     "get_self_pay",
+    "has_expired_replay",
     "key_id_of",
+    "outbox_summary",
+    "parked_entries",
     "record_self_pay",
     "refund_self_pay",
     "report_text",
+    "retry_pending_now",
     "verify_ledger",
 ]
