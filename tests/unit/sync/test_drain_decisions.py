@@ -312,3 +312,45 @@ def test_the_jitter_spreads_a_retry_between_half_and_one_and_a_half_times_the_ba
     delays = [sync.outbox.backoff(2).total_seconds() for _ in range(200)]
 
     assert 0.5 * 4 * BASE_S <= min(delays) < max(delays) <= 1.5 * 4 * BASE_S
+
+
+def _answer_1101(handler: Callable[[dict[str, Any]], httpx.Response]) -> Handler:
+    def answer(request: httpx.Request) -> httpx.Response:
+        assert request.url.path == "/fsi/api/call"
+        return handler(json.loads(request.content) | {"timeout": request.extensions["timeout"]})
+
+    return answer
+
+
+def test_the_pre_settlement_fetch_waits_the_bound_it_is_given(terminal: _Terminal) -> None:
+    asked: list[dict[str, Any]] = []
+
+    def answer(envelope: dict[str, Any]) -> httpx.Response:
+        asked.append(envelope)
+        output = {"person": {"psn_cert": "X"}, "accumulators": {"year": 2026}}
+        return httpx.Response(200, json={"infcode": 0, "output": output})
+
+    found = terminal.connect(_answer_1101(answer)).fetch_person("X", 1.5)
+
+    assert found == {"person": {"psn_cert": "X"}, "accumulators": {"year": 2026}}
+    assert asked[0]["infno"] == "1101" and asked[0]["input"] == {"psn_cert": "X"}
+    assert asked[0]["timeout"] == {"connect": 1.5, "read": 1.5, "write": 1.5, "pool": 1.5}
+
+
+def _timeout(envelope: dict[str, Any]) -> httpx.Response:
+    raise httpx.ReadTimeout("no answer")
+
+
+def _refused(envelope: dict[str, Any]) -> httpx.Response:
+    return httpx.Response(200, json={"infcode": -1, "err_msg": "unknown person"})
+
+
+def _no_accumulators(envelope: dict[str, Any]) -> httpx.Response:
+    return httpx.Response(200, json={"infcode": 0, "output": {"person": {}}})
+
+
+@pytest.mark.parametrize("answer", [_timeout, _refused, _no_accumulators, _fail_500])
+def test_a_pre_settlement_fetch_without_a_usable_answer_means_offline(
+    terminal: _Terminal, answer: Callable[[Any], httpx.Response]
+) -> None:
+    assert terminal.connect(_answer_1101(answer)).fetch_person("X", 1.5) is None
