@@ -4,10 +4,12 @@
 device key on first start; a configuration change recorded in the audit log; the embedded
 default's demo reference data seeded on first start when `[terminal] demo = true`), the checkout
 service over it and, when the terminal is enrolled, the sync service over an HTTP client to the
-platform, given to checkout as its `PlatformLink` (the 1101 fetch before a sale). `medpos serve`
-and `medpos run` then ask it for the rest (`start_counter`): demo operators, the virtual cards,
-the embedded platform, the background sync loop, the printer, the camera, and the card watch once
-the page's counter exists. `Terminal.close()` releases everything it opened, newest first.
+platform, given to checkout as its `PlatformLink` (the 1101 fetch before a sale; the two hold no
+reference to each other). `medpos serve` and `medpos run` then ask it for the rest: demo
+operators, the virtual cards, the embedded platform and the background sync loop
+(`start_counter`), the printer (`open_printer`), the camera (`open_frame_source`, `start_camera`)
+and the card watch once the page's counter exists (`watch_cards`). `Terminal.close()` releases
+everything it opened, newest first.
 
 `open_terminal(config)` is the checkout service alone, linked to no platform unless given one
 (tests and benchmarks).
