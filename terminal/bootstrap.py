@@ -25,6 +25,7 @@ from sync.client.http import HttpPlatform, platform_client
 from terminal._compose.devices import (
     CodeSink,
     open_frame_source,
+    open_named_source,
     open_printer,
     start_qr_reader,
     start_virtual_cards,
@@ -47,6 +48,7 @@ __all__ = [
     "CodeSink",
     "Terminal",
     "build_terminal",
+    "open_named_source",
     "open_platform",
     "open_terminal",
     "seed_demo_data",

@@ -81,14 +81,13 @@ def open_frame_source(config: Config, data_dir: Path, today: date, *, on_demand:
     qr = config.qr
     if qr.source == "none":
         return None
-    from drivers.qr.capture import CallbackSource, CameraSource, FolderSource, VideoSource
-
     if qr.source == "camera":
-        return CameraSource(qr.camera_index)
+        return open_named_source(camera=qr.camera_index)
     if qr.source == "video":
-        return VideoSource(config.resolve(qr.video_path))
+        return open_named_source(video=config.resolve(qr.video_path))
     if qr.source == "folder":
-        return FolderSource(config.resolve(qr.folder_path))
+        return open_named_source(folder=config.resolve(qr.folder_path))
+    from drivers.qr.capture import CallbackSource
     from terminal.demo import demo_people
     from terminal.demo.ecard import demo_issuer_key
     from terminal.demo.phone import VirtualPhone
@@ -97,6 +96,21 @@ def open_frame_source(config: Config, data_dir: Path, today: date, *, on_demand:
     source = CallbackSource(phone.frame, "virtual phone")
     setattr(source, "phone", phone)  # noqa: B010 - the page's demo control of the phone
     return source
+
+
+def open_named_source(
+    *, camera: int | None = None, video: str | Path | None = None, folder: str | Path | None = None
+) -> Any:
+    """The frame source named: a camera by index, a video file, or a folder of images."""
+    from drivers.qr.capture import CameraSource, FolderSource, VideoSource
+
+    if camera is not None:
+        return CameraSource(camera)
+    if video:
+        return VideoSource(video)
+    if folder:
+        return FolderSource(folder)
+    raise ValueError("name a camera, a video or a folder")
 
 
 def start_qr_reader(config: Config, source: Any, sink: CodeSink, on_close: OnClose) -> Any:

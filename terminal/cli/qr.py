@@ -64,14 +64,10 @@ def _decode(args: argparse.Namespace, ctx: Context) -> int:
 def _source(args: argparse.Namespace, ctx: Context) -> Any:
     """The source named on the command line, else the one `[qr] source` chooses (the embedded
     default's virtual phone included), or None for "none"."""
-    from drivers.qr.capture import CameraSource, FolderSource, VideoSource
+    from terminal.bootstrap import open_named_source
 
-    if args.camera is not None:
-        return CameraSource(args.camera)
-    if args.video:
-        return VideoSource(args.video)
-    if args.folder:
-        return FolderSource(args.folder)
+    if args.camera is not None or args.video or args.folder:
+        return open_named_source(camera=args.camera, video=args.video, folder=args.folder)
     return open_terminal(ctx, None).open_frame_source()
 
 
