@@ -82,14 +82,14 @@ def bench_drain(root: Path, db: str, label: str, sales: int) -> tuple[float, flo
     hub_proc = start_hub(config, db, port)
     try:
         service = open_terminal(load_config(config, env={}), db_path=root / label / "medpos.db")
-        from sync.client.http import HttpPlatform
+        from sync.client.http import HttpPlatform, platform_client
 
-        transport = HttpPlatform(f"http://127.0.0.1:{port}", timeout_s=30)
+        transport = HttpPlatform(platform_client(f"http://127.0.0.1:{port}", timeout_s=30))
         try:
-            sync = SyncService(service, transport)
+            # sells offline (no platform link): the drain is what is measured
+            sync = SyncService(service.ledger, service.config, service.clock, transport)
             sync.enrol(codes[dev])
             sync.refresh_refdata()
-            service.platform = None  # sell offline: the drain is what is measured
             claim = demo_claim("pharmacy", service.local_now().date())
             for _ in range(sales):
                 service.sell_claim(claim)

@@ -26,31 +26,29 @@ import logging
 import os
 import random
 import signal
-import socket
-import struct
 import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from sync._http11 import (
+    STREAM_LIMIT,
+    MalformedMessageError,
+    Message,
+    bodyless,
+    client_keeps_alive,
+    header,
+    local_response,
+    read_request,
+    read_response,
+    reset_connection,
+    serialize,
+)
+
 logger = logging.getLogger(__name__)
 
 STATS_PATH = b"/__faultproxy/stats"
 UPSTREAM_TIMEOUT_S = 30.0
-STREAM_LIMIT = 1024 * 1024
-# Hop-by-hop headers (RFC 9110 section 7.6.1) describe one connection and are never relayed;
-# `expect` too, because the proxy has already read the whole body.
-_HOP_BY_HOP = frozenset(
-    b"connection keep-alive proxy-connection te trailer transfer-encoding upgrade expect".split()
-)
-_REASONS = {200: "OK", 400: "Bad Request", 502: "Bad Gateway"}
-
-Headers = list[tuple[bytes, bytes]]
-
-
-class _MalformedMessageError(Exception):
-    """A request or response that this proxy cannot frame."""
-
 
 # What an unreachable, slow or broken upstream raises (TimeoutError is an OSError).
 _UPSTREAM_ERRORS = (
@@ -58,7 +56,7 @@ _UPSTREAM_ERRORS = (
     EOFError,
     ValueError,
     asyncio.LimitOverrunError,
-    _MalformedMessageError,
+    MalformedMessageError,
 )
 
 
@@ -86,139 +84,6 @@ class Faults:
     delay_ms: int = 0
 
 
-@dataclass(frozen=True, slots=True)
-class _Message:
-    start: bytes
-    headers: Headers
-    body: bytes
-
-
-def _header(headers: Headers, name: bytes) -> bytes | None:
-    for key, value in headers:
-        if key.lower() == name:
-            return value
-    return None
-
-
-async def _read_head(reader: asyncio.StreamReader) -> tuple[bytes, Headers] | None:
-    """The start line and headers, or None on a clean close between messages."""
-    try:
-        raw = await reader.readuntil(b"\r\n\r\n")
-    except asyncio.IncompleteReadError as exc:
-        if not exc.partial.strip():
-            return None
-        raise _MalformedMessageError("connection closed inside a header") from exc
-    except asyncio.LimitOverrunError as exc:
-        raise _MalformedMessageError("header too large") from exc
-    lines = raw.lstrip(b"\r\n")[:-4].split(b"\r\n")
-    headers: Headers = []
-    for line in lines[1:]:
-        name, sep, value = line.partition(b":")
-        if not sep or not name.strip():
-            raise _MalformedMessageError(f"malformed header line {line[:80]!r}")
-        headers.append((name.strip(), value.strip()))
-    return lines[0], headers
-
-
-def _content_length(headers: Headers) -> int:
-    value = _header(headers, b"content-length")
-    if value is None:
-        return 0
-    if not value.isdigit():
-        raise _MalformedMessageError(f"bad Content-Length {value[:40]!r}")
-    return int(value)
-
-
-async def _read_request(reader: asyncio.StreamReader) -> _Message | None:
-    head = await _read_head(reader)
-    if head is None:
-        return None
-    start, headers = head
-    if len(start.split(b" ")) != 3:
-        raise _MalformedMessageError(f"malformed request line {start[:80]!r}")
-    if _header(headers, b"transfer-encoding") is not None:
-        raise _MalformedMessageError(
-            "chunked request bodies are not supported: send Content-Length"
-        )
-    return _Message(start, headers, await reader.readexactly(_content_length(headers)))
-
-
-async def _read_chunked(reader: asyncio.StreamReader) -> bytes:
-    chunks: list[bytes] = []
-    while True:
-        size = int((await reader.readuntil(b"\r\n")).split(b";")[0].strip(), 16)
-        if size == 0:
-            while await reader.readuntil(b"\r\n") != b"\r\n":
-                pass  # trailers are dropped: the body is re-framed with Content-Length
-            return b"".join(chunks)
-        chunks.append(await reader.readexactly(size))
-        await reader.readexactly(2)
-
-
-def _bodyless(method: bytes, status: int) -> bool:
-    return method == b"HEAD" or 100 <= status < 200 or status in (204, 304)
-
-
-async def _read_response(reader: asyncio.StreamReader, method: bytes) -> tuple[_Message, int]:
-    while True:
-        head = await _read_head(reader)
-        if head is None:
-            raise _MalformedMessageError("upstream closed without a response")
-        start, headers = head
-        parts = start.split(b" ", 2)
-        if len(parts) < 2 or not parts[1].isdigit():
-            raise _MalformedMessageError(f"malformed status line {start[:80]!r}")
-        status = int(parts[1])
-        if not 100 <= status < 200:
-            break  # interim 1xx answers are skipped
-    if _bodyless(method, status):
-        body = b""
-    elif (_header(headers, b"transfer-encoding") or b"").lower().endswith(b"chunked"):
-        body = await _read_chunked(reader)
-    elif _header(headers, b"content-length") is not None:
-        body = await reader.readexactly(_content_length(headers))
-    else:
-        body = await reader.read()  # framed by close: the proxy asked for Connection: close
-    return _Message(start, headers, body), status
-
-
-def _serialize(message: _Message, *, keep_alive: bool, set_length: bool) -> bytes:
-    lines = [message.start]
-    for name, value in message.headers:
-        lowered = name.lower()
-        if lowered in _HOP_BY_HOP or (set_length and lowered == b"content-length"):
-            continue
-        lines.append(name + b": " + value)
-    if set_length:
-        lines.append(b"Content-Length: %d" % len(message.body))
-    lines.append(b"Connection: keep-alive" if keep_alive else b"Connection: close")
-    return b"\r\n".join(lines) + b"\r\n\r\n" + message.body
-
-
-def _local_response(status: int, payload: object, *, keep_alive: bool) -> bytes:
-    start = f"HTTP/1.1 {status} {_REASONS[status]}".encode()
-    body = json.dumps(payload).encode()
-    message = _Message(start, [(b"Content-Type", b"application/json")], body)
-    return _serialize(message, keep_alive=keep_alive, set_length=True)
-
-
-def _client_keeps_alive(request: _Message) -> bool:
-    tokens = {
-        t.strip().lower() for t in (_header(request.headers, b"connection") or b"").split(b",")
-    }
-    if request.start.rsplit(b" ", 1)[-1] == b"HTTP/1.0":
-        return b"keep-alive" in tokens
-    return b"close" not in tokens
-
-
-def _reset(writer: asyncio.StreamWriter) -> None:
-    """Close with SO_LINGER 0, so the kernel sends RST and discards what is still unsent."""
-    sock = writer.get_extra_info("socket")
-    if sock is not None:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-    writer.transport.abort()
-
-
 class FaultProxy:
     """Relays requests to one upstream, injecting faults decided by a seeded RNG."""
 
@@ -244,38 +109,38 @@ class FaultProxy:
             fault = "passed"
         return fault, delay_draw < f.delay, cut_draw
 
-    async def _exchange(self, request: _Message) -> bytes:
+    async def _exchange(self, request: Message) -> bytes:
         """One request on a fresh upstream connection; the response framed for the client."""
         host, port = self.upstream
         reader, writer = await asyncio.wait_for(
             asyncio.open_connection(host, port, limit=STREAM_LIMIT), UPSTREAM_TIMEOUT_S
         )
         try:
-            has_length = _header(request.headers, b"content-length") is not None
+            has_length = header(request.headers, b"content-length") is not None
             writer.write(
-                _serialize(request, keep_alive=False, set_length=has_length or bool(request.body))
+                serialize(request, keep_alive=False, set_length=has_length or bool(request.body))
             )
             await writer.drain()
             method = request.start.split(b" ", 1)[0]
             response, status = await asyncio.wait_for(
-                _read_response(reader, method), UPSTREAM_TIMEOUT_S
+                read_response(reader, method), UPSTREAM_TIMEOUT_S
             )
         finally:
             writer.close()
             with contextlib.suppress(OSError):
                 await writer.wait_closed()
-        return _serialize(
+        return serialize(
             response,
-            keep_alive=_client_keeps_alive(request),
-            set_length=not _bodyless(method, status),
+            keep_alive=client_keeps_alive(request),
+            set_length=not bodyless(method, status),
         )
 
-    async def _serve(self, request: _Message, writer: asyncio.StreamWriter) -> bool:
+    async def _serve(self, request: Message, writer: asyncio.StreamWriter) -> bool:
         """Answer one request; False when the client connection must not be used again."""
-        keep_alive = _client_keeps_alive(request)
+        keep_alive = client_keeps_alive(request)
         method, target, _ = request.start.split(b" ", 2)
         if method == b"GET" and target == STATS_PATH:
-            writer.write(_local_response(200, asdict(self.stats), keep_alive=keep_alive))
+            writer.write(local_response(200, asdict(self.stats), keep_alive=keep_alive))
             await writer.drain()
             return keep_alive
         self.stats.requests += 1
@@ -295,13 +160,13 @@ class FaultProxy:
             self.stats.upstream_errors += 1
             logger.warning("upstream %s:%d failed: %r", *self.upstream, exc)
             error = {"error": f"upstream unreachable or broken: {exc!r}"}
-            writer.write(_local_response(502, error, keep_alive=keep_alive))
+            writer.write(local_response(502, error, keep_alive=keep_alive))
             await writer.drain()
             return keep_alive
         if fault == "reset":
             writer.write(response[: int(cut_draw * len(response))])
             await writer.drain()
-            _reset(writer)
+            reset_connection(writer)
             return False
         writer.write(response)
         await writer.drain()
@@ -313,12 +178,12 @@ class FaultProxy:
         if task is not None:
             self._clients[writer] = task
         try:
-            while (request := await _read_request(reader)) is not None:
+            while (request := await read_request(reader)) is not None:
                 if not await self._serve(request, writer):
                     break
-        except _MalformedMessageError as exc:
+        except MalformedMessageError as exc:
             with contextlib.suppress(OSError):
-                writer.write(_local_response(400, {"error": str(exc)}, keep_alive=False))
+                writer.write(local_response(400, {"error": str(exc)}, keep_alive=False))
                 await writer.drain()
         except (OSError, EOFError):
             pass  # the client went away

@@ -1,6 +1,8 @@
 """The HTTP transport to the platform (platform-api.md "Transport"): the only httpx user.
 
-`HttpPlatform` sends envelopes (`/fsi/api/call`, `/fsi/api/batch`) and fetches reference data.
+`HttpPlatform` sends envelopes (`/fsi/api/call`, `/fsi/api/batch`) and fetches reference data
+over the `httpx.Client` it is given: `platform_client` builds the real one (what the terminal's
+composition root uses); a test gives one over `httpx.MockTransport`.
 Errors become `SyncError`s at this edge: `PlatformUnreachable` (connection refused or reset,
 timeout, HTTP 5xx: retry later) and `PlatformRefusedHttp` (HTTP 4xx: retrying will not help).
 """
@@ -21,6 +23,7 @@ __all__ = [
     "PlatformRefusedHttp",
     "PlatformUnreachable",
     "encode_batch",
+    "platform_client",
 ]
 
 # how long an idle connection to the platform is kept for the next request: shorter than the hub
@@ -49,16 +52,25 @@ class PlatformRefusedHttp(SyncError):
         self.status = status
 
 
+def platform_client(base_url: str, *, timeout_s: float = 10.0) -> httpx.Client:
+    """A client for the platform at `base_url`: each request bounded by `timeout_s` ([platform]
+    timeout_s), an idle connection kept `KEEPALIVE_S`."""
+    return httpx.Client(
+        base_url=base_url.rstrip("/"),
+        timeout=timeout_s,
+        limits=httpx.Limits(keepalive_expiry=KEEPALIVE_S),
+    )
+
+
 class HttpPlatform:
-    def __init__(self, base_url: str, *, timeout_s: float = 10.0) -> None:
-        self.base_url = base_url.rstrip("/")
-        self._client = httpx.Client(
-            base_url=self.base_url,
-            timeout=timeout_s,
-            limits=httpx.Limits(keepalive_expiry=KEEPALIVE_S),
-        )
+    """The platform API over `client` (its `base_url` is the platform's URL)."""
+
+    def __init__(self, client: httpx.Client) -> None:
+        self._client = client
+        self.base_url = str(client.base_url).rstrip("/")
 
     def close(self) -> None:
+        """Close the client this transport was given."""
         self._client.close()
 
     def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:

@@ -20,9 +20,9 @@ from sync.hub.errors import HubError
 from sync.hub.persons import load_persons
 from sync.protocol.canonical import canonical_json
 from sync.protocol.envelope import parse_inf_time
+from sync.protocol.hotlist import HotlistIndex
 from sync.protocol.refdata import DELTA_KEYS, KINDS, sign_refdata
 from terminal.errors import InvalidInputError
-from terminal.identity.hotlist import HotlistIndex
 from terminal.settlement import parse_catalogue, parse_policy
 from terminal.settlement.model import Catalogue, Policy
 

@@ -18,9 +18,9 @@ from sync.hub.errors import Refused
 from sync.hub.persons import accumulators_body, accumulators_of, store_accumulators
 from sync.hub.reference import ReferenceData
 from sync.protocol.canonical import canonical_json
+from sync.protocol.hotlist import hotlist_match
 from sync.protocol.upload import RECONCILED_AMOUNTS
 from terminal.errors import InvalidInputError, NoSchemeError
-from terminal.identity.hotlist import hotlist_match
 from terminal.settlement import parse_claim, result_to_json, settle
 from terminal.settlement.money import format_fen
 

@@ -1,6 +1,6 @@
 """Taking in signed reference data: checked against the platform root before anything is used.
 
-`accept_refdata(service, obj, root)` is the one door for a new catalogue, policy, trust list or
+`accept_refdata(ledger, obj, root, now)` is the one door for a new catalogue, policy, trust list or
 hotlist, whether it came by sync or on a file (`medpos refdata import`): the root signature, the
 version (lower than held: refused; equal: the held one is confirmed current), a delta's base
 version, and the document itself (parsed as it will be used) are all checked first; a refused
@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from sync.protocol.refdata import RefdataError, apply_delta, verify_refdata
-from terminal.checkout.service import CheckoutService
 from terminal.errors import IdentityError, InvalidInputError, MedposError
 from terminal.identity.ecard import parse_trust_list
+from terminal.ledger import SqliteLedger, WriteUnit
 from terminal.settlement import accumulators_from_json, parse_catalogue, parse_policy
 from terminal.settlement.money import parse_money
 
@@ -39,9 +40,10 @@ class Accepted:
 
 
 def accept_refdata(
-    service: CheckoutService, obj: object, root: ed25519.Ed25519PublicKey
+    ledger: SqliteLedger, obj: object, root: ed25519.Ed25519PublicKey, now: datetime
 ) -> Accepted:
-    """Check and store one refdata object; raises `RefdataRefused` saying why."""
+    """Check and store one refdata object at `now` (the region's local time); raises
+    `RefdataRefused` saying why."""
     try:
         data = verify_refdata(obj, root)
     except RefdataError as exc:
@@ -49,9 +51,7 @@ def accept_refdata(
     kind, version = data["kind"], data["version"]
     if kind not in STORED_KINDS:
         raise RefdataRefused(f"{kind}: this terminal takes {kind} through sync only")
-    ledger = service.ledger
     held = ledger.get_refdata(kind)
-    now = service.local_now()
     if held is not None and version < held.version:
         raise RefdataRefused(
             f"{kind} version {version} is older than the held version {held.version}: refused, "
@@ -79,20 +79,20 @@ def accept_refdata(
     with ledger.write() as unit:
         unit.put_refdata(kind, version, data["issued_at"], text, data["sig"], now)
         if kind == "persons":
-            _load_persons(service, unit, body, now)
+            _load_persons(ledger, unit, body, now)
         unit.audit("refdata", None, {"kind": kind, "version": version}, now)
         unit.commit()
     return Accepted(kind, version, "stored")
 
 
-def _load_persons(service: CheckoutService, unit: Any, persons: list[Any], now: Any) -> None:
+def _load_persons(ledger: SqliteLedger, unit: WriteUnit, persons: list[Any], now: datetime) -> None:
     """The platform's persons file into the person cache; accumulators only for persons with no
     sale waiting in the outbox (the platform's figures cannot include those)."""
     year = now.date().year
     for entry in persons:
         person, acc = entry["person"], entry.get("accumulators") or {}
         balance = acc.get("acct_balance")
-        unsynced = service.ledger.has_unsynced(person["psn_cert"])
+        unsynced = ledger.has_unsynced(person["psn_cert"])
         unit.upsert_person(
             person,
             source="platform",

@@ -10,7 +10,15 @@ from typing import Any
 
 from terminal.config import Config, load_config
 
-__all__ = ["Context", "emit_json", "fail", "read_json_file", "read_text_file"]
+__all__ = [
+    "Context",
+    "emit_json",
+    "fail",
+    "open_service",
+    "open_terminal",
+    "read_json_file",
+    "read_text_file",
+]
 
 
 class Context:
@@ -69,19 +77,16 @@ def read_json_file(path: str) -> Any:
         raise ValueError(f"{path}: not valid JSON: {exc.msg} at line {exc.lineno}") from None
 
 
+def open_terminal(ctx: Context, db: str | None) -> Any:
+    """This terminal as the composition root builds it (`terminal.bootstrap.Terminal`), linked
+    to the platform when enrolled; closed when the command ends."""
+    from terminal.bootstrap import build_terminal
+
+    terminal = build_terminal(ctx.config, db_path=Path(db) if db else None)
+    ctx.on_close(terminal.close)
+    return terminal
+
+
 def open_service(ctx: Context, db: str | None) -> Any:
-    """The checkout service for this terminal (closed when the command ends)."""
-    from terminal.bootstrap import open_terminal
-
-    service = open_terminal(ctx.config, db_path=Path(db) if db else None)
-    ctx.on_close(service.ledger.close)
-    if service.ledger.get_meta("root_public_key") or ctx.config.platform.root_public_key:
-        # an enrolled terminal asks the platform for a person's accumulators before a sale,
-        # within [platform] presettle_wait_s, and settles offline when it does not answer
-        from sync.client.http import HttpPlatform
-        from terminal.checkout.syncing import SyncService
-
-        transport = HttpPlatform(ctx.config.platform.url, timeout_s=ctx.config.platform.timeout_s)
-        ctx.on_close(transport.close)
-        service.platform = SyncService(service, transport)
-    return service
+    """The checkout service of this terminal (closed when the command ends)."""
+    return open_terminal(ctx, db).service

@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from terminal.cli._common import Context, emit_json, fail, open_service
+from terminal.cli._common import Context, emit_json, fail, open_terminal
 
 __all__ = ["register"]
 
@@ -64,16 +64,11 @@ def _decode(args: argparse.Namespace, ctx: Context) -> int:
 def _source(args: argparse.Namespace, ctx: Context) -> Any:
     """The source named on the command line, else the one `[qr] source` chooses (the embedded
     default's virtual phone included), or None for "none"."""
-    from drivers.qr.capture import CameraSource, FolderSource, VideoSource
-    from terminal.bootstrap import open_frame_source
+    from terminal.bootstrap import open_named_source
 
-    if args.camera is not None:
-        return CameraSource(args.camera)
-    if args.video:
-        return VideoSource(args.video)
-    if args.folder:
-        return FolderSource(args.folder)
-    return open_frame_source(open_service(ctx, None))
+    if args.camera is not None or args.video or args.folder:
+        return open_named_source(camera=args.camera, video=args.video, folder=args.folder)
+    return open_terminal(ctx, None).open_frame_source()
 
 
 def _watch(args: argparse.Namespace, ctx: Context) -> int:

@@ -43,7 +43,9 @@ def _import(args: argparse.Namespace, ctx: Context) -> int:
     failed = 0
     for path in args.files:
         try:
-            accepted = accept_refdata(service, read_json_file(path), root)
+            accepted = accept_refdata(
+                service.ledger, read_json_file(path), root, service.local_now()
+            )
         except (ValueError, RefdataRefused) as exc:
             failed += 1
             emit_json({"file": path, "error": "refused", "message": str(exc)})

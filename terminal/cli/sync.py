@@ -6,7 +6,7 @@ import argparse
 import time
 from typing import Any
 
-from terminal.cli._common import Context, emit_json, fail, open_service
+from terminal.cli._common import Context, emit_json, fail, open_terminal
 
 __all__ = ["register"]
 
@@ -31,21 +31,12 @@ def register(sub: Any) -> None:
     r.set_defaults(func=_reconcile)
 
 
-def _transport(ctx: Context, url: str | None = None) -> Any:
-    from sync.client.http import HttpPlatform
-
-    platform = HttpPlatform(url or ctx.config.platform.url, timeout_s=ctx.config.platform.timeout_s)
-    ctx.on_close(platform.close)
-    return platform
-
-
 def _enrol(args: argparse.Namespace, ctx: Context) -> int:
-    from terminal.checkout.syncing import SyncService
     from terminal.errors import SyncError
 
-    service = open_service(ctx, args.db)
+    terminal = open_terminal(ctx, args.db)
     try:
-        output = SyncService(service, _transport(ctx, args.platform)).enrol(args.code)
+        output = terminal.connect(args.platform).enrol(args.code)
     except SyncError as exc:
         return fail(str(exc), 1)
     emit_json({"enrolled": True, **output})
@@ -53,10 +44,11 @@ def _enrol(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def _sync(args: argparse.Namespace, ctx: Context) -> int:
-    from terminal.checkout.syncing import SyncService, sync_status
+    from terminal.checkout.syncing import sync_status
     from terminal.errors import SyncError
 
-    service = open_service(ctx, args.db)
+    terminal = open_terminal(ctx, args.db)
+    service = terminal.service
     if args.action == "status":
         emit_json(sync_status(service))
         return 0
@@ -72,7 +64,7 @@ def _sync(args: argparse.Namespace, ctx: Context) -> int:
             unit.commit()
         emit_json({"released": released})
         return 0
-    syncer = SyncService(service, _transport(ctx))
+    syncer = terminal.sync or terminal.connect()
     while True:
         report = syncer.drain()
         line: dict[str, Any] = {"upload": report.as_json()}
@@ -91,16 +83,15 @@ def _sync(args: argparse.Namespace, ctx: Context) -> int:
 def _reconcile(args: argparse.Namespace, ctx: Context) -> int:
     from datetime import date
 
-    from terminal.checkout.syncing import SyncService
     from terminal.errors import SyncError
 
-    service = open_service(ctx, args.db)
+    terminal = open_terminal(ctx, args.db)
     try:
-        day = date.fromisoformat(args.date) if args.date else service.local_now().date()
+        day = date.fromisoformat(args.date) if args.date else terminal.service.local_now().date()
     except ValueError:
         return fail(f"--date {args.date!r}: give yyyy-mm-dd", 2)
     try:
-        out = SyncService(service, _transport(ctx)).reconcile(day)
+        out = (terminal.sync or terminal.connect()).reconcile(day)
     except SyncError as exc:
         return fail(str(exc), 1)
     emit_json(out)

@@ -26,6 +26,14 @@ from terminal.ledger.selfpay import (
     refund_self_pay,
 )
 from terminal.ledger.store import RefData, SqliteLedger
+from terminal.ledger.syncstate import (
+    day_acknowledgements,
+    due_entries,
+    has_expired_replay,
+    outbox_summary,
+    parked_entries,
+    retry_pending_now,
+)
 from terminal.ledger.unit import WriteUnit
 from terminal.ledger.verify import VerifyReport, report_text, verify_ledger
 
@@ -42,18 +50,24 @@ __all__ = [
     "WriteUnit",
     "close_day",
     "closure_hash",
+    "day_acknowledgements",
     "day_rows",
     "day_totals",
+    "due_entries",
     "entry_hash",
     "entry_of",
     "get_closure",
     "get_self_pay",
+    "has_expired_replay",
     "key_id_of",
+    "outbox_summary",
+    "parked_entries",
     "record_self_pay",
     "refund_self_pay",
     "refundable_sales",
     "refundable_self_pay",
     "report_text",
+    "retry_pending_now",
     "self_pay_day_rows",
     "txn_lines",
     "txn_of",

@@ -70,11 +70,9 @@ def test_drivers_and_the_protocol_import_nothing_from_terminal_but_errors(where:
     assert _offenders(where, allowed) == []
 
 
-def test_the_hub_uses_only_the_engine_and_the_hotlist_rule_from_terminal() -> None:
+def test_the_hub_uses_only_the_engine_and_the_errors_from_terminal() -> None:
     def allowed(_: str, imp: str) -> bool:
-        return _top(imp) != "terminal" or imp.startswith(
-            ("terminal.settlement", "terminal.identity.hotlist", "terminal.errors")
-        )
+        return _top(imp) != "terminal" or imp.startswith(("terminal.settlement", "terminal.errors"))
 
     assert _offenders("sync.hub", allowed) == []
 

@@ -90,7 +90,7 @@ def outbox(service: CheckoutService) -> list[tuple[int, int]]:
 
 def test_a_drain_sends_one_batch_at_a_time_in_seq_order(seller: CheckoutService) -> None:
     platform = ScriptedPlatform(["accepted"] * 3)
-    report = SyncService(seller, platform).drain()
+    report = SyncService(seller.ledger, seller.config, seller.clock, platform).drain()
     assert platform.batches == [[1, 2, 3, 4, 5], [6, 7, 8, 9, 10], [11, 12]]
     assert report.as_json() == {"sent": 12, "acked": {"accepted": 12}, "held": 0, "parked": 0}
     assert outbox(seller) == []
@@ -101,7 +101,7 @@ def test_the_first_transport_error_ends_a_drain_and_the_batch_made_ready_stays_u
     seller: CheckoutService,
 ) -> None:
     platform = ScriptedPlatform(["accepted", "unreachable", "accepted"])
-    report = SyncService(seller, platform).drain()
+    report = SyncService(seller.ledger, seller.config, seller.clock, platform).drain()
     assert platform.batches == [[1, 2, 3, 4, 5], [6, 7, 8, 9, 10]]
     assert report.acked == {"accepted": 5} and report.error
     # the failed batch waits for its retry; the one made ready was never sent
@@ -110,7 +110,7 @@ def test_the_first_transport_error_ends_a_drain_and_the_batch_made_ready_stays_u
 
 def test_a_drain_stops_when_the_platform_holds_a_whole_batch(seller: CheckoutService) -> None:
     platform = ScriptedPlatform(["accepted", "held", "accepted"])
-    report = SyncService(seller, platform).drain()
+    report = SyncService(seller.ledger, seller.config, seller.clock, platform).drain()
     assert platform.batches == [[1, 2, 3, 4, 5], [6, 7, 8, 9, 10]]
     assert report.held == 5 and report.acked == {"accepted": 5}
     assert outbox(seller)[:5] == [(6, 1), (7, 1), (8, 1), (9, 1), (10, 1)]

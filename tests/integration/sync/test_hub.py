@@ -93,7 +93,7 @@ def test_the_same_upload_twice_returns_the_stored_acknowledgement(
 
     service = open_terminal(load_config(config, env={}))
     try:
-        sync = SyncService(service, NoTransport())
+        sync = SyncService(service.ledger, service.config, service.clock, NoTransport())
         upload = service.ledger.upload_input(f"{DEV_NO}-1")
         first = httpx.post(platform.url + "/fsi/api/call", json=sync._envelope("2102", upload))
         second = httpx.post(platform.url + "/fsi/api/call", json=sync._envelope("2102", upload))
@@ -121,7 +121,7 @@ def test_envelope_refusals_in_the_specs_order(
 
     service = open_terminal(load_config(config, env={}))
     try:
-        sync = SyncService(service, NoTransport())
+        sync = SyncService(service.ledger, service.config, service.clock, NoTransport())
         env = sync._envelope("9001", {"opter": "c01", "opter_name": "王"})
         unknown = httpx.post(platform.url + "/fsi/api/call", json=env).json()
         assert unknown["infcode"] == -1 and unknown["err_msg"].startswith("unknown_device")
@@ -135,7 +135,7 @@ def test_envelope_refusals_in_the_specs_order(
     assert medpos(config, "enrol", "--code", platform.enrol_code()).returncode == 0
     service = open_terminal(load_config(config, env={}))
     try:
-        sync = SyncService(service, NoTransport())
+        sync = SyncService(service.ledger, service.config, service.clock, NoTransport())
         env = sync._envelope("9001", {"opter": "c01", "opter_name": "王"})
         forged = {**env, "opter": "c02"}
         assert (
@@ -196,7 +196,7 @@ def test_two_hub_processes_sent_the_same_sales_at_once_store_each_once(
 
         service = open_terminal(load_config(config, env={}))
         try:
-            sync = SyncService(service, NoTransport())
+            sync = SyncService(service.ledger, service.config, service.clock, NoTransport())
             plan = []
             for seq in range(1, 21):
                 upload = service.ledger.upload_input(f"{DEV_NO}-{seq}")
@@ -265,7 +265,7 @@ def test_hotlist_updates_arrive_as_signed_deltas_and_presettlement_records_nothi
     claim = json.loads((demo_dir / "claim-pharmacy.json").read_text())
     service = open_terminal(load_config(config, env={}))
     try:
-        sync = SyncService(service, NoTransport())
+        sync = SyncService(service.ledger, service.config, service.clock, NoTransport())
         env = sync._envelope("2101", {"claim": claim})
         answer = httpx.post(platform.url + "/fsi/api/call", json=env).json()
     finally:
@@ -299,7 +299,7 @@ def test_the_migrations_build_exactly_the_schema_the_code_uses(
 def test_a_refund_gives_the_platforms_accumulators_back(
     platform: Platform, make_config: Callable[..., Path], demo_dir: Path
 ) -> None:
-    from sync.client.http import HttpPlatform
+    from sync.client.http import HttpPlatform, platform_client
     from terminal.bootstrap import open_terminal
     from terminal.checkout.syncing import SyncService
     from terminal.config import load_config
@@ -312,9 +312,11 @@ def test_a_refund_gives_the_platforms_accumulators_back(
 
     def platform_accumulators() -> Any:
         service = open_terminal(load_config(config, env={}))
-        transport = HttpPlatform(platform.url)
+        transport = HttpPlatform(platform_client(platform.url))
         try:
-            found = SyncService(service, transport).fetch_person(psn_cert, 10)
+            found = SyncService(
+                service.ledger, service.config, service.clock, transport
+            ).fetch_person(psn_cert, 10)
         finally:
             transport.close()
             service.ledger.close()

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlparse
 
-from sync.client.http import HttpPlatform
+from sync.client.http import HttpPlatform, platform_client
 from terminal.bootstrap import open_terminal
 from terminal.checkout.syncing import SyncService
 from terminal.config import load_config
@@ -48,9 +48,9 @@ def test_two_thousand_sales_through_thirty_percent_faults_arrive_exactly_once(
             "faulty.toml", risk=HIGH_LIMITS, platform={"url": proxy.url, **fast_retry}
         )
         service = open_terminal(load_config(faulty, env={}))
-        transport = HttpPlatform(proxy.url, timeout_s=5.0)
+        transport = HttpPlatform(platform_client(proxy.url, timeout_s=5.0))
         try:
-            sync = SyncService(service, transport)
+            sync = SyncService(service.ledger, service.config, service.clock, transport)
             passes = errors = 0
             while service.ledger.query("SELECT COUNT(*) AS n FROM outbox")[0]["n"] and passes < 400:
                 report = sync.drain()
@@ -64,11 +64,11 @@ def test_two_thousand_sales_through_thirty_percent_faults_arrive_exactly_once(
             }
             left = service.ledger.query("SELECT COUNT(*) AS n FROM outbox")[0]["n"]
             # reconciliation straight to the hub: the faults were for the uploads
-            direct_transport = HttpPlatform(platform.url, timeout_s=5.0)
+            direct_transport = HttpPlatform(platform_client(platform.url, timeout_s=5.0))
             try:
-                reconciled = SyncService(service, direct_transport).reconcile(
-                    service.local_now().date()
-                )
+                reconciled = SyncService(
+                    service.ledger, service.config, service.clock, direct_transport
+                ).reconcile(service.local_now().date())
             finally:
                 direct_transport.close()
         finally:

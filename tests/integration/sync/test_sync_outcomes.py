@@ -161,7 +161,7 @@ def test_an_entry_before_its_predecessor_is_held_then_settled_in_order(
     sell(config, demo_dir, 2)
     service = open_terminal(load_config(config, env={}))
     try:
-        sync = SyncService(service, NoTransport())
+        sync = SyncService(service.ledger, service.config, service.clock, NoTransport())
         one, two = (
             sync._envelope("2102", service.ledger.upload_input(f"{DEV_NO}-{seq}")) for seq in (1, 2)
         )
