@@ -4,7 +4,7 @@ Pre-settlement asks the platform for fresh accumulators (1101) within `[platform
 presettle_wait_s` before every quote and every sale. When the network is gone in a way that does
 not refuse at once (a cable pulled, a captive Wi-Fi), each of those would wait the whole bound:
 at a counter that is every scan. After an unanswered request the link answers "offline" at once
-for `quiet_s`, then tries again; anything else is passed to the link it wraps.
+for `quiet_s`, then tries again.
 """
 
 from __future__ import annotations
@@ -32,6 +32,3 @@ class QuietAfterFailure:
         answer: Mapping[str, Any] | None = self.link.fetch_person(psn_cert, timeout_s)
         self._failed_at = now if answer is None else None
         return answer
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.link, name)

@@ -13,8 +13,9 @@ import hashlib
 import hmac
 import json
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from terminal.checkout.service import CheckoutService
 from terminal.errors import CheckoutError, SyncError
@@ -22,6 +23,7 @@ from terminal.errors import CheckoutError, SyncError
 __all__ = [
     "ROLES",
     "Operator",
+    "PlatformCalls",
     "add_operator",
     "check_pin",
     "get_operator",
@@ -135,23 +137,34 @@ def seed_demo_operators(service: CheckoutService) -> None:
         add_operator(service, op_id, name, role, pin, actor="demo")
 
 
+class PlatformCalls(Protocol):
+    """The platform as sign-in needs it (the sync service of an enrolled terminal)."""
+
+    def call(self, infno: str, data: Mapping[str, Any], timeout_s: float) -> dict[str, Any]: ...
+
+
 def sign_session(
-    service: CheckoutService, operator: str, name: str, signing_in: bool
+    service: CheckoutService,
+    operator: str,
+    name: str,
+    signing_in: bool,
+    platform: PlatformCalls | None = None,
 ) -> dict[str, Any]:
     """Record a sign-in or sign-out, telling the platform (9001 / 9002) when it answers in time.
 
-    Offline, the session is recorded here only and the sales still carry the operator."""
+    Offline, or with no platform, the session is recorded here only and the sales still carry
+    the operator."""
     key = f"sign_no/{operator}"
     sign_no = "" if signing_in else (service.ledger.get_meta(key) or "")
-    platform: Any = service.platform  # the sync service, when the terminal is enrolled
     answered = False
     if platform is not None:
         data = {"opter": operator, "opter_name": name}
         if not signing_in:
             data["sign_no"] = sign_no
         try:
-            answer = platform.transport.call(
-                platform._envelope("9001" if signing_in else "9002", data),
+            answer = platform.call(
+                "9001" if signing_in else "9002",
+                data,
                 timeout_s=service.config.platform.presettle_wait_s,
             )
             if answer.get("infcode") == 0:

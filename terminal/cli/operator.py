@@ -9,7 +9,7 @@ import getpass
 import os
 from typing import Any
 
-from terminal.cli._common import Context, emit_json, fail, open_service
+from terminal.cli._common import Context, emit_json, fail, open_service, open_terminal
 
 __all__ = ["register"]
 
@@ -43,8 +43,9 @@ def _session(args: argparse.Namespace, ctx: Context) -> int:
     operator = args.operator.strip()
     if not operator:
         return fail("--operator must not be empty", 2)
-    service = open_service(ctx, args.db)
-    emit_json(sign_session(service, operator, args.name, args.command == "signin"))
+    terminal = open_terminal(ctx, args.db)
+    signing_in = args.command == "signin"
+    emit_json(sign_session(terminal.service, operator, args.name, signing_in, terminal.sync))
     return 0
 
 

@@ -39,7 +39,7 @@ def _serve(args: argparse.Namespace, ctx: Context) -> int:
     terminal = open_terminal(ctx, args.db)
     config = ctx.config
     terminal.start_counter(run=run, say=_say)
-    hooks = Hooks()
+    hooks = Hooks(platform=terminal.sync)
     if terminal.demo_slot is not None:
         hooks.demo_card = terminal.demo_slot.control
     if terminal.loop is not None:

@@ -57,6 +57,7 @@ class Hooks:
     codes: CodeFeed | None = None
     print_receipt: Callable[[Any], str] | None = None  # Receipt → where it went; raises on error
     sync_now: Callable[[], None] | None = None
+    platform: Any = None  # the sync service of an enrolled terminal: sign-in, reconciliation
     demo_card: Callable[[str, int], str] | None = None  # ("insert" | "remove", person) → text
     demo_phone: Callable[[int], str] | None = None  # person → the code now shown
     demo_people: list[dict[str, str]] = field(default_factory=list)

@@ -12,7 +12,7 @@ class Link:
     def __init__(self) -> None:
         self.answers: list[Mapping[str, Any] | None] = []
         self.asked = 0
-        self.transport = "the wrapped link's transport"
+        self.transport = "the wrapped link's transport"  # not reached through the quiet link
 
     def fetch_person(self, psn_cert: str, timeout_s: float) -> Mapping[str, Any] | None:
         self.asked += 1
@@ -30,4 +30,5 @@ def test_after_a_failure_it_answers_offline_without_asking_until_the_quiet_time_
     assert quiet.fetch_person("p", 1.5) is None and link.asked == 2  # quiet: not asked
     now[0] += 0.2
     assert quiet.fetch_person("p", 1.5) == {"ok": 2} and link.asked == 3
-    assert quiet.transport == "the wrapped link's transport"  # the rest passes through
+    # it is a PlatformLink and nothing more: sign-in and reconciliation use the sync service
+    assert quiet.link is link and not hasattr(quiet, "transport")

@@ -96,7 +96,10 @@ class SyncService:
             insuplc_admdvs=insuplc_admdvs or terminal.region,
         )
 
-    _envelope = envelope  # the name sign-in/sign-out (checkout.operators) and tests use
+    def call(self, infno: str, data: Mapping[str, Any], timeout_s: float) -> dict[str, Any]:
+        """One signed request answered within `timeout_s` (sign-in 9001, sign-out 9002, …);
+        raises SyncError when the platform cannot be reached or answers out of the protocol."""
+        return self.transport.call(self.envelope(infno, data), timeout_s=timeout_s)
 
     # -- enrolment --------------------------------------------------------------------------
 

@@ -82,7 +82,7 @@ def day_reconcile(request: Request, web: WebOf, op: PageUser, d: str = Form(""))
     except CheckoutError as exc:
         return back("/day", err=str(exc))
     here = f"/day?d={day.isoformat()}"
-    platform: Any = web.service.platform
+    platform = web.hooks.platform
     if platform is None:
         return back(here, err=i18n.gettext_("This terminal is not enrolled with a platform."))
     try:

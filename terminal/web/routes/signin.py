@@ -39,7 +39,7 @@ def login(
     except CheckoutError as exc:
         return back("/login", err=explain(exc.code, str(exc)))
     with web.lock:
-        sign_session(web.service, op.id, op.name, True)
+        sign_session(web.service, op.id, op.name, True, web.hooks.platform)
     token = web.sessions.open(op)
     response = RedirectResponse(next if next.startswith("/") else "/", 303)
     response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="strict")
@@ -51,7 +51,7 @@ def logout(request: Request, web: WebOf) -> Response:
     op = web.sessions.close(request.cookies.get(SESSION_COOKIE, ""))
     if op is not None:
         with web.lock:
-            sign_session(web.service, op.id, op.name, False)
+            sign_session(web.service, op.id, op.name, False, web.hooks.platform)
     response = RedirectResponse("/login", 303)
     response.delete_cookie(SESSION_COOKIE)
     return response

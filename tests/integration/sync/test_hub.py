@@ -95,10 +95,10 @@ def test_the_same_upload_twice_returns_the_stored_acknowledgement(
     try:
         sync = SyncService(service.ledger, service.config, service.clock, NoTransport())
         upload = service.ledger.upload_input(f"{DEV_NO}-1")
-        first = httpx.post(platform.url + "/fsi/api/call", json=sync._envelope("2102", upload))
-        second = httpx.post(platform.url + "/fsi/api/call", json=sync._envelope("2102", upload))
+        first = httpx.post(platform.url + "/fsi/api/call", json=sync.envelope("2102", upload))
+        second = httpx.post(platform.url + "/fsi/api/call", json=sync.envelope("2102", upload))
         changed = {**upload, "offline": not upload["offline"]}
-        third = httpx.post(platform.url + "/fsi/api/call", json=sync._envelope("2102", changed))
+        third = httpx.post(platform.url + "/fsi/api/call", json=sync.envelope("2102", changed))
     finally:
         service.ledger.close()
     a, b = first.json()["output"]["setlinfo"], second.json()["output"]["setlinfo"]
@@ -122,7 +122,7 @@ def test_envelope_refusals_in_the_specs_order(
     service = open_terminal(load_config(config, env={}))
     try:
         sync = SyncService(service.ledger, service.config, service.clock, NoTransport())
-        env = sync._envelope("9001", {"opter": "c01", "opter_name": "王"})
+        env = sync.envelope("9001", {"opter": "c01", "opter_name": "王"})
         unknown = httpx.post(platform.url + "/fsi/api/call", json=env).json()
         assert unknown["infcode"] == -1 and unknown["err_msg"].startswith("unknown_device")
         bad = httpx.post(platform.url + "/fsi/api/call", content=b"{not json")
@@ -136,7 +136,7 @@ def test_envelope_refusals_in_the_specs_order(
     service = open_terminal(load_config(config, env={}))
     try:
         sync = SyncService(service.ledger, service.config, service.clock, NoTransport())
-        env = sync._envelope("9001", {"opter": "c01", "opter_name": "王"})
+        env = sync.envelope("9001", {"opter": "c01", "opter_name": "王"})
         forged = {**env, "opter": "c02"}
         assert (
             httpx.post(platform.url + "/fsi/api/call", json=forged)
@@ -147,7 +147,7 @@ def test_envelope_refusals_in_the_specs_order(
         assert ok["infcode"] == 0 and ok["output"]["sign_no"]
         same = httpx.post(platform.url + "/fsi/api/call", json=env).json()
         assert same["output"] == ok["output"]  # the stored answer
-        reused = sync._envelope("9001", {"opter": "c03", "opter_name": "李"})
+        reused = sync.envelope("9001", {"opter": "c03", "opter_name": "李"})
         reused["msgid"] = env["msgid"]
         from sync.protocol.envelope import signed_bytes
 
@@ -157,7 +157,7 @@ def test_envelope_refusals_in_the_specs_order(
             .json()["err_msg"]
             .startswith("msgid_reused")
         )
-        skewed = sync._envelope("9001", {"opter": "c01", "opter_name": "王"})
+        skewed = sync.envelope("9001", {"opter": "c01", "opter_name": "王"})
         skewed["inf_time"] = "2020-01-01 00:00:00"
         skewed["cainfo"] = service.ledger.key.sign_b64(signed_bytes(skewed))
         assert (
@@ -200,7 +200,7 @@ def test_two_hub_processes_sent_the_same_sales_at_once_store_each_once(
             plan = []
             for seq in range(1, 21):
                 upload = service.ledger.upload_input(f"{DEV_NO}-{seq}")
-                plan.append([sync._envelope("2102", upload) for _ in urls])
+                plan.append([sync.envelope("2102", upload) for _ in urls])
         finally:
             service.ledger.close()
         answers: dict[tuple[int, int], Any] = {}
@@ -266,7 +266,7 @@ def test_hotlist_updates_arrive_as_signed_deltas_and_presettlement_records_nothi
     service = open_terminal(load_config(config, env={}))
     try:
         sync = SyncService(service.ledger, service.config, service.clock, NoTransport())
-        env = sync._envelope("2101", {"claim": claim})
+        env = sync.envelope("2101", {"claim": claim})
         answer = httpx.post(platform.url + "/fsi/api/call", json=env).json()
     finally:
         service.ledger.close()

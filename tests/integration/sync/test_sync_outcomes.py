@@ -163,13 +163,13 @@ def test_an_entry_before_its_predecessor_is_held_then_settled_in_order(
     try:
         sync = SyncService(service.ledger, service.config, service.clock, NoTransport())
         one, two = (
-            sync._envelope("2102", service.ledger.upload_input(f"{DEV_NO}-{seq}")) for seq in (1, 2)
+            sync.envelope("2102", service.ledger.upload_input(f"{DEV_NO}-{seq}")) for seq in (1, 2)
         )
         call = platform.url + "/fsi/api/call"
         first = httpx.post(call, json=two).json()["output"]["setlinfo"]
         assert first["status"] == "held"
         assert httpx.post(call, json=one).json()["output"]["setlinfo"]["status"] == "accepted"
-        again = sync._envelope("2102", service.ledger.upload_input(f"{DEV_NO}-2"))
+        again = sync.envelope("2102", service.ledger.upload_input(f"{DEV_NO}-2"))
         assert httpx.post(call, json=again).json()["output"]["setlinfo"]["status"] == "accepted"
     finally:
         service.ledger.close()
