@@ -28,7 +28,7 @@ lint: setup
 	$(VENV)/bin/ruff check terminal drivers sync tests bench scripts
 
 typecheck: setup
-	$(VENV)/bin/mypy terminal drivers sync bench
+	$(VENV)/bin/mypy terminal drivers sync bench tests
 
 pytest: setup
 	$(VENV)/bin/pytest --cov=terminal.settlement --cov-branch --cov-fail-under=100 \

@@ -86,7 +86,8 @@ def cose_text(
     raw = cbor2.dumps(body)
     if compress:
         raw = zlib.compress(raw)
-    return "ESC1:" + base45.b45encode(raw).decode()
+    text: str = base45.b45encode(raw).decode()
+    return "ESC1:" + text
 
 
 def code_of(text: object, trust: TrustList = TRUST, **kwargs: Any) -> str:
