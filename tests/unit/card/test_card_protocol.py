@@ -16,6 +16,7 @@ from drivers.card.iso7816 import Iso7816Protocol
 from drivers.card.reader import read_card
 from drivers.card.virtual.card import card_from_dict
 from drivers.card.virtual.demo import card_doc, psam_doc
+from tests.support.profiles import examples
 
 TODAY = date(2026, 11, 25)
 PERSON: dict[str, Any] = {
@@ -133,7 +134,7 @@ def mutations(draw: st.DrawFn) -> tuple[int, str, int]:
     )
 
 
-@settings(max_examples=2000, deadline=None)
+@settings(max_examples=examples(2000), deadline=None)
 @given(mutations(), st.sampled_from(["exact", "t0", "lax"]), STATUS_WORDS)
 def test_fuzzed_answers_never_crash_and_never_read(
     mutation: tuple[int, str, int], style: str, sw: int

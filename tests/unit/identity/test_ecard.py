@@ -27,6 +27,7 @@ from terminal.identity.ecard import (
 )
 from terminal.identity.issuer import IssuerKey, generate_issuer_key, mint_ecard, trust_entry
 from terminal.identity.model import CERT_ECARD
+from tests.support.profiles import examples
 
 NOW = 1_790_000_000
 CLAIMS = {
@@ -317,7 +318,7 @@ def _ends_in_a_code(text: object) -> None:
         assert exc.code in CODES
 
 
-FUZZ = settings(max_examples=2500, deadline=None, suppress_health_check=list(HealthCheck))
+FUZZ = settings(max_examples=examples(2500), deadline=None, suppress_health_check=list(HealthCheck))
 
 
 @FUZZ
