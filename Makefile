@@ -8,8 +8,10 @@ STAMP := $(VENV)/.installed
 DEB_PACKAGES := pcscd vsmartcard-vpcd libpcsclite-dev swig pcsc-tools libzbar0 chromium postgresql gcc python3-dev fonts-noto-cjk
 # pytest-xdist workers: one per core. Tests on the machine-wide pcscd/vpcd share one xdist group
 # (tests/conftest.py), so one worker runs them in turn while the others run the rest.
+# More pytest options from the command line: `make test PYTEST_ARGS=--durations=30`.
 WORKERS ?= auto
-PYTEST := $(VENV)/bin/pytest -n $(WORKERS) --dist loadgroup
+PYTEST_ARGS ?=
+PYTEST := $(VENV)/bin/pytest -n $(WORKERS) --dist loadgroup $(PYTEST_ARGS)
 PIP_TOOLS := pip-tools==7.6.2
 
 .PHONY: setup system-packages run test lint typecheck pytest fuzz bench lock clean
