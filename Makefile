@@ -14,7 +14,7 @@ PYTEST_ARGS ?=
 PYTEST := $(VENV)/bin/pytest -n $(WORKERS) --dist loadgroup $(PYTEST_ARGS)
 PIP_TOOLS := pip-tools==7.6.2
 
-.PHONY: setup system-packages run test lint typecheck pytest fuzz bench lock clean
+.PHONY: setup system-packages run test lint typecheck pytest unit fuzz bench lock clean
 
 setup: system-packages $(STAMP)
 
@@ -47,10 +47,16 @@ lint: setup
 typecheck: setup
 	$(VENV)/bin/mypy terminal drivers sync bench tests
 
+COVERAGE := --cov=terminal.settlement --cov-branch --cov-fail-under=100 \
+	--cov-report=term-missing:skip-covered
+
 # The whole suite on the `ci` Hypothesis profile (bounded, derandomized: tests/support/profiles.py).
 pytest: setup
-	HYPOTHESIS_PROFILE=ci $(PYTEST) --cov=terminal.settlement --cov-branch --cov-fail-under=100 \
-		--cov-report=term-missing:skip-covered
+	HYPOTHESIS_PROFILE=ci $(PYTEST) $(COVERAGE)
+
+# The fast ring alone: tests/unit (pure logic, decisions over scripted transports), in seconds.
+unit: setup
+	HYPOTHESIS_PROFILE=ci $(PYTEST) $(COVERAGE) tests/unit
 
 test: lint typecheck pytest
 
