@@ -1,11 +1,11 @@
 """Shared fixtures: a terminal configuration of its own for each test, on a real database file.
 
 Also the suite's two run-wide rules: the Hypothesis profile (tests/support/profiles.py) and the
-`vpcd` group. pcscd is one daemon per machine and vpcd's virtual readers listen on fixed ports, so
-every test that inserts virtual cards, starts `medpos run` or drives the cashier's pages through
-them carries the `vpcd` mark, given here by path and by fixture so that nobody has to remember it;
-under pytest-xdist (`--dist loadgroup`) the mark puts them in one `xdist_group`, which one worker
-runs one after another while the other workers run everything else.
+`vpcd` group (tests/support/grouping.py). pcscd is one daemon per machine and vpcd's virtual
+readers listen on fixed ports, so every test that inserts virtual cards, starts `medpos run` or
+drives the cashier's pages through them is marked `vpcd` here, by path, fixture or its own mark,
+so that nobody has to remember it; under pytest-xdist (`--dist loadgroup`) one worker runs them
+one after another while the other workers run everything else.
 """
 
 from __future__ import annotations
@@ -25,31 +25,19 @@ import pytest
 
 from tests.support.cli import MEDPOS as MEDPOS
 from tests.support.cli import medpos_env as medpos_env
+from tests.support.grouping import VPCD, VPCD_FIXTURES, VpcdGroupPlugin, in_vpcd_paths
 from tests.support.profiles import load_profile
 
 ROOT = Path(__file__).resolve().parent.parent
 
 load_profile()
 
-VPCD = "vpcd"
-# Where every test uses pcscd/vpcd: the card integration tests, the cashier's pages in Chromium,
-# the web e2e tests (`medpos serve`/`run` with the demo card slot), the card monitor's tests.
-VPCD_PATHS = (
-    "tests/integration/card/",
-    "tests/ui/",
-    "tests/e2e/test_web_",
-    "tests/unit/card/test_monitor.py",
-)
-# Fixtures that reach pcscd or a vpcd slot, wherever a test that asks for them lives.
-VPCD_FIXTURES = frozenset({"pcscd", "insert", "psam"})
-
 
 def uses_vpcd(item: pytest.Item) -> bool:
     """True when `item` reaches the machine-wide pcscd/vpcd: by its path, fixtures or mark."""
-    where = Path(str(item.path)).resolve().relative_to(ROOT).as_posix()
     fixtures = set(getattr(item, "fixturenames", ()))
     return (
-        where.startswith(VPCD_PATHS)
+        in_vpcd_paths(item.nodeid)
         or bool(fixtures & VPCD_FIXTURES)
         or item.get_closest_marker(VPCD) is not None
     )
@@ -57,10 +45,24 @@ def uses_vpcd(item: pytest.Item) -> bool:
 
 @pytest.hookimpl(tryfirst=True)  # before xdist reads the groups off the items
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    strays = []
     for item in items:
         if uses_vpcd(item):
             item.add_marker(pytest.mark.vpcd)
             item.add_marker(pytest.mark.xdist_group(VPCD))
+            if not in_vpcd_paths(item.nodeid):
+                strays.append(item.nodeid)
+    if strays:
+        raise pytest.UsageError(
+            "these tests use pcscd/vpcd outside the paths the xdist scheduler groups: "
+            f"{', '.join(strays)}: move them, or add their path to VPCD_PATHS "
+            "(tests/support/grouping.py)"
+        )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if config.pluginmanager.hasplugin("xdist"):
+        config.pluginmanager.register(VpcdGroupPlugin(), "medpos-vpcd-group")
 
 
 # Limits high enough for tests and benchmarks that make many sales (DESIGN.md "Offline risk").
