@@ -6,19 +6,36 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 DEB_PACKAGES := pcscd vsmartcard-vpcd libpcsclite-dev swig pcsc-tools libzbar0 chromium postgresql gcc python3-dev fonts-noto-cjk
+# pytest-xdist workers: one per core. Tests on the machine-wide pcscd/vpcd share one xdist group
+# (tests/conftest.py), so one worker runs them in turn while the others run the rest.
+# More pytest options from the command line: `make test PYTEST_ARGS=--durations=30`.
+WORKERS ?= auto
+PYTEST_ARGS ?=
+PYTEST := $(VENV)/bin/pytest -n $(WORKERS) --dist loadgroup $(PYTEST_ARGS)
+PIP_TOOLS := pip-tools==7.6.2
 
-.PHONY: setup system-packages run test lint typecheck pytest bench clean
+.PHONY: setup system-packages run test lint typecheck pytest unit fuzz bench lock clean
 
 setup: system-packages $(STAMP)
 
 system-packages:
 	@bash scripts/install-system-packages.sh $(DEB_PACKAGES)
 
-$(STAMP): pyproject.toml
+# The exact versions (and hashes) of requirements.lock, then medpos itself without resolving again.
+$(STAMP): requirements.lock pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip setuptools wheel
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet -r requirements.lock
+	$(PY) -m pip install --quiet --no-deps -e .
 	@touch $(STAMP)
+
+# requirements.lock from pyproject.toml: the runtime, dev and bench dependencies, pinned with hashes.
+lock:
+	@test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet $(PIP_TOOLS)
+	CUSTOM_COMPILE_COMMAND="make lock" $(VENV)/bin/pip-compile --quiet --strip-extras \
+		--generate-hashes --allow-unsafe --extra dev --extra bench \
+		--output-file requirements.lock pyproject.toml
 
 run: setup
 	$(VENV)/bin/medpos run
@@ -28,16 +45,27 @@ lint: setup
 	$(VENV)/bin/ruff check terminal drivers sync tests bench scripts
 
 typecheck: setup
-	$(VENV)/bin/mypy terminal drivers sync bench
+	$(VENV)/bin/mypy terminal drivers sync bench tests
 
+COVERAGE := --cov=terminal.settlement --cov-branch --cov-fail-under=100 \
+	--cov-report=term-missing:skip-covered
+
+# The whole suite on the `ci` Hypothesis profile (bounded, derandomized: tests/support/profiles.py).
 pytest: setup
-	$(VENV)/bin/pytest --cov=terminal.settlement --cov-branch --cov-fail-under=100 \
-		--cov-report=term-missing:skip-covered
+	HYPOTHESIS_PROFILE=ci $(PYTEST) $(COVERAGE)
+
+# The fast ring alone: tests/unit (pure logic, decisions over scripted transports), in seconds.
+unit: setup
+	HYPOTHESIS_PROFILE=ci $(PYTEST) $(COVERAGE) tests/unit
 
 test: lint typecheck pytest
+
+# Every Hypothesis property on the `deep` profile: random, with the full example counts.
+fuzz: setup
+	HYPOTHESIS_PROFILE=deep $(PYTEST) -m hypothesis --hypothesis-show-statistics
 
 bench: setup
 	$(PY) -m bench
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache tests/artifacts
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .hypothesis tests/artifacts

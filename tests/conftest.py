@@ -1,11 +1,18 @@
-"""Shared fixtures: a terminal configuration of its own for each test, on a real database file."""
+"""Shared fixtures: a terminal configuration of its own for each test, on a real database file.
+
+Also the suite's two run-wide rules: the Hypothesis profile (tests/support/profiles.py) and the
+`vpcd` group (tests/support/grouping.py). pcscd is one daemon per machine and vpcd's virtual
+readers listen on fixed ports, so every test that inserts virtual cards, starts `medpos run` or
+drives the cashier's pages through them is marked `vpcd` here, by path, fixture or its own mark,
+so that nobody has to remember it; under pytest-xdist (`--dist loadgroup`) one worker runs them
+one after another while the other workers run everything else.
+"""
 
 from __future__ import annotations
 
 import os
 import socket
 import subprocess
-import sys
 import time
 import tomllib
 from collections.abc import Callable, Iterator
@@ -16,8 +23,47 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.support.cli import MEDPOS as MEDPOS
+from tests.support.cli import medpos_env as medpos_env
+from tests.support.grouping import VPCD, VPCD_FIXTURES, VpcdGroupPlugin, in_vpcd_paths
+from tests.support.profiles import load_profile
+
 ROOT = Path(__file__).resolve().parent.parent
-MEDPOS = str(Path(sys.executable).parent / "medpos")
+
+load_profile()
+
+
+def uses_vpcd(item: pytest.Item) -> bool:
+    """True when `item` reaches the machine-wide pcscd/vpcd: by its path, fixtures or mark."""
+    fixtures = set(getattr(item, "fixturenames", ()))
+    return (
+        in_vpcd_paths(item.nodeid)
+        or bool(fixtures & VPCD_FIXTURES)
+        or item.get_closest_marker(VPCD) is not None
+    )
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups off the items
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    strays = []
+    for item in items:
+        if uses_vpcd(item):
+            item.add_marker(pytest.mark.vpcd)
+            item.add_marker(pytest.mark.xdist_group(VPCD))
+            if not in_vpcd_paths(item.nodeid):
+                strays.append(item.nodeid)
+    if strays:
+        raise pytest.UsageError(
+            "these tests use pcscd/vpcd outside the paths the xdist scheduler groups: "
+            f"{', '.join(strays)}: move them, or add their path to VPCD_PATHS "
+            "(tests/support/grouping.py)"
+        )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if config.pluginmanager.hasplugin("xdist"):
+        config.pluginmanager.register(VpcdGroupPlugin(), "medpos-vpcd-group")
+
 
 # Limits high enough for tests and benchmarks that make many sales (DESIGN.md "Offline risk").
 HIGH_LIMITS = {
@@ -82,14 +128,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-def medpos_env(config: Path, **extra: str) -> dict[str, str]:
-    """This environment without the caller's MEDPOS_* variables, on `config`, plus `extra`."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MEDPOS_")}
-    env["MEDPOS_CONFIG"] = str(config)
-    env.update(extra)
-    return env
 
 
 def wait_http(url: str, attempts: int = 200) -> None:

@@ -15,7 +15,7 @@ from terminal.demo import demo_basket, demo_people
 from terminal.demo.ecard import demo_ecard_claims, demo_issuer_key
 from terminal.identity.issuer import mint_ecard
 from tests.conftest import HIGH_LIMITS
-from tests.e2e.test_cli_core import lines, run
+from tests.support.cli import as_process, in_process, lines
 
 CLAIMS = {
     "card_no": "HA1046913",
@@ -28,7 +28,9 @@ CLAIMS = {
 
 @pytest.fixture
 def issuer(tmp_path: Path, config_path: Path) -> Path:
-    done = run(config_path, "ecard", "keygen", "--out", str(tmp_path / "keys"), "--alg", "EdDSA")
+    done = in_process(
+        config_path, "ecard", "keygen", "--out", str(tmp_path / "keys"), "--alg", "EdDSA"
+    )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["entry"]["alg"] == "EdDSA"
     key = tmp_path / "keys" / "issuer.pem"
@@ -38,7 +40,7 @@ def issuer(tmp_path: Path, config_path: Path) -> Path:
 
 
 def mint(config: Path, keys: Path, *extra: str) -> str:
-    done = run(
+    done = in_process(
         config,
         "ecard",
         "mint",
@@ -56,7 +58,7 @@ def mint(config: Path, keys: Path, *extra: str) -> str:
 
 def test_keygen_mint_verify_round_trip(config_path: Path, issuer: Path) -> None:
     text = mint(config_path, issuer)
-    done = run(
+    done = as_process(
         config_path, "ecard", "verify", "--trust-list", str(issuer / "issuer.trust-list.json"), text
     )
     assert done.returncode == 0, done.stderr
@@ -68,14 +70,14 @@ def test_keygen_mint_verify_round_trip(config_path: Path, issuer: Path) -> None:
 def test_verify_failures_print_the_code_and_exit_1(config_path: Path, issuer: Path) -> None:
     trust = str(issuer / "issuer.trust-list.json")
     text = mint(config_path, issuer, "--iat", "1700000000")
-    done = run(config_path, "ecard", "verify", "--trust-list", trust, text)
+    done = in_process(config_path, "ecard", "verify", "--trust-list", trust, text)
     assert done.returncode == 1
     assert json.loads(done.stdout)["error"] in ("expired", "key_not_valid")
     text = mint(config_path, issuer)
     late = str(int(time.time()) + 3600)
-    done = run(config_path, "ecard", "verify", "--trust-list", trust, "--now", late, text)
+    done = in_process(config_path, "ecard", "verify", "--trust-list", trust, "--now", late, text)
     assert done.returncode == 1 and json.loads(done.stdout)["error"] == "expired"
-    done = run(config_path, "ecard", "verify", "--trust-list", trust, "HC1:abc")
+    done = in_process(config_path, "ecard", "verify", "--trust-list", trust, "HC1:abc")
     assert done.returncode == 1
     assert json.loads(done.stdout) == {
         "error": "prefix",
@@ -91,7 +93,7 @@ def test_verify_failures_print_the_code_and_exit_1(config_path: Path, issuer: Pa
             }
         )
     )
-    done = run(
+    done = in_process(
         config_path, "ecard", "verify", "--trust-list", trust, "--hotlist", str(hotlist), text
     )
     assert done.returncode == 1 and json.loads(done.stdout)["error"] == "hotlisted"
@@ -103,24 +105,28 @@ def test_a_replay_db_remembers_codes_across_restarts(
     trust = str(issuer / "issuer.trust-list.json")
     replay = str(tmp_path / "replay.db")
     text = mint(config_path, issuer)
-    first = run(config_path, "ecard", "verify", "--trust-list", trust, "--replay-db", replay, text)
+    first = in_process(
+        config_path, "ecard", "verify", "--trust-list", trust, "--replay-db", replay, text
+    )
     assert first.returncode == 0, first.stdout
     # without --replay-db nothing is recorded, so the same code verifies again
-    again = run(config_path, "ecard", "verify", "--trust-list", trust, text)
+    again = in_process(config_path, "ecard", "verify", "--trust-list", trust, text)
     assert again.returncode == 0
-    second = run(config_path, "ecard", "verify", "--trust-list", trust, "--replay-db", replay, text)
+    second = in_process(
+        config_path, "ecard", "verify", "--trust-list", trust, "--replay-db", replay, text
+    )
     assert second.returncode == 1 and json.loads(second.stdout)["error"] == "replay"
 
 
 def test_bad_inputs_name_the_file(config_path: Path, issuer: Path, tmp_path: Path) -> None:
     bad = tmp_path / "bad.json"
     bad.write_text('{"version": 1, "keys": []}')
-    done = run(config_path, "ecard", "verify", "--trust-list", str(bad), "ESC1:")
+    done = in_process(config_path, "ecard", "verify", "--trust-list", str(bad), "ESC1:")
     assert done.returncode == 2 and "issued_at" in json.loads(done.stdout)["message"]
-    done = run(config_path, "ecard", "mint", "--key", str(bad), "--claims", str(bad))
+    done = in_process(config_path, "ecard", "mint", "--key", str(bad), "--claims", str(bad))
     assert done.returncode == 2 and str(bad) in done.stderr
     (tmp_path / "claims-bad.json").write_text(json.dumps({"card_no": "X"}))
-    done = run(
+    done = in_process(
         config_path,
         "ecard",
         "mint",
@@ -130,7 +136,7 @@ def test_bad_inputs_name_the_file(config_path: Path, issuer: Path, tmp_path: Pat
         str(tmp_path / "claims-bad.json"),
     )
     assert done.returncode == 2 and "psn_cert" in done.stderr
-    done = run(config_path, "ecard", "keygen", "--out", str(issuer))
+    done = in_process(config_path, "ecard", "keygen", "--out", str(issuer))
     assert done.returncode == 2 and "exists" in done.stderr
 
 
@@ -139,7 +145,9 @@ def demo_terminal(make_config: Callable[..., Path], tmp_path: Path) -> Path:
     config = make_config(risk=HIGH_LIMITS)
     basket = tmp_path / "basket.json"
     basket.write_text(json.dumps(demo_basket("pharmacy"), ensure_ascii=False))
-    done = run(config, "report", "day")  # first start: seeds the demo data and the trust list
+    done = in_process(
+        config, "report", "day"
+    )  # first start: seeds the demo data and the trust list
     assert done.returncode == 0, done.stderr
     return config
 
@@ -155,7 +163,7 @@ def test_checkout_by_ecard_records_type_01_and_uses_the_code_once(
 ) -> None:
     basket = str(tmp_path / "basket.json")
     text = demo_code(demo_terminal)
-    done = run(demo_terminal, "checkout", "--ecard", text, "--basket", basket)
+    done = in_process(demo_terminal, "checkout", "--ecard", text, "--basket", basket)
     assert done.returncode == 0, done.stderr
     sale = lines(done.stdout)[0]
     db = sqlite3.connect(demo_terminal.parent / "var" / "medpos.db")
@@ -170,10 +178,10 @@ def test_checkout_by_ecard_records_type_01_and_uses_the_code_once(
     # platform-api.md: an e-card sale names the code's cti (hex) and the card number
     assert row[0] == "01" and len(row[1]) == 32 and row[2] == person.card_no
     # the same code again, in a new process: a replay, and nothing written
-    again = run(demo_terminal, "checkout", "--ecard", text, "--basket", basket)
+    again = in_process(demo_terminal, "checkout", "--ecard", text, "--basket", basket)
     assert again.returncode == 4 and lines(again.stdout)[0]["error"] == "replay"
     # a fresh code for the same person sells
-    fresh = run(
+    fresh = as_process(  # the installed command, the code on its standard input
         demo_terminal,
         "checkout",
         "--ecard",
@@ -191,11 +199,11 @@ def test_checkout_by_ecard_refuses_a_forged_or_unknown_code(
     basket = str(tmp_path / "basket.json")
     text = demo_code(demo_terminal)
     forged = text[:-6] + ("AAAAAA" if not text.endswith("AAAAAA") else "BBBBBB")
-    done = run(demo_terminal, "checkout", "--ecard", forged, "--basket", basket)
+    done = in_process(demo_terminal, "checkout", "--ecard", forged, "--basket", basket)
     assert done.returncode == 4
     assert lines(done.stdout)[0]["error"] in ("signature", "zlib", "cose", "base45")
     stranger = demo_code(demo_terminal, psn_cert="11010519491231002X", card_no="BJ0000001")
-    done = run(demo_terminal, "checkout", "--ecard", stranger, "--basket", basket)
+    done = in_process(demo_terminal, "checkout", "--ecard", stranger, "--basket", basket)
     assert done.returncode == 1 and lines(done.stdout)[0]["error"] == "unknown_person"
 
 
@@ -212,7 +220,7 @@ def test_ecard_checkout_stops_when_the_trust_list_is_too_old(
             )
     finally:
         db.close()
-    done = run(
+    done = in_process(
         demo_terminal, "checkout", "--ecard", text, "--basket", str(tmp_path / "basket.json")
     )
     assert done.returncode == 4
@@ -236,10 +244,12 @@ def test_verify_reads_the_code_from_a_photographed_image(
     frame = photograph(render_qr(text, 6), np.random.default_rng(3), kind="perspective")
     cv2.imwrite(str(shot), frame)
     for image in (png, shot):
-        done = run(config_path, "ecard", "verify", "--trust-list", trust, "--image", str(image))
+        done = in_process(
+            config_path, "ecard", "verify", "--trust-list", trust, "--image", str(image)
+        )
         assert done.returncode == 0, (image, done.stdout)
         assert json.loads(done.stdout)["card_no"] == CLAIMS["card_no"]
     blank = tmp_path / "blank.png"
     cv2.imwrite(str(blank), np.full((200, 200), 255, np.uint8))
-    done = run(config_path, "ecard", "verify", "--trust-list", trust, "--image", str(blank))
+    done = in_process(config_path, "ecard", "verify", "--trust-list", trust, "--image", str(blank))
     assert done.returncode == 1 and json.loads(done.stdout)["error"] == "no_code"

@@ -17,8 +17,8 @@ from sync.protocol.refdata import apply_delta, sign_refdata
 from terminal.demo.ecard import demo_issuer_key
 from terminal.identity.issuer import generate_issuer_key, trust_entry
 from tests.conftest import HIGH_LIMITS
-from tests.e2e.test_cli_core import lines, run
 from tests.e2e.test_cli_ecard import demo_code
+from tests.support.cli import as_process, in_process, lines
 
 ROOT = ed25519.Ed25519PrivateKey.generate()
 ROOT_B64 = base64.b64encode(
@@ -30,7 +30,7 @@ ROOT_B64 = base64.b64encode(
 def terminal(make_config: Callable[..., Path], tmp_path: Path) -> Path:
     config = make_config(risk=HIGH_LIMITS, platform={"root_public_key": ROOT_B64})
     (tmp_path / "basket.json").write_text(json.dumps([{"code": "XJ01CA0001", "qty": "1"}]))
-    assert run(config, "report", "day").returncode == 0  # first start: demo data
+    assert in_process(config, "report", "day").returncode == 0  # first start: demo data
     return config
 
 
@@ -52,7 +52,7 @@ def refdata(kind: str, version: int, body: Any, base: int | None = None) -> dict
 
 
 def held(config: Path) -> dict[str, int]:
-    done = run(config, "refdata", "status")
+    done = in_process(config, "refdata", "status")
     return {row["kind"]: row["version"] for row in lines(done.stdout)}
 
 
@@ -63,20 +63,20 @@ def test_a_signed_trust_list_replaces_the_demo_one_and_checkout_follows_it(
     other = generate_issuer_key("EdDSA")
     now = int(time.time())
     body = {"version": 5, "issued_at": now, "keys": [trust_entry(other, "CN-330100", 0, 2**40)]}
-    done = run(
+    done = as_process(  # the installed command
         terminal, "refdata", "import", write(tmp_path, "tl.json", refdata("trustlist", 5, body))
     )
     assert done.returncode == 0, done.stdout
     assert lines(done.stdout)[0]["outcome"] == "stored"
     assert held(terminal)["trustlist"] == 5
     # the demo issuer is no longer trusted
-    refused = run(terminal, "checkout", "--ecard", demo_code(terminal), "--basket", basket)
+    refused = in_process(terminal, "checkout", "--ecard", demo_code(terminal), "--basket", basket)
     assert refused.returncode == 4 and lines(refused.stdout)[0]["error"] == "kid_unknown"
     # the same version again confirms it; an older one is refused
-    again = run(terminal, "refdata", "import", str(tmp_path / "tl.json"))
+    again = in_process(terminal, "refdata", "import", str(tmp_path / "tl.json"))
     assert lines(again.stdout)[0]["outcome"] == "confirmed"
     old = write(tmp_path, "old.json", refdata("trustlist", 4, body))
-    done = run(terminal, "refdata", "import", old)
+    done = in_process(terminal, "refdata", "import", old)
     assert done.returncode == 1 and "older" in lines(done.stdout)[0]["message"]
 
 
@@ -88,7 +88,7 @@ def test_a_wrongly_signed_or_malformed_object_keeps_the_held_version(
     forged = refdata("trustlist", 9, body)
     forged["version"] = 10  # changed after signing
     bad_body = refdata("trustlist", 11, {"version": 11, "keys": "none"})
-    done = run(
+    done = in_process(
         terminal,
         "refdata",
         "import",
@@ -100,7 +100,7 @@ def test_a_wrongly_signed_or_malformed_object_keeps_the_held_version(
     assert "signature is wrong" in first["message"]
     assert "malformed" in second["message"]
     assert held(terminal)["trustlist"] == 0
-    ok = run(
+    ok = in_process(
         terminal,
         "checkout",
         "--ecard",
@@ -121,7 +121,7 @@ def test_a_hotlist_delta_applies_to_the_held_version_only(terminal: Path, tmp_pa
         base=3,
     )
     skew = refdata("hotlist", 5, {"added": [entry], "removed": []}, base=2)
-    done = run(
+    done = in_process(
         terminal,
         "refdata",
         "import",
@@ -137,7 +137,7 @@ def test_a_hotlist_delta_applies_to_the_held_version_only(terminal: Path, tmp_pa
 
 def test_no_root_key_is_a_clear_error(make_config: Callable[..., Path], tmp_path: Path) -> None:
     config = make_config()
-    done = run(config, "refdata", "import", write(tmp_path, "x.json", {}))
+    done = in_process(config, "refdata", "import", write(tmp_path, "x.json", {}))
     assert done.returncode == 2 and "root key" in done.stderr
 
 

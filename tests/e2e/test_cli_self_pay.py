@@ -9,7 +9,7 @@ import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
-from tests.e2e.test_cli_core import lines, run
+from tests.support.cli import as_process, in_process, lines
 
 
 def _count(config: Path, table: str) -> int:
@@ -29,7 +29,9 @@ def test_a_self_pay_sale_prints_one_line_and_stays_out_of_the_chain(
     del claim["person"]  # the person is not needed (and not used) for a self-pay sale
     path = tmp_path / "self-pay.json"
     path.write_text(json.dumps(claim, ensure_ascii=False), encoding="utf-8")
-    done = run(config, "checkout", "--claim", str(path), "--self-pay", "--payment-method", "mobile")
+    done = as_process(  # the installed command
+        config, "checkout", "--claim", str(path), "--self-pay", "--payment-method", "mobile"
+    )
     assert done.returncode == 0, done.stderr
     [out] = lines(done.stdout)
     assert set(out) == {"self_pay_id", "total", "lines"}
@@ -45,16 +47,16 @@ def test_a_self_pay_sale_prints_one_line_and_stays_out_of_the_chain(
     fen = sum(int(line["amount"].replace(".", "")) for line in out["lines"])
     assert out["total"] == f"{fen // 100}.{fen % 100:02d}"
     assert _count(config, "txns") == 0 and _count(config, "outbox") == 0
-    verify = run(config, "ledger", "verify")
+    verify = in_process(config, "ledger", "verify")
     assert verify.returncode == 0 and "0 entries" in verify.stdout
-    live = lines(run(config, "report", "day").stdout)[0]
+    live = lines(in_process(config, "report", "day").stdout)[0]
     assert (live["sale_count"], live["self_pay_count"]) == (0, 1)
     assert live["self_pay_total"] == out["total"]
-    closed = run(config, "day", "close", "--operator", "2001")
+    closed = in_process(config, "day", "close", "--operator", "2001")
     assert closed.returncode == 0, closed.stderr
     closure = lines(closed.stdout)[0]
     assert (closure["self_pay_count"], closure["self_pay_total"]) == (1, out["total"])
-    assert run(config, "ledger", "verify").returncode == 0
+    assert in_process(config, "ledger", "verify").returncode == 0
 
 
 def test_the_same_basket_id_makes_one_sale(
@@ -63,12 +65,12 @@ def test_the_same_basket_id_makes_one_sale(
 ) -> None:
     config = make_config()
     args = ("checkout", "--claim", str(claim_file), "--self-pay", "--basket-id", "his-0001")
-    first = run(config, *args)
-    again = run(config, *args, "--payment-method", "bank_card")
+    first = in_process(config, *args)
+    again = in_process(config, *args, "--payment-method", "bank_card")
     assert first.returncode == 0 and again.returncode == 0, first.stderr + again.stderr
     assert lines(first.stdout) == lines(again.stdout)
     assert _count(config, "self_pay_sales") == 1
-    two = run(config, "checkout", "--claim", str(claim_file), "--self-pay", "--repeat", "2")
+    two = in_process(config, "checkout", "--claim", str(claim_file), "--self-pay", "--repeat", "2")
     assert [o["self_pay_id"][-3:] for o in lines(two.stdout)] == ["-S2", "-S3"]
 
 
@@ -82,17 +84,19 @@ def test_bad_input_exits_2_and_writes_nothing(
     claim["basket"] = [{"code": "X-OWN-BRAND", "qty": "1"}]  # not in the catalogue, no price
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps(claim), encoding="utf-8")
-    done = run(config, "checkout", "--claim", str(bad), "--self-pay")
+    done = in_process(config, "checkout", "--claim", str(bad), "--self-pay")
     assert done.returncode == 2
     assert lines(done.stdout)[0]["error"] == "bad_basket"
     assert f"{bad}: [0].price" in done.stderr and "enter the selling price" in done.stderr
     claim["basket"] = [{"code": "X-OWN-BRAND", "qty": "-1", "price": "1.00"}]
     bad.write_text(json.dumps(claim), encoding="utf-8")
-    done = run(config, "checkout", "--claim", str(bad), "--self-pay")
+    done = in_process(config, "checkout", "--claim", str(bad), "--self-pay")
     assert done.returncode == 2 and f"{bad}: basket[0].qty" in done.stderr
-    done = run(config, "checkout", "--claim", str(claim_file), "--self-pay", "--basket-id", "a b")
+    done = in_process(
+        config, "checkout", "--claim", str(claim_file), "--self-pay", "--basket-id", "a b"
+    )
     assert done.returncode == 2 and "basket id" in done.stderr
-    no_claim = run(config, "checkout", "--card", "--basket", str(bad), "--self-pay")
+    no_claim = in_process(config, "checkout", "--card", "--basket", str(bad), "--self-pay")
     assert no_claim.returncode == 2 and "--claim" in no_claim.stderr
     assert _count(config, "self_pay_sales") == 0
 
@@ -101,10 +105,12 @@ def test_medpos_refund_of_a_self_pay_id_refunds_it_once(
     make_config: Callable[..., Path], claim_file: Path
 ) -> None:
     config = make_config()
-    sold = run(config, "checkout", "--claim", str(claim_file), "--self-pay", "--repeat", "2")
+    sold = in_process(config, "checkout", "--claim", str(claim_file), "--self-pay", "--repeat", "2")
     assert sold.returncode == 0, sold.stderr
     one, two = lines(sold.stdout)
-    refund = run(config, "refund", one["self_pay_id"], "--reason", "退货", "--operator", "2001")
+    refund = in_process(
+        config, "refund", one["self_pay_id"], "--reason", "退货", "--operator", "2001"
+    )
     assert refund.returncode == 0, refund.stderr
     [out] = lines(refund.stdout)
     assert set(out) == {"self_pay_id", "orig_self_pay_id", "total", "lines"}
@@ -113,19 +119,21 @@ def test_medpos_refund_of_a_self_pay_id_refunds_it_once(
     assert [line["amount"] for line in out["lines"]] == [
         "-" + line["amount"] for line in one["lines"]
     ]
-    again = run(config, "refund", one["self_pay_id"], "--reason", "x", "--operator", "2001")
+    again = in_process(config, "refund", one["self_pay_id"], "--reason", "x", "--operator", "2001")
     assert again.returncode == 1 and "already refunded" in again.stderr
     assert lines(again.stdout)[0]["error"] == "refund_refused"
-    of_refund = run(config, "refund", out["self_pay_id"], "--reason", "x", "--operator", "2001")
+    of_refund = in_process(
+        config, "refund", out["self_pay_id"], "--reason", "x", "--operator", "2001"
+    )
     assert of_refund.returncode == 1 and "cannot be refunded" in of_refund.stderr
-    unknown = run(config, "refund", "NOPE-S9", "--reason", "x", "--operator", "2001")
+    unknown = in_process(config, "refund", "NOPE-S9", "--reason", "x", "--operator", "2001")
     assert unknown.returncode == 1 and "no self-pay sale NOPE-S9" in unknown.stderr
     assert _count(config, "self_pay_sales") == 3 and _count(config, "txns") == 0
-    live = lines(run(config, "report", "day").stdout)[0]
+    live = lines(in_process(config, "report", "day").stdout)[0]
     assert (live["self_pay_count"], live["self_pay_total"]) == (1, two["total"])
-    closed = run(config, "day", "close", "--operator", "2001")
+    closed = in_process(config, "day", "close", "--operator", "2001")
     assert closed.returncode == 0, closed.stderr
     closure = lines(closed.stdout)[0]
     assert (closure["self_pay_count"], closure["self_pay_total"]) == (1, two["total"])
     assert closure["self_pay_last_id"] == 3
-    assert run(config, "ledger", "verify").returncode == 0
+    assert in_process(config, "ledger", "verify").returncode == 0

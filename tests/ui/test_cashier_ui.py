@@ -237,7 +237,7 @@ def test_a_basket_nobody_is_identified_for_is_sold_as_self_pay_with_its_receipt(
     shot(receipt, "05c-self-pay-receipt")
     receipt.close()
     # the same basket again (a double click, a reload) is the same sale, and insurance is untouched
-    form = {"basket_id": basket, "payment_method": "cash"}
+    form: dict[str, str | float | bool] = {"basket_id": basket, "payment_method": "cash"}
     again = page.request.post(terminal.url + "/self-pay", form=form, headers={"X-Fragment": "1"})
     assert again.ok
     page.reload()
@@ -254,7 +254,7 @@ def test_confirming_the_same_basket_twice_makes_one_sale(page: Page, terminal: T
     expect(page.get_by_test_id("presettlement")).to_be_visible()
     basket = page.locator("#counter").get_attribute("data-basket")
     before = terminal.status()["head_seq"]
-    form = {"basket_id": basket or "", "payment_method": "mobile"}
+    form: dict[str, str | float | bool] = {"basket_id": basket or "", "payment_method": "mobile"}
     first = page.request.post(terminal.url + "/confirm", form=form, headers={"X-Fragment": "1"})
     again = page.request.post(terminal.url + "/confirm", form=form, headers={"X-Fragment": "1"})
     assert first.ok and again.ok
@@ -372,7 +372,9 @@ def test_day_end_totals_chart_export_reconciliation_and_closure(
     page.goto(terminal.url + "/day")
     expect(page.get_by_test_id("totals")).to_be_visible()
     expect(page.get_by_test_id("chart").locator("rect").first).to_be_visible()
-    exported = page.request.get(terminal.url + page.get_by_test_id("csv").get_attribute("href"))
+    href = page.get_by_test_id("csv").get_attribute("href")
+    assert href is not None
+    exported = page.request.get(terminal.url + href)
     rows = list(csv.DictReader(io.StringIO(exported.text().lstrip("\ufeff"))))
     insurance = [r for r in rows if r["kind"] in ("sale", "reversal")]
     assert len(insurance) == terminal.status()["head_seq"]

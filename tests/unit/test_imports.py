@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import re
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -39,7 +40,7 @@ def _modules() -> dict[str, set[str]]:
 MODULES = _modules()
 
 
-def _offenders(where: str, allowed: callable) -> list[str]:  # type: ignore[valid-type]
+def _offenders(where: str, allowed: Callable[[str, str], bool]) -> list[str]:
     bad = []
     for module, imports in MODULES.items():
         if module == where or module.startswith(where + "."):

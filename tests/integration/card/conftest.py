@@ -84,7 +84,7 @@ def insert(pcscd: None) -> Iterator[Callable[..., VpcdClient]]:
         wait_for(reader, False)
 
 
-PEOPLE = [
+PEOPLE: list[dict[str, Any]] = [
     {
         "psn_cert": "330102197001011235",
         "name": "张伟",

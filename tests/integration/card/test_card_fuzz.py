@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -14,6 +15,10 @@ from drivers.card.errors import CardError
 from drivers.card.virtual import VpcdClient
 from terminal.identity.card import read_card_data
 from tests.integration.card.conftest import CARD_READER, SAM_READER
+from tests.support.profiles import examples
+
+# each read goes through pcscd: 2000 under `make fuzz`, bounded under the ci profile
+READS = examples(2000)
 
 STATUS_WORDS = st.integers(0x6000, 0x6FFF).filter(
     lambda sw: sw != 0x6A83 and sw >> 8 not in (0x61, 0x6C)
@@ -39,6 +44,7 @@ def _mutated(kind: str, n: int, sw: int, answer: bytes) -> bytes:
     return body + b"\x6f\x00"
 
 
+@pytest.mark.hypothesis  # a property inside the test: `make fuzz` selects it too
 def test_fuzzed_answers_through_pcscd_never_crash_and_never_read(
     insert: Callable[..., VpcdClient],
     psam: VpcdClient,
@@ -57,7 +63,7 @@ def test_fuzzed_answers_through_pcscd_never_crash_and_never_read(
     outcomes: dict[str, int] = {}
 
     @settings(
-        max_examples=2000,
+        max_examples=READS,
         deadline=None,
         derandomize=True,
         suppress_health_check=list(HealthCheck),
@@ -78,5 +84,5 @@ def test_fuzzed_answers_through_pcscd_never_crash_and_never_read(
         outcomes["read"] = outcomes.get("read", 0) + 1
 
     one_read()
-    assert sum(outcomes.values()) >= 2000
+    assert sum(outcomes.values()) >= READS
     assert outcomes.get("malformed_answer", 0) > 0 and outcomes.get("apdu_error", 0) > 0, outcomes

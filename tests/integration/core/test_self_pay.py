@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from terminal.checkout.counter import Counter
+from terminal.checkout.counter import Counter, SelfPaid
 from terminal.checkout.selfpay import refund_self_pay, sell_self_pay
 from terminal.checkout.service import CheckoutService
 from terminal.errors import CheckoutError
@@ -280,6 +280,7 @@ def test_the_counter_offers_self_pay_only_when_insurance_cannot_settle(
     head = service.ledger.head()
     sale = counter.self_pay(basket_id, payment_method="mobile", operator="1001")
     assert counter.self_pay(basket_id, payment_method="cash", operator="1001") is sale
+    assert isinstance(sale, SelfPaid)
     assert sale.kind == "self_pay" and sale.total == total
     assert counter.state.lines == [] and counter.state.last_sale is sale
     assert service.ledger.head() == head and _count(service, "self_pay_sales") == 1

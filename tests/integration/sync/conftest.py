@@ -14,20 +14,15 @@ from typing import Any
 import pytest
 
 from tests.conftest import HIGH_LIMITS, MEDPOS, free_port, medpos_env, wait_http
+from tests.support.cli import in_process
 from tests.support.postgres import PostgresServer, start_postgres
 
 DEV_NO = "H33010000001D0001"
 
 
 def medpos(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [MEDPOS, *args],
-        capture_output=True,
-        text=True,
-        env=medpos_env(config),
-        timeout=300,
-        check=False,
-    )
+    """`medpos ARGS` through its `main` in this process (the hub stays a real process)."""
+    return in_process(config, *args)
 
 
 def lines(out: str) -> list[dict[str, Any]]:

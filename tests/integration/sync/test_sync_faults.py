@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlparse
@@ -13,6 +12,7 @@ from terminal.checkout.syncing import SyncService
 from terminal.config import load_config
 from tests.conftest import HIGH_LIMITS
 from tests.integration.sync.conftest import Platform, lines, medpos
+from tests.support.clock import ShiftedClock
 from tests.support.proxy import start_fault_proxy
 
 SALES = 2000
@@ -47,7 +47,8 @@ def test_two_thousand_sales_through_thirty_percent_faults_arrive_exactly_once(
         faulty = make_config(
             "faulty.toml", risk=HIGH_LIMITS, platform={"url": proxy.url, **fast_retry}
         )
-        service = open_terminal(load_config(faulty, env={}))
+        clock = ShiftedClock()
+        service = open_terminal(load_config(faulty, env={}), clock=clock)
         transport = HttpPlatform(platform_client(proxy.url, timeout_s=5.0))
         try:
             sync = SyncService(service.ledger, service.config, service.clock, transport)
@@ -57,7 +58,8 @@ def test_two_thousand_sales_through_thirty_percent_faults_arrive_exactly_once(
                 errors += report.error is not None
                 passes += 1
                 if report.error:
-                    time.sleep(0.06)  # wait out the backoff of what just failed
+                    # past the backoff of what just failed (retry_cap_s, jitter up to 1.5×)
+                    clock.advance(seconds=0.08)
             acks = {
                 r[0]: r[1]
                 for r in service.ledger.query("SELECT status, COUNT(*) FROM acks GROUP BY status")

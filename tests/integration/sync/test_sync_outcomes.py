@@ -14,6 +14,8 @@ from urllib.parse import urlparse
 
 import httpx
 
+from sync.hub.db import open_engine
+from sync.hub.service import Hub
 from terminal.bootstrap import open_terminal
 from terminal.checkout.syncing import SyncService
 from terminal.config import load_config
@@ -94,9 +96,12 @@ def test_a_sale_to_a_person_hotlisted_before_it_is_rejected_and_still_chains(
     hotlist = {
         "entries": [{"kind": "psn_cert", "value": claim["person"]["psn_cert"], "reason": "x"}]
     }
-    (tmp_path / "hot.json").write_text(json.dumps(hotlist))
-    assert platform.admin("publish", "--hotlist", str(tmp_path / "hot.json")).returncode == 0
-    time.sleep(1.1)  # the sale is settled after the hotlist was issued
+    # the sale is settled after the hotlist was issued: issued on the hub's clock set 2 s back
+    engine = open_engine(platform.db)
+    try:
+        Hub(engine, clock=lambda: time.time() - 2).publish("hotlist", hotlist)
+    finally:
+        engine.dispose()
     first = sell(config, demo_dir)[0]
     done = lines(medpos(config, "sync", "--once").stdout)[0]
     assert done["upload"]["acked"] == {"rejected": 1}

@@ -4,6 +4,7 @@ APDU sequence, each Le style, and 2,000+ fuzzed answers that never crash and nev
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -15,9 +16,10 @@ from drivers.card.iso7816 import Iso7816Protocol
 from drivers.card.reader import read_card
 from drivers.card.virtual.card import card_from_dict
 from drivers.card.virtual.demo import card_doc, psam_doc
+from tests.support.profiles import examples
 
 TODAY = date(2026, 11, 25)
-PERSON = {
+PERSON: dict[str, Any] = {
     "psn_cert": "330102197001011235",
     "name": "张伟",
     "card_no": "HA1046913",
@@ -45,7 +47,7 @@ class Scripted:
         return answer[:-2], (answer[-2] << 8) | answer[-1]
 
 
-def make(style: str = "exact", **changes: object) -> tuple[Scripted, Scripted]:
+def make(style: str = "exact", **changes: Any) -> tuple[Scripted, Scripted]:
     doc = card_doc(**PERSON, serial=0x10000B26, today=TODAY, answer_style=style, **changes)
     return Scripted(card_from_dict(doc)), Scripted(card_from_dict(psam_doc()))
 
@@ -132,7 +134,7 @@ def mutations(draw: st.DrawFn) -> tuple[int, str, int]:
     )
 
 
-@settings(max_examples=2000, deadline=None)
+@settings(max_examples=examples(2000), deadline=None)
 @given(mutations(), st.sampled_from(["exact", "t0", "lax"]), STATUS_WORDS)
 def test_fuzzed_answers_never_crash_and_never_read(
     mutation: tuple[int, str, int], style: str, sw: int

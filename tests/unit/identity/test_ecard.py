@@ -27,6 +27,7 @@ from terminal.identity.ecard import (
 )
 from terminal.identity.issuer import IssuerKey, generate_issuer_key, mint_ecard, trust_entry
 from terminal.identity.model import CERT_ECARD
+from tests.support.profiles import examples
 
 NOW = 1_790_000_000
 CLAIMS = {
@@ -86,7 +87,8 @@ def cose_text(
     raw = cbor2.dumps(body)
     if compress:
         raw = zlib.compress(raw)
-    return "ESC1:" + base45.b45encode(raw).decode()
+    text: str = base45.b45encode(raw).decode()
+    return "ESC1:" + text
 
 
 def code_of(text: object, trust: TrustList = TRUST, **kwargs: Any) -> str:
@@ -316,7 +318,7 @@ def _ends_in_a_code(text: object) -> None:
         assert exc.code in CODES
 
 
-FUZZ = settings(max_examples=2500, deadline=None, suppress_health_check=list(HealthCheck))
+FUZZ = settings(max_examples=examples(2500), deadline=None, suppress_health_check=list(HealthCheck))
 
 
 @FUZZ

@@ -5,6 +5,7 @@ refund's is the same, marked 退费, with the amounts negative and the sale's id
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 import pytest
 
@@ -66,9 +67,7 @@ def test_the_english_self_pay_receipt() -> None:
         ({"orig_txn_id": "P33010000001D0001-7"}, "orig_txn_id"),
     ],
 )
-def test_a_self_pay_receipt_refuses_an_insurance_split(
-    changes: dict[str, object], words: str
-) -> None:
+def test_a_self_pay_receipt_refuses_an_insurance_split(changes: dict[str, Any], words: str) -> None:
     with pytest.raises(ValueError, match=words):
         dataclasses.replace(self_pay_of(sample_receipt()), **changes)
 

@@ -15,7 +15,7 @@ from terminal.settlement import (
 
 PSN_1970 = "330102197001011235"  # born 1970-01-01, valid check character
 
-CATALOGUE = [
+CATALOGUE: list[dict[str, Any]] = [
     {"code": "A1", "name": "甲类药", "category": "A", "price": "10.00"},
     {"code": "B1", "name": "乙类药", "category": "B", "selfpay_ratio": "0.10"},
     {

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from terminal.errors import NoSchemeError
@@ -336,7 +338,7 @@ def test_age_bounds_are_whole_years_on_the_visit_date_inclusive() -> None:
         ({"psn_cert": "330102190001010011"}, "age 126"),
     ],
 )
-def test_no_scheme_says_why(changes: dict[str, str], reason: str) -> None:
+def test_no_scheme_says_why(changes: dict[str, Any], reason: str) -> None:
     policy = policy_text(
         {
             "med_type": ["41"],

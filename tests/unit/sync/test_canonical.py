@@ -31,7 +31,7 @@ def spec(obj: Any) -> bytes:
 # with the control characters, quotes, backslashes, U+2028/9 and DEL made likely
 _TEXT = st.text(
     st.one_of(
-        st.characters(exclude_categories=("Cs",)),
+        st.characters(exclude_categories=["Cs"]),
         st.sampled_from('\x00\x01\x1f\x7f"\\/\b\f\n\r\t\u2028\u2029\ufeff张伟'),
     ),
     max_size=12,

@@ -1,0 +1,57 @@
+"""The `vpcd` group: every test on the machine-wide pcscd/vpcd runs on one pytest-xdist worker,
+one after another, while the other workers run everything else.
+
+pcscd is one daemon per machine and vpcd's virtual readers listen on fixed ports (35963, 35964),
+so two such tests at once move each other's cards. Which tests they are is decided by path (the
+only place the card fixtures are defined is one of the paths), in two places that agree:
+tests/conftest.py marks the collected items (`vpcd`, and `xdist_group("vpcd")`) and refuses a test
+that reaches pcscd from anywhere else; the scheduler below, in the controlling process, which sees
+node ids only, puts every node id under these paths in one work unit. It does so itself because
+pytest-xdist 3.8 carries `xdist_group` to its scheduler by appending "@group" to node ids, which
+pytest 9.2's structured node ids silently ignore (pytest-xdist issue 1386).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from xdist.scheduler import LoadGroupScheduling
+
+__all__ = ["VPCD", "VPCD_FIXTURES", "VPCD_PATHS", "VpcdGroupPlugin", "in_vpcd_paths"]
+
+VPCD = "vpcd"
+# Node id prefixes: the card integration tests, the cashier's pages in Chromium, the web e2e
+# tests (`medpos serve`/`run` with the demo card slot), the card monitor's tests.
+VPCD_PATHS = (
+    "tests/integration/card/",
+    "tests/ui/",
+    "tests/e2e/test_web_",
+    "tests/unit/card/test_monitor.py",
+)
+# Fixtures that reach pcscd or a vpcd slot (tests/integration/card/conftest.py).
+VPCD_FIXTURES = frozenset({"pcscd", "insert", "psam"})
+
+
+def in_vpcd_paths(nodeid: str) -> bool:
+    """True for a node id (rootdir-relative) under one of VPCD_PATHS."""
+    return nodeid.startswith(VPCD_PATHS)
+
+
+class VpcdGroupScheduling(LoadGroupScheduling):  # type: ignore[misc]  # xdist has no type hints
+    """`--dist loadgroup`, with every node id under VPCD_PATHS in the `vpcd` work unit."""
+
+    def _split_scope(self, nodeid: str) -> str:
+        scope: str = super()._split_scope(nodeid)
+        if scope == nodeid and in_vpcd_paths(nodeid):
+            return VPCD
+        return scope
+
+
+class VpcdGroupPlugin:
+    """Registered by tests/conftest.py when pytest-xdist is active."""
+
+    @staticmethod
+    def pytest_xdist_make_scheduler(config: Any, log: Any) -> VpcdGroupScheduling | None:
+        if config.getvalue("dist") != "loadgroup":
+            return None
+        return VpcdGroupScheduling(config, log)
