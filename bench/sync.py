@@ -94,7 +94,7 @@ def bench_drain(root: Path, db: str, label: str, sales: int) -> tuple[float, flo
             for _ in range(sales):
                 service.sell_claim(claim)
             uploads = [service.ledger.upload_input(f"{dev}-{seq}") for seq in range(1, sales + 1)]
-            envelopes = [sync._envelope("2102", u) for u in uploads]
+            envelopes = [sync.envelope("2102", u) for u in uploads]
             started = time.perf_counter()
             report = sync.drain()
             elapsed = time.perf_counter() - started

@@ -3,52 +3,38 @@
 from __future__ import annotations
 
 import shutil
-import subprocess
 import time
 from collections.abc import Callable, Iterator
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from drivers.card.errors import CardError
-from drivers.card.pcsc import card_atr, list_readers
+from drivers.card.errors import ReaderError
+from drivers.card.pcsc import card_atr
 from drivers.card.virtual import VpcdClient, serve_in_thread
 from drivers.card.virtual.card import card_from_dict
 from drivers.card.virtual.demo import card_doc, psam_doc
+from drivers.card.virtual.stack import ensure_pcscd
 
 CARD_READER = "Virtual PCD 00 00"
 SAM_READER = "Virtual PCD 00 01"
 
 
-def _vpcd_readers() -> bool:
-    try:
-        return CARD_READER in list_readers()
-    except CardError:
-        return False
-
-
 @pytest.fixture(scope="session")
 def pcscd() -> Iterator[None]:
-    if _vpcd_readers():
-        yield
-        return
-    binary = shutil.which("pcscd") or "/usr/sbin/pcscd"
-    if not shutil.which(binary):
+    """pcscd with vpcd: started here when no vpcd reader is visible, stopped only if started."""
+    if shutil.which("pcscd") is None and not Path("/usr/sbin/pcscd").exists():
         pytest.fail("pcscd is not installed: `apt-get install pcscd vsmartcard-vpcd` (make setup)")
-    proc = subprocess.Popen(
-        [binary, "--foreground"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    for _ in range(100):
-        if _vpcd_readers():
-            break
-        time.sleep(0.1)
-    else:
-        proc.terminate()
-        pytest.fail("pcscd started but shows no 'Virtual PCD' reader: install vsmartcard-vpcd")
+    try:
+        proc = ensure_pcscd()
+    except ReaderError as exc:
+        pytest.fail(str(exc))
     yield
-    proc.terminate()
-    proc.wait(timeout=10)
+    if proc is not None:
+        proc.terminate()
+        proc.wait(timeout=10)
 
 
 def wait_for(reader: str, present: bool, *, attempts: int = 200) -> bool:
