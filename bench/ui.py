@@ -2,8 +2,8 @@
 
 - Card insertion → pre-settlement on screen: three items are in the basket, a demo card goes into
   the virtual reader (vpcd), and the clock stops when the page shows the split. Baseline, same
-  run: how long pcscd itself takes to report the inserted card (`SCardGetStatusChange`), the
-  floor any PC/SC application waits for.
+  run: how long pcscd itself takes to report the inserted card to a waiter already blocked in
+  `SCardGetStatusChange`, the floor any PC/SC application waits for.
 - Confirm → receipt bytes: from the Enter that confirms to the ESC/POS file written by the
   "file" printer. Baseline, same run: a raw sqlite3 commit with the ledger's pragmas plus writing
   and fsyncing a file of the same size.
@@ -21,12 +21,14 @@ import sqlite3
 import statistics
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 ROUNDS = 8
 BARCODES = ("6910100000012", "6910800000039", "6913600000117")
+READER = "Virtual PCD 00 00"
 
 
 def _raw_commit_and_write(tmp: Path, size: int) -> float:
@@ -54,6 +56,14 @@ def _until(done: Callable[[], bool], what: str, step: float, limit_s: float = 30
         if time.monotonic() > deadline:
             raise SystemExit(f"bench.ui: waited {limit_s:g} s for {what}")
         time.sleep(step)
+
+
+def _report_insertion(reported: list[float]) -> None:
+    """Block until pcscd reports a card in the reader; append the time it did."""
+    from drivers.card.pcsc import wait_for_change
+
+    wait_for_change({READER: False}, 30.0)
+    reported.append(time.perf_counter())
 
 
 def _printed(receipts: Path, before: set[Path]) -> bool:
@@ -95,7 +105,7 @@ def main(argv: list[str]) -> int:
             page.wait_for_selector("#scan")
             for i in range(ROUNDS):
                 page.request.post(url + "/demo/card", form={"action": "remove"})
-                _until(lambda: not card_atr("Virtual PCD 00 00"), "the card to leave", 0.01)
+                _until(lambda: not card_atr(READER), "the card to leave", 0.01)
                 page.goto(url + "/")
                 keys = 0
                 for code in BARCODES:
@@ -106,10 +116,17 @@ def main(argv: list[str]) -> int:
                 page.wait_for_function(
                     "document.querySelectorAll('[data-testid=lines] tbody tr').length === 3"
                 )
+                # pcscd's own report: a waiter blocked in SCardGetStatusChange before the insertion
+                reported: list[float] = []
+                waiter = threading.Thread(target=_report_insertion, args=(reported,))
+                waiter.start()
+                time.sleep(0.05)  # the waiter is blocked in pcscd before the card goes in
                 started = time.perf_counter()
                 page.request.post(url + "/demo/card", form={"action": "insert", "person": str(i)})
-                _until(lambda: card_atr("Virtual PCD 00 00") is not None, "pcscd to see it", 0.002)
-                detect.append(time.perf_counter() - started)
+                waiter.join(30.0)
+                if not reported or card_atr(READER) is None:
+                    raise SystemExit("bench.ui: pcscd never reported the inserted card")
+                detect.append(reported[0] - started)
                 page.wait_for_selector("[data-testid=presettlement]")
                 to_screen.append(time.perf_counter() - started)
                 before = set(receipts.glob("*.escpos")) if receipts.exists() else set()

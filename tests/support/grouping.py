@@ -15,8 +15,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from xdist.scheduler import LoadGroupScheduling
-
 __all__ = ["VPCD", "VPCD_FIXTURES", "VPCD_PATHS", "VpcdGroupPlugin", "in_vpcd_paths"]
 
 VPCD = "vpcd"
@@ -37,21 +35,14 @@ def in_vpcd_paths(nodeid: str) -> bool:
     return nodeid.startswith(VPCD_PATHS)
 
 
-class VpcdGroupScheduling(LoadGroupScheduling):  # type: ignore[misc]  # xdist has no type hints
-    """`--dist loadgroup`, with every node id under VPCD_PATHS in the `vpcd` work unit."""
-
-    def _split_scope(self, nodeid: str) -> str:
-        scope: str = super()._split_scope(nodeid)
-        if scope == nodeid and in_vpcd_paths(nodeid):
-            return VPCD
-        return scope
-
-
 class VpcdGroupPlugin:
     """Registered by tests/conftest.py when pytest-xdist is active."""
 
     @staticmethod
-    def pytest_xdist_make_scheduler(config: Any, log: Any) -> VpcdGroupScheduling | None:
+    def pytest_xdist_make_scheduler(config: Any, log: Any) -> Any:
         if config.getvalue("dist") != "loadgroup":
             return None
+        # imported here: the benches import tests.conftest's helpers without pytest-xdist
+        from tests.support.vpcd_scheduling import VpcdGroupScheduling
+
         return VpcdGroupScheduling(config, log)
