@@ -265,11 +265,13 @@ def load_config(
     chosen = Path(path) if path else Path(env.get("MEDPOS_CONFIG") or DEFAULT_CONFIG_PATH)
     where = str(chosen)
     try:
-        raw = tomllib.loads(chosen.read_text(encoding="utf-8"))
+        raw = tomllib.loads(_read_config_text(chosen))
     except FileNotFoundError:
         raise ConfigError(f"{where}: no such file; give an existing file with --config") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{where}: not valid TOML: {exc}") from None
+    except RecursionError:
+        raise ConfigError(f"{where}: not valid TOML: nested too deeply") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{where}: cannot be read: {exc}") from None
     for name, value in raw.items():
@@ -307,6 +309,27 @@ def load_config(
             f'such as "Asia/Shanghai"'
         ) from None
     return config
+
+
+# A config.toml is a few kilobytes; anything this large is not one (docs/security.md).
+MAX_CONFIG_BYTES = 1 << 20
+
+
+def _read_config_text(path: Path) -> str:
+    """The file's text, refused when others may write it (they could point the terminal at
+    another platform or data directory) or when it is larger than MAX_CONFIG_BYTES. Group write
+    is allowed: a checkout made under umask 002 is 0664, for the owner's own group."""
+    with path.open("rb") as f:
+        mode = os.fstat(f.fileno()).st_mode
+        if os.name == "posix" and mode & 0o002:
+            raise ConfigError(
+                f"{path}: writable by any user of this machine (mode {mode & 0o777:04o}): "
+                f"run `chmod 600 {path}` (or 644) as its owner"
+            )
+        data = f.read(MAX_CONFIG_BYTES + 1)
+    if len(data) > MAX_CONFIG_BYTES:
+        raise ConfigError(f"{path}: larger than {MAX_CONFIG_BYTES} bytes: not a config file")
+    return data.decode("utf-8")
 
 
 def _env_overrides(section: str, env: Mapping[str, str]) -> dict[str, str]:

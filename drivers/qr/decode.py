@@ -50,6 +50,7 @@ zxing-cpp reads in plain text mode so that payloads that are not UTF-8 come out 
 from __future__ import annotations
 
 import logging
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,7 +63,15 @@ from pyzbar.pyzbar import ZBarSymbol
 
 from terminal.errors import DriverError
 
-__all__ = ["Decoded", "QrError", "decode_frame", "decode_image_file", "read_image"]
+__all__ = [
+    "MAX_IMAGE_PIXELS",
+    "Decoded",
+    "QrError",
+    "check_image_size",
+    "decode_frame",
+    "decode_image_file",
+    "read_image",
+]
 
 log = logging.getLogger(__name__)
 
@@ -253,18 +262,65 @@ def decode_frame(frame: Image) -> list[Decoded]:
     return run_cascade(frame, CASCADE)
 
 
+# 40 megapixels: a phone photo is 12-50 MP, a camera frame 0.3-2 MP; a code needs far fewer.
+# A single-colour 20000×20000 PNG is 439 KB on disk and took OpenCV 40 s and 5.2 GB to decode.
+MAX_IMAGE_PIXELS = 40_000_000
+
+
+def image_size(path: Path) -> tuple[int, int]:
+    """(width, height) from the image file's header, without decoding its pixels (Pillow).
+
+    QrError when Pillow cannot tell the size: OpenCV's own limit (OPENCV_IO_MAX_IMAGE_PIXELS,
+    1 << 30 by default, read once when cv2 loads) is far above ours, so an image whose header we
+    cannot read is not handed to it. Pillow's own bomb check (`Image.MAX_IMAGE_PIXELS`, 89.5 MP:
+    a warning above it, an error above twice that, both at `open`) is above ours too; both are
+    taken here as "too large"."""
+    from PIL import Image as Pil
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Pil.DecompressionBombWarning)
+            with Pil.open(path) as im:  # reads the header only
+                width, height = im.size
+    except Pil.DecompressionBombError as exc:  # its text gives the size: "Image size (N pixels)…"
+        raise QrError(
+            f"{path}: over the {MAX_IMAGE_PIXELS // 1_000_000} megapixel limit ({exc}): not "
+            "decoded; give a smaller photo or a screenshot of the code"
+        ) from None
+    except Pil.UnidentifiedImageError:
+        raise QrError(f"{path}: not an image OpenCV can read: give a PNG or JPEG file") from None
+    except (PermissionError, FileNotFoundError):
+        raise
+    except (OSError, ValueError, SyntaxError, EOFError) as exc:  # plugins on a damaged header
+        raise QrError(f"{path}: a damaged image header ({exc}): give a PNG or JPEG file") from None
+    return int(width), int(height)
+
+
+def check_image_size(width: int, height: int, what: str) -> None:
+    """QrError when a `width`×`height` image is over MAX_IMAGE_PIXELS."""
+    if width * height > MAX_IMAGE_PIXELS:
+        raise QrError(
+            f"{what}: {width}×{height} pixels is over the {MAX_IMAGE_PIXELS // 1_000_000} "
+            "megapixel limit: not decoded; give a smaller photo or a screenshot of the code"
+        )
+
+
 def read_image(path: str | Path) -> Image:
-    """An image file as a BGR frame; QrError naming the file when it is missing or no image."""
+    """An image file as a BGR frame; QrError naming the file when it is missing, no image, or
+    over MAX_IMAGE_PIXELS (told from its header, before any pixel is decoded)."""
     p = Path(path)
     if not p.is_file():
         raise QrError(f"{p}: no such image file: check the path")
     try:
+        width, height = image_size(p)
+        check_image_size(width, height, str(p))
         data = np.fromfile(p, dtype=np.uint8)
     except OSError as exc:
         raise QrError(f"{p}: cannot be read ({exc.strerror}): check its permissions") from exc
     frame = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
     if frame is None:
         raise QrError(f"{p}: not an image OpenCV can read: give a PNG or JPEG file")
+    check_image_size(frame.shape[1], frame.shape[0], str(p))  # a header that lied
     return frame
 
 

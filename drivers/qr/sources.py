@@ -12,7 +12,7 @@ from typing import Protocol
 import cv2
 import numpy as np
 
-from drivers.qr.decode import QrError, read_image
+from drivers.qr.decode import QrError, check_image_size, read_image
 
 __all__ = [
     "CallbackSource",
@@ -106,6 +106,13 @@ class VideoSource:
             raise QrError(
                 f"{self.path}: not a video OpenCV can read: give an AVI (MJPG) or MP4 file"
             )
+        width = int(self._cap.get(cv2.CAP_PROP_FRAME_WIDTH) or 0)
+        height = int(self._cap.get(cv2.CAP_PROP_FRAME_HEIGHT) or 0)
+        try:
+            check_image_size(width, height, str(self.path))
+        except QrError:
+            self._cap.release()
+            raise
 
     @property
     def fps(self) -> float:
@@ -121,7 +128,8 @@ class VideoSource:
 
 
 class ImageSource:
-    """Image files in the order given; ends after the last one."""
+    """Image files in the order given; ends after the last one. Each is refused (QrError) over
+    `MAX_IMAGE_PIXELS` before it is decoded (`read_image`)."""
 
     def __init__(self, paths: Sequence[str | Path], name: str = "images") -> None:
         self.paths = [Path(p) for p in paths]

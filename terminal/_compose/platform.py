@@ -23,6 +23,7 @@ from terminal.checkout.syncing import SyncService
 from terminal.config import Config
 from terminal.errors import MedposError, SyncError
 from terminal.ledger import retry_pending_now
+from terminal.ledger.files import create_private_database, write_private_file
 
 __all__ = ["SyncLoop", "enrol_with_local_hub", "prepare_local_hub", "start_local_hub"]
 
@@ -40,6 +41,7 @@ def prepare_local_hub(config: Config, data_dir: Path, now: datetime) -> str:
     from terminal.demo.ecard import demo_issuer_key, demo_trust_list
 
     db = str(data_dir / "hub.db")
+    create_private_database(Path(db))  # the platform's root key lives in it: 0600
     engine = open_engine(db)
     try:
         migrate(engine)
@@ -61,7 +63,7 @@ def prepare_local_hub(config: Config, data_dir: Path, now: datetime) -> str:
             fixmedins_name=config.terminal.fixmedins_name,
             mdtrtarea_admvs=config.terminal.region,
         )
-        (data_dir / ENROL_CODE_FILE).write_text(code + "\n")
+        write_private_file(data_dir / ENROL_CODE_FILE, (code + "\n").encode("ascii"))
     finally:
         engine.dispose()
     return db

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import pkgutil
 import sys
 from collections.abc import Sequence
@@ -18,7 +19,7 @@ from collections.abc import Sequence
 from terminal.cli._common import Context, fail
 from terminal.errors import MedposError
 
-__all__ = ["build_parser", "main"]
+__all__ = ["EXIT_INTERNAL", "build_parser", "main"]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -41,24 +42,50 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# sysexits.h EX_SOFTWARE: an internal error, told apart from 1 (refused), 2 (bad input or
+# configuration) and 3 (no scheme matches)
+EXIT_INTERNAL = 70
+DEBUG_VARIABLE = "MEDPOS_DEBUG"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the `medpos` console script."""
+    """Entry point of the `medpos` console script.
+
+    An exception that is not a `MedposError` is a bug: it is printed as one line naming its type
+    and exit code 70 is returned; with `MEDPOS_DEBUG=1` it propagates with its traceback."""
     parser = build_parser()
     args = parser.parse_args(argv)
     level = {0: logging.WARNING, 1: logging.INFO}.get(args.verbose, logging.DEBUG)
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     ctx = Context(config_path=args.config)
     try:
-        code: int = args.func(args, ctx)
+        try:
+            code: int = args.func(args, ctx)
+        finally:
+            ctx.close()
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:
         return 0
     except MedposError as exc:
         return fail(str(exc), 2 if exc.__class__.__name__ == "ConfigError" else 1)
-    finally:
-        ctx.close()
+    except Exception as exc:
+        if os.environ.get(DEBUG_VARIABLE, "") not in ("", "0"):
+            raise
+        return _internal_error(exc)
     return code
+
+
+def _internal_error(exc: Exception) -> int:
+    """One line for an unexpected exception (the traceback goes to the debug log)."""
+    logging.getLogger(__name__).debug("unexpected error", exc_info=exc)
+    detail = " ".join(str(exc).split())
+    detail = f": {detail[:200]}{'…' if len(detail) > 200 else ''}" if detail else ""
+    return fail(
+        f"internal error ({type(exc).__name__}{detail}): this is a bug in medpos; run the "
+        f"command again with {DEBUG_VARIABLE}=1 for the traceback and report it",
+        EXIT_INTERNAL,
+    )
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -16,7 +16,9 @@ __all__ = [
     "fail",
     "open_service",
     "open_terminal",
+    "parse_json",
     "read_json_file",
+    "read_stdin_text",
     "read_text_file",
 ]
 
@@ -56,25 +58,101 @@ def emit_json(obj: Any) -> None:
     sys.stdout.flush()
 
 
-def read_text_file(path: str) -> str:
-    """A file's UTF-8 text; raises ValueError with a message naming the file."""
+# The largest input a command reads from a file or stdin: a signed reference-data document
+# (catalogue, persons, hotlist) is the largest thing that legitimately arrives, a few MB.
+MAX_INPUT_BYTES = 32 << 20
+# JSON nesting: the deepest legitimate document (a claim's basket lines) is 4 levels; the
+# platform takes 32 (platform-api.md "Trust rules").
+MAX_JSON_DEPTH = 32
+# An integer in an input document is a signed 64-bit value (versions, epochs, counts): SQLite
+# stores no more, and Python's int() of a long digit string is quadratic.
+MAX_JSON_INT_DIGITS = 19
+_INT64 = 1 << 63
+
+
+def read_text_file(path: str, *, limit: int = MAX_INPUT_BYTES) -> str:
+    """A file's UTF-8 text (at most `limit` bytes); raises ValueError with a message naming it."""
     try:
-        return Path(path).read_text(encoding="utf-8")
+        with open(path, "rb") as f:
+            data = f.read(limit + 1)
     except FileNotFoundError:
         raise ValueError(f"{path}: no such file") from None
-    except UnicodeDecodeError:
-        raise ValueError(f"{path}: not UTF-8 text") from None
+    except IsADirectoryError:
+        raise ValueError(f"{path}: is a directory, not a file") from None
     except OSError as exc:
         raise ValueError(f"{path}: cannot be read: {exc.strerror}") from None
+    return _utf8(data, path, limit)
 
 
-def read_json_file(path: str) -> Any:
-    """A JSON file, parsed; raises ValueError with a message naming the file."""
-    text = read_text_file(path)
+def read_stdin_text(*, limit: int = MAX_INPUT_BYTES) -> str:
+    """Standard input's UTF-8 text (at most `limit` bytes); ValueError otherwise."""
+    stream = getattr(sys.stdin, "buffer", None)
+    data = stream.read(limit + 1) if stream is not None else sys.stdin.read(limit + 1).encode()
+    return _utf8(data, "stdin", limit)
+
+
+def _utf8(data: bytes, where: str, limit: int) -> str:
+    if len(data) > limit:
+        raise ValueError(f"{where}: larger than {limit} bytes: not an input medpos reads")
     try:
-        return json.loads(text)
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ValueError(f"{where}: not UTF-8 text") from None
+    # newlines as a file opened in text mode gives them (what this function returned before)
+    return text.replace("\r\n", "\n").replace("\r", "\n") if "\r" in text else text
+
+
+def read_json_file(path: str, *, limit: int = MAX_INPUT_BYTES) -> Any:
+    """A JSON file, parsed and held to the limits above; ValueError with a message naming it."""
+    return parse_json(read_text_file(path, limit=limit), path)
+
+
+def parse_json(text: str, where: str) -> Any:
+    """JSON text, parsed: ValueError (naming `where`) for invalid JSON, NaN or Infinity, an
+    integer over MAX_JSON_INT_DIGITS digits, or nesting deeper than MAX_JSON_DEPTH."""
+    try:
+        value = json.loads(text, parse_int=_bounded_int, parse_constant=_no_constant)
     except json.JSONDecodeError as exc:
-        raise ValueError(f"{path}: not valid JSON: {exc.msg} at line {exc.lineno}") from None
+        raise ValueError(f"{where}: not valid JSON: {exc.msg} at line {exc.lineno}") from None
+    except _JsonLimit as exc:
+        raise ValueError(f"{where}: {exc}") from None
+    except RecursionError:
+        raise ValueError(f"{where}: nested deeper than {MAX_JSON_DEPTH} levels") from None
+    if _depth_over(value, MAX_JSON_DEPTH):
+        raise ValueError(f"{where}: nested deeper than {MAX_JSON_DEPTH} levels")
+    return value
+
+
+class _JsonLimit(ValueError):
+    pass
+
+
+def _bounded_int(text: str) -> int:
+    value = int(text) if len(text.lstrip("-")) <= MAX_JSON_INT_DIGITS else _INT64
+    if not -_INT64 <= value < _INT64:
+        raise _JsonLimit(f"the integer {text[:24]}… is outside the signed 64-bit range")
+    return value
+
+
+def _no_constant(name: str) -> Any:
+    raise _JsonLimit(f"{name} is not a JSON number")
+
+
+def _depth_over(value: Any, limit: int) -> bool:
+    """Whether `value` nests lists and objects more than `limit` deep (iterative: no recursion)."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: Any = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return False
 
 
 def open_terminal(ctx: Context, db: str | None) -> Any:

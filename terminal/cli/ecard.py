@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from terminal.cli._common import Context, emit_json, fail, read_json_file
+from terminal.cli._common import Context, emit_json, fail, read_json_file, read_stdin_text
 
 __all__ = ["register"]
 
@@ -70,7 +70,10 @@ def _verify(args: argparse.Namespace, ctx: Context) -> int:
         if isinstance(text, int):
             return text
     elif args.text == "-":
-        text = sys.stdin.read().rstrip("\r\n")
+        try:
+            text = read_stdin_text().rstrip("\r\n")
+        except ValueError as exc:
+            return _error("input", str(exc), 2)
     else:
         text = args.text
     now = args.now if args.now is not None else int(time.time())

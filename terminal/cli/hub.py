@@ -47,8 +47,11 @@ def register(sub: Any) -> None:
 def _hub(args: argparse.Namespace, ctx: Context) -> Any:
     from sync.hub.db import migrate, open_engine
     from sync.hub.service import Hub
+    from terminal.ledger.files import create_private_database
 
     url = args.db or str(ctx.config.data_dir / "hub.db")
+    if "://" not in url and Path(url).parent.is_dir():
+        create_private_database(Path(url))  # the platform's root key lives in it: 0600
     engine = open_engine(url)
     migrate(engine)
     ctx.on_close(engine.dispose)

@@ -67,6 +67,11 @@ CLAIM_ISS, CLAIM_EXP, CLAIM_IAT, CLAIM_CTI, CLAIM_ECARD = 1, 4, 6, 7, -65537
 TAG_COSE_SIGN1, TAG_CWT = 18, 61
 ECARD_TEXT_FIELDS = ("card_no", "psn_cert", "name", "insuplc_admdvs", "insutype")
 MAX_INFLATED = 64 * 1024  # an e-card payload is a few hundred bytes; refuse zlib bombs
+# The most a QR code holds in alphanumeric mode (version 40-L), the mode of the Base45 alphabet:
+# a longer text did not come from an e-card code (check 2, `base45`, "alphabet and length").
+MAX_TEXT = 4296
+# A COSE_Sign1 holding a CWT with its `ecard` map nests 4 deep; cbor2's own default is 400.
+MAX_CBOR_DEPTH = 16
 
 # one sentence per error code: what happened and what the cashier does
 ECARD_MESSAGES = {
@@ -154,7 +159,7 @@ def _one_cbor_item(data: bytes) -> Any:
     """Exactly one CBOR item and nothing after it, else `cose`."""
     stream = io.BytesIO(data)
     try:
-        item = cbor2.CBORDecoder(stream).decode()
+        item = cbor2.CBORDecoder(stream, max_depth=MAX_CBOR_DEPTH).decode()
     except (cbor2.CBORDecodeError, ValueError, TypeError, OverflowError, RecursionError) as exc:
         raise EcardError("cose", f"not CBOR: {exc}") from None
     if stream.tell() != len(data):
@@ -203,6 +208,8 @@ def _cose_bytes(text: object) -> bytes:
     """Checks 1-3: prefix, Base45, zlib → the COSE bytes."""
     if not isinstance(text, str) or not text.startswith(PREFIX):
         raise EcardError("prefix")
+    if len(text) > MAX_TEXT:
+        raise EcardError("base45", f"{len(text)} characters, more than a QR code holds")
     try:
         raw = b45decode(text[len(PREFIX) :])
     except ValueError as exc:

@@ -1,4 +1,9 @@
-"""The device key: Ed25519, generated on first start, stored as PEM with mode 0600 (DESIGN.md)."""
+"""The device key: Ed25519, generated on first start, stored as PEM with mode 0600 (DESIGN.md).
+
+A key file that group or others may read or write is refused (`ConfigError`, exit 2) rather than
+tightened: whoever could read it may already hold a copy, so the operator has to know; the message
+gives the `chmod 600` that fixes the file (docs/security.md "Files, keys and untrusted input").
+"""
 
 from __future__ import annotations
 
@@ -12,8 +17,12 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from terminal.errors import LedgerError
+from terminal.ledger.files import check_private_file, write_private_file
 
 __all__ = ["DeviceKey", "key_id_of"]
+
+# an Ed25519 PKCS#8 PEM is 119 bytes; anything much larger is not this file
+_MAX_PEM = 4096
 
 
 def key_id_of(public_raw: bytes) -> str:
@@ -49,13 +58,17 @@ class DeviceKey:
     def load_or_create(cls, path: Path) -> DeviceKey:
         """Load the PEM at `path`, or create it (mode 0600) when it does not exist."""
         try:
-            pem = path.read_bytes()
+            with path.open("rb") as f:
+                check_private_file(path, os.fstat(f.fileno()).st_mode, "device key")
+                pem = f.read(_MAX_PEM + 1)
         except FileNotFoundError:
             return cls._create(path)
         except OSError as exc:
             raise LedgerError(
                 f"device key {path} cannot be read ({exc.strerror}): check its owner and mode 0600"
             ) from None
+        if len(pem) > _MAX_PEM:
+            raise LedgerError(f"device key {path} is larger than a PEM key: restore it from backup")
         try:
             key = serialization.load_pem_private_key(pem, password=None)
         except ValueError:
@@ -75,14 +88,5 @@ class DeviceKey:
             serialization.PrivateFormat.PKCS8,
             serialization.NoEncryption(),
         )
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        try:
-            os.write(fd, pem)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, path)
+        write_private_file(path, pem)
         return cls(key)

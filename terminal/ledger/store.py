@@ -21,6 +21,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from terminal.errors import LedgerBusyError, LedgerError
+from terminal.ledger.files import create_private_database
 from terminal.ledger.keys import DeviceKey
 from terminal.ledger.schema import migrate
 from terminal.ledger.unit import WriteUnit
@@ -131,6 +132,7 @@ class SqliteLedger:
         public key recorded in the database)."""
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
+            create_private_database(path)  # 0600, and so are its -wal and -shm
             # one connection, used by one thread at a time: the web front serialises requests
             conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_S, check_same_thread=False)
         except OSError as exc:

@@ -11,10 +11,16 @@ from typing import Any
 
 from terminal.errors import InvalidInputError
 
-AMOUNT = re.compile(r"[0-9]+(\.[0-9]{1,2})?")
+# Digits before the point: amounts up to 999,999,999,999.99 yuan, quantities and prices up to
+# 999,999,999. Their products and sums then stay exact in Decimal's 28 digits and within SQLite's
+# 64-bit integers as fen; a 40-digit price used to end `settle` in decimal.InvalidOperation.
+AMOUNT_DIGITS = 12
+DECIMAL_DIGITS = 9
+AMOUNT = re.compile(rf"[0-9]{{1,{AMOUNT_DIGITS}}}(\.[0-9]{{1,2}})?")
+ANY_AMOUNT = re.compile(r"[0-9]+(\.[0-9]{1,2})?")
 DECIMAL = re.compile(r"[0-9]+(\.[0-9]+)?")
 # a decimal with at most 3 (quantities) or 4 (prices) places, in one match
-PLACES = {n: re.compile(rf"[0-9]+(\.[0-9]{{1,{n}}})?") for n in (3, 4)}
+PLACES = {n: re.compile(rf"[0-9]{{1,{DECIMAL_DIGITS}}}(\.[0-9]{{1,{n}}})?") for n in (3, 4)}
 MISSING = object()
 FEN = Decimal(100)
 
@@ -56,6 +62,8 @@ class Reader:
     def amount(self, value: Any, path: str) -> int:
         """A non-negative amount string with at most two places, in fen."""
         if not isinstance(value, str) or not AMOUNT.fullmatch(value):
+            if isinstance(value, str) and ANY_AMOUNT.fullmatch(value):
+                raise self.fail(path, f"has more than {AMOUNT_DIGITS} digits before the point")
             raise self.fail(path, f'{show(value)} is not an amount (a string like "12.50")')
         return int(Decimal(value) * FEN)
 
@@ -86,6 +94,8 @@ class Reader:
     def decimal(self, value: Any, path: str, what: str, places: int) -> Decimal:
         if not isinstance(value, str) or not DECIMAL.fullmatch(value):
             raise self.fail(path, f"{show(value)} is not a {what}")
+        if len(value.partition(".")[0]) > DECIMAL_DIGITS:
+            raise self.fail(path, f"has more than {DECIMAL_DIGITS} digits before the point")
         if "." in value and len(value.split(".")[1]) > places:
             raise self.fail(path, f"{show(value)} has more than {places} decimal places")
         return Decimal(value)

@@ -46,6 +46,8 @@ def parse_policy(text: str, source: str = "policy") -> Policy:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise r.fail("", f"not valid TOML: {exc}") from None
+    except RecursionError:  # tomllib recurses into nested arrays and inline tables
+        raise r.fail("", "not valid TOML: nested too deeply") from None
     head = r.table(r.get(doc, "policy", ""), "policy")
     region = r.text(r.get(head, "region", "policy"), "policy.region")
     year = r.integer(r.get(head, "year", "policy"), "policy.year")

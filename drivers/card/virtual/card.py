@@ -240,6 +240,20 @@ def card_from_dict(doc: dict[str, Any]) -> VirtualCard | VirtualPsam:
     return card
 
 
+# a card file is under a kilobyte; refuse what cannot be one before parsing it
+MAX_CARD_FILE = 1 << 16
+
+
 def load_card_file(path: Path) -> VirtualCard | VirtualPsam:
-    """Read a card file (see the module docstring)."""
-    return card_from_dict(json.loads(path.read_text(encoding="utf-8")))
+    """Read a card file (see the module docstring); ValueError when it is not one."""
+    with path.open("rb") as f:
+        data = f.read(MAX_CARD_FILE + 1)
+    if len(data) > MAX_CARD_FILE:
+        raise ValueError(f"larger than {MAX_CARD_FILE} bytes")
+    try:
+        doc = json.loads(data)
+        if not isinstance(doc, dict):
+            raise ValueError("not a JSON object")
+        return card_from_dict(doc)
+    except (RecursionError, TypeError, AttributeError) as exc:
+        raise ValueError(f"{type(exc).__name__}: {exc}") from None
