@@ -1,4 +1,8 @@
-"""card.md "Encodings" on the reader side: `an`, `cn` (BCD, F-padded), GBK, and simple TLV."""
+"""card.md "Encodings" on the reader side: `an`, `cn` (BCD, F-padded), GBK, and simple TLV.
+
+Limits: a simple-TLV length is one byte, so no value read here is over 255 bytes whatever the card
+answers, and nothing nests; a malformed answer is `MalformedAnswerError`, never another exception
+(a property test feeds arbitrary bytes)."""
 
 from __future__ import annotations
 

@@ -276,6 +276,7 @@ def image_size(path: Path) -> tuple[int, int]:
     a warning above it, an error above twice that, both at `open`) is above ours too; both are
     taken here as "too large"."""
     from PIL import Image as Pil
+    from PIL import UnidentifiedImageError
 
     try:
         with warnings.catch_warnings():
@@ -287,7 +288,7 @@ def image_size(path: Path) -> tuple[int, int]:
             f"{path}: over the {MAX_IMAGE_PIXELS // 1_000_000} megapixel limit ({exc}): not "
             "decoded; give a smaller photo or a screenshot of the code"
         ) from None
-    except Pil.UnidentifiedImageError:
+    except UnidentifiedImageError:
         raise QrError(f"{path}: not an image OpenCV can read: give a PNG or JPEG file") from None
     except (PermissionError, FileNotFoundError):
         raise
