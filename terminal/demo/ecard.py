@@ -13,6 +13,7 @@ from typing import Any
 
 from terminal.demo.people import DemoPerson
 from terminal.identity.issuer import IssuerKey, generate_issuer_key, load_issuer_key, trust_entry
+from terminal.ledger.files import check_private_file
 
 __all__ = ["DEMO_ISSUER", "demo_ecard_claims", "demo_issuer_key", "demo_trust_list"]
 
@@ -24,7 +25,9 @@ def demo_issuer_key(data_dir: Path) -> IssuerKey:
     """The demo issuer key of this data directory, created on first use."""
     path = data_dir / KEY_FILE
     if path.exists():
-        return load_issuer_key(path.read_bytes(), str(path))
+        with path.open("rb") as f:
+            check_private_file(path, os.fstat(f.fileno()).st_mode, "demo e-card issuer key")
+            return load_issuer_key(f.read(), str(path))
     key = generate_issuer_key("ES256")
     data_dir.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
