@@ -49,6 +49,7 @@ zxing-cpp reads in plain text mode so that payloads that are not UTF-8 come out 
 
 from __future__ import annotations
 
+import io
 import logging
 import warnings
 from collections.abc import Callable
@@ -265,10 +266,13 @@ def decode_frame(frame: Image) -> list[Decoded]:
 # 40 megapixels: a phone photo is 12-50 MP, a camera frame 0.3-2 MP; a code needs far fewer.
 # A single-colour 20000×20000 PNG is 439 KB on disk and took OpenCV 40 s and 5.2 GB to decode.
 MAX_IMAGE_PIXELS = 40_000_000
+# 40 MP as an uncompressed 24-bit BMP is 120 MB: no image file to scan is larger
+MAX_IMAGE_FILE_BYTES = 128 << 20
 
 
-def image_size(path: Path) -> tuple[int, int]:
-    """(width, height) from the image file's header, without decoding its pixels (Pillow).
+def image_size(data: bytes, path: Path) -> tuple[int, int]:
+    """(width, height) from the header of an image file's bytes, without decoding its pixels
+    (Pillow); `path` names the file in errors.
 
     QrError when Pillow cannot tell the size: OpenCV's own limit (OPENCV_IO_MAX_IMAGE_PIXELS,
     1 << 30 by default, read once when cv2 loads) is far above ours, so an image whose header we
@@ -281,7 +285,7 @@ def image_size(path: Path) -> tuple[int, int]:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Pil.DecompressionBombWarning)
-            with Pil.open(path) as im:  # reads the header only
+            with Pil.open(io.BytesIO(data)) as im:  # reads the header only
                 width, height = im.size
     except Pil.DecompressionBombError as exc:  # its text gives the size: "Image size (N pixels)…"
         raise QrError(
@@ -290,8 +294,6 @@ def image_size(path: Path) -> tuple[int, int]:
         ) from None
     except UnidentifiedImageError:
         raise QrError(f"{path}: not an image OpenCV can read: give a PNG or JPEG file") from None
-    except (PermissionError, FileNotFoundError):
-        raise
     except (OSError, ValueError, SyntaxError, EOFError) as exc:  # plugins on a damaged header
         raise QrError(f"{path}: a damaged image header ({exc}): give a PNG or JPEG file") from None
     return int(width), int(height)
@@ -313,11 +315,15 @@ def read_image(path: str | Path) -> Image:
     if not p.is_file():
         raise QrError(f"{p}: no such image file: check the path")
     try:
-        width, height = image_size(p)
-        check_image_size(width, height, str(p))
-        data = np.fromfile(p, dtype=np.uint8)
+        with p.open("rb") as f:  # read once: the header checked is the one decoded
+            raw = f.read(MAX_IMAGE_FILE_BYTES + 1)
     except OSError as exc:
         raise QrError(f"{p}: cannot be read ({exc.strerror}): check its permissions") from exc
+    if len(raw) > MAX_IMAGE_FILE_BYTES:
+        raise QrError(f"{p}: larger than {MAX_IMAGE_FILE_BYTES >> 20} MiB: not an image to scan")
+    width, height = image_size(raw, p)
+    check_image_size(width, height, str(p))
+    data = np.frombuffer(raw, dtype=np.uint8)
     frame = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
     if frame is None:
         raise QrError(f"{p}: not an image OpenCV can read: give a PNG or JPEG file")

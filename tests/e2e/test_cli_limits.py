@@ -92,6 +92,15 @@ def test_an_image_between_our_limit_and_pillows_is_refused_by_ours(tmp_path: Pat
         read_image(path)
 
 
+def test_an_image_file_over_128_mib_is_refused_unread(config_path: Path, tmp_path: Path) -> None:
+    path = tmp_path / "big.png"
+    with path.open("wb") as f:  # sparse
+        f.truncate(200 << 20)
+    done = in_process(config_path, "qr", "decode", str(path))
+    assert done.returncode == 1
+    assert "larger than 128 MiB: not an image to scan" in one_line(done.stderr)
+
+
 # -- JSON files and stdin -----------------------------------------------------------------------
 
 
