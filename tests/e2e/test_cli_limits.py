@@ -396,3 +396,37 @@ def test_trust_list_and_hotlist_files_are_held_to_the_same_limits(
     assert done.returncode == 2
     assert json.loads(done.stdout)["error"] == "input"
     assert "nested deeper than 32 levels" in json.loads(done.stdout)["message"]
+
+
+def test_refdata_import_refuses_deep_huge_and_odd_files_each_on_its_own_line(
+    make_config: Any, tmp_path: Path
+) -> None:
+    from tests.e2e.test_cli_refdata import ROOT_B64
+
+    config = make_config(platform={"root_public_key": ROOT_B64})
+    files = {
+        "deep.json": '{"kind": "hotlist", "body": ' + "[" * 50 + "]" * 50 + "}",
+        "deeper.json": "[" * 100_000 + "]" * 100_000,
+        "digits.json": '{"version": ' + "7" * 40 + "}",
+        "nan.json": '{"version": NaN}',
+        "binary.json": "\udcff",
+    }
+    paths = []
+    for name, text in files.items():
+        (tmp_path / name).write_bytes(text.encode("utf-8", "surrogateescape"))
+        paths.append(str(tmp_path / name))
+    big = tmp_path / "big.json"
+    with big.open("wb") as f:
+        f.truncate(100 * 1000 * 1000)
+    done = in_process(config, "refdata", "import", *paths, str(big))
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    answers = [json.loads(line) for line in done.stdout.splitlines()]
+    assert [a["error"] for a in answers] == ["refused"] * 6
+    messages = [a["message"] for a in answers]
+    assert "nested deeper than 32 levels" in messages[0]
+    assert "nested deeper than 32 levels" in messages[1]
+    assert "outside the signed 64-bit range" in messages[2]
+    assert "NaN is not a JSON number" in messages[3]
+    assert "not UTF-8 text" in messages[4]
+    assert f"larger than {MAX_INPUT_BYTES} bytes" in messages[5]
