@@ -430,3 +430,15 @@ def test_refdata_import_refuses_deep_huge_and_odd_files_each_on_its_own_line(
     assert "NaN is not a JSON number" in messages[3]
     assert "not UTF-8 text" in messages[4]
     assert f"larger than {MAX_INPUT_BYTES} bytes" in messages[5]
+
+
+@pytest.mark.parametrize("option", ["--claim", "--basket"])
+def test_checkout_refuses_a_deep_claim_or_basket_before_opening_the_terminal(
+    config_path: Path, tmp_path: Path, option: str
+) -> None:
+    path = tmp_path / "in.json"
+    path.write_text("[" * 100_000 + "]" * 100_000)
+    extra = ["--card"] if option == "--basket" else []
+    done = in_process(config_path, "checkout", option, str(path), *extra)
+    assert done.returncode == 2
+    assert f"nested deeper than {MAX_JSON_DEPTH} levels" in one_line(done.stderr)
