@@ -11,13 +11,14 @@ refund −1 with its (negative) total.
 from __future__ import annotations
 
 import hashlib
+import json
 import sqlite3
 from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
 from sync.protocol.canonical import canonical_json
-from terminal.errors import LedgerError
+from terminal.errors import LedgerCorruptError, LedgerError
 from terminal.ledger.records import GENESIS_HASH
 from terminal.ledger.schema import SETLINFO_MONEY
 from terminal.ledger.store import SqliteLedger
@@ -28,6 +29,7 @@ __all__ = [
     "close_day",
     "closure_hash",
     "day_totals",
+    "closure_head_fault",
     "get_closure",
 ]
 
@@ -109,12 +111,36 @@ def _totals(row: tuple[Any, ...]) -> dict[str, Any]:
     return out
 
 
+def closure_head_fault(conn: sqlite3.Connection) -> str | None:
+    """Why the last closure stored is not the last one signed (`meta.closure_head`, written with
+    each closure): closures were deleted; None when they agree."""
+    head = conn.execute("SELECT value FROM meta WHERE key = 'closure_head'").fetchone()
+    last = conn.execute(
+        "SELECT closure_no, hash FROM closures ORDER BY closure_no DESC LIMIT 1"
+    ).fetchone()
+    recorded = json.loads(head[0]) if head is not None else None
+    found = {"closure_no": last[0], "hash": last[1]} if last is not None else None
+    if recorded == found:
+        return None
+    return (
+        f"the closures end at closure {found['closure_no'] if found else 0} but closure "
+        f"{recorded['closure_no'] if recorded else 0} was the last one signed: closures were "
+        "deleted or added"
+    )
+
+
 def close_day(
     ledger: SqliteLedger, day: date, *, operator: str | None, at: datetime
 ) -> dict[str, Any]:
     """Write and return the signed closure of `day`; a closed or out-of-order day is refused."""
     with ledger.write() as unit:
         conn = ledger.conn
+        fault = closure_head_fault(conn)
+        if fault is not None:  # a new closure would sign over the gap
+            raise LedgerCorruptError(
+                f"{fault}; nothing was signed: run `medpos ledger verify` and restore the "
+                "database from backup"
+            )
         last = conn.execute(
             "SELECT closure_no, setl_date, last_seq, last_hash, hash, self_pay_last_id "
             "FROM closures ORDER BY closure_no DESC LIMIT 1"
@@ -123,7 +149,8 @@ def close_day(
             if last[1] == day.isoformat():
                 raise LedgerError(f"{day} is already closed: print it with `medpos report day`")
             raise LedgerError(f"{day} cannot be closed: a later day ({last[1]}) is closed already")
-        after_seq = last[2] if last is not None and last[2] is not None else 0
+        # the last entry any closure covered (a closure of a day without sales covers none)
+        after_seq = conn.execute("SELECT COALESCE(MAX(last_seq), 0) FROM closures").fetchone()[0]
         prev_covered_hash = last[3] if last is not None else GENESIS_HASH
         end = conn.execute(
             "SELECT MAX(seq) FROM txns WHERE seq > ? AND setl_date <= ?",
@@ -156,6 +183,10 @@ def close_day(
             f"INSERT INTO closures ({', '.join(cols)}) "  # noqa: S608 - fixed column names
             f"VALUES ({', '.join('?' * len(cols))})",
             [closure[c] for c in cols],
+        )
+        unit.set_meta(
+            "closure_head",
+            json.dumps({"closure_no": closure["closure_no"], "hash": closure["hash"]}),
         )
         unit.audit(
             "day_close", operator, {"setl_date": day.isoformat(), "hash": closure["hash"]}, at
