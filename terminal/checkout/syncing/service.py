@@ -34,6 +34,7 @@ from terminal.ledger import SqliteLedger, last_acked_entry
 __all__ = ["REFDATA_KINDS", "SyncService"]
 
 REFDATA_KINDS = ("policy", "catalogue", "trustlist", "hotlist", "persons")
+MSGID_RETRIES = 8
 
 
 class SyncService:
@@ -177,13 +178,20 @@ class SyncService:
         if txn["kind"] != "sale":
             orig = self.ledger.txn(txn["orig_txn_id"])
             infno = REVERSAL_INFNO[UPLOAD_INFNO.get(orig["med_type"] if orig else "", "2102")]
-        try:
-            answer = self.transport.call(
-                self.envelope(infno, self.ledger.upload_input(txn["txn_id"]))
+        upload = self.ledger.upload_input(txn["txn_id"])
+        # a restored database's msgid blocks are behind too: a msgid the platform has seen
+        # (`msgid_reused`, within the same second) is sent again from a fresh block
+        for _ in range(MSGID_RETRIES):
+            try:
+                answer = self.transport.call(self.envelope(infno, upload))
+            except SyncError as exc:
+                self._record_error(exc)
+                raise
+            if not str(answer.get("err_msg") or "").startswith("msgid_reused"):
+                break
+            self._msgids = MsgidSource(
+                self.config.terminal.dev_no, self.local_now, self._reserve_msgid_block
             )
-        except SyncError as exc:
-            self._record_error(exc)
-            raise
         head = (
             (answer.get("output") or {}).get("chain_head") if answer.get("infcode") == 0 else None
         )
