@@ -3,7 +3,8 @@
 - The closures: numbered 1, 2, … without gaps, ending at the closure recorded as the last one
   signed, and each covering exactly the sales, reversals and self-pay sales of its days (its
   range starts right after the previous closure's, its counts and sums are those of the rows, and
-  the first row after it is dated after its day).
+  the first row after it is dated after its day, or was made after the closure was signed: a sale
+  made after its day's closure was possible before time was checked to run forward).
 - The platform (`verify_platform`): the hash each acknowledgement was given for, and the
   platform's chain head from the last acknowledgement, against the local sales chain. Someone
   holding the database and the device key can re-sign anything local; what the platform
@@ -54,10 +55,12 @@ def closure_faults(ledger: SqliteLedger) -> tuple[str, str] | None:
                     f"{c['last_seq']}): {', '.join(different)} differ"
                 )
             after_seq = c["last_seq"]
+        signed_at = str(c["closed_at"])[:19].replace("T", " ")
         later = conn.execute(
-            "SELECT seq, setl_date FROM txns WHERE seq > ? ORDER BY seq LIMIT 1", (after_seq,)
+            "SELECT seq, setl_date, settled_at FROM txns WHERE seq > ? ORDER BY seq LIMIT 1",
+            (after_seq,),
         ).fetchone()
-        if later is not None and later[1] <= c["setl_date"]:
+        if later is not None and later[1] <= c["setl_date"] and later[2] < signed_at:
             return where, f"entry {later[0]} is dated {later[1]} but the closure does not cover it"
         if all(c.get(k) is not None for k in SELF_PAY_FIELDS):
             count, total = conn.execute(
@@ -70,10 +73,11 @@ def closure_faults(ledger: SqliteLedger) -> tuple[str, str] | None:
                 )
             after_self_pay = c["self_pay_last_id"]
             later = conn.execute(
-                "SELECT id, setl_date FROM self_pay_sales WHERE id > ? ORDER BY id LIMIT 1",
+                "SELECT id, setl_date, settled_at FROM self_pay_sales WHERE id > ? "
+                "ORDER BY id LIMIT 1",
                 (after_self_pay,),
             ).fetchone()
-            if later is not None and later[1] <= c["setl_date"]:
+            if later is not None and later[1] <= c["setl_date"] and later[2] < signed_at:
                 return where, (
                     f"self-pay sale {later[0]} is dated {later[1]} but the closure does not "
                     "cover it"
