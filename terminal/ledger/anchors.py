@@ -17,12 +17,12 @@ import json
 from typing import Any
 
 from terminal.ledger.closures import (
-    _SELF_PAY_SUMS,
     CLOSURE_MONEY,
     SELF_PAY_FIELDS,
-    _signed_amounts_sql,
-    _totals,
+    SELF_PAY_SUMS,
     closure_head_fault,
+    signed_amounts_sql,
+    totals_of,
 )
 from terminal.ledger.store import SqliteLedger
 
@@ -42,9 +42,9 @@ def closure_faults(ledger: SqliteLedger) -> tuple[str, str] | None:
             return where, f"closure {expected} is missing: closures were deleted or renumbered"
         expected += 1
         if c["last_seq"] is not None:
-            found = _totals(
+            found = totals_of(
                 conn.execute(
-                    _signed_amounts_sql("t.seq > ? AND t.seq <= ?"), (after_seq, c["last_seq"])
+                    signed_amounts_sql("t.seq > ? AND t.seq <= ?"), (after_seq, c["last_seq"])
                 ).fetchone()
             )
             keys = ("sale_count", "reversal_count", "first_seq", "last_seq", *CLOSURE_MONEY)
@@ -64,7 +64,7 @@ def closure_faults(ledger: SqliteLedger) -> tuple[str, str] | None:
             return where, f"entry {later[0]} is dated {later[1]} but the closure does not cover it"
         if all(c.get(k) is not None for k in SELF_PAY_FIELDS):
             count, total = conn.execute(
-                _SELF_PAY_SUMS + "WHERE id > ? AND id <= ?", (after_self_pay, c["self_pay_last_id"])
+                SELF_PAY_SUMS + "WHERE id > ? AND id <= ?", (after_self_pay, c["self_pay_last_id"])
             ).fetchone()
             if (count, total) != (c["self_pay_count"], c["self_pay_total"]):
                 return where, (

@@ -26,11 +26,14 @@ from terminal.ledger.store import SqliteLedger
 __all__ = [
     "CLOSURE_MONEY",
     "SELF_PAY_FIELDS",
+    "SELF_PAY_SUMS",
     "close_day",
     "closure_hash",
     "day_totals",
     "closure_head_fault",
     "get_closure",
+    "signed_amounts_sql",
+    "totals_of",
 ]
 
 CLOSURE_MONEY = SETLINFO_MONEY[:-1]  # every setlinfo amount but the balance after
@@ -64,7 +67,7 @@ def closure_hash(closure: Mapping[str, Any]) -> str:
     return hashlib.sha256(canonical_json(fields)).hexdigest()
 
 
-def _signed_amounts_sql(where: str) -> str:
+def signed_amounts_sql(where: str) -> str:
     sums = ", ".join(
         f"COALESCE(SUM(CASE WHEN t.kind = 'sale' THEN t.{m} ELSE -o.{m} END), 0)"
         for m in CLOSURE_MONEY
@@ -79,7 +82,7 @@ def _signed_amounts_sql(where: str) -> str:
 
 
 # a self-pay sale counts 1, its refund −1; a refund's total is stored negated already
-_SELF_PAY_SUMS = (
+SELF_PAY_SUMS = (
     "SELECT COALESCE(SUM(CASE WHEN orig_id IS NULL THEN 1 ELSE -1 END), 0), "
     "COALESCE(SUM(total), 0) FROM self_pay_sales "
 )
@@ -87,11 +90,11 @@ _SELF_PAY_SUMS = (
 
 def day_totals(ledger: SqliteLedger, day: date) -> dict[str, Any]:
     """Live totals of the sales and reversals dated `day` (not a closure: nothing is signed)."""
-    row = ledger.conn.execute(_signed_amounts_sql("t.setl_date = ?"), (day.isoformat(),)).fetchone()
+    row = ledger.conn.execute(signed_amounts_sql("t.setl_date = ?"), (day.isoformat(),)).fetchone()
     count, total = ledger.conn.execute(
-        _SELF_PAY_SUMS + "WHERE setl_date = ?", (day.isoformat(),)
+        SELF_PAY_SUMS + "WHERE setl_date = ?", (day.isoformat(),)
     ).fetchone()
-    return {**_totals(row), "self_pay_count": count, "self_pay_total": total}
+    return {**totals_of(row), "self_pay_count": count, "self_pay_total": total}
 
 
 def get_closure(ledger: SqliteLedger, day: date) -> dict[str, Any] | None:
@@ -100,7 +103,7 @@ def get_closure(ledger: SqliteLedger, day: date) -> dict[str, Any] | None:
     return dict(rows[0]) if rows else None
 
 
-def _totals(row: tuple[Any, ...]) -> dict[str, Any]:
+def totals_of(row: tuple[Any, ...]) -> dict[str, Any]:
     out: dict[str, Any] = {
         "sale_count": row[0],
         "reversal_count": row[1],
@@ -157,12 +160,12 @@ def close_day(
             (after_seq, day.isoformat()),
         ).fetchone()[0]
         if end is None:
-            totals = _totals((0, 0, None, None, *([0] * len(CLOSURE_MONEY))))
+            totals = totals_of((0, 0, None, None, *([0] * len(CLOSURE_MONEY))))
             last_hash = prev_covered_hash
         else:
-            totals = _totals(
+            totals = totals_of(
                 conn.execute(
-                    _signed_amounts_sql("t.seq > ? AND t.seq <= ?"), (after_seq, end)
+                    signed_amounts_sql("t.seq > ? AND t.seq <= ?"), (after_seq, end)
                 ).fetchone()
             )
             last_hash = conn.execute("SELECT hash FROM ledger WHERE seq = ?", (end,)).fetchone()[0]
@@ -206,5 +209,5 @@ def _self_pay_covered(conn: sqlite3.Connection, after: int | None, day: date) ->
     if end is None:
         return {"self_pay_count": 0, "self_pay_total": 0, "self_pay_last_id": after}
     span = (after, end)
-    count, total = conn.execute(_SELF_PAY_SUMS + "WHERE id > ? AND id <= ?", span).fetchone()
+    count, total = conn.execute(SELF_PAY_SUMS + "WHERE id > ? AND id <= ?", span).fetchone()
     return {"self_pay_count": count, "self_pay_total": total, "self_pay_last_id": end}
