@@ -171,11 +171,8 @@ class SqliteLedger:
                 "restore the original device_key.pem"
             )
         if self.get_meta("journal_unsigned"):  # rows the journal's migration chained
-            from terminal.ledger.journal import sign_pending
-
             with self.write() as unit:
-                sign_pending(self.conn, self.key)
-                self.conn.execute("DELETE FROM meta WHERE key = 'journal_unsigned'")
+                unit.sign_journal()
                 unit.commit()
 
     def close(self) -> None:

@@ -214,6 +214,12 @@ class WriteUnit:
         assert cur.lastrowid is not None
         journal.append(self._conn, self._ledger.key, "audit", cur.lastrowid)
 
+    def sign_journal(self) -> int:
+        """Sign the journal entries its migration chained without a key; how many."""
+        signed = journal.sign_pending(self._conn, self._ledger.key)
+        self._conn.execute("DELETE FROM meta WHERE key = 'journal_unsigned'")
+        return signed
+
     def put_refdata(
         self, kind: str, version: int, issued_at: int, body: str, sig: str | None, at: datetime
     ) -> None:
