@@ -283,9 +283,11 @@ class Hub:
     ) -> dict[str, Any]:
         dev_no, data, now = message.dev_no, message.data, message.now
         if infno in UPLOAD_INFNOS:
-            return {"setlinfo": uploads.upload(conn, tx, self._reference, message)}
+            setlinfo = uploads.upload(conn, tx, self._reference, message)
+            return {"setlinfo": setlinfo, "chain_head": uploads.chain_head(conn, dev_no)}
         if infno in REVERSAL_INFNOS:
-            return {"setlinfo": uploads.reversal(conn, tx, self._reference, message)}
+            setlinfo = uploads.reversal(conn, tx, self._reference, message)
+            return {"setlinfo": setlinfo, "chain_head": uploads.chain_head(conn, dev_no)}
         if infno == "9001":
             return devices.sign_in(conn, dev_no, data, now)
         if infno == "9002":

@@ -178,6 +178,10 @@ ENTRY_BY_TXN = Statement(select(t.entries).where(_e.txn_id == bindparam("txn_id"
 _AT = and_(_e.dev_no == bindparam("dev_no"), _e.seq == bindparam("seq"))
 ENTRY_AT = Statement(select(t.entries).where(_AT))
 LINK_AT = Statement(select(_e.hash, _e.status, _e.reason).where(_AT))
+# the device's chain head: the last seq (and its hash) stored (platform-api.md "Trust rules")
+CHAIN_HEAD = Statement(
+    select(_e.seq, _e.hash).where(_e.dev_no == bindparam("dev_no")).order_by(_e.seq.desc()).limit(1)
+)
 HELD_FOR_GAP = Statement(
     select(_e.seq)
     .where(and_(_e.dev_no == bindparam("dev_no"), _e.status == _held, _e.reason.is_(None)))

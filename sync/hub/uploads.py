@@ -21,7 +21,7 @@ from sync.protocol.envelope import parse_inf_time
 from sync.protocol.signing import verify_entry_signature
 from sync.protocol.upload import ZERO_HASH, entry_hash
 
-__all__ = ["reversal", "upload"]
+__all__ = ["chain_head", "reversal", "upload"]
 
 
 def upload(
@@ -63,6 +63,12 @@ def reversal(
     if txn_id != f"{dev_no}-{seq}":
         raise Refused("bad_input", f"input.txn_id: must be {dev_no}-{seq}")
     return _store_entry(conn, tx, reference, message, "reversal", None)
+
+
+def chain_head(conn: Connection, dev_no: str) -> dict[str, Any]:
+    """`{"seq", "hash"}` of the last entry stored for the device (seq 0 and 64 zeros: none)."""
+    row = q.CHAIN_HEAD.first(conn, {"dev_no": dev_no})
+    return {"seq": row.seq, "hash": row.hash} if row is not None else {"seq": 0, "hash": ZERO_HASH}
 
 
 def _store_entry(

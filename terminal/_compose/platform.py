@@ -157,6 +157,8 @@ class SyncLoop:
                 retry_pending_now(sync.ledger)
             report = sync.drain()
             if report.error is None:
+                if report.sent == 0:  # nothing acknowledged: the platform's chain head
+                    sync.check_chain_head()
                 sync.refresh_refdata()
         except MedposError as exc:
             self._say(f"sync: {exc}")

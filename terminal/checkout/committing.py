@@ -17,7 +17,7 @@ from typing import Any
 from terminal.checkout.pricing import HeldReference
 from terminal.identity.hotlist import HotlistIndex, hotlist_match
 from terminal.identity.model import Identity
-from terminal.ledger import SaleRecord, SqliteLedger, WriteUnit
+from terminal.ledger import SaleRecord, SqliteLedger, WriteUnit, insurance_refusal
 from terminal.risk import Refusal, RiskLimits, RiskState, check_limits
 from terminal.settlement import (
     Accumulators,
@@ -78,6 +78,12 @@ def settle_in_unit(
     # every read in the unit's own snapshot: what is checked is what is committed
     versions = ledger.refdata_versions()
     ref = held.reference(versions)
+    # time runs forward, the chain is not behind the platform's, the data is the platform's
+    stopped = insurance_refusal(ledger, now, ref.catalogue_version)
+    if stopped is not None:
+        return Settlement(
+            claim, fresh is None, Refusal(*stopped), None, None, ref.catalogue_version, year
+        )
     blocked = _hotlisted(sale.identity, psn_cert, held.hotlist(versions))
     if blocked is not None:
         return Settlement(claim, fresh is None, blocked, None, None, ref.catalogue_version, year)

@@ -30,7 +30,7 @@ from terminal.config import Config
 from terminal.errors import CheckoutError, LedgerError
 from terminal.identity.hotlist import HotlistIndex
 from terminal.identity.model import CERT_ID_NUMBER, Identity
-from terminal.ledger import Appended, SqliteLedger, close_day
+from terminal.ledger import Appended, SqliteLedger, close_day, time_refusal
 from terminal.risk import RiskLimits
 from terminal.settlement import parse_claim
 
@@ -316,6 +316,9 @@ class CheckoutService:
         now = self.local_now()
         try:
             with self.ledger.write() as unit:
+                refused = time_refusal(self.ledger, now)  # a reversal is an entry of the chain
+                if refused is not None:
+                    raise CheckoutError(*refused)
                 appended = unit.append_reversal(
                     orig_txn_id=txn_id, reason=reason, operator=operator, settled_at=now
                 )

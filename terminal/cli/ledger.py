@@ -1,4 +1,5 @@
-"""`medpos ledger verify`: walk the chain, signatures and anchors (exit 1 on the first fault)."""
+"""`medpos ledger verify [--platform]`: walk the chains, signatures and anchors (exit 1 on the
+first fault); with `--platform`, also the sales chain against what the platform acknowledged."""
 
 from __future__ import annotations
 
@@ -17,6 +18,12 @@ def register(sub: Any) -> None:
     v = ps.add_parser("verify", help="recompute every hash and signature and check the anchors")
     v.add_argument("--db", metavar="PATH", help="terminal database (default: from config)")
     v.add_argument("--json", action="store_true", help="print the report as JSON")
+    v.add_argument(
+        "--platform",
+        action="store_true",
+        help="also compare the sales chain with the hashes the platform acknowledged and its "
+        "chain head (the anchor outside this terminal)",
+    )
     v.set_defaults(func=_verify)
 
 
@@ -24,7 +31,7 @@ def _verify(args: argparse.Namespace, ctx: Context) -> int:
     from pathlib import Path
 
     from terminal.errors import LedgerError
-    from terminal.ledger import SqliteLedger, report_text, verify_ledger
+    from terminal.ledger import SqliteLedger, report_text, verify_ledger, verify_platform
 
     path = Path(args.db) if args.db else ctx.config.db_path
     if not path.exists():
@@ -36,7 +43,7 @@ def _verify(args: argparse.Namespace, ctx: Context) -> int:
         print(f"medpos: {exc}", file=sys.stderr)
         return 1
     ctx.on_close(ledger.close)
-    report = verify_ledger(ledger)
+    report = verify_platform(ledger) if args.platform else verify_ledger(ledger)
     if args.json:
         emit_json(report.as_json())
     else:

@@ -1,4 +1,8 @@
-"""`medpos enrol`, `medpos sync [--once]`, `medpos sync status`, `medpos sync release`."""
+"""`medpos enrol`, `medpos sync [--once]`, `medpos sync status`, `medpos sync release`.
+
+`medpos sync [--once]` exits 1 when the platform could not be reached (the upload, the chain-head
+check or the reference data), 3 when the platform's chain head is ahead of this terminal's
+(`rolled_back`: the database was restored from an older copy; the loop stops too)."""
 
 from __future__ import annotations
 
@@ -68,15 +72,28 @@ def _sync(args: argparse.Namespace, ctx: Context) -> int:
     while True:
         report = syncer.drain()
         line: dict[str, Any] = {"upload": report.as_json()}
-        if report.error is None:
+        unreachable = report.error is not None
+        if not unreachable:
             try:
+                if report.sent == 0:  # nothing acknowledged: ask for the platform's chain head
+                    syncer.check_chain_head()
                 line["refdata"] = syncer.refresh_refdata()
             except SyncError as exc:
                 line["refdata_error"] = str(exc)
-        line["status"] = sync_status(service)
+                # a terminal not enrolled yet reached nothing to fail: that is not unreachable
+                unreachable = sync_status(service)["enrolled"]
+        status = line["status"] = sync_status(service)
         emit_json(line)
+        if status["rolled_back"] is not None:
+            return fail(
+                "this database is older than the platform's chain (platform head seq "
+                f"{status['rolled_back']['platform']['seq']}, this terminal's seq "
+                f"{status['rolled_back']['local']['seq']}): it was restored from an older copy; "
+                "insurance sales are stopped until the current database is restored",
+                3,
+            )
         if args.once:
-            return 1 if report.error else 0
+            return 1 if unreachable else 0
         time.sleep(ctx.config.platform.sync_interval_s)
 
 

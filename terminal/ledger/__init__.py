@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from terminal.ledger.closures import close_day, closure_hash, day_totals, get_closure
 from terminal.ledger.entries import Appended, SaleRecord
+from terminal.ledger.guards import insurance_refusal, rollback_state, time_refusal
 from terminal.ledger.keys import DeviceKey, key_id_of
 from terminal.ledger.records import GENESIS_HASH, entry_hash
 from terminal.ledger.reports import (
@@ -30,12 +31,13 @@ from terminal.ledger.syncstate import (
     day_acknowledgements,
     due_entries,
     has_expired_replay,
+    last_acked_entry,
     outbox_summary,
     parked_entries,
     retry_pending_now,
 )
 from terminal.ledger.unit import WriteUnit
-from terminal.ledger.verify import VerifyReport, report_text, verify_ledger
+from terminal.ledger.verify import VerifyReport, report_text, verify_ledger, verify_platform
 
 __all__ = [
     "GENESIS_HASH",
@@ -59,7 +61,9 @@ __all__ = [
     "get_closure",
     "get_self_pay",
     "has_expired_replay",
+    "insurance_refusal",
     "key_id_of",
+    "last_acked_entry",
     "outbox_summary",
     "parked_entries",
     "record_self_pay",
@@ -68,9 +72,12 @@ __all__ = [
     "refundable_self_pay",
     "report_text",
     "retry_pending_now",
+    "rollback_state",
     "self_pay_day_rows",
+    "time_refusal",
     "txn_lines",
     "txn_of",
     "txn_with_entry",
     "verify_ledger",
+    "verify_platform",
 ]

@@ -11,13 +11,14 @@ refund −1 with its (negative) total.
 from __future__ import annotations
 
 import hashlib
+import json
 import sqlite3
 from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
 from sync.protocol.canonical import canonical_json
-from terminal.errors import LedgerError
+from terminal.errors import LedgerCorruptError, LedgerError
 from terminal.ledger.records import GENESIS_HASH
 from terminal.ledger.schema import SETLINFO_MONEY
 from terminal.ledger.store import SqliteLedger
@@ -25,10 +26,14 @@ from terminal.ledger.store import SqliteLedger
 __all__ = [
     "CLOSURE_MONEY",
     "SELF_PAY_FIELDS",
+    "SELF_PAY_SUMS",
     "close_day",
     "closure_hash",
     "day_totals",
+    "closure_head_fault",
     "get_closure",
+    "signed_amounts_sql",
+    "totals_of",
 ]
 
 CLOSURE_MONEY = SETLINFO_MONEY[:-1]  # every setlinfo amount but the balance after
@@ -62,7 +67,7 @@ def closure_hash(closure: Mapping[str, Any]) -> str:
     return hashlib.sha256(canonical_json(fields)).hexdigest()
 
 
-def _signed_amounts_sql(where: str) -> str:
+def signed_amounts_sql(where: str) -> str:
     sums = ", ".join(
         f"COALESCE(SUM(CASE WHEN t.kind = 'sale' THEN t.{m} ELSE -o.{m} END), 0)"
         for m in CLOSURE_MONEY
@@ -77,7 +82,7 @@ def _signed_amounts_sql(where: str) -> str:
 
 
 # a self-pay sale counts 1, its refund −1; a refund's total is stored negated already
-_SELF_PAY_SUMS = (
+SELF_PAY_SUMS = (
     "SELECT COALESCE(SUM(CASE WHEN orig_id IS NULL THEN 1 ELSE -1 END), 0), "
     "COALESCE(SUM(total), 0) FROM self_pay_sales "
 )
@@ -85,11 +90,11 @@ _SELF_PAY_SUMS = (
 
 def day_totals(ledger: SqliteLedger, day: date) -> dict[str, Any]:
     """Live totals of the sales and reversals dated `day` (not a closure: nothing is signed)."""
-    row = ledger.conn.execute(_signed_amounts_sql("t.setl_date = ?"), (day.isoformat(),)).fetchone()
+    row = ledger.conn.execute(signed_amounts_sql("t.setl_date = ?"), (day.isoformat(),)).fetchone()
     count, total = ledger.conn.execute(
-        _SELF_PAY_SUMS + "WHERE setl_date = ?", (day.isoformat(),)
+        SELF_PAY_SUMS + "WHERE setl_date = ?", (day.isoformat(),)
     ).fetchone()
-    return {**_totals(row), "self_pay_count": count, "self_pay_total": total}
+    return {**totals_of(row), "self_pay_count": count, "self_pay_total": total}
 
 
 def get_closure(ledger: SqliteLedger, day: date) -> dict[str, Any] | None:
@@ -98,7 +103,7 @@ def get_closure(ledger: SqliteLedger, day: date) -> dict[str, Any] | None:
     return dict(rows[0]) if rows else None
 
 
-def _totals(row: tuple[Any, ...]) -> dict[str, Any]:
+def totals_of(row: tuple[Any, ...]) -> dict[str, Any]:
     out: dict[str, Any] = {
         "sale_count": row[0],
         "reversal_count": row[1],
@@ -109,12 +114,36 @@ def _totals(row: tuple[Any, ...]) -> dict[str, Any]:
     return out
 
 
+def closure_head_fault(conn: sqlite3.Connection) -> str | None:
+    """Why the last closure stored is not the last one signed (`meta.closure_head`, written with
+    each closure): closures were deleted; None when they agree."""
+    head = conn.execute("SELECT value FROM meta WHERE key = 'closure_head'").fetchone()
+    last = conn.execute(
+        "SELECT closure_no, hash FROM closures ORDER BY closure_no DESC LIMIT 1"
+    ).fetchone()
+    recorded = json.loads(head[0]) if head is not None else None
+    found = {"closure_no": last[0], "hash": last[1]} if last is not None else None
+    if recorded == found:
+        return None
+    return (
+        f"the closures end at closure {found['closure_no'] if found else 0} but closure "
+        f"{recorded['closure_no'] if recorded else 0} was the last one signed: closures were "
+        "deleted or added"
+    )
+
+
 def close_day(
     ledger: SqliteLedger, day: date, *, operator: str | None, at: datetime
 ) -> dict[str, Any]:
     """Write and return the signed closure of `day`; a closed or out-of-order day is refused."""
     with ledger.write() as unit:
         conn = ledger.conn
+        fault = closure_head_fault(conn)
+        if fault is not None:  # a new closure would sign over the gap
+            raise LedgerCorruptError(
+                f"{fault}; nothing was signed: run `medpos ledger verify` and restore the "
+                "database from backup"
+            )
         last = conn.execute(
             "SELECT closure_no, setl_date, last_seq, last_hash, hash, self_pay_last_id "
             "FROM closures ORDER BY closure_no DESC LIMIT 1"
@@ -123,19 +152,20 @@ def close_day(
             if last[1] == day.isoformat():
                 raise LedgerError(f"{day} is already closed: print it with `medpos report day`")
             raise LedgerError(f"{day} cannot be closed: a later day ({last[1]}) is closed already")
-        after_seq = last[2] if last is not None and last[2] is not None else 0
+        # the last entry any closure covered (a closure of a day without sales covers none)
+        after_seq = conn.execute("SELECT COALESCE(MAX(last_seq), 0) FROM closures").fetchone()[0]
         prev_covered_hash = last[3] if last is not None else GENESIS_HASH
         end = conn.execute(
             "SELECT MAX(seq) FROM txns WHERE seq > ? AND setl_date <= ?",
             (after_seq, day.isoformat()),
         ).fetchone()[0]
         if end is None:
-            totals = _totals((0, 0, None, None, *([0] * len(CLOSURE_MONEY))))
+            totals = totals_of((0, 0, None, None, *([0] * len(CLOSURE_MONEY))))
             last_hash = prev_covered_hash
         else:
-            totals = _totals(
+            totals = totals_of(
                 conn.execute(
-                    _signed_amounts_sql("t.seq > ? AND t.seq <= ?"), (after_seq, end)
+                    signed_amounts_sql("t.seq > ? AND t.seq <= ?"), (after_seq, end)
                 ).fetchone()
             )
             last_hash = conn.execute("SELECT hash FROM ledger WHERE seq = ?", (end,)).fetchone()[0]
@@ -157,6 +187,10 @@ def close_day(
             f"VALUES ({', '.join('?' * len(cols))})",
             [closure[c] for c in cols],
         )
+        unit.set_meta(
+            "closure_head",
+            json.dumps({"closure_no": closure["closure_no"], "hash": closure["hash"]}),
+        )
         unit.audit(
             "day_close", operator, {"setl_date": day.isoformat(), "hash": closure["hash"]}, at
         )
@@ -175,5 +209,5 @@ def _self_pay_covered(conn: sqlite3.Connection, after: int | None, day: date) ->
     if end is None:
         return {"self_pay_count": 0, "self_pay_total": 0, "self_pay_last_id": after}
     span = (after, end)
-    count, total = conn.execute(_SELF_PAY_SUMS + "WHERE id > ? AND id <= ?", span).fetchone()
+    count, total = conn.execute(SELF_PAY_SUMS + "WHERE id > ? AND id <= ?", span).fetchone()
     return {"self_pay_count": count, "self_pay_total": total, "self_pay_last_id": end}

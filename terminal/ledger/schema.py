@@ -13,6 +13,7 @@ import sqlite3
 
 from sqlite_utils import Database, Migrations
 
+from terminal.ledger.journal import JOURNAL_DDL, chain_existing
 from terminal.ledger.replay import REPLAY_DDL
 from terminal.settlement.output import LINE_MONEY, SETLINFO_FIELDS
 
@@ -288,6 +289,29 @@ ALTER TABLE self_pay_sales ADD COLUMN orig_id INTEGER REFERENCES self_pay_sales(
 CREATE UNIQUE INDEX self_pay_one_refund ON self_pay_sales (orig_id) WHERE orig_id IS NOT NULL;
 """,
     )
+
+
+@MIGRATIONS()
+def m0005_journal(db: Database) -> None:
+    # the journal (terminal/ledger/journal.py): self-pay sales and the audit log in signed chains.
+    # Rows written before are chained here with their hashes; the key is not at hand in a
+    # migration, so they are signed at the next open with the device key (`journal_unsigned`).
+    # The closures' head and the platform's acknowledged hashes become anchors `ledger verify`
+    # checks (docs/core.md "The journal").
+    _run_script(
+        db,
+        JOURNAL_DDL
+        + """
+ALTER TABLE acks ADD COLUMN hash TEXT;
+UPDATE acks SET hash = (SELECT l.hash FROM ledger l WHERE l.seq = acks.seq);
+INSERT INTO meta (key, value)
+SELECT 'closure_head', json_object('closure_no', closure_no, 'hash', hash)
+FROM closures ORDER BY closure_no DESC LIMIT 1;
+""",
+    )
+    chain_existing(db.conn)
+    if db.execute("SELECT 1 FROM journal LIMIT 1").fetchone() is not None:
+        db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('journal_unsigned', '1')")
 
 
 def migrate(db: Database) -> None:

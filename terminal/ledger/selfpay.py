@@ -18,7 +18,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from terminal.errors import LedgerError
+from terminal.errors import CheckoutError, LedgerError
+from terminal.ledger import journal
+from terminal.ledger.guards import time_refusal
 from terminal.ledger.store import SqliteLedger, translate_sqlite_error
 from terminal.settlement.money import format_fen
 
@@ -92,6 +94,7 @@ def record_self_pay(
         done = _read(conn, "s.basket_id = ?", basket_id)
         if done is not None:
             return done, False
+        _check_time(ledger, at)
         sale_id, self_pay_id = _insert(
             ledger, basket_id, at, operator, payment_method, reason, lines, orig_id=None
         )
@@ -121,6 +124,7 @@ def refund_self_pay(
     sale refunded before, is refused with a `LedgerError` saying so."""
     with ledger.write() as unit:
         conn = ledger.conn
+        _check_time(ledger, at)
         sale = _read(conn, "s.self_pay_id = ?", self_pay_id)
         if sale is None:
             raise LedgerError(f"no self-pay sale {self_pay_id} on this terminal: check the receipt")
@@ -165,6 +169,13 @@ def refund_self_pay(
         unit.commit()
     assert refund is not None
     return refund
+
+
+def _check_time(ledger: SqliteLedger, at: datetime) -> None:
+    """Time runs forward (`guards.time_refusal`): raise the refusal as a `CheckoutError`."""
+    refused = time_refusal(ledger, at)
+    if refused is not None:
+        raise CheckoutError(*refused)
 
 
 def get_self_pay(ledger: SqliteLedger, self_pay_id: str) -> SelfPayRecord | None:
@@ -216,6 +227,7 @@ def _insert(
             for i, line in enumerate(lines)
         ],
     )
+    journal.append(conn, ledger.key, "self_pay", sale_id)
     return sale_id, self_pay_id
 
 

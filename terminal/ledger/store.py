@@ -172,6 +172,10 @@ class SqliteLedger:
                 f"the device key next to {self.path} is not the key this ledger was signed with: "
                 "restore the original device_key.pem"
             )
+        if self.get_meta("journal_unsigned"):  # rows the journal's migration chained
+            with self.write() as unit:
+                unit.sign_journal()
+                unit.commit()
 
     def close(self) -> None:
         self.conn.close()

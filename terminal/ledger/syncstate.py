@@ -18,6 +18,7 @@ __all__ = [
     "day_acknowledgements",
     "due_entries",
     "has_expired_replay",
+    "last_acked_entry",
     "outbox_summary",
     "parked_entries",
     "retry_pending_now",
@@ -81,3 +82,9 @@ def parked_entries(ledger: SqliteLedger) -> list[dict[str, Any]]:
 def has_expired_replay(ledger: SqliteLedger, before: int) -> bool:
     """True when an e-card token id held against replay expired before `before` (epoch s)."""
     return bool(ledger.query("SELECT 1 FROM ecard_replay WHERE exp < ? LIMIT 1", (before,)))
+
+
+def last_acked_entry(ledger: SqliteLedger) -> str | None:
+    """The `txn_id` of the newest entry the platform acknowledged, or None."""
+    rows = ledger.query("SELECT txn_id FROM acks ORDER BY seq DESC LIMIT 1")
+    return str(rows[0]["txn_id"]) if rows else None

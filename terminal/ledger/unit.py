@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from terminal.ledger import entries, replay
+from terminal.ledger import entries, journal, replay
 from terminal.ledger.entries import Appended, SaleRecord
 from terminal.ledger.records import accumulator_rows
 
@@ -73,7 +73,8 @@ class WriteUnit:
         platform_result: Mapping[str, Any] | None,
         at: datetime,
     ) -> bool:
-        """Store a final acknowledgement and only then take the entry out of the outbox.
+        """Store a final acknowledgement, with the entry's hash as acknowledged, and only then
+        take the entry out of the outbox.
 
         Returns False when the entry was not in the outbox (acknowledged before: nothing changes).
         """
@@ -84,8 +85,8 @@ class WriteUnit:
             return False
         seq, fund = row
         self._conn.execute(
-            "INSERT INTO acks (txn_id, seq, status, setl_id, reason, platform_result, acked_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO acks (txn_id, seq, status, setl_id, reason, platform_result, acked_at, "
+            "hash) VALUES (?, ?, ?, ?, ?, ?, ?, (SELECT hash FROM ledger WHERE seq = ?))",
             (
                 txn_id,
                 seq,
@@ -94,6 +95,7 @@ class WriteUnit:
                 reason,
                 json.dumps(platform_result, ensure_ascii=False) if platform_result else None,
                 at.isoformat(timespec="seconds"),
+                seq,
             ),
         )
         self._conn.execute("DELETE FROM outbox WHERE txn_id = ?", (txn_id,))
@@ -104,6 +106,20 @@ class WriteUnit:
             (str(seq),),
         )
         return True
+
+    def set_platform_head(self, chain_head: Mapping[str, Any]) -> None:
+        """Keep the platform's chain head (`{"seq", "hash"}` of an upload acknowledgement) when it
+        is the furthest seen (answers of one batch may come in any order)."""
+        seq, digest = chain_head.get("seq"), chain_head.get("hash")
+        if type(seq) is not int or not isinstance(digest, str):
+            return
+        self._conn.execute(
+            "INSERT INTO meta (key, value) "
+            "VALUES ('platform_head', json_object('seq', ?, 'hash', ?)) "
+            "ON CONFLICT (key) DO UPDATE SET value = excluded.value "
+            "WHERE json_extract(excluded.value, '$.seq') >= json_extract(value, '$.seq')",
+            (seq, digest),
+        )
 
     def retry_later(self, txn_id: str, error: str, next_attempt_at: datetime) -> None:
         """An upload that did not get a final answer (transport, 5xx, held): try again later."""
@@ -190,10 +206,19 @@ class WriteUnit:
         self._conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
 
     def audit(self, kind: str, actor: str | None, detail: Mapping[str, Any], at: datetime) -> None:
-        self._conn.execute(
+        """Append an audit record and its signed journal entry."""
+        cur = self._conn.execute(
             "INSERT INTO audit (at, kind, actor, detail) VALUES (?, ?, ?, ?)",
             (at.isoformat(timespec="seconds"), kind, actor, json.dumps(detail, ensure_ascii=False)),
         )
+        assert cur.lastrowid is not None
+        journal.append(self._conn, self._ledger.key, "audit", cur.lastrowid)
+
+    def sign_journal(self) -> int:
+        """Sign the journal entries its migration chained without a key; how many."""
+        signed = journal.sign_pending(self._conn, self._ledger.key)
+        self._conn.execute("DELETE FROM meta WHERE key = 'journal_unsigned'")
+        return signed
 
     def put_refdata(
         self, kind: str, version: int, issued_at: int, body: str, sig: str | None, at: datetime

@@ -18,7 +18,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from sync.protocol.signing import verify_entry_signature
+from terminal.ledger.anchors import closure_faults, platform_faults
 from terminal.ledger.closures import closure_hash
+from terminal.ledger.journal import check_journal
 from terminal.ledger.records import (
     GENESIS_HASH,
     TXN_COLUMNS,
@@ -28,7 +30,7 @@ from terminal.ledger.records import (
 )
 from terminal.ledger.store import SqliteLedger
 
-__all__ = ["VerifyReport", "verify_ledger"]
+__all__ = ["VerifyReport", "verify_ledger", "verify_platform"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -270,7 +272,30 @@ def _check_anchors(
     acked = ledger.get_meta("last_acked_seq")
     if acked is not None and int(acked) > head_seq:
         return anchor("acknowledgements", f"seq {acked} was acknowledged but is not in the ledger")
+    fault = closure_faults(ledger) or check_journal(ledger.conn, public)
+    if fault is not None:
+        return anchor(fault[0], fault[1], closures)
     return VerifyReport(True, count, closures, head_seq)
+
+
+def verify_platform(ledger: SqliteLedger, workers: int | None = None) -> VerifyReport:
+    """`verify_ledger`, then the sales chain against what the platform acknowledged (the hash
+    of each acknowledged entry, the platform's chain head): the first difference by `seq`."""
+    report = verify_ledger(ledger, workers)
+    if not report.ok:
+        return report
+    fault = platform_faults(ledger)
+    if fault is None:
+        return report
+    return VerifyReport(
+        False,
+        report.entries,
+        report.closures,
+        report.head_seq,
+        bad_seq=fault[0],
+        anchor="platform",
+        problem=fault[1],
+    )
 
 
 def report_text(report: VerifyReport) -> str:

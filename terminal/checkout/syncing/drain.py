@@ -7,7 +7,8 @@ of the outbox; `held` or an answer without a final status is retried later with 
 exponential backoff and jitter; an envelope the platform refuses (`infcode` ≠ 0) or an HTTP
 refusal (4xx other than 413) parks the entry with its reason until a supervisor releases it; an
 unreachable platform (transport error, timeout, 5xx, a wrong answer) or a batch too large (413)
-is retried later.
+is retried later. The platform's chain head in each answer is kept (`set_platform_head`): a head
+ahead of this terminal's own means the database was restored from an older copy.
 """
 
 from __future__ import annotations
@@ -166,6 +167,9 @@ class OutboxDrain:
                     unit.park(txn_id, str(answer.get("err_msg") or "refused by the platform"))
                     report.parked += 1
                     continue
+                head = (answer.get("output") or {}).get("chain_head")
+                if isinstance(head, Mapping):  # the platform's chain head (rollback detection)
+                    unit.set_platform_head(head)
                 setlinfo = (answer.get("output") or {}).get("setlinfo") or {}
                 status = setlinfo.get("status")
                 if status in FINAL:

@@ -19,15 +19,22 @@ from sync.protocol.envelope import MsgidSource, build_request
 from sync.protocol.refdata import RefdataError, load_root_public_key
 from terminal.checkout.clock import Clock
 from terminal.checkout.refdata import RefdataRefused, accept_refdata
-from terminal.checkout.syncing.drain import DrainReport, OutboxDrain, Transport
+from terminal.checkout.syncing.drain import (
+    REVERSAL_INFNO,
+    UPLOAD_INFNO,
+    DrainReport,
+    OutboxDrain,
+    Transport,
+)
 from terminal.checkout.syncing.status import day_figures
 from terminal.config import Config
 from terminal.errors import SyncError
-from terminal.ledger import SqliteLedger
+from terminal.ledger import SqliteLedger, last_acked_entry
 
 __all__ = ["REFDATA_KINDS", "SyncService"]
 
 REFDATA_KINDS = ("policy", "catalogue", "trustlist", "hotlist", "persons")
+MSGID_RETRIES = 8
 
 
 class SyncService:
@@ -132,7 +139,12 @@ class SyncService:
             unit.set_meta("enrolled_at", now.isoformat(timespec="seconds"))
             unit.audit("enrolment", None, {k: v for k, v in output.items()}, now)
             unit.commit()
-        return dict(output)
+        # the platform's reference data at once: until a refresh succeeds, insurance sales
+        # priced with the locally seeded data (version 0) are refused (`refdata_not_fetched`)
+        try:
+            return {**output, "refdata": self.refresh_refdata()}
+        except SyncError as exc:
+            return {**output, "refdata_error": str(exc)}
 
     def root_key(self) -> Any:
         b64 = self.config.platform.root_public_key or self.ledger.get_meta("root_public_key")
@@ -152,6 +164,44 @@ class SyncService:
         """Batches until nothing is due, the platform cannot be reached, or it held them all."""
         return self.outbox.drain(max_batches)
 
+    def check_chain_head(self) -> dict[str, Any] | None:
+        """Learn the platform's chain head when the drain had nothing to send: the newest entry
+        the platform acknowledged is sent again (a known `txn_id` and input is answered with its
+        stored acknowledgement, nothing changes) and the answer's `chain_head` kept. Returns the
+        platform's head, or None (nothing acknowledged yet, or no head in the answer); raises
+        SyncError when the platform cannot be reached."""
+        acked = last_acked_entry(self.ledger)
+        txn = self.ledger.txn(acked) if acked is not None else None
+        if txn is None:
+            return None
+        infno = UPLOAD_INFNO.get(txn["med_type"], "2102")
+        if txn["kind"] != "sale":
+            orig = self.ledger.txn(txn["orig_txn_id"])
+            infno = REVERSAL_INFNO[UPLOAD_INFNO.get(orig["med_type"] if orig else "", "2102")]
+        upload = self.ledger.upload_input(txn["txn_id"])
+        # a restored database's msgid blocks are behind too: a msgid the platform has seen
+        # (`msgid_reused`, within the same second) is sent again from a fresh block
+        for _ in range(MSGID_RETRIES):
+            try:
+                answer = self.transport.call(self.envelope(infno, upload))
+            except SyncError as exc:
+                self._record_error(exc)
+                raise
+            if not str(answer.get("err_msg") or "").startswith("msgid_reused"):
+                break
+            self._msgids = MsgidSource(
+                self.config.terminal.dev_no, self.local_now, self._reserve_msgid_block
+            )
+        head = (
+            (answer.get("output") or {}).get("chain_head") if answer.get("infcode") == 0 else None
+        )
+        if not isinstance(head, Mapping):
+            return None
+        with self.ledger.write() as unit:
+            unit.set_platform_head(head)
+            unit.commit()
+        return dict(head)
+
     # -- reference data ---------------------------------------------------------------------
 
     def refresh_refdata(self) -> list[dict[str, Any]]:
@@ -163,16 +213,23 @@ class SyncService:
         try:
             outcomes = self._refresh_refdata()
         except SyncError as exc:
-            with self.ledger.write() as unit:
-                at = self.local_now().isoformat(timespec="seconds")
-                unit.set_meta("last_sync_error", f"{at} {exc}")
-                unit.commit()
+            self._record_error(exc)
             raise
         with self.ledger.write() as unit:
-            unit.set_meta("last_sync_at", self.local_now().isoformat(timespec="seconds"))
+            at = self.local_now().isoformat(timespec="seconds")
+            unit.set_meta("last_sync_at", at)
             unit.set_meta("last_sync_error", "")
+            if not any(o["outcome"] == "refused" for o in outcomes):
+                unit.set_meta("refdata_refreshed_at", at)
             unit.commit()
         return outcomes
+
+    def _record_error(self, exc: SyncError) -> None:
+        """The platform could not be reached: the status bar shows offline, with why."""
+        with self.ledger.write() as unit:
+            at = self.local_now().isoformat(timespec="seconds")
+            unit.set_meta("last_sync_error", f"{at} {exc}")
+            unit.commit()
 
     def _refresh_refdata(self) -> list[dict[str, Any]]:
         root = self.root_key()

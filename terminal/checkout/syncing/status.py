@@ -9,7 +9,13 @@ from typing import Any, Protocol
 
 from sync.protocol.upload import RECONCILED_AMOUNTS
 from terminal.config import Config
-from terminal.ledger import SqliteLedger, day_acknowledgements, outbox_summary, parked_entries
+from terminal.ledger import (
+    SqliteLedger,
+    day_acknowledgements,
+    outbox_summary,
+    parked_entries,
+    rollback_state,
+)
 from terminal.settlement.money import format_fen, parse_money
 
 __all__ = ["day_figures", "sync_status"]
@@ -28,7 +34,9 @@ class _Terminal(Protocol):
 
 
 def sync_status(terminal: _Terminal) -> dict[str, Any]:
-    """Queue depth, oldest unsynced sale, last success, parked items, the deadline alert."""
+    """Queue depth, oldest unsynced sale, last success, parked items, the deadline alert, and
+    `rolled_back` (`{"local", "platform"}` chain heads) when the platform's chain head is ahead of
+    this terminal's (its database was restored from an older copy), else None."""
     ledger = terminal.ledger
     now = terminal.local_now()
     queue, oldest = outbox_summary(ledger)
@@ -46,6 +54,7 @@ def sync_status(terminal: _Terminal) -> dict[str, Any]:
         "oldest_age_h": age_h,
         "last_sync_at": meta.get("last_sync_at"),
         "parked": parked_entries(ledger),
+        "rolled_back": rollback_state(ledger),
         "alert": (
             f"sales have waited {age_h} h for the platform (deadline {deadline} h): sync now"
             if age_h is not None and age_h > deadline

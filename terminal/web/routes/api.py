@@ -33,6 +33,7 @@ def api_status(web: WebOf) -> dict[str, Any]:
         "last_sync_at": st["last_sync_at"],
         "parked": len(st["parked"]),
         "alert": st["alert"],
+        "rolled_back": st["rolled_back"],
         "counter": web.counter.version,
     }
 

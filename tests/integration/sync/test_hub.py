@@ -31,12 +31,15 @@ def test_enrol_sync_reference_data_then_every_sale_is_acknowledged_once(
     assert lines(enrolled.stdout)[0]["root_public_key"] == platform.root
     signin = medpos(config, "signin", "--operator", "c01", "--name", "王芳")
     assert lines(signin.stdout)[0]["platform"] is True and lines(signin.stdout)[0]["sign_no"]
+    # the enrolment fetched the reference data at once (before anything could be sold)
+    refdata = {r["kind"]: r for r in lines(enrolled.stdout)[0]["refdata"]}
+    assert refdata["catalogue"]["outcome"] == "stored" and refdata["policy"]["version"] == 1
     first = medpos(config, "sync", "--once")
     assert first.returncode == 0, first.stderr
     refdata = {r["kind"]: r for r in lines(first.stdout)[0]["refdata"]}
     # nothing to upload yet, but the platform answered: online
     assert lines(first.stdout)[0]["status"]["online"] is True, first.stdout
-    assert refdata["catalogue"]["outcome"] == "stored" and refdata["policy"]["version"] == 1
+    assert refdata["catalogue"]["outcome"] == "current" and refdata["policy"]["version"] == 1
     sold = medpos(
         config, "checkout", "--claim", str(demo_dir / "claim-pharmacy.json"), "--repeat", "120"
     )

@@ -354,3 +354,52 @@ def test_a_pre_settlement_fetch_without_a_usable_answer_means_offline(
     terminal: _Terminal, answer: Callable[[Any], httpx.Response]
 ) -> None:
     assert terminal.connect(_answer_1101(answer)).fetch_person("X", 1.5) is None
+
+
+def _with_head(seq: int, digest: str) -> Callable[[list[dict[str, Any]]], httpx.Response]:
+    """Every message accepted, each answer carrying the platform's chain head."""
+
+    def answer(messages: list[dict[str, Any]]) -> httpx.Response:
+        output = {"setlinfo": {"status": "accepted"}, "chain_head": {"seq": seq, "hash": digest}}
+        return httpx.Response(
+            200, json={"results": [{"infcode": 0, "output": output}] * len(messages)}
+        )
+
+    return answer
+
+
+def test_the_platforms_chain_head_is_kept_and_one_ahead_is_a_rollback(terminal: _Terminal) -> None:
+    from terminal.checkout.syncing import sync_status
+    from terminal.ledger import rollback_state
+
+    seq, digest = terminal.ledger.head()
+    terminal.connect(_Platform(_with_head(seq, digest))).drain()
+    assert json.loads(terminal.ledger.get_meta("platform_head") or "") == {
+        "seq": seq,
+        "hash": digest,
+    }
+    assert rollback_state(terminal.ledger) is None
+
+    # the platform holds two entries more than this ledger: it was restored from an older copy
+    sync = terminal.connect(_Platform(_with_head(seq + 2, "ab" * 32)))
+    with terminal.ledger.write() as unit:
+        unit.set_platform_head({"seq": seq + 2, "hash": "ab" * 32})
+        unit.set_platform_head({"seq": seq, "hash": digest})  # an older answer does not go back
+        unit.commit()
+    status = sync_status(sync)
+    assert status["rolled_back"] == {
+        "local": {"seq": seq, "hash": digest},
+        "platform": {"seq": seq + 2, "hash": "ab" * 32},
+    }
+
+
+def test_a_platform_head_with_another_hash_at_a_local_seq_is_a_rollback(
+    terminal: _Terminal,
+) -> None:
+    from terminal.ledger import rollback_state
+
+    with terminal.ledger.write() as unit:
+        unit.set_platform_head({"seq": 1, "hash": "cd" * 32})
+        unit.commit()
+    rolled = rollback_state(terminal.ledger)
+    assert rolled is not None and rolled["platform"] == {"seq": 1, "hash": "cd" * 32}
