@@ -57,6 +57,7 @@ __all__ = [
     "MESSAGE",
     "MESSAGES_OF",
     "ORIGINAL_LOCK",
+    "PERSON",
     "PERSON_KNOWN",
     "REFDATA_BODY",
     "Statement",
@@ -177,7 +178,7 @@ ENTRY_ACKS = select(*_ACK_COLUMNS).where(  # (Connection.execute: the IN list ex
 ENTRY_BY_TXN = Statement(select(t.entries).where(_e.txn_id == bindparam("txn_id")))
 _AT = and_(_e.dev_no == bindparam("dev_no"), _e.seq == bindparam("seq"))
 ENTRY_AT = Statement(select(t.entries).where(_AT))
-LINK_AT = Statement(select(_e.hash, _e.status, _e.reason).where(_AT))
+LINK_AT = Statement(select(_e.hash, _e.status, _e.reason, _e.settled_at).where(_AT))
 HELD_FOR_GAP = Statement(
     select(_e.seq)
     .where(and_(_e.dev_no == bindparam("dev_no"), _e.status == _held, _e.reason.is_(None)))
@@ -217,6 +218,7 @@ ORIGINAL_LOCK = Statement(select(func.pg_advisory_xact_lock(bindparam("key", typ
 PERSON_KNOWN = Statement(
     select(t.persons.c.psn_cert).where(t.persons.c.psn_cert == bindparam("psn_cert"))
 )
+PERSON = Statement(select(t.persons.c.person).where(t.persons.c.psn_cert == bindparam("psn_cert")))
 INSERT_PERSON = Statement(insert(t.persons))
 
 _acc = t.accumulators.c
