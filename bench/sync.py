@@ -84,7 +84,10 @@ def bench_drain(root: Path, db: str, label: str, sales: int) -> tuple[float, flo
         service = open_terminal(load_config(config, env={}), db_path=root / label / "medpos.db")
         from sync.client.http import HttpPlatform, platform_client
 
-        transport = HttpPlatform(platform_client(f"http://127.0.0.1:{port}", timeout_s=30))
+        transport = HttpPlatform(
+            platform_client(f"http://127.0.0.1:{port}", timeout_s=30),
+            device=(dev, service.ledger.key.sign_b64),  # reference data: signed headers
+        )
         try:
             # sells offline (no platform link): the drain is what is measured
             sync = SyncService(service.ledger, service.config, service.clock, transport)
