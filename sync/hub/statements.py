@@ -58,7 +58,6 @@ __all__ = [
     "MESSAGES_OF",
     "ORIGINAL_LOCK",
     "PERSON",
-    "PERSON_KNOWN",
     "REFDATA_BODY",
     "Statement",
     "UPDATE_ACCUMULATORS",
@@ -215,9 +214,6 @@ MARK_REVERSED = Statement(
 # PostgreSQL: a transaction-level advisory lock (released at commit or rollback)
 ORIGINAL_LOCK = Statement(select(func.pg_advisory_xact_lock(bindparam("key", type_=BigInteger))))
 
-PERSON_KNOWN = Statement(
-    select(t.persons.c.psn_cert).where(t.persons.c.psn_cert == bindparam("psn_cert"))
-)
 PERSON = Statement(select(t.persons.c.person).where(t.persons.c.psn_cert == bindparam("psn_cert")))
 INSERT_PERSON = Statement(insert(t.persons))
 
