@@ -186,6 +186,8 @@ class _Device:
 
     def upload(self, seq: int) -> dict[str, Any]:
         data: dict[str, Any] = json.loads(json.dumps(self.template))
+        # sold now, after its enrolment (the platform refuses an earlier one as bad_time)
+        data["settled_at"] = datetime.now(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m-%d %H:%M:%S")
         data["txn_id"] = f"{self.dev_no}-{seq}"
         data["ledger"] = {"seq": seq, "prev_hash": self.prev}
         digest = entry_hash(data)
