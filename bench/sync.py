@@ -84,7 +84,10 @@ def bench_drain(root: Path, db: str, label: str, sales: int) -> tuple[float, flo
         service = open_terminal(load_config(config, env={}), db_path=root / label / "medpos.db")
         from sync.client.http import HttpPlatform, platform_client
 
-        transport = HttpPlatform(platform_client(f"http://127.0.0.1:{port}", timeout_s=30))
+        transport = HttpPlatform(
+            platform_client(f"http://127.0.0.1:{port}", timeout_s=30),
+            device=(dev, service.ledger.key.sign_b64),  # reference data: signed headers
+        )
         try:
             # sells offline (no platform link): the drain is what is measured
             sync = SyncService(service.ledger, service.config, service.clock, transport)
@@ -183,6 +186,8 @@ class _Device:
 
     def upload(self, seq: int) -> dict[str, Any]:
         data: dict[str, Any] = json.loads(json.dumps(self.template))
+        # sold now, after its enrolment (the platform refuses an earlier one as bad_time)
+        data["settled_at"] = datetime.now(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m-%d %H:%M:%S")
         data["txn_id"] = f"{self.dev_no}-{seq}"
         data["ledger"] = {"seq": seq, "prev_hash": self.prev}
         digest = entry_hash(data)

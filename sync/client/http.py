@@ -1,20 +1,23 @@
 """The HTTP transport to the platform (platform-api.md "Transport"): the only httpx user.
 
 `HttpPlatform` sends envelopes (`/fsi/api/call`, `/fsi/api/batch`) and fetches reference data
-over the `httpx.Client` it is given: `platform_client` builds the real one (what the terminal's
-composition root uses); a test gives one over `httpx.MockTransport`.
+(with headers signed by the device key it is given) over the `httpx.Client` it is given:
+`platform_client` builds the real one (what the terminal's composition root uses); a test gives
+one over `httpx.MockTransport`.
 Errors become `SyncError`s at this edge: `PlatformUnreachable` (connection refused or reset,
 timeout, HTTP 5xx: retry later) and `PlatformRefusedHttp` (HTTP 4xx: retrying will not help).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import httpx
 
 from sync.protocol.canonical import canonical_json
+from sync.protocol.refdata import refdata_request_headers
 from terminal.errors import SyncError
 
 __all__ = [
@@ -63,11 +66,23 @@ def platform_client(base_url: str, *, timeout_s: float = 10.0) -> httpx.Client:
 
 
 class HttpPlatform:
-    """The platform API over `client` (its `base_url` is the platform's URL)."""
+    """The platform API over `client` (its `base_url` is the platform's URL). `device`:
+    `(dev_no, sign)` of an enrolled device, `sign(bytes) -> base64` its key's Ed25519
+    signature, for the signed headers reference data is fetched with (platform-api.md
+    "Transport"); without it, the platform answers refdata with 401. `clock()`: epoch seconds
+    for `X-Dev-Time`."""
 
-    def __init__(self, client: httpx.Client) -> None:
+    def __init__(
+        self,
+        client: httpx.Client,
+        *,
+        device: tuple[str, Callable[[bytes], str]] | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self._client = client
         self.base_url = str(client.base_url).rstrip("/")
+        self._device = device
+        self._clock = clock
 
     def close(self) -> None:
         """Close the client this transport was given."""
@@ -123,7 +138,11 @@ class HttpPlatform:
 
     def refdata(self, kind: str, since: int | None) -> tuple[int, dict[str, Any] | None]:
         params = {"since": since} if since is not None else {}
-        response = self._request("GET", f"/fsi/api/refdata/{kind}", params=params)
+        headers: dict[str, str] = {}
+        if self._device is not None:
+            dev_no, sign = self._device
+            headers = refdata_request_headers(dev_no, kind, since, int(self._clock()), sign)
+        response = self._request("GET", f"/fsi/api/refdata/{kind}", params=params, headers=headers)
         if response.status_code in (304, 404):
             return response.status_code, None
         if response.status_code >= 400:

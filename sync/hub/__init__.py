@@ -5,6 +5,7 @@ service         Hub: call(envelope), batch(body), refdata(kind, since); keygen, 
 devices         the root key, enrolment codes and 9101, 9001/9002 sign-in/out, 2601
 persons         the persons file, 1101, a person's accumulators
 reference       refdata published, served (deltas) and parsed for the recomputation
+access          who reads refdata: an enrolled device's signed headers; its persons only
 uploads         settlement upload and reversal: input checks, the chain, held entries
 settling        pre-settlement and the recomputation with the one settlement engine
 reconciliation  3201/3202

@@ -42,6 +42,7 @@ class Link:
     seq: int
     hash: str
     holds: bool  # held for a gap (or not yet settled): the next entry waits for it
+    settled_at: str = ""  # the entry's settled_at: the next one may not be earlier
 
 
 @dataclass(slots=True)
@@ -83,6 +84,7 @@ class Message:
     now: datetime
     canonical: bytes
     input_hash: str
+    inf_time: datetime | None = None  # the envelope's, in the platform's zone
 
 
 def need(doc: Mapping[str, Any], field: str, kind: type | tuple[type, ...]) -> Any:

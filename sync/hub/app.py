@@ -1,18 +1,21 @@
 """The platform's HTTP front (platform-api.md "Transport"): FastAPI over one `Hub`.
 
 Stateless between requests: everything lives in the database, so several hub processes can serve
-one PostgreSQL database. Handlers are plain `def`s (FastAPI runs them in its thread pool).
+one PostgreSQL database. The message handling runs in the thread pool. A body over 8 MiB is
+refused (413) before it is read whole, JSON nested deeper than 32 levels or with a number of more
+than 30 digits (400) before any of it reaches the messages; reference data only for an enrolled
+device's signed headers (401 otherwise).
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 
 from sync.hub.service import Hub
+from sync.protocol.limits import MAX_BODY_BYTES, JsonLimitError, load_limited_json
 
 __all__ = ["HUB_KEEPALIVE_S", "create_app"]
 
@@ -25,27 +28,49 @@ def create_app(hub: Hub) -> FastAPI:
     app = FastAPI(title="medpos reference platform", docs_url=None, redoc_url=None)
 
     async def _json(request: Request) -> Any:
-        body = await request.body()
+        """The body parsed, `_MALFORMED` when it is not JSON, or the refusal (a
+        `JSONResponse`) of a body over the limits: one over `MAX_BODY_BYTES` is refused as soon
+        as its declared length, or the bytes read so far, say so (the rest is never read)."""
+        declared = request.headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+            return _too_large()
+        chunks, size = [], 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > MAX_BODY_BYTES:
+                return _too_large()
+            chunks.append(chunk)
         try:
-            return json.loads(body)
+            return load_limited_json(b"".join(chunks))
+        except JsonLimitError as exc:
+            return JSONResponse(hub.refusal(str(exc)), 400)
         except (ValueError, UnicodeDecodeError):
             return _MALFORMED
+
+    def _too_large() -> JSONResponse:
+        refusal = hub.refusal(f"the body is over {MAX_BODY_BYTES} bytes")
+        return JSONResponse(refusal, 413, headers={"connection": "close"})
 
     @app.post("/fsi/api/call")
     async def call(request: Request) -> JSONResponse:
         envelope = await _json(request)
+        if isinstance(envelope, JSONResponse):
+            return envelope
         status, response = await _run(hub.call, envelope)
         return JSONResponse(response, status)
 
     @app.post("/fsi/api/batch")
     async def batch(request: Request) -> JSONResponse:
         body = await _json(request)
+        if isinstance(body, JSONResponse):
+            return body
         status, response = await _run(hub.batch, body)
         return JSONResponse(response, status)
 
     @app.get("/fsi/api/refdata/{kind}")
-    async def refdata(kind: str, since: int | None = None) -> Response:
-        status, obj = await _run(hub.refdata, kind, since)
+    async def refdata(request: Request, kind: str, since: int | None = None) -> Response:
+        headers = {k: request.headers[k] for k in _DEVICE_HEADERS if k in request.headers}
+        status, obj = await _run(hub.refdata, kind, since, headers)
         if obj is None:
             return Response(status_code=status)
         return JSONResponse(obj, status)
@@ -57,6 +82,7 @@ def create_app(hub: Hub) -> FastAPI:
     return app
 
 
+_DEVICE_HEADERS = ("x-dev-no", "x-dev-time", "x-dev-sig")
 _MALFORMED = object()  # not JSON: the shape check answers 400 naming it
 
 

@@ -153,6 +153,7 @@ def enrol(conn: Connection, env: Mapping[str, Any], now: datetime) -> dict[str, 
         fixmedins_code=row.fixmedins_code,
         dev_name=str(data.get("dev_name", "")),
         enrolled_at=stamp,
+        mdtrtarea_admvs=row.mdtrtarea_admvs,
     )
     return {
         "dev_no": row.dev_no,

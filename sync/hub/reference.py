@@ -15,6 +15,7 @@ from sqlalchemy import Connection, Engine, and_, insert, select
 from sync.hub import schema as t
 from sync.hub import statements as q
 from sync.hub._common import Transaction
+from sync.hub.access import refdata_device, visible_persons
 from sync.hub.devices import root_key
 from sync.hub.errors import HubError
 from sync.hub.persons import load_persons
@@ -94,13 +95,28 @@ def _check_document(kind: str, document: Any) -> None:
         raise HubError(str(exc)) from exc
 
 
-def serve(engine: Engine, kind: str, since: int | None) -> tuple[int, dict[str, Any] | None]:
-    """(HTTP status, refdata object): 200 with the newest document (a delta since `since`
-    for the catalogue and the hotlist when `since` is a version published here), 304 when
-    `since` is current, 404 when nothing was published."""
-    if kind not in KINDS:
-        return 404, None
+def serve(
+    engine: Engine,
+    kind: str,
+    since: int | None,
+    *,
+    headers: Mapping[str, str],
+    clock: Callable[[], float],
+    tz: tzinfo,
+) -> tuple[int, dict[str, Any] | None]:
+    """(HTTP status, refdata object): 401 unless an enrolled device asks (its signed
+    `headers`), 200 with the newest document (a delta since `since` for the catalogue and the
+    hotlist when `since` is a version published here; of the persons file, only the persons
+    that device may have), 304 when `since` is current, 404 when nothing was published."""
     with engine.connect() as conn:
+        device = refdata_device(conn, headers, kind, since, clock())
+        if device is None:
+            return 401, {
+                "err_msg": "reference data is for enrolled devices: X-Dev-No, X-Dev-Time and "
+                "X-Dev-Sig by the device key, X-Dev-Time within 300 s"
+            }
+        if kind not in KINDS:
+            return 404, None
         row = conn.execute(
             select(t.refdata)
             .where(t.refdata.c.kind == kind)
@@ -119,6 +135,16 @@ def serve(engine: Engine, kind: str, since: int | None) -> tuple[int, dict[str, 
         if since is not None and since >= row.version:
             return 304, None
         body = json.loads(row.body)
+        if kind == "persons":  # personal data: only what this device needs, signed for it
+            mine = visible_persons(conn, device, body, datetime.fromtimestamp(clock(), tz))
+            obj = {
+                "kind": kind,
+                "version": row.version,
+                "base_version": None,
+                "issued_at": row.issued_at,
+                "body": mine,
+            }
+            return 200, sign_refdata(obj, root_key(conn))
         if base is None:
             return 200, {
                 "kind": kind,

@@ -30,6 +30,7 @@ __all__ = [
     "hub_meta",
     "messages",
     "metadata",
+    "person_assignments",
     "persons",
     "refdata",
     "sign_ins",
@@ -53,6 +54,15 @@ devices = Table(
     Column("fixmedins_code", String(32), nullable=False),
     Column("dev_name", Text, nullable=False),
     Column("enrolled_at", BigInteger, nullable=False),
+    Column("mdtrtarea_admvs", String(6)),  # its region (from its enrolment code)
+)
+
+# persons the publisher assigns to a device (a field team's village list): in its persons refdata
+person_assignments = Table(
+    "person_assignments",
+    metadata,
+    Column("dev_no", String(64), primary_key=True),
+    Column("psn_cert", String(18), primary_key=True),
 )
 
 enrol_codes = Table(

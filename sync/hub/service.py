@@ -34,7 +34,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from sync.hub import devices, persons, reconciliation, reference, settling, uploads
+from sync.hub import access, devices, persons, reconciliation, reference, settling, uploads
 from sync.hub import statements as q
 from sync.hub._common import (
     PRESETTLE_INFNOS,
@@ -45,6 +45,7 @@ from sync.hub._common import (
     public_key,
 )
 from sync.hub.errors import Refused
+from sync.hub.settling import UNHANDLED
 from sync.protocol.canonical import canonical_json
 from sync.protocol.envelope import build_response, cainfo_ok, parse_inf_time
 from sync.protocol.envelope import envelope_shape_error as shape_error
@@ -107,13 +108,30 @@ class Hub:
 
     # -- reference data ---------------------------------------------------------------------
 
-    def refdata(self, kind: str, since: int | None) -> tuple[int, dict[str, Any] | None]:
-        """(HTTP status, refdata object): 200 with the newest document (a delta since `since`
-        for the catalogue and the hotlist when `since` is a version published here), 304 when
-        `since` is current, 404 when nothing was published."""
-        return reference.serve(self.engine, kind, since)
+    def refdata(
+        self, kind: str, since: int | None, headers: Mapping[str, str] | None = None
+    ) -> tuple[int, dict[str, Any] | None]:
+        """(HTTP status, refdata object): 401 unless `headers` (lower-case names) are an
+        enrolled device's signed `X-Dev-No`, `X-Dev-Time`, `X-Dev-Sig`; 200 with the newest
+        document (a delta since `since` for the catalogue and the hotlist when `since` is a
+        version published here; the persons that device may have), 304 when `since` is
+        current, 404 when nothing was published."""
+        return reference.serve(
+            self.engine, kind, since, headers=headers or {}, clock=self.clock, tz=self.tz
+        )
+
+    def assign_persons(self, dev_no: str, psn_certs: list[str]) -> int:
+        """Assign persons to device `dev_no`: its persons refdata carries them from now on,
+        whatever their region or institution; how many were not assigned before."""
+        with self.engine.begin() as conn:
+            return access.assign_persons(conn, dev_no, psn_certs)
 
     # -- messages ---------------------------------------------------------------------------
+
+    def refusal(self, err_msg: str) -> dict[str, Any]:
+        """The response envelope (`infcode` -1) of a request refused at HTTP level."""
+        now = datetime.fromtimestamp(self.clock(), self.tz)
+        return build_response(infcode=-1, refmsgid=_refmsgid(), now=now, err_msg=err_msg)
 
     def call(self, envelope: object) -> tuple[int, dict[str, Any]]:
         """(HTTP status, response envelope) of one message."""
@@ -211,6 +229,17 @@ class Hub:
                 tx.entries.clear()
                 if attempt == 2:
                     raise
+            except UNHANDLED as exc:
+                # a value this platform cannot handle: answered for this message alone, with
+                # nothing stored, and the rest of its batch goes on (platform-api.md "Trust
+                # rules": one bad message is one bad message)
+                tx.undo(mark)
+                return build_response(
+                    infcode=-1,
+                    refmsgid=_refmsgid(),
+                    now=now,
+                    err_msg=f"bad_input: a value the platform cannot handle ({type(exc).__name__})",
+                )
             except BaseException:
                 tx.undo(mark)
                 raise
@@ -257,7 +286,7 @@ class Hub:
             raise Refused("bad_input", "inf_time: not yyyy-MM-dd HH:mm:ss") from None
         if abs((now - sent).total_seconds()) > self.max_skew_s:
             raise Refused("clock_skew", f"inf_time {env['inf_time']} is off the platform's")
-        message = Message(dev_no, device, data, now, canonical, input_hash)
+        message = Message(dev_no, device, data, now, canonical, input_hash, sent)
         output = self._dispatch(conn, tx, infno, message, env)
         response = build_response(infcode=0, refmsgid=_refmsgid(), now=now, output=output)
         q.INSERT_MESSAGE.run(

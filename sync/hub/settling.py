@@ -22,9 +22,25 @@ from sync.protocol.hotlist import hotlist_match
 from sync.protocol.upload import RECONCILED_AMOUNTS
 from terminal.errors import InvalidInputError, NoSchemeError
 from terminal.settlement import parse_claim, result_to_json, settle
+from terminal.settlement.model import Catalogue
 from terminal.settlement.money import format_fen
 
-__all__ = ["lock_original", "outcome", "presettle", "settle_entry", "settle_reversal"]
+__all__ = [
+    "PERSON_ATTRIBUTES",
+    "UNHANDLED",
+    "lock_original",
+    "outcome",
+    "platform_person",
+    "presettle",
+    "settle_entry",
+    "settle_reversal",
+]
+
+# the person's attributes the platform recomputes with from its own record
+PERSON_ATTRIBUTES = ("insutype", "psn_type", "flags")
+# what a value nobody checked for can raise inside the settlement engine (a 29-digit quantity,
+# a wrong type deep in a claim): answered for the one message, never a failed batch
+UNHANDLED = (ArithmeticError, ValueError, TypeError, KeyError, AttributeError, IndexError)
 
 
 def presettle(
@@ -51,9 +67,15 @@ def presettle(
     if policy is None or catalogue is None:
         raise Refused("bad_input", "no published policy or catalogue to settle with")
     year = int(str(visit.get("date", "0000"))[:4])
-    accumulators = accumulators_of(conn, str(person.get("psn_cert", "")), year)
+    psn_cert = str(person.get("psn_cert", ""))
+    accumulators = accumulators_of(conn, psn_cert, year)
+    known = q.PERSON.scalar(conn, {"psn_cert": psn_cert})
+    if known is not None:
+        person = platform_person(person, json.loads(known))
     try:
-        parsed = parse_claim({**claim, "accumulators": accumulators}, "input.claim")
+        parsed = parse_claim(
+            {**claim, "person": person, "accumulators": accumulators}, "input.claim"
+        )
         return {"result": result_to_json(settle(policy, catalogue, parsed))}
     except InvalidInputError as exc:
         raise Refused("bad_input", str(exc)) from None
@@ -103,9 +125,8 @@ def _settle_sale(
         return outcome("rejected", "hotlisted")
     year = int(str(claim.get("visit", {}).get("date", setl_date))[:4])
     held = accumulators_body(conn, psn_cert, year, for_update=True)
-    if held is None and q.PERSON_KNOWN.first(conn, {"psn_cert": psn_cert}) is None:
-        # (a person with accumulators is known: both are written together, or the person
-        # first; so the person is looked for only when the accumulators are missing)
+    known = q.PERSON.scalar(conn, {"psn_cert": psn_cert})
+    if known is None:
         q.INSERT_PERSON.run(
             conn,
             {
@@ -116,10 +137,17 @@ def _settle_sale(
         )
     accumulators = json.loads(held) if held else {}
     try:
-        parsed = parse_claim({**claim, "accumulators": accumulators}, "upload")
+        ours_person = person if known is None else platform_person(person, json.loads(known))
+        parsed = parse_claim(
+            {**claim, "person": ours_person, "accumulators": accumulators}, "upload"
+        )
+        if _above_catalogue(catalogue, parsed.basket):
+            return outcome("rejected", "price_above_catalogue")
         ours = settle(policy, catalogue, parsed)
     except (InvalidInputError, NoSchemeError) as exc:
         return outcome("rejected", "bad_claim", result=str(exc))
+    except UNHANDLED as exc:  # a value the engine cannot handle: this sale alone is refused
+        return outcome("rejected", "bad_claim", result=f"{type(exc).__name__}: {exc}"[:200])
     ours_json = result_to_json(ours)
     theirs = result.get("setlinfo", {})
     same = all(
@@ -142,13 +170,16 @@ def _settle_sale(
 
 def settle_reversal(conn: Connection, txn_id: str, data: Mapping[str, Any]) -> dict[str, Any]:
     """The outcome of reversal `txn_id`; an accepted one marks its original reversed and gives
-    back what the original took from the person's accumulators."""
+    back what the original took from the person's accumulators. Only a device of the
+    original's institution (`fixmedins_code`) reverses it."""
     lock_original(conn, data["orig_txn_id"])
     orig = q.ENTRY_BY_TXN.first(conn, {"txn_id": data["orig_txn_id"]})
     if orig is None or orig.status in ("held", "pending"):
         # waits for its original, without holding up this device's chain
         return outcome("held", "original")
     if orig.kind == "reversal" or orig.status == "rejected":
+        return outcome("rejected", "not_reversible")
+    if _institution(conn, orig.dev_no) != _institution(conn, txn_id.rsplit("-", 1)[0]):
         return outcome("rejected", "not_reversible")
     if orig.reversed_by is not None and orig.reversed_by != txn_id:
         return outcome("rejected", "already_reversed")
@@ -157,6 +188,33 @@ def settle_reversal(conn: Connection, txn_id: str, data: Mapping[str, Any]) -> d
     q.MARK_REVERSED.run(conn, {"key": orig.txn_id, "reversed_by": txn_id})
     _give_back(conn, orig)
     return outcome("accepted", None, kept=canonical_json(negated).decode())
+
+
+def _institution(conn: Connection, dev_no: str) -> str | None:
+    device = q.DEVICE.first(conn, {"dev_no": dev_no})
+    return None if device is None else str(device.fixmedins_code)
+
+
+def platform_person(claimed: Mapping[str, Any], held: Mapping[str, Any]) -> dict[str, Any]:
+    """The claim's person with the platform's own `insutype`, `psn_type` and `flags` (the
+    person it holds): the claim's copies are only the terminal's view (platform-api.md "Trust
+    rules"). An attribute the platform's record lacks is left out, not taken from the claim."""
+    person = dict(claimed)
+    for field in PERSON_ATTRIBUTES:
+        if field in held:
+            person[field] = held[field]
+        else:
+            person.pop(field, None)
+    return person
+
+
+def _above_catalogue(catalogue: Catalogue, basket: Any) -> bool:
+    """True when a line's unit price is above the catalogue's `price` for its code."""
+    for line in basket:
+        item = catalogue.items.get(line.code)
+        if item is not None and item.price is not None and line.price > item.price:
+            return True
+    return False
 
 
 def _give_back(conn: Connection, orig: Any) -> None:

@@ -57,7 +57,7 @@ __all__ = [
     "MESSAGE",
     "MESSAGES_OF",
     "ORIGINAL_LOCK",
-    "PERSON_KNOWN",
+    "PERSON",
     "REFDATA_BODY",
     "Statement",
     "UPDATE_ACCUMULATORS",
@@ -177,7 +177,7 @@ ENTRY_ACKS = select(*_ACK_COLUMNS).where(  # (Connection.execute: the IN list ex
 ENTRY_BY_TXN = Statement(select(t.entries).where(_e.txn_id == bindparam("txn_id")))
 _AT = and_(_e.dev_no == bindparam("dev_no"), _e.seq == bindparam("seq"))
 ENTRY_AT = Statement(select(t.entries).where(_AT))
-LINK_AT = Statement(select(_e.hash, _e.status, _e.reason).where(_AT))
+LINK_AT = Statement(select(_e.hash, _e.status, _e.reason, _e.settled_at).where(_AT))
 # the device's chain head: the last seq (and its hash) stored (platform-api.md "Trust rules")
 CHAIN_HEAD = Statement(
     select(_e.seq, _e.hash).where(_e.dev_no == bindparam("dev_no")).order_by(_e.seq.desc()).limit(1)
@@ -218,9 +218,7 @@ MARK_REVERSED = Statement(
 # PostgreSQL: a transaction-level advisory lock (released at commit or rollback)
 ORIGINAL_LOCK = Statement(select(func.pg_advisory_xact_lock(bindparam("key", type_=BigInteger))))
 
-PERSON_KNOWN = Statement(
-    select(t.persons.c.psn_cert).where(t.persons.c.psn_cert == bindparam("psn_cert"))
-)
+PERSON = Statement(select(t.persons.c.person).where(t.persons.c.psn_cert == bindparam("psn_cert")))
 INSERT_PERSON = Statement(insert(t.persons))
 
 _acc = t.accumulators.c

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Mapping
+from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
 from sqlalchemy import Connection
@@ -17,11 +18,15 @@ from sync.hub._common import Link, Message, Transaction, need
 from sync.hub.errors import Refused
 from sync.hub.reference import ReferenceData
 from sync.hub.settling import lock_original, outcome, settle_entry, settle_reversal
-from sync.protocol.envelope import parse_inf_time
+from sync.protocol.envelope import INF_TIME_FORMAT, parse_inf_time
 from sync.protocol.signing import verify_entry_signature
 from sync.protocol.upload import ZERO_HASH, entry_hash
 
-__all__ = ["chain_head", "reversal", "upload"]
+__all__ = ["TIME_TOLERANCE_S", "chain_head", "reversal", "upload"]
+
+# how far an entry's settled_at may lie past its envelope's inf_time, and before the platform's
+# time of the device's enrolment (the clock skew the envelope allows)
+TIME_TOLERANCE_S = 300
 
 
 def upload(
@@ -130,13 +135,17 @@ def _store_entry(
         "reversed_by": None,
     }
     status, reason = _chain_status(conn, tx, message.device, data, message.canonical)
+    if status in ("pending", "held"):
+        status, reason = _time_status(message, reference.tz, status, tx.links.get(dev_no))
     if status == "pending":
         # settled before it is written: the row goes in once, with its outcome
         values.update(settle_entry(conn, tx, reference, txn_id, kind, data, values["setl_date"]))
     else:
         values.update(status=status, reason=reason)
     q.INSERT_ENTRY.run(conn, values)
-    tx.links[dev_no] = Link(seq, ledger["hash"], _holds(values["status"], values["reason"]))
+    tx.links[dev_no] = Link(
+        seq, ledger["hash"], _holds(values["status"], values["reason"]), data["settled_at"]
+    )
     if status == "held":
         tx.gaps[dev_no] = True
     elif status == "pending":
@@ -174,12 +183,39 @@ def _chain_status(
     prev = tx.links.get(device.dev_no)
     if prev is None or prev.seq != seq - 1:
         row = q.LINK_AT.first(conn, {"dev_no": device.dev_no, "seq": seq - 1})
-        prev = Link(seq - 1, row.hash, _holds(row.status, row.reason)) if row else None
+        prev = (
+            Link(seq - 1, row.hash, _holds(row.status, row.reason), row.settled_at) if row else None
+        )
+        if prev is not None:
+            tx.links[device.dev_no] = prev  # (the time check reads it; replaced once stored)
     if prev is None or prev.holds:
         return "held", None
     if prev.hash != ledger["prev_hash"]:
         return "rejected", "ledger_mismatch"
     return "pending", None
+
+
+def _time_status(
+    message: Message, tz: tzinfo, status: str, prev: Link | None
+) -> tuple[str, str | None]:
+    """`status` kept, or ("rejected", "bad_time") when the entry's `settled_at` is earlier than
+    the device's enrolment, later than the envelope's `inf_time` + 300 s, or (an entry whose
+    previous one is settled) earlier than the previous entry's (platform-api.md "Trust
+    rules"). The enrolment is the platform's time of it less the clock tolerance: the device's
+    clock may have read up to that much less when it enrolled."""
+    settled_at = message.data["settled_at"]
+    seq = message.data["ledger"]["seq"]
+    enrolled = datetime.fromtimestamp(message.device.enrolled_at - TIME_TOLERANCE_S, tz)
+    if settled_at < enrolled.strftime(INF_TIME_FORMAT):
+        return "rejected", "bad_time"
+    if message.inf_time is not None:
+        latest = message.inf_time + timedelta(seconds=TIME_TOLERANCE_S)
+        if settled_at > latest.strftime(INF_TIME_FORMAT):
+            return "rejected", "bad_time"
+    if status == "pending" and seq > 1 and prev is not None and prev.seq == seq - 1:
+        if settled_at < prev.settled_at:
+            return "rejected", "bad_time"
+    return status, None
 
 
 def _release_held(
@@ -194,6 +230,8 @@ def _release_held(
         data = json.loads(row.input)
         if prev is None or prev.hash != data["ledger"]["prev_hash"]:
             _finish(conn, tx, row.txn_id, outcome("rejected", "ledger_mismatch"))
+        elif data["settled_at"] < prev.settled_at:  # (its other bounds held when it came)
+            _finish(conn, tx, row.txn_id, outcome("rejected", "bad_time"))
         else:
             _finish(
                 conn,

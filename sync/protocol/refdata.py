@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
@@ -22,7 +22,10 @@ __all__ = [
     "KINDS",
     "RefdataError",
     "apply_delta",
+    "REFDATA_SKEW_S",
     "load_root_public_key",
+    "refdata_request_bytes",
+    "refdata_request_headers",
     "sign_refdata",
     "verify_refdata",
 ]
@@ -30,6 +33,29 @@ __all__ = [
 KINDS = ("catalogue", "policy", "trustlist", "hotlist", "persons")
 # how delta entries are keyed (platform-api.md refdata)
 DELTA_KEYS = {"catalogue": ("code",), "hotlist": ("kind", "value")}
+
+
+# how far `X-Dev-Time` may be from the platform's clock
+REFDATA_SKEW_S = 300
+
+
+def refdata_request_bytes(dev_no: str, kind: str, since: int | None, time: int) -> bytes:
+    """What `X-Dev-Sig` signs: the canonical JSON of `{"dev_no", "kind", "since", "time"}`
+    (`since` null when the request names none, `time` the epoch of `X-Dev-Time`)."""
+    return canonical_json({"dev_no": dev_no, "kind": kind, "since": since, "time": time})
+
+
+def refdata_request_headers(
+    dev_no: str, kind: str, since: int | None, time: int, sign: Callable[[bytes], str]
+) -> dict[str, str]:
+    """The headers of an enrolled device's `GET /fsi/api/refdata/{kind}` (platform-api.md
+    "Transport"): `X-Dev-No`, `X-Dev-Time` (epoch) and `X-Dev-Sig`, `sign(bytes) -> base64`
+    being the device key's Ed25519 signature."""
+    return {
+        "X-Dev-No": dev_no,
+        "X-Dev-Time": str(time),
+        "X-Dev-Sig": sign(refdata_request_bytes(dev_no, kind, since, time)),
+    }
 
 
 class RefdataError(ValueError):

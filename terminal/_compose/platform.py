@@ -19,6 +19,7 @@ from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlparse
 
+from sync.client.http import PlatformRefusedHttp
 from terminal.checkout.syncing import SyncService
 from terminal.config import Config
 from terminal.errors import MedposError, SyncError
@@ -54,7 +55,10 @@ def prepare_local_hub(config: Config, data_dir: Path, now: datetime) -> str:
         today = now.date()
         hub.publish("policy", demo_policy_text(today.year))
         hub.publish("catalogue", demo_catalogue())
-        hub.publish("persons", demo_persons(today))
+        persons = demo_persons(today)
+        hub.publish("persons", persons)
+        # the demo persons are this terminal's to know (platform-api.md: persons refdata)
+        hub.assign_persons(config.terminal.dev_no, [p["person"]["psn_cert"] for p in persons])
         hub.publish("hotlist", {"entries": []})
         hub.publish("trustlist", demo_trust_list(demo_issuer_key(data_dir), int(now.timestamp())))
         code = hub.enrol_code(
@@ -85,6 +89,8 @@ def enrol_with_local_hub(sync: SyncService, data_dir: Path, say: Say) -> None:
         try:
             sync.transport.refdata("policy", 10**9)
             break
+        except PlatformRefusedHttp:
+            break  # it answers (401 before enrolment: the device is not known yet)
         except SyncError:
             time.sleep(0.1)
     code_file = data_dir / ENROL_CODE_FILE

@@ -1,5 +1,9 @@
 """`medpos hub serve | keygen | enrol-code | publish` (platform-api.md "Platform administration").
 
+`publish --persons FILE --assign DEV_NO` also assigns every person of the file to device DEV_NO:
+its persons refdata carries them from then on, beside the persons of its region who settled at
+its institution in the last 400 days.
+
 The reference central platform. `--db URL` is a SQLite file (default: `hub.db` in the terminal's
 data directory, what the embedded default runs on loopback) or a PostgreSQL URL
 (`postgresql+psycopg://user@host/db`) shared by several hub processes.
@@ -41,6 +45,14 @@ def register(sub: Any) -> None:
     what = pub.add_mutually_exclusive_group(required=True)
     for kind in ("policy", "catalogue", "trust-list", "hotlist", "persons"):
         what.add_argument(f"--{kind}", metavar="FILE")
+    pub.add_argument(
+        "--assign",
+        metavar="DEV_NO",
+        action="append",
+        default=[],
+        help="with --persons: every person of the file goes to this device's persons refdata "
+        "whatever their region (a field team's list; repeat for several devices)",
+    )
     pub.set_defaults(func=_publish)
 
 
@@ -110,10 +122,19 @@ def _publish(args: argparse.Namespace, ctx: Context) -> int:
         for k in ("policy", "catalogue", "trust-list", "hotlist", "persons")
         if getattr(args, k.replace("-", "_"))
     )
+    if args.assign and kind != "persons":
+        return fail("--assign goes with --persons: it names the devices the persons go to", 2)
     try:
         document = read_text_file(path) if kind == "policy" else read_json_file(path)
-        obj = _hub(args, ctx).publish(kind.replace("-", ""), document)
+        hub = _hub(args, ctx)
+        obj = hub.publish(kind.replace("-", ""), document)
     except (ValueError, HubError) as exc:
         return fail(str(exc), 2)
-    emit_json({"kind": obj["kind"], "version": obj["version"], "file": str(Path(path))})
+    line: dict[str, Any] = {"kind": obj["kind"], "version": obj["version"], "file": str(Path(path))}
+    if args.assign:
+        psn_certs = [
+            str(entry["person"]["psn_cert"]) for entry in document if isinstance(entry, dict)
+        ]
+        line["assigned"] = {dev: hub.assign_persons(dev, psn_certs) for dev in args.assign}
+    emit_json(line)
     return 0

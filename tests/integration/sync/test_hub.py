@@ -22,6 +22,27 @@ from tests.integration.sync.conftest import (
 )
 
 
+def device_headers(config: Path, kind: str, since: int | None) -> dict[str, str]:
+    """The signed headers of the terminal of `config` for a refdata request (it is enrolled)."""
+    import time
+
+    from sync.protocol.refdata import refdata_request_headers
+    from terminal.bootstrap import open_terminal
+    from terminal.config import load_config
+
+    service = open_terminal(load_config(config, env={}))
+    try:
+        return refdata_request_headers(
+            service.config.terminal.dev_no,
+            kind,
+            since,
+            int(time.time()),
+            service.ledger.key.sign_b64,
+        )
+    finally:
+        service.ledger.close()
+
+
 def test_enrol_sync_reference_data_then_every_sale_is_acknowledged_once(
     platform: Platform, make_config: Callable[..., Path], demo_dir: Path
 ) -> None:
@@ -243,12 +264,21 @@ def test_hotlist_updates_arrive_as_signed_deltas_and_presettlement_records_nothi
     second = {"entries": [{"kind": "psn_cert", "value": "11010519491231002X", "reason": "x"}]}
     (tmp_path / "h2.json").write_text(json.dumps(second))
     assert platform.admin("publish", "--hotlist", str(tmp_path / "h2.json")).returncode == 0
-    delta = httpx.get(platform.url + "/fsi/api/refdata/hotlist", params={"since": 1}).json()
+    delta = httpx.get(
+        platform.url + "/fsi/api/refdata/hotlist",
+        params={"since": 1},
+        headers=device_headers(config, "hotlist", 1),
+    ).json()
     assert delta["base_version"] == 1 and delta["body"]["removed"] == [
         {"kind": "card_no", "value": "HA0000001"}
     ]
     assert (
-        httpx.get(platform.url + "/fsi/api/refdata/hotlist", params={"since": 2}).status_code == 304
+        httpx.get(
+            platform.url + "/fsi/api/refdata/hotlist",
+            params={"since": 2},
+            headers=device_headers(config, "hotlist", 2),
+        ).status_code
+        == 304
     )
     synced = lines(medpos(config, "sync", "--once").stdout)[0]
     assert {"kind": "hotlist", "outcome": "stored", "version": 2} in synced["refdata"]

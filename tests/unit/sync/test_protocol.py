@@ -209,3 +209,37 @@ def test_the_terminal_lets_an_idle_connection_go_before_the_hub_does() -> None:
     from sync.hub.app import HUB_KEEPALIVE_S
 
     assert 0 < KEEPALIVE_S < HUB_KEEPALIVE_S
+
+
+def test_refdata_request_headers_sign_the_canonical_request_with_the_device_key() -> None:
+    from sync.protocol.refdata import refdata_request_bytes, refdata_request_headers
+
+    def sign(data: bytes) -> str:
+        return base64.b64encode(KEY.sign(data)).decode()
+
+    headers = refdata_request_headers("H1", "persons", None, 1_790_000_000, sign)
+    assert headers["X-Dev-No"] == "H1" and headers["X-Dev-Time"] == "1790000000"
+    signed = b'{"dev_no":"H1","kind":"persons","since":null,"time":1790000000}'
+    assert refdata_request_bytes("H1", "persons", None, 1_790_000_000) == signed
+    KEY.public_key().verify(base64.b64decode(headers["X-Dev-Sig"]), signed)  # raises if wrong
+    assert refdata_request_bytes("H1", "persons", 3, 1) != refdata_request_bytes("H1", "x", 3, 1)
+
+
+def test_json_beyond_the_depth_and_digit_limits_is_refused() -> None:
+    from sync.protocol.limits import JsonLimitError, load_limited_json
+
+    def nested(levels: int) -> bytes:
+        return b"[" * levels + b"]" * levels
+
+    assert load_limited_json(nested(32)) == json.loads(nested(32))
+    assert load_limited_json(b'{"a": ' + nested(31) + b"}")["a"] == json.loads(nested(31))
+    for body in (nested(33), b'{"a": ' + nested(32) + b"}", nested(100_000)):
+        with pytest.raises(JsonLimitError, match="32 levels"):
+            load_limited_json(body)
+    assert load_limited_json(b"[" + b"9" * 30 + b", -1.5]") == [int("9" * 30), -1.5]
+    for body in (b"9" * 31, b"[-" + b"1" * 31 + b"]", b'{"q": 1.' + b"0" * 30 + b"}"):
+        with pytest.raises(JsonLimitError, match="30 digits"):
+            load_limited_json(body)
+    assert load_limited_json(b'{"qty": "' + b"1" * 40 + b'"}') == {"qty": "1" * 40}  # a string
+    with pytest.raises(ValueError):
+        load_limited_json(b"[NaN]")
