@@ -15,7 +15,13 @@ from smartcard.Exceptions import CardConnectionException, NoCardException
 from smartcard.pcsc.PCSCCardConnection import translateprotocolheader
 from smartcard.System import readers as _readers
 
-from drivers.card.errors import CardRemovedError, MalformedAnswerError, NoCardError, ReaderError
+from drivers.card.errors import (
+    CardRemovedError,
+    CardResetError,
+    MalformedAnswerError,
+    NoCardError,
+    ReaderError,
+)
 
 __all__ = ["PcscConnection", "card_atr", "find_reader", "list_readers", "wait_for_change"]
 
@@ -60,19 +66,27 @@ class PcscConnection:
             raise NoCardError(
                 f"no card in {reader}: insert the card (chip up, facing in)"
             ) from None
-        except CardConnectionException as exc:
+        except Exception as exc:  # CardConnectionException and pyscard's other kinds
             raise NoCardError(
                 f"cannot reach the card in {reader} ({exc}): insert it again"
             ) from exc
-        self.atr = bytes(self._conn.getATR())
-        # transmit on the PC/SC handle itself: pyscard's connection wrapper adds observers and
-        # locking that a single-threaded reader does not need (about 25 µs per APDU)
-        pcsc = self._conn.component
-        self._hcard = pcsc.hcard
-        self._pci = translateprotocolheader(pcsc.getProtocol())
+        try:
+            self.atr = bytes(self._conn.getATR())
+            # transmit on the PC/SC handle itself: pyscard's connection wrapper adds observers
+            # and locking that a single-threaded reader does not need (about 25 µs per APDU)
+            pcsc = self._conn.component
+            self._hcard = pcsc.hcard
+            self._pci = translateprotocolheader(pcsc.getProtocol())
+        except Exception as exc:
+            # "Card was reset" (0x80100068) after another handle reset the card, seen on the
+            # PSAM after quick card swaps; or the card left between connect and status
+            self.close()
+            raise CardResetError(f"the card in {reader} was reset or left ({exc})") from exc
 
     def transmit(self, apdu: bytes) -> tuple[bytes, int]:
         hresult, response = scard.SCardTransmit(self._hcard, self._pci, list(apdu))
+        if hresult == scard.SCARD_W_RESET_CARD:
+            raise CardResetError(f"the card in {self.reader_name} was reset")
         if hresult != scard.SCARD_S_SUCCESS:
             raise CardRemovedError() from CardConnectionException(
                 scard.SCardGetErrorMessage(hresult), hresult=hresult
@@ -101,12 +115,14 @@ class PcscConnection:
     def close(self) -> None:
         try:
             self._conn.disconnect()
-        except CardConnectionException:
-            pass  # the card is gone already: nothing to release
+        except Exception:  # noqa: BLE001,S110 - gone or reset already: nothing to release
+            pass
 
 
-def card_atr(substring: str) -> str | None:
-    """The ATR (hex) of the card in that reader, or None when there is none.
+def card_atr(substring: str, *, with_events: bool = False) -> str | None:
+    """The ATR (hex) of the card in that reader, or None when there is none; `with_events`
+    adds pcscd's count of insertions and removals (`ATR#count`), so that two cards with the same
+    ATR swapped between two looks are told apart.
 
     Asks pcscd for the reader's state (SCardGetStatusChange) without connecting: a connection
     would power the card up and disturb a read running on another handle.
@@ -127,7 +143,10 @@ def card_atr(substring: str) -> str | None:
         _reader, state, atr = states[0]
         if not _usable(state):
             return None
-        return bytes(atr).hex().upper() or None
+        text = bytes(atr).hex().upper()
+        if text and with_events:
+            return f"{text}#{state >> 16}"  # pcsc-lite: the event counter is the high 16 bits
+        return text or None
     finally:
         scard.SCardReleaseContext(context)
 

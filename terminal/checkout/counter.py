@@ -92,6 +92,7 @@ class Counter(Identifying):
         self._search: tuple[tuple[int, int], CatalogueSearch] | None = None
         self.timings: dict[str, float] = {}
         self.camera_text = ""  # the last code the camera identified someone by
+        self.reread: Callable[[], None] | None = None  # set by the card watch: read the card again
 
     # -- change notification ----------------------------------------------------------------
 
@@ -207,9 +208,20 @@ class Counter(Identifying):
             self._bump()
 
     def _reset(self) -> None:
-        card = self.state.card
-        last = self.state.last_sale
-        self.state = State(med_type=self._default_med_type(), card=card, last_sale=last)
+        """A new basket; the card still in the reader stays the customer until it leaves
+        (issue 13, finding 5)."""
+        old = self.state
+        self.state = State(
+            med_type=self._default_med_type(),
+            card=old.card,
+            card_serial=old.card_serial,
+            basket_version=old.basket_version + 1,
+            last_sale=old.last_sale,
+        )
+        if old.card_is_customer():
+            self.state.person = old.person
+            if old.problem is not None and old.problem[0] not in RECOVERABLE:
+                self.state.problem = old.problem  # about the person: an unknown or blocked card
 
     def _changed_basket(self) -> None:
         self._requote()
@@ -224,6 +236,7 @@ class Counter(Identifying):
     def _requote(self) -> None:
         st = self.state
         st.quote = None
+        st.basket_version += 1
         if st.problem and st.problem[0] not in RECOVERABLE:
             return
         st.problem = None
@@ -254,10 +267,12 @@ class Counter(Identifying):
         payment_method: str,
         operator: str,
         approved_by: str | None = None,
+        basket_version: int | None = None,
     ) -> Sale | SelfPaid:
-        """Commit the basket `basket_id`; the same basket confirmed again gives the same sale."""
+        """Commit the basket `basket_id` as shown at `basket_version` (a basket changed since is
+        refused); the same basket confirmed again gives the same sale."""
         with self.lock:
-            done = self._already(basket_id)
+            done = self._already(basket_id, basket_version)
             if done is not None:
                 return done
             st = self.state
@@ -292,13 +307,15 @@ class Counter(Identifying):
         self.print_sale(sale)
         return sale
 
-    def _already(self, basket_id: str) -> Sale | SelfPaid | None:
+    def _already(self, basket_id: str, version: int | None) -> Sale | SelfPaid | None:
         """The sale of `basket_id` when it was committed; a refusal when the page is stale."""
         done = self.committed.get(basket_id)
         if done is None and basket_id != self.state.basket_id:
             raise CheckoutError(
                 "stale_basket", "this screen is out of date: look at the counter again"
             )
+        if done is None and version is not None and version != self.state.basket_version:
+            raise CheckoutError("basket_changed", "the basket changed: check the new total")
         return done
 
     def _committed(self, sale: Sale | SelfPaid) -> None:
@@ -333,10 +350,17 @@ class Counter(Identifying):
         amounts = self.self_pay_amounts()
         return None if amounts is None else sum(amounts)
 
-    def self_pay(self, basket_id: str, *, payment_method: str, operator: str) -> Sale | SelfPaid:
+    def self_pay(
+        self,
+        basket_id: str,
+        *,
+        payment_method: str,
+        operator: str,
+        basket_version: int | None = None,
+    ) -> Sale | SelfPaid:
         """Sell the basket `basket_id` without insurance; again, the same sale."""
         with self.lock:
-            done = self._already(basket_id)
+            done = self._already(basket_id, basket_version)
             if done is not None:
                 return done
             reason = self.self_pay_reason()

@@ -41,6 +41,7 @@ class Person:
     how: str  # "card", "ecard", "id"
     checked: str  # what was checked, offline, before it was accepted
     by_camera: bool = False  # the camera saw the code (nobody scanned it on purpose)
+    card_serial: int = 0  # how == "card": the insertion (`State.card_serial`) that identified them
 
 
 @dataclass
@@ -88,7 +89,19 @@ class State:
     notice: str = ""
     choices: list[dict[str, Any]] = field(default_factory=list)  # search results to pick from
     card: str = "none"  # the user-card slot: "none", "present", "reading", "read", "error"
+    card_serial: int = 0  # insertions seen so far: which card is in the reader now
+    basket_version: int = 0  # moves with every new pre-settlement: what a confirm was shown
     last_sale: Sale | SelfPaid | None = None
+
+    def card_is_customer(self) -> bool:
+        """True when the customer was identified by the card that is in the reader now."""
+        person = self.person
+        return (
+            person is not None
+            and person.how == "card"
+            and self.card == "read"
+            and person.card_serial == self.card_serial
+        )
 
 
 def person_of(
@@ -125,6 +138,10 @@ def check_confirmable(st: State, payment_method: str) -> Person:
     """The customer of a basket ready to be sold on insurance; a refusal saying what is missing."""
     if st.person is None:
         raise CheckoutError("no_person", "identify the customer first: card or e-card")
+    if st.person.how == "card" and not st.card_is_customer():
+        raise CheckoutError(
+            "card_changed", "the card in the reader is not the customer's: read the card again"
+        )
     if not st.lines:
         raise CheckoutError("empty_basket", "scan at least one item")
     if payment_method not in PAYMENT_METHODS:

@@ -104,13 +104,18 @@ def confirm(
     payment_method: str = Form("cash"),
     sup_id: str = Form(""),
     sup_pin: str = Form(""),
+    basket_version: str = Form(""),
 ) -> Response:
     def act() -> None:
         approved_by = None
         if sup_id or sup_pin:
             approved_by = web.approve(sup_id.strip(), sup_pin).id
         web.counter.confirm(
-            basket_id, payment_method=payment_method, operator=op.id, approved_by=approved_by
+            basket_id,
+            payment_method=payment_method,
+            operator=op.id,
+            approved_by=approved_by,
+            basket_version=_version(basket_version),
         )
 
     return _act(request, web, act)
@@ -123,13 +128,30 @@ def self_pay(
     op: PageUser,
     basket_id: str = Form(...),
     payment_method: str = Form("cash"),
+    basket_version: str = Form(""),
 ) -> Response:
     """The basket sold without insurance (offered only when insurance cannot settle it)."""
     return _act(
         request,
         web,
-        lambda: web.counter.self_pay(basket_id, payment_method=payment_method, operator=op.id),
+        lambda: web.counter.self_pay(
+            basket_id,
+            payment_method=payment_method,
+            operator=op.id,
+            basket_version=_version(basket_version),
+        ),
     )
+
+
+@router.post("/reread")
+def reread(request: Request, web: WebOf, op: CounterUser) -> Response:
+    """Read the card in the reader again (the button, or F6)."""
+    return _act(request, web, web.counter.read_card_again)
+
+
+def _version(text: str) -> int | None:
+    """The basket version a form carried (what the page showed), None when it carried none."""
+    return int(text) if text.strip().isdigit() else None
 
 
 @router.post("/reprint/{txn_id}")

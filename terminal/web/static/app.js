@@ -51,7 +51,10 @@
       form.addEventListener("submit", (ev) => {
         ev.preventDefault();
         submit(form, form.dataset.fragment);
-        if (form.classList.contains("scanform")) $("input", form).value = "";
+        if (form.classList.contains("scanform")) {
+          $("input[name=text]", form).value = "";
+          lastScanEnter = Date.now();
+        }
       });
     });
     $$("select[data-autosubmit]", root).forEach((s) =>
@@ -77,15 +80,23 @@
     radios[(i + 1) % radios.length].checked = true;
   }
 
+  // A scanner ends a code with CR+LF: both arrive as Enter, a few milliseconds apart. The second
+  // is the same Enter, never a confirm of a total nobody has seen yet (the server also refuses a
+  // confirm of a basket changed since the page showed it).
+  let lastScanEnter = 0;
+  const SAME_ENTER_MS = 80;
+
   document.addEventListener("keydown", (ev) => {
     const scan = $("#scan");
     if (ev.key === "F4") { ev.preventDefault(); cyclePayment(); return; }
+    if (ev.key === "F6") { ev.preventDefault(); const r = $("#reread"); if (r) r.form.requestSubmit(); return; }
     if (ev.key === "F8") { ev.preventDefault(); const v = $("#void"); if (v) v.form.requestSubmit(); return; }
     if (ev.key === "F9") { ev.preventDefault(); const s = $("form[action='/sync-now']"); if (s) s.requestSubmit(); return; }
     if (!scan) return;
     if (ev.key === "Escape") { scan.value = ""; scan.focus(); return; }
     if (ev.key === "Enter" && document.activeElement === scan && scan.value.trim() === "") {
       ev.preventDefault();
+      if (Date.now() - lastScanEnter < SAME_ENTER_MS) return; // the LF of a scanner's CR+LF
       const confirmForm = $("#confirm");
       if (confirmForm) {
         const empty = $$("input[required]", confirmForm).find((i) => !i.value);

@@ -3,51 +3,16 @@ the basket's version, void, confirm and self-pay, over a terminal on a real ledg
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from terminal.bootstrap import open_terminal
 from terminal.checkout.counter import Counter, Sale, SelfPaid
 from terminal.checkout.service import CheckoutService
-from terminal.config import load_config
 from terminal.errors import CheckoutError
 from terminal.identity.model import CERT_ID_NUMBER, Identity
 
-NOW = datetime(2026, 3, 16, 2, 0, tzinfo=UTC)  # 10:00 in Hangzhou
 BARCODE = "6910100000012"  # a catalogue item of the demo data
-
-
-class _Clock:
-    def now(self) -> datetime:
-        return NOW
-
-
-@pytest.fixture
-def service(make_config: Callable[..., Path], clean_env: None) -> Iterator[CheckoutService]:
-    from tests.conftest import HIGH_LIMITS
-
-    service = open_terminal(load_config(make_config(risk=HIGH_LIMITS)), clock=_Clock())
-    yield service
-    service.ledger.close()
-
-
-@pytest.fixture
-def printed() -> list[str]:
-    return []
-
-
-@pytest.fixture
-def counter(service: CheckoutService, printed: list[str]) -> Counter:
-    def printer(receipt_id: str) -> tuple[str, str]:
-        printed.append(receipt_id)
-        return f"{receipt_id}.escpos", ""
-
-    return Counter(service, threading.RLock(), printer=printer)
 
 
 def _known(service: CheckoutService) -> Identity:
@@ -243,3 +208,124 @@ def test_self_pay_sells_the_basket_without_insurance_once(
     with pytest.raises(CheckoutError) as stale:
         counter.self_pay("another-page", payment_method="cash", operator="1001")
     assert stale.value.code == "stale_basket"
+
+
+# -- the customer is the card in the reader (issue 13, findings 1 and 5) ----------------------
+
+
+def _card_customer(counter: Counter) -> None:
+    """A card inserted, read and identifying a known person, as the card watch reports it."""
+    counter.card_event("reading")
+    counter.card_event("read")
+    counter.identify(_known(counter.service), "card", "card_checked")
+
+
+def test_a_card_removed_clears_the_customer_it_identified(counter: Counter) -> None:
+    _card_customer(counter)
+    counter.scan(BARCODE)
+    assert counter.state.quote is not None
+    counter.card_event("none")
+    st = counter.state
+    assert st.person is None and st.quote is None and st.notice == "card_removed"
+    assert len(st.lines) == 1  # the basket stays for the next card
+    with pytest.raises(CheckoutError) as refused:
+        counter.confirm(st.basket_id, payment_method="cash", operator="1001")
+    assert refused.value.code == "no_person"
+
+
+def test_a_failed_read_of_the_next_card_leaves_nobody_to_sell_to(counter: Counter) -> None:
+    _card_customer(counter)
+    counter.scan(BARCODE)
+    counter.card_event("none")
+    counter.card_event("reading")  # 王建国's card …
+    counter.card_event("error", "card removed: insert it again")  # … could not be read
+    counter.scan(BARCODE)
+    st = counter.state
+    assert st.person is None and st.quote is None and st.card == "error"
+    assert counter.service.ledger.head()[0] == 0
+
+
+def test_a_new_insertion_clears_the_customer_before_it_is_read(counter: Counter) -> None:
+    counter.identify(_known(counter.service), "ecard", "ecard_checked")
+    counter.scan(BARCODE)
+    counter.card_event("reading")
+    assert counter.state.person is None and counter.state.quote is None
+
+
+def test_a_card_customer_is_not_sold_to_once_another_card_is_in_the_reader(
+    counter: Counter,
+) -> None:
+    _card_customer(counter)
+    counter.scan(BARCODE)
+    counter.state.card_serial += 1  # a swap the watch has not reported yet
+    with pytest.raises(CheckoutError) as refused:
+        counter.confirm(counter.state.basket_id, payment_method="cash", operator="1001")
+    assert refused.value.code == "card_changed"
+    assert counter.service.ledger.head()[0] == 0
+
+
+def test_the_card_in_the_reader_stays_the_customer_after_a_sale_and_a_void(
+    counter: Counter,
+) -> None:
+    _card_customer(counter)
+    counter.scan(BARCODE)
+    counter.confirm(counter.state.basket_id, payment_method="cash", operator="1001")
+    person = counter.state.person
+    assert person is not None and person.how == "card" and counter.state.lines == []
+    counter.scan(BARCODE)
+    assert counter.state.quote is not None  # the next basket is quoted for the same card
+    counter.void("1001")
+    assert counter.state.person is not None and counter.state.lines == []
+    counter.card_event("none")
+    counter.void("1001")
+    assert counter.state.person is None
+
+
+def test_read_the_card_again_asks_the_watch(counter: Counter) -> None:
+    with pytest.raises(CheckoutError) as refused:
+        counter.read_card_again()
+    assert refused.value.code == "no_reader"
+    asked: list[int] = []
+    counter.reread = lambda: asked.append(1)
+    counter.read_card_again()
+    assert asked == [1]
+
+
+# -- confirm commits what the page showed (issue 13, finding 3) -------------------------------
+
+
+def test_confirm_refuses_a_basket_changed_since_the_page_showed_it(counter: Counter) -> None:
+    counter.identify(_known(counter.service), "id", "id_checked")
+    counter.scan(BARCODE)
+    shown = counter.state.basket_version
+    counter.scan(BARCODE)  # a scan just before Enter
+    basket_id = counter.state.basket_id
+    with pytest.raises(CheckoutError) as refused:
+        counter.confirm(basket_id, payment_method="cash", operator="1001", basket_version=shown)
+    assert refused.value.code == "basket_changed"
+    assert "check the new total" in str(refused.value)
+    assert counter.service.ledger.head()[0] == 0
+    sale = counter.confirm(
+        basket_id,
+        payment_method="cash",
+        operator="1001",
+        basket_version=counter.state.basket_version,
+    )
+    assert isinstance(sale, Sale)
+    again = counter.confirm(basket_id, payment_method="cash", operator="1001", basket_version=shown)
+    assert again is sale  # a double click of the committed basket still finds its sale
+
+
+def test_every_change_to_the_basket_or_the_customer_moves_the_basket_version(
+    counter: Counter,
+) -> None:
+    seen = [counter.state.basket_version]
+    counter.scan(BARCODE)
+    seen.append(counter.state.basket_version)
+    counter.set_qty(0, "2")
+    seen.append(counter.state.basket_version)
+    counter.identify(_known(counter.service), "id", "id_checked")
+    seen.append(counter.state.basket_version)
+    counter.set_med_type("11")
+    seen.append(counter.state.basket_version)
+    assert seen == sorted(set(seen))  # strictly increasing
