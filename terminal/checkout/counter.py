@@ -13,8 +13,9 @@ When insurance cannot settle the basket (nobody identified, a person the termina
 blocked card, a hard offline limit), the customer may pay it all: `self_pay` records a self-pay
 sale (`terminal/checkout/selfpay.py`) and resets the counter like a confirm.
 
-The basket's lines and their editing are in `terminal/checkout/basket.py`, the state the counter
-shows in `terminal/checkout/counter_state.py`.
+The basket's lines and their editing are in `terminal/checkout/basket.py` (the counter's side of it,
+scans and edits, in `terminal/checkout/scanning.py`), the state the counter shows in
+`terminal/checkout/counter_state.py`.
 """
 
 from __future__ import annotations
@@ -23,23 +24,14 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from typing import Any
 
 from terminal.checkout.basket import (
     MED_TYPES,
     CatalogueSearch,
     Line,
-    add_item,
     basket_items,
-    is_barcode,
-    item_view,
     mask_cert,
     needs_price,
-    remove_line,
-    scanned_qty,
-    set_line_name,
-    set_line_price,
-    set_line_qty,
 )
 from terminal.checkout.counter_state import (
     RECOVERABLE,
@@ -52,6 +44,7 @@ from terminal.checkout.counter_state import (
     self_pay_reason,
 )
 from terminal.checkout.identifying import Identifying
+from terminal.checkout.scanning import Scanning
 from terminal.checkout.selfpay import PAYMENT_METHODS, self_pay_lines, sell_self_pay
 from terminal.checkout.service import CheckoutRefused, CheckoutService
 from terminal.errors import CheckoutError, LedgerError, MedposError
@@ -73,7 +66,7 @@ __all__ = [
 _COMMITTED_KEPT = 200
 
 
-class Counter(Identifying):
+class Counter(Identifying, Scanning):
     """The counter's state and every change to it; `on_change` is told after each change."""
 
     def __init__(
@@ -110,82 +103,6 @@ class Counter(Identifying):
         return "41" if self.service.config.terminal.inst_level == "pharmacy" else "11"
 
     # -- basket -----------------------------------------------------------------------------
-
-    def catalogue_search(self) -> CatalogueSearch:
-        ref = self.service.reference()
-        key = (ref.catalogue_version, id(ref.catalogue))
-        if self._search is None or self._search[0] != key:
-            self._search = (key, CatalogueSearch(ref.catalogue))
-        return self._search[1]
-
-    def search(self, query: str, limit: int = 8) -> list[dict[str, Any]]:
-        with self.lock:
-            found = self.catalogue_search()
-            catalogue = self.service.reference().catalogue
-            return [item_view(catalogue, code) for code in found.search(query, limit)]
-
-    def scan(self, text: str) -> None:
-        """One line from the scan field or a wedge scanner: a barcode, an e-card code, a
-        catalogue code, `*N` (quantity of the last line) or words to search for."""
-        text = text.strip()
-        if not text:
-            return
-        with self.lock:
-            self.state.notice = ""
-            if text.startswith("ESC1:"):
-                self.identify_ecard(text)
-                return
-            qty = scanned_qty(text)
-            if qty is not None and self.state.lines:
-                self.set_qty(len(self.state.lines) - 1, qty)
-                return
-            catalogue = self.service.reference().catalogue
-            if is_barcode(text):
-                code = catalogue.barcode_index.get(text)
-                if code is None:
-                    # not in the catalogue: kept as a self-pay line, never dropped
-                    self.state.lines.append(Line(code=text, name="", known=False))
-                    self.state.notice = "unknown_barcode"
-                    self._changed_basket()
-                    return
-                self.add(code)
-                return
-            if text in catalogue.items:
-                self.add(text)
-                return
-            choices = self.search(text)
-            if len(choices) == 1:
-                self.add(choices[0]["code"])
-                return
-            self.state.choices = choices
-            self.state.notice = "choose" if choices else "nothing_found"
-            self._bump()
-
-    def add(self, code: str, qty: str = "1") -> None:
-        with self.lock:
-            add_item(self.state.lines, self.service.reference().catalogue, code, qty)
-            self.state.choices = []
-            self._changed_basket()
-
-    def set_qty(self, index: int, qty: str) -> None:
-        with self.lock:
-            set_line_qty(self.state.lines, index, qty)
-            self._changed_basket()
-
-    def set_price(self, index: int, price: str) -> None:
-        with self.lock:
-            set_line_price(self.state.lines, index, price)
-            self._changed_basket()
-
-    def set_name(self, index: int, name: str) -> None:
-        with self.lock:
-            set_line_name(self.state.lines, index, name)
-            self._bump()
-
-    def remove(self, index: int) -> None:
-        with self.lock:
-            remove_line(self.state.lines, index)
-            self._changed_basket()
 
     def set_med_type(self, med_type: str) -> None:
         with self.lock:
@@ -224,6 +141,8 @@ class Counter(Identifying):
                 self.state.problem = old.problem  # about the person: an unknown or blocked card
 
     def _changed_basket(self) -> None:
+        if self.state.lines:
+            self.state.last_sale = None  # the next customer's basket: the last sale's box goes
         self._requote()
         self._bump()
 

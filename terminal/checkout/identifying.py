@@ -84,6 +84,7 @@ class Identifying:
             if cached is None and identity.card_no:
                 cached = self.service.ledger.find_person_by_card(identity.card_no)
             self.state.person = person_of(identity, cached, how, checked, by_camera=by_camera)
+            self.state.last_sale = None  # the next customer: the last sale's box goes
             if how == "card":
                 self.state.person.card_serial = self.state.card_serial
             self.state.problem = UNKNOWN_PERSON if cached is None else None

@@ -15,7 +15,9 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from terminal.checkout.counter import Counter
+from terminal.checkout.counter_state import check_total_checked
 from terminal.errors import CheckoutError, MedposError
+from terminal.web import i18n
 from terminal.web.context import Web, is_fragment
 from terminal.web.deps import CounterUser, FragmentUser, PageUser, SignedIn, WebOf
 from terminal.web.errors import back, explain
@@ -42,7 +44,7 @@ def _act(request: Request, web: Web, action: Callable[[], Any]) -> Response:
     try:
         action()
     except MedposError as exc:
-        err = explain(getattr(exc, "code", "error"), str(exc))
+        err = _said(exc)
     if is_fragment(request):
         return web.page(request, "_counter.html", **web.counter_view(), flash=err)
     return back("/", err=err)
@@ -105,8 +107,12 @@ def confirm(
     sup_id: str = Form(""),
     sup_pin: str = Form(""),
     basket_version: str = Form(""),
+    total_checked: str = Form(""),
 ) -> Response:
     def act() -> None:
+        with web.lock:
+            confirm_above = web.service.config.web.confirm_above
+            check_total_checked(web.counter.state, confirm_above, total_checked)
         approved_by = None
         if sup_id or sup_pin:
             approved_by = web.approve(sup_id.strip(), sup_pin).id
@@ -192,6 +198,14 @@ def camera_jpg(web: WebOf, op: SignedIn) -> Response:
     if jpg is None:
         return Response(status_code=204)
     return Response(jpg, media_type="image/jpeg", headers={"Cache-Control": "no-store"})
+
+
+def _said(exc: MedposError) -> str:
+    """A refusal in the page's language: its own sentence when the catalogue has it (each bad
+    price has its own), else the sentence for its code, else the message as it is."""
+    message = str(exc)
+    translated = i18n.gettext_(message)
+    return translated if translated != message else explain(getattr(exc, "code", "error"), message)
 
 
 def scan_text(counter: Counter, text: str) -> None:

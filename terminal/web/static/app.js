@@ -99,7 +99,7 @@
       if (Date.now() - lastScanEnter < SAME_ENTER_MS) return; // the LF of a scanner's CR+LF
       const confirmForm = $("#confirm");
       if (confirmForm) {
-        const empty = $$("input[required]", confirmForm).find((i) => !i.value);
+        const empty = $$("input[required]", confirmForm).find((i) => (i.type === "checkbox" ? !i.checked : !i.value));
         if (empty) empty.focus(); else confirmForm.requestSubmit();
       }
       return;

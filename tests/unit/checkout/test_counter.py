@@ -3,6 +3,7 @@ the basket's version, void, confirm and self-pay, over a terminal on a real ledg
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -59,7 +60,7 @@ def test_the_same_item_scanned_again_adds_to_its_line(counter: Counter) -> None:
 
 def test_an_unknown_barcode_is_kept_as_a_line_that_needs_a_price(counter: Counter) -> None:
     counter.identify(_known(counter.service), "id", "id_checked")
-    counter.scan("12345678")
+    counter.scan("12345670")  # not in the catalogue; a right GTIN-8 check digit
     [line] = counter.state.lines
     assert not line.known and line.price is None and counter.state.notice == "unknown_barcode"
     assert counter.state.problem is not None and counter.state.problem[0] == "price_needed"
@@ -329,3 +330,89 @@ def test_every_change_to_the_basket_or_the_customer_moves_the_basket_version(
     counter.set_med_type("11")
     seen.append(counter.state.basket_version)
     assert seen == sorted(set(seen))  # strictly increasing
+
+
+# -- bounds and messages (issue 13) ------------------------------------------------------------
+
+OTHER = "6910100000029"  # another catalogue item of the demo data
+
+
+def _refusal(action: Callable[[], object]) -> CheckoutError:
+    with pytest.raises(CheckoutError) as refused:
+        action()
+    return refused.value
+
+
+def test_a_scanned_quantity_acts_on_the_line_last_scanned_or_merged(counter: Counter) -> None:
+    counter.scan(BARCODE)
+    counter.scan(OTHER)
+    counter.scan(BARCODE)  # merged into the first line: that is the line last scanned
+    counter.scan("*3")
+    assert [line.qty for line in counter.state.lines] == ["3", "1"]
+    counter.scan(OTHER)
+    counter.scan("x2")
+    assert [line.qty for line in counter.state.lines] == ["3", "2"]
+    counter.remove(1)
+    counter.scan("*4")  # the line it acted on is gone: the last line
+    assert [line.qty for line in counter.state.lines] == ["4"]
+
+
+def test_a_zero_negative_or_exponent_quantity_is_refused_with_its_own_message(
+    counter: Counter,
+) -> None:
+    counter.scan(BARCODE)
+    codes = {}
+    for text in ("*0", "*-2", "*1e3", "*abc", "*1000"):
+        with pytest.raises(CheckoutError) as refused:
+            counter.scan(text)
+        codes[text] = (refused.value.code, str(refused.value))
+    assert codes["*0"][0] == "qty_zero" and "✕" in codes["*0"][1]
+    assert codes["*-2"][0] == "qty_negative" and "refund" in codes["*-2"][1]
+    assert codes["*1e3"][0] == "qty_exponent" and "1e3" in codes["*1e3"][1]
+    assert codes["*abc"][0] == "bad_quantity"
+    assert codes["*1000"][0] == "qty_too_large" and "999" in codes["*1000"][1]  # [web] max_qty
+    assert len({message for _code, message in codes.values()}) == 5
+    assert [line.qty for line in counter.state.lines] == ["1"]  # nothing changed
+    assert _refusal(lambda: counter.set_qty(0, "1000")).code == "qty_too_large"
+
+
+def test_each_bad_price_has_its_own_message(counter: Counter) -> None:
+    counter.scan("12345670")
+    messages = {}
+    for text in ("cheap", "0", "-1", "1.005", "1e3", "100001"):
+        with pytest.raises(CheckoutError) as refused:
+            counter.set_price(0, text)
+        messages[text] = str(refused.value)
+    assert len(set(messages.values())) == len(messages)
+    assert counter.state.lines[0].price is None
+
+
+def test_a_mistyped_barcode_is_said_to_be_one_not_a_self_pay_line(counter: Counter) -> None:
+    refusal = _refusal(lambda: counter.scan("6910100000013"))  # BARCODE with one digit wrong
+    assert refusal.code == "bad_barcode" and "check digit" in str(refusal)
+    assert counter.state.lines == []
+
+
+def test_the_last_sale_box_goes_when_the_next_customer_begins(counter: Counter) -> None:
+    counter.identify(_known(counter.service), "id", "id_checked")
+    counter.scan(BARCODE)
+    counter.confirm(counter.state.basket_id, payment_method="cash", operator="1001")
+    assert counter.state.last_sale is not None
+    counter.scan(BARCODE)
+    assert counter.state.last_sale is None
+
+
+def test_a_total_above_the_threshold_needs_the_total_checked(counter: Counter) -> None:
+    from terminal.checkout.counter_state import check_total_checked
+
+    counter.identify(_known(counter.service), "id", "id_checked")
+    counter.scan(BARCODE)
+    quote = counter.state.quote
+    assert quote is not None and quote.result is not None
+    total = quote.result.medfee_sumamt
+    check_total_checked(counter.state, total, "")  # at the threshold: no step
+    refusal = _refusal(lambda: check_total_checked(counter.state, total - 1, ""))
+    assert refusal.code == "total_not_checked"
+    wrong = _refusal(lambda: check_total_checked(counter.state, total - 1, str(total + 1)))
+    assert wrong.code == "total_not_checked"  # ticked for another total
+    check_total_checked(counter.state, total - 1, str(total))
