@@ -111,16 +111,18 @@ class Counter(Identifying, Scanning):
             self.state.med_type = med_type
             self._changed_basket()
 
-    def void(self, operator: str | None) -> None:
-        """Clear the counter without a sale (audited when a basket was open)."""
+    def void(self, operator: str | None, reason: str = "") -> None:
+        """Clear the counter without a sale (audited when a basket was open); `reason`
+        "signed_out": the cashier signed out mid-sale, and the basket is not handed on."""
         with self.lock:
             if self.state.lines or self.state.person:
-                self.service.ledger.audit(
-                    "void",
-                    operator,
-                    {"basket_id": self.state.basket_id, "lines": len(self.state.lines)},
-                    self.service.local_now(),
-                )
+                detail: dict[str, Any] = {
+                    "basket_id": self.state.basket_id,
+                    "lines": len(self.state.lines),
+                }
+                if reason:
+                    detail["reason"] = reason
+                self.service.ledger.audit("void", operator, detail, self.service.local_now())
             self._reset()
             self._bump()
 

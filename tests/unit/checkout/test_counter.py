@@ -416,3 +416,14 @@ def test_a_total_above_the_threshold_needs_the_total_checked(counter: Counter) -
     wrong = _refusal(lambda: check_total_checked(counter.state, total - 1, str(total + 1)))
     assert wrong.code == "total_not_checked"  # ticked for another total
     check_total_checked(counter.state, total - 1, str(total))
+
+
+def test_a_basket_left_by_a_cashier_signing_out_is_voided_with_the_reason(
+    counter: Counter,
+) -> None:
+    counter.scan(BARCODE)
+    basket_id = counter.state.basket_id
+    counter.void("1001", reason="signed_out")
+    [audit] = _audits(counter.service, "void")
+    assert audit["detail"] == {"basket_id": basket_id, "lines": 1, "reason": "signed_out"}
+    assert counter.state.lines == []  # nothing handed to the next operator
