@@ -23,7 +23,14 @@ from drivers.card.errors import (
     ReaderError,
 )
 
-__all__ = ["PcscConnection", "card_atr", "find_reader", "list_readers", "wait_for_change"]
+__all__ = [
+    "PcscConnection",
+    "card_atr",
+    "find_reader",
+    "list_readers",
+    "reset_card",
+    "wait_for_change",
+]
 
 _SCARD_ABSENT = 0x0002  # pcsclite.h reader state from SCardStatus (pyscard does not export it)
 
@@ -147,6 +154,30 @@ def card_atr(substring: str, *, with_events: bool = False) -> str | None:
         if text and with_events:
             return f"{text}#{state >> 16}"  # pcsc-lite: the event counter is the high 16 bits
         return text or None
+    finally:
+        scard.SCardReleaseContext(context)
+
+
+def reset_card(substring: str) -> bool:
+    """Reset the card in that reader as another application would (SCardReconnect with
+    SCARD_RESET_CARD): every other handle on it then gets "Card was reset" (0x80100068), and vpcd
+    sends the virtual card its reset command. True when the card was reset."""
+    name = str(find_reader(substring))
+    hresult, context = scard.SCardEstablishContext(scard.SCARD_SCOPE_USER)
+    if hresult != scard.SCARD_S_SUCCESS:
+        return False
+    try:
+        protocols = scard.SCARD_PROTOCOL_T0 | scard.SCARD_PROTOCOL_T1
+        hresult, hcard, _protocol = scard.SCardConnect(
+            context, name, scard.SCARD_SHARE_SHARED, protocols
+        )
+        if hresult != scard.SCARD_S_SUCCESS:
+            return False
+        hresult, _protocol = scard.SCardReconnect(
+            hcard, scard.SCARD_SHARE_SHARED, protocols, scard.SCARD_RESET_CARD
+        )
+        scard.SCardDisconnect(hcard, scard.SCARD_LEAVE_CARD)
+        return bool(hresult == scard.SCARD_S_SUCCESS)
     finally:
         scard.SCardReleaseContext(context)
 
