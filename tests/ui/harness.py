@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import psutil
 from playwright.sync_api import Page, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from tests.conftest import MEDPOS, ROOT, medpos_env
 
@@ -84,3 +85,25 @@ def scan(page: Page, text: str) -> None:
 
 def insert_card(page: Page, terminal: Terminal, person: int) -> None:
     page.request.post(terminal.url + "/demo/card", form={"action": "insert", "person": str(person)})
+
+
+_SETTLED = """(name) => {
+  const slot = document.querySelector("[data-testid=card-slot]");
+  const person = document.querySelector("[data-testid=person]");
+  if (!slot) return false;
+  if (slot.classList.contains("slot-error")) return "error";
+  if (slot.classList.contains("slot-read") && person && person.textContent.includes(name)) {
+    return "read";
+  }
+  return false;
+}"""
+
+
+def card_settled(page: Page, name: str, timeout_ms: float = 15_000) -> str | None:
+    """Once the card just inserted is read for `name` ("read") or said unreadable ("error");
+    None when neither happens within the time (a stuck watch, or the wrong person shown)."""
+    try:
+        handle = page.wait_for_function(_SETTLED, arg=name, timeout=timeout_ms)
+    except PlaywrightTimeout:
+        return None
+    return str(handle.json_value())

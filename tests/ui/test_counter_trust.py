@@ -25,7 +25,16 @@ from drivers.card.virtual import VpcdClient, serve_in_thread
 from drivers.card.virtual.card import card_from_dict
 from drivers.card.virtual.demo import card_doc
 from tests.conftest import HIGH_LIMITS, MEDPOS, free_port, medpos_env, medpos_process, write_config
-from tests.ui.harness import BARCODES, CASHIER, SUPERVISOR, Terminal, insert_card, scan, shot
+from tests.ui.harness import (
+    BARCODES,
+    CASHIER,
+    SUPERVISOR,
+    Terminal,
+    card_settled,
+    insert_card,
+    scan,
+    shot,
+)
 
 CARD_READER, SAM_READER = "Virtual PCD 00 00", "Virtual PCD 00 01"
 STORM = 20  # card swaps in the storm (bench/ui.py reports 100)
@@ -250,15 +259,18 @@ def test_a_card_swap_storm_with_psam_resets_ends_with_the_right_person(
     _sign_in(page, terminal)
     person = page.get_by_test_id("person")
     slot = page.get_by_test_id("card-slot")
+    scan(page, BARCODES[0])  # a basket: every identification is quoted at once
     for i in range(STORM):
-        index = i % 4
+        index = i % 4  # never the same person twice in a row
         insert_card(page, terminal, index)
         if i % 2:
             reset_card(SAM_READER)  # while the watch may be reading through it
-        expect(slot).not_to_contain_text("正在读卡")  # never stuck
-        if "读卡失败" in (slot.text_content() or ""):
-            page.get_by_test_id("reread").click()  # "reinsert the card": read it again
-        expect(person).to_contain_text(names[index])  # never the previous person
+        state = card_settled(page, names[index])
+        if state == "error":  # said to the cashier: read the card again
+            page.get_by_test_id("reread").click()
+            state = card_settled(page, names[index])
+        # None: the slot stuck reading, or someone else than this card's holder shown
+        assert state == "read", f"insertion {i}: {slot.text_content()} / {person.all_inner_texts()}"
     scan(page, BARCODES[0])
     expect(page.get_by_test_id("presettlement")).to_be_visible()
     expect(person).to_contain_text(names[(STORM - 1) % 4])
