@@ -28,10 +28,13 @@
   // Requests go one after another, in the order they were made: a scanner's fast codes are all
   // sent (never dropped), and a second press of "confirm" finds the sale the first one made.
   let queue = Promise.resolve();
+  let scansPending = 0; // scans sent whose new total is not on screen yet
   function submit(form, selector) {
     if (form.dataset.confirm && !window.confirm(form.dataset.confirm)) return;
     const body = new URLSearchParams(new FormData(form)); // taken now, before the field clears
     const action = form.action;
+    const isScan = form.classList.contains("scanform");
+    if (isScan) scansPending += 1;
     queue = queue.then(async () => {
       try {
         const r = await fetch(action, {
@@ -42,6 +45,8 @@
         if (selector === "#counter") refreshStatus();
       } catch (e) {
         location.reload(); // the server went away mid-request: show what it holds now
+      } finally {
+        if (isScan) scansPending -= 1;
       }
     });
   }
@@ -81,10 +86,11 @@
   }
 
   // A scanner ends a code with CR+LF: both arrive as Enter, a few milliseconds apart. The second
-  // is the same Enter, never a confirm of a total nobody has seen yet (the server also refuses a
-  // confirm of a basket changed since the page showed it).
+  // is the same Enter, never a confirm of a total nobody has seen yet: an Enter while a scan's new
+  // total is not on screen confirms nothing (the server also refuses a confirm of a basket
+  // changed since the page showed it).
   let lastScanEnter = 0;
-  const SAME_ENTER_MS = 80;
+  const SAME_ENTER_MS = 30;
 
   document.addEventListener("keydown", (ev) => {
     const scan = $("#scan");
@@ -96,7 +102,7 @@
     if (ev.key === "Escape") { scan.value = ""; scan.focus(); return; }
     if (ev.key === "Enter" && document.activeElement === scan && scan.value.trim() === "") {
       ev.preventDefault();
-      if (Date.now() - lastScanEnter < SAME_ENTER_MS) return; // the LF of a scanner's CR+LF
+      if (scansPending > 0 || Date.now() - lastScanEnter < SAME_ENTER_MS) return; // CR+LF
       const confirmForm = $("#confirm");
       if (confirmForm) {
         const empty = $$("input[required]", confirmForm).find((i) => (i.type === "checkbox" ? !i.checked : !i.value));
