@@ -199,7 +199,7 @@ def _storm(page: Any, url: str, n: int) -> tuple[int, int, int]:
         if state == "error":
             said += 1
             page.locator("[data-testid=reread]").click()
-            state = card_settled(page, names[index])
+            state = card_settled(page, names[index], error_too=False)
         if state is None:
             slot = page.locator("[data-testid=card-slot]").get_attribute("class") or ""
             stuck += "slot-reading" in slot or "slot-present" in slot

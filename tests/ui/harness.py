@@ -87,11 +87,11 @@ def insert_card(page: Page, terminal: Terminal, person: int) -> None:
     page.request.post(terminal.url + "/demo/card", form={"action": "insert", "person": str(person)})
 
 
-_SETTLED = """(name) => {
+_SETTLED = """([name, errorToo]) => {
   const slot = document.querySelector("[data-testid=card-slot]");
   const person = document.querySelector("[data-testid=person]");
   if (!slot) return false;
-  if (slot.classList.contains("slot-error")) return "error";
+  if (errorToo && slot.classList.contains("slot-error")) return "error";
   if (slot.classList.contains("slot-read") && person && person.textContent.includes(name)) {
     return "read";
   }
@@ -99,11 +99,15 @@ _SETTLED = """(name) => {
 }"""
 
 
-def card_settled(page: Page, name: str, timeout_ms: float = 15_000) -> str | None:
-    """Once the card just inserted is read for `name` ("read") or said unreadable ("error");
-    None when neither happens within the time (a stuck watch, or the wrong person shown)."""
+def card_settled(
+    page: Page, name: str, *, error_too: bool = True, timeout_ms: float = 15_000
+) -> str | None:
+    """Once the card just inserted is read for `name` ("read") or, with `error_too`, said
+    unreadable ("error"); None when neither happens within the time (a stuck watch, or the wrong
+    person shown). After "read the card again" the error still on screen is the old one: wait
+    for "read" alone then."""
     try:
-        handle = page.wait_for_function(_SETTLED, arg=name, timeout=timeout_ms)
+        handle = page.wait_for_function(_SETTLED, arg=[name, error_too], timeout=timeout_ms)
     except PlaywrightTimeout:
         return None
     return str(handle.json_value())

@@ -268,7 +268,7 @@ def test_a_card_swap_storm_with_psam_resets_ends_with_the_right_person(
         state = card_settled(page, names[index])
         if state == "error":  # said to the cashier: read the card again
             page.get_by_test_id("reread").click()
-            state = card_settled(page, names[index])
+            state = card_settled(page, names[index], error_too=False)
         # None: the slot stuck reading, or someone else than this card's holder shown
         assert state == "read", f"insertion {i}: {slot.text_content()} / {person.all_inner_texts()}"
     scan(page, BARCODES[0])
