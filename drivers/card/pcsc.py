@@ -70,10 +70,12 @@ class PcscConnection:
         try:
             self._conn.connect()
         except NoCardException:
+            self.close()
             raise NoCardError(
                 f"no card in {reader}: insert the card (chip up, facing in)"
             ) from None
         except Exception as exc:  # CardConnectionException and pyscard's other kinds
+            self.close()
             raise NoCardError(
                 f"cannot reach the card in {reader} ({exc}): insert it again"
             ) from exc
@@ -120,9 +122,15 @@ class PcscConnection:
         return True
 
     def close(self) -> None:
+        """Disconnect and release the PC/SC context now: pyscard would release it when the
+        object is collected, possibly after pcscd has gone ("Service not available")."""
         try:
             self._conn.disconnect()
         except Exception:  # noqa: BLE001,S110 - gone or reset already: nothing to release
+            pass
+        try:
+            self._conn.release()
+        except Exception:  # noqa: BLE001,S110 - pcscd gone: the context went with it
             pass
 
 
