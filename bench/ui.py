@@ -8,6 +8,10 @@
   "file" printer. Baseline, same run: a raw sqlite3 commit with the ledger's pragmas plus writing
   and fsyncing a file of the same size.
 - Keystrokes of a card sale of three scanned items (aim: the scans plus two).
+- A card-swap storm (issue 13): 100 insertions of alternating demo cards with an item in the
+  basket, the PSAM reset through pcscd after every other one, while the page watches. Reported:
+  stuck watches (a slot still "reading" after 15 s) and wrong-person quotes (a pre-settlement
+  on screen for someone else than the card just inserted); aim 0 and 0.
 
 `python -m bench ui`. Figures are medians of several rounds; nothing here is a test.
 """
@@ -25,10 +29,13 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 ROUNDS = 8
 BARCODES = ("6910100000012", "6910800000039", "6913600000117")
 READER = "Virtual PCD 00 00"
+SAM_READER = "Virtual PCD 00 01"
+STORM = 100
 
 
 def _raw_commit_and_write(tmp: Path, size: int) -> float:
@@ -141,6 +148,7 @@ def main(argv: list[str]) -> int:
                 raw.append(_raw_commit_and_write(tmp, size))
                 page.wait_for_selector("[data-testid=last-sale]")
                 keystrokes = keys
+            storm = _storm(page, url, STORM)
             browser.close()
     shutil.rmtree(tmp, ignore_errors=True)
 
@@ -161,7 +169,42 @@ def main(argv: list[str]) -> int:
         f"keystrokes for a card sale of {len(BARCODES)} scanned items: {keystrokes} "
         f"(the scans + {extra}; aim: the scans + 2)"
     )
-    return 0 if keystrokes <= len(BARCODES) + 2 else 1
+    stuck, wrong, said = storm
+    print(
+        f"card-swap storm of {STORM} insertions with PSAM resets: {stuck} stuck watches, "
+        f"{wrong} wrong-person quotes ({said} failed reads said and read again; aim 0 and 0)"
+    )
+    return 0 if keystrokes <= len(BARCODES) + 2 and stuck == wrong == 0 else 1
+
+
+def _storm(page: Any, url: str, n: int) -> tuple[int, int, int]:
+    """(stuck watches, wrong-person quotes, failed reads said) over `n` card swaps."""
+    import httpx
+
+    from drivers.card.pcsc import reset_card
+    from tests.ui.harness import card_settled
+
+    names = [p["name"] for p in httpx.get(url + "/api/demo/people", timeout=10).json()]
+    page.goto(url + "/")
+    page.locator("#scan").focus()
+    page.keyboard.type(BARCODES[0])
+    page.keyboard.press("Enter")
+    stuck = wrong = said = 0
+    for i in range(n):
+        index = i % 4
+        page.request.post(url + "/demo/card", form={"action": "insert", "person": str(index)})
+        if i % 2:
+            reset_card(SAM_READER)
+        state = card_settled(page, names[index])
+        if state == "error":
+            said += 1
+            page.locator("[data-testid=reread]").click()
+            state = card_settled(page, names[index], error_too=False)
+        if state is None:
+            slot = page.locator("[data-testid=card-slot]").get_attribute("class") or ""
+            stuck += "slot-reading" in slot or "slot-present" in slot
+            wrong += page.locator("[data-testid=presettlement]").count() > 0
+    return stuck, wrong, said
 
 
 if __name__ == "__main__":

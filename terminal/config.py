@@ -116,6 +116,10 @@ class WebConfig:
     host: str = "127.0.0.1"
     port: int = field(default=8700, metadata={"min": 1, "max": 65535})
     language: str = _choice("zh", "zh", "en")
+    # the counter's bounds (issue 13): the most of one item on a line, and the total (yuan) above
+    # which the cashier ticks "total checked with the customer" before confirming
+    max_qty: int = field(default=999, metadata={"min": 1, "max": 100000})
+    confirm_above: int = _money("1000.00", "a total above this needs a second confirm step")
 
 
 _SECTIONS: dict[str, type] = {

@@ -7,6 +7,7 @@
         ├── ReaderError            no_reader: the named reader is not there
         ├── NoCardError            no_card
         ├── CardRemovedError       card_removed
+        ├── CardResetError         card_reset: another handle reset the card (0x80100068)
         ├── MalformedAnswerError   malformed_answer: short answer, bad TLV
         └── ApduError(sw)          a status word other than 90 00
 """
@@ -19,6 +20,7 @@ __all__ = [
     "ApduError",
     "CardError",
     "CardRemovedError",
+    "CardResetError",
     "MalformedAnswerError",
     "NoCardError",
     "ReaderError",
@@ -49,6 +51,15 @@ class CardRemovedError(CardError):
 
     def __init__(self, message: str = "card removed: insert it again") -> None:
         super().__init__(message)
+
+
+class CardResetError(CardError):
+    """The card (often the PSAM) was reset under this handle: connect again."""
+
+    reason = "card_reset"
+
+    def __init__(self, message: str = "the card was reset") -> None:
+        super().__init__(f"{message}: insert it again")
 
 
 class MalformedAnswerError(CardError):

@@ -17,16 +17,21 @@ from drivers.card.pcsc import card_atr, list_readers, wait_for_change
 __all__ = ["poll_events"]
 
 
+def _card_token(name: str) -> str | None:
+    return card_atr(name, with_events=True)
+
+
 def poll_events(
     substring: str | None = None,
     *,
     interval: float = 0.25,
     list_names: Callable[[], list[str]] = list_readers,
-    atr_of: Callable[[str], str | None] = card_atr,
+    atr_of: Callable[[str], str | None] = _card_token,
     wait: Callable[[Mapping[str, bool], float], None] = wait_for_change,
 ) -> Iterator[dict[str, Any]]:
     """Events as they happen, forever (the caller stops iterating); `list_names`, `atr_of` and
-    `wait` are the PC/SC queries (pcscd by default)."""
+    `wait` are the PC/SC queries (pcscd by default). `atr_of` may answer `ATR#count`: a card
+    swapped for another between two looks is then a removal and an insertion."""
     readers: set[str] = set()
     cards: dict[str, str | None] = {}
     while True:
@@ -43,9 +48,10 @@ def poll_events(
         for name in sorted(readers):
             atr = atr_of(name)
             before = cards.get(name)
-            if atr is not None and before is None:
-                yield {"event": "card_inserted", "reader": name, "atr": atr}
-            elif atr is None and before is not None:
+            if before is not None and atr != before:
+                # gone, or another card since the last look (pcscd's event count moved)
                 yield {"event": "card_removed", "reader": name}
+            if atr is not None and atr != before:
+                yield {"event": "card_inserted", "reader": name, "atr": atr.split("#")[0]}
             cards[name] = atr
         wait({name: cards[name] is not None for name in readers}, interval)

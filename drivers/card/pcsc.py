@@ -15,9 +15,22 @@ from smartcard.Exceptions import CardConnectionException, NoCardException
 from smartcard.pcsc.PCSCCardConnection import translateprotocolheader
 from smartcard.System import readers as _readers
 
-from drivers.card.errors import CardRemovedError, MalformedAnswerError, NoCardError, ReaderError
+from drivers.card.errors import (
+    CardRemovedError,
+    CardResetError,
+    MalformedAnswerError,
+    NoCardError,
+    ReaderError,
+)
 
-__all__ = ["PcscConnection", "card_atr", "find_reader", "list_readers", "wait_for_change"]
+__all__ = [
+    "PcscConnection",
+    "card_atr",
+    "find_reader",
+    "list_readers",
+    "reset_card",
+    "wait_for_change",
+]
 
 _SCARD_ABSENT = 0x0002  # pcsclite.h reader state from SCardStatus (pyscard does not export it)
 
@@ -57,22 +70,32 @@ class PcscConnection:
         try:
             self._conn.connect()
         except NoCardException:
+            self.close()
             raise NoCardError(
                 f"no card in {reader}: insert the card (chip up, facing in)"
             ) from None
-        except CardConnectionException as exc:
+        except Exception as exc:  # CardConnectionException and pyscard's other kinds
+            self.close()
             raise NoCardError(
                 f"cannot reach the card in {reader} ({exc}): insert it again"
             ) from exc
-        self.atr = bytes(self._conn.getATR())
-        # transmit on the PC/SC handle itself: pyscard's connection wrapper adds observers and
-        # locking that a single-threaded reader does not need (about 25 µs per APDU)
-        pcsc = self._conn.component
-        self._hcard = pcsc.hcard
-        self._pci = translateprotocolheader(pcsc.getProtocol())
+        try:
+            self.atr = bytes(self._conn.getATR())
+            # transmit on the PC/SC handle itself: pyscard's connection wrapper adds observers
+            # and locking that a single-threaded reader does not need (about 25 µs per APDU)
+            pcsc = self._conn.component
+            self._hcard = pcsc.hcard
+            self._pci = translateprotocolheader(pcsc.getProtocol())
+        except Exception as exc:
+            # "Card was reset" (0x80100068) after another handle reset the card, seen on the
+            # PSAM after quick card swaps; or the card left between connect and status
+            self.close()
+            raise CardResetError(f"the card in {reader} was reset or left ({exc})") from exc
 
     def transmit(self, apdu: bytes) -> tuple[bytes, int]:
         hresult, response = scard.SCardTransmit(self._hcard, self._pci, list(apdu))
+        if hresult == scard.SCARD_W_RESET_CARD:
+            raise CardResetError(f"the card in {self.reader_name} was reset")
         if hresult != scard.SCARD_S_SUCCESS:
             raise CardRemovedError() from CardConnectionException(
                 scard.SCardGetErrorMessage(hresult), hresult=hresult
@@ -99,14 +122,22 @@ class PcscConnection:
         return True
 
     def close(self) -> None:
+        """Disconnect and release the PC/SC context now: pyscard would release it when the
+        object is collected, possibly after pcscd has gone ("Service not available")."""
         try:
             self._conn.disconnect()
-        except CardConnectionException:
-            pass  # the card is gone already: nothing to release
+        except Exception:  # noqa: BLE001,S110 - gone or reset already: nothing to release
+            pass
+        try:
+            self._conn.release()
+        except Exception:  # noqa: BLE001,S110 - pcscd gone: the context went with it
+            pass
 
 
-def card_atr(substring: str) -> str | None:
-    """The ATR (hex) of the card in that reader, or None when there is none.
+def card_atr(substring: str, *, with_events: bool = False) -> str | None:
+    """The ATR (hex) of the card in that reader, or None when there is none; `with_events`
+    adds pcscd's count of insertions and removals (`ATR#count`), so that two cards with the same
+    ATR swapped between two looks are told apart.
 
     Asks pcscd for the reader's state (SCardGetStatusChange) without connecting: a connection
     would power the card up and disturb a read running on another handle.
@@ -127,7 +158,34 @@ def card_atr(substring: str) -> str | None:
         _reader, state, atr = states[0]
         if not _usable(state):
             return None
-        return bytes(atr).hex().upper() or None
+        text = bytes(atr).hex().upper()
+        if text and with_events:
+            return f"{text}#{state >> 16}"  # pcsc-lite: the event counter is the high 16 bits
+        return text or None
+    finally:
+        scard.SCardReleaseContext(context)
+
+
+def reset_card(substring: str) -> bool:
+    """Reset the card in that reader as another application would (SCardReconnect with
+    SCARD_RESET_CARD): every other handle on it then gets "Card was reset" (0x80100068), and vpcd
+    sends the virtual card its reset command. True when the card was reset."""
+    name = str(find_reader(substring))
+    hresult, context = scard.SCardEstablishContext(scard.SCARD_SCOPE_USER)
+    if hresult != scard.SCARD_S_SUCCESS:
+        return False
+    try:
+        protocols = scard.SCARD_PROTOCOL_T0 | scard.SCARD_PROTOCOL_T1
+        hresult, hcard, _protocol = scard.SCardConnect(
+            context, name, scard.SCARD_SHARE_SHARED, protocols
+        )
+        if hresult != scard.SCARD_S_SUCCESS:
+            return False
+        hresult, _protocol = scard.SCardReconnect(
+            hcard, scard.SCARD_SHARE_SHARED, protocols, scard.SCARD_RESET_CARD
+        )
+        scard.SCardDisconnect(hcard, scard.SCARD_LEAVE_CARD)
+        return bool(hresult == scard.SCARD_S_SUCCESS)
     finally:
         scard.SCardReleaseContext(context)
 

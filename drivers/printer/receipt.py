@@ -283,7 +283,9 @@ def present(receipt: Receipt) -> ReceiptView:
         markers.append(lab.refund)
     if self_pay:
         markers.append(lab.self_pay)
-    if receipt.offline:
+    if receipt.offline and receipt.kind not in _REFUNDS:
+        # a refund is a reversal, always stored to be uploaded later whether or not the platform
+        # answered: it is not a settlement, so never "离线结算" (issue 13)
         markers.append(lab.offline)
     header = [
         Field(lab.institution, receipt.fixmedins_code),

@@ -29,6 +29,8 @@ __all__ = [
     "mask_cert",
     "needs_price",
     "remove_line",
+    "check_scanned_qty",
+    "gtin_ok",
     "scanned_qty",
     "set_line_name",
     "set_line_price",
@@ -37,7 +39,11 @@ __all__ = [
 
 MED_TYPES = ("41", "11", "14", "21")  # pharmacy, outpatient, chronic outpatient, inpatient
 _BARCODE = re.compile(r"\d{8}|\d{12,14}")
-_QTY = re.compile(r"[*x×]\s*(\d+(?:\.\d+)?)", re.IGNORECASE)
+# `*3`, `×3`, `x3`: a quantity for the line last scanned; after `*` or `×` anything is meant as one
+# (and refused with its own message when it is not a quantity), after `x` only what starts like a
+# number (`xb` is a search: pinyin initials)
+_QTY = re.compile(r"[*×]\s*(\S+)|[xX]\s*([-+.\d]\S*)")
+_EXPONENT = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+")  # 1e3: a number, but not as typed
 _MAX_NUMBER = 100000  # a quantity or price (yuan) above this is a slip of the finger
 
 
@@ -92,9 +98,37 @@ class CatalogueSearch:
 
 
 def scanned_qty(text: str) -> str | None:
-    """The quantity of `*N` (or `xN`, `×N`) scanned after a line, else None."""
+    """The quantity of `*N` (or `xN`, `×N`) scanned after a line, as typed, else None."""
     found = _QTY.fullmatch(text)
-    return found.group(1) if found else None
+    return (found.group(1) or found.group(2)) if found else None
+
+
+def check_scanned_qty(qty: str, max_qty: int) -> str:
+    """A scanned `*N` quantity as the line takes it; each mistake refused with its own message."""
+    text = qty.strip()
+    if _EXPONENT.fullmatch(text):
+        raise CheckoutError("qty_exponent", "write the quantity in plain digits, like *3 (not 1e3)")
+    value = _decimal(text, "quantity")
+    if value < 0:
+        raise CheckoutError(
+            "qty_negative", "a quantity cannot be negative: a return is made on the refund page"
+        )
+    if value == 0:
+        raise CheckoutError("qty_zero", "*0 is not a quantity: remove the line with ✕ instead")
+    if value > max_qty:
+        raise CheckoutError(
+            "qty_too_large", f"at most {max_qty} of one item on a line: check the quantity"
+        )
+    return format(value.normalize(), "f")
+
+
+def gtin_ok(code: str) -> bool:
+    """True when a GTIN-8/12/13/14 barcode's check digit (GS1 General Specifications 7.9) is
+    right: a mistyped or misread digit is caught."""
+    digits = [int(c) for c in code]
+    body, check = digits[:-1], digits[-1]
+    total = sum(d * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(body)))
+    return (10 - total % 10) % 10 == check
 
 
 def is_barcode(text: str) -> bool:
@@ -115,15 +149,16 @@ def item_view(catalogue: Catalogue, code: str) -> dict[str, Any]:
     }
 
 
-def add_item(lines: list[Line], catalogue: Catalogue, code: str, qty: str = "1") -> None:
-    """`qty` of catalogue item `code`: one more line, or more of the line that has it."""
+def add_item(lines: list[Line], catalogue: Catalogue, code: str, qty: str = "1") -> int:
+    """`qty` of catalogue item `code`: one more line, or more of the line that has it; the index
+    of that line (the one a `*N` scanned next acts on)."""
     item = catalogue.items.get(code)
     if item is None:
         raise CheckoutError("unknown_item", f"{code} is not in the catalogue")
-    for line in lines:  # the same item again: one more of it
+    for index, line in enumerate(lines):  # the same item again: one more of it
         if line.known and line.code == code:
             line.qty = _add_qty(line.qty, qty)
-            return
+            return index
     lines.append(
         Line(
             code=code,
@@ -135,6 +170,7 @@ def add_item(lines: list[Line], catalogue: Catalogue, code: str, qty: str = "1")
             restriction=_restriction(item),
         )
     )
+    return len(lines) - 1
 
 
 def line_at(lines: list[Line], index: int) -> Line:
@@ -144,10 +180,14 @@ def line_at(lines: list[Line], index: int) -> Line:
     return lines[index]
 
 
-def set_line_qty(lines: list[Line], index: int, qty: str) -> None:
-    """The quantity as typed; zero or less removes the line."""
+def set_line_qty(lines: list[Line], index: int, qty: str, max_qty: int | None = None) -> None:
+    """The quantity as typed; zero or less removes the line; more than `max_qty` is refused."""
     line = line_at(lines, index)
     value = _decimal(qty, "quantity")
+    if max_qty is not None and value > max_qty:
+        raise CheckoutError(
+            "qty_too_large", f"at most {max_qty} of one item on a line: check the quantity"
+        )
     if value <= 0:
         lines.pop(index)
     else:
@@ -155,11 +195,18 @@ def set_line_qty(lines: list[Line], index: int, qty: str) -> None:
 
 
 def set_line_price(lines: list[Line], index: int, price: str) -> None:
-    """The selling price in yuan as typed (positive, at most two decimals)."""
+    """The selling price in yuan as typed (positive, at most two decimals); each mistake is
+    refused with its own message."""
     line = line_at(lines, index)
+    if _EXPONENT.fullmatch(price.strip()):
+        raise CheckoutError("bad_price", "write the price in plain digits, like 12.50 (not 1e3)")
     value = _decimal(price, "price")
-    if value <= 0 or value.as_tuple().exponent < -2:  # type: ignore[operator]
-        raise CheckoutError("bad_price", "a price is in yuan with at most two decimals")
+    if value < 0:
+        raise CheckoutError("bad_price", "a price cannot be negative: type what the item sells for")
+    if value == 0:
+        raise CheckoutError("bad_price", "a price of 0 is not a sale: type what the item sells for")
+    if value.as_tuple().exponent < -2:  # type: ignore[operator]
+        raise CheckoutError("bad_price", "a price is in yuan with at most two decimals (fen)")
     line.price = format(value.quantize(Decimal("0.01")), "f")
 
 
@@ -205,8 +252,12 @@ def _decimal(text: str, what: str) -> Decimal:
         raise CheckoutError(
             f"bad_{what}", f"the {what} must be a number, like 2 or 12.50"
         ) from None
-    if not value.is_finite() or value > _MAX_NUMBER:
+    if not value.is_finite():
         raise CheckoutError(f"bad_{what}", f"the {what} must be a number, like 2 or 12.50")
+    if value > _MAX_NUMBER:
+        raise CheckoutError(
+            f"bad_{what}", f"the {what} must be a number, like 2 or 12.50, at most {_MAX_NUMBER}"
+        )
     return value
 
 

@@ -13,8 +13,9 @@ When insurance cannot settle the basket (nobody identified, a person the termina
 blocked card, a hard offline limit), the customer may pay it all: `self_pay` records a self-pay
 sale (`terminal/checkout/selfpay.py`) and resets the counter like a confirm.
 
-The basket's lines and their editing are in `terminal/checkout/basket.py`, the state the counter
-shows in `terminal/checkout/counter_state.py`.
+The basket's lines and their editing are in `terminal/checkout/basket.py` (the counter's side of it,
+scans and edits, in `terminal/checkout/scanning.py`), the state the counter shows in
+`terminal/checkout/counter_state.py`.
 """
 
 from __future__ import annotations
@@ -29,17 +30,9 @@ from terminal.checkout.basket import (
     MED_TYPES,
     CatalogueSearch,
     Line,
-    add_item,
     basket_items,
-    is_barcode,
-    item_view,
     mask_cert,
     needs_price,
-    remove_line,
-    scanned_qty,
-    set_line_name,
-    set_line_price,
-    set_line_qty,
 )
 from terminal.checkout.counter_state import (
     RECOVERABLE,
@@ -52,6 +45,7 @@ from terminal.checkout.counter_state import (
     self_pay_reason,
 )
 from terminal.checkout.identifying import Identifying
+from terminal.checkout.scanning import Scanning
 from terminal.checkout.selfpay import PAYMENT_METHODS, self_pay_lines, sell_self_pay
 from terminal.checkout.service import CheckoutRefused, CheckoutService
 from terminal.errors import CheckoutError, LedgerError, MedposError
@@ -73,7 +67,7 @@ __all__ = [
 _COMMITTED_KEPT = 200
 
 
-class Counter(Identifying):
+class Counter(Identifying, Scanning):
     """The counter's state and every change to it; `on_change` is told after each change."""
 
     def __init__(
@@ -92,6 +86,7 @@ class Counter(Identifying):
         self._search: tuple[tuple[int, int], CatalogueSearch] | None = None
         self.timings: dict[str, float] = {}
         self.camera_text = ""  # the last code the camera identified someone by
+        self.reread: Callable[[], None] | None = None  # set by the card watch: read the card again
 
     # -- change notification ----------------------------------------------------------------
 
@@ -110,82 +105,6 @@ class Counter(Identifying):
 
     # -- basket -----------------------------------------------------------------------------
 
-    def catalogue_search(self) -> CatalogueSearch:
-        ref = self.service.reference()
-        key = (ref.catalogue_version, id(ref.catalogue))
-        if self._search is None or self._search[0] != key:
-            self._search = (key, CatalogueSearch(ref.catalogue))
-        return self._search[1]
-
-    def search(self, query: str, limit: int = 8) -> list[dict[str, Any]]:
-        with self.lock:
-            found = self.catalogue_search()
-            catalogue = self.service.reference().catalogue
-            return [item_view(catalogue, code) for code in found.search(query, limit)]
-
-    def scan(self, text: str) -> None:
-        """One line from the scan field or a wedge scanner: a barcode, an e-card code, a
-        catalogue code, `*N` (quantity of the last line) or words to search for."""
-        text = text.strip()
-        if not text:
-            return
-        with self.lock:
-            self.state.notice = ""
-            if text.startswith("ESC1:"):
-                self.identify_ecard(text)
-                return
-            qty = scanned_qty(text)
-            if qty is not None and self.state.lines:
-                self.set_qty(len(self.state.lines) - 1, qty)
-                return
-            catalogue = self.service.reference().catalogue
-            if is_barcode(text):
-                code = catalogue.barcode_index.get(text)
-                if code is None:
-                    # not in the catalogue: kept as a self-pay line, never dropped
-                    self.state.lines.append(Line(code=text, name="", known=False))
-                    self.state.notice = "unknown_barcode"
-                    self._changed_basket()
-                    return
-                self.add(code)
-                return
-            if text in catalogue.items:
-                self.add(text)
-                return
-            choices = self.search(text)
-            if len(choices) == 1:
-                self.add(choices[0]["code"])
-                return
-            self.state.choices = choices
-            self.state.notice = "choose" if choices else "nothing_found"
-            self._bump()
-
-    def add(self, code: str, qty: str = "1") -> None:
-        with self.lock:
-            add_item(self.state.lines, self.service.reference().catalogue, code, qty)
-            self.state.choices = []
-            self._changed_basket()
-
-    def set_qty(self, index: int, qty: str) -> None:
-        with self.lock:
-            set_line_qty(self.state.lines, index, qty)
-            self._changed_basket()
-
-    def set_price(self, index: int, price: str) -> None:
-        with self.lock:
-            set_line_price(self.state.lines, index, price)
-            self._changed_basket()
-
-    def set_name(self, index: int, name: str) -> None:
-        with self.lock:
-            set_line_name(self.state.lines, index, name)
-            self._bump()
-
-    def remove(self, index: int) -> None:
-        with self.lock:
-            remove_line(self.state.lines, index)
-            self._changed_basket()
-
     def set_med_type(self, med_type: str) -> None:
         with self.lock:
             if med_type not in MED_TYPES:
@@ -193,25 +112,40 @@ class Counter(Identifying):
             self.state.med_type = med_type
             self._changed_basket()
 
-    def void(self, operator: str | None) -> None:
-        """Clear the counter without a sale (audited when a basket was open)."""
+    def void(self, operator: str | None, reason: str = "") -> None:
+        """Clear the counter without a sale (audited when a basket was open); `reason`
+        "signed_out": the cashier signed out mid-sale, and the basket is not handed on."""
         with self.lock:
             if self.state.lines or self.state.person:
-                self.service.ledger.audit(
-                    "void",
-                    operator,
-                    {"basket_id": self.state.basket_id, "lines": len(self.state.lines)},
-                    self.service.local_now(),
-                )
+                detail: dict[str, Any] = {
+                    "basket_id": self.state.basket_id,
+                    "lines": len(self.state.lines),
+                }
+                if reason:
+                    detail["reason"] = reason
+                self.service.ledger.audit("void", operator, detail, self.service.local_now())
             self._reset()
             self._bump()
 
     def _reset(self) -> None:
-        card = self.state.card
-        last = self.state.last_sale
-        self.state = State(med_type=self._default_med_type(), card=card, last_sale=last)
+        """A new basket; the card still in the reader stays the customer until it leaves
+        (issue 13, finding 5)."""
+        old = self.state
+        self.state = State(
+            med_type=self._default_med_type(),
+            card=old.card,
+            card_serial=old.card_serial,
+            basket_version=old.basket_version + 1,
+            last_sale=old.last_sale,
+        )
+        if old.card_is_customer():
+            self.state.person = old.person
+            if old.problem is not None and old.problem[0] not in RECOVERABLE:
+                self.state.problem = old.problem  # about the person: an unknown or blocked card
 
     def _changed_basket(self) -> None:
+        if self.state.lines:
+            self.state.last_sale = None  # the next customer's basket: the last sale's box goes
         self._requote()
         self._bump()
 
@@ -224,6 +158,7 @@ class Counter(Identifying):
     def _requote(self) -> None:
         st = self.state
         st.quote = None
+        st.basket_version += 1
         if st.problem and st.problem[0] not in RECOVERABLE:
             return
         st.problem = None
@@ -254,10 +189,12 @@ class Counter(Identifying):
         payment_method: str,
         operator: str,
         approved_by: str | None = None,
+        basket_version: int | None = None,
     ) -> Sale | SelfPaid:
-        """Commit the basket `basket_id`; the same basket confirmed again gives the same sale."""
+        """Commit the basket `basket_id` as shown at `basket_version` (a basket changed since is
+        refused); the same basket confirmed again gives the same sale."""
         with self.lock:
-            done = self._already(basket_id)
+            done = self._already(basket_id, basket_version)
             if done is not None:
                 return done
             st = self.state
@@ -292,13 +229,15 @@ class Counter(Identifying):
         self.print_sale(sale)
         return sale
 
-    def _already(self, basket_id: str) -> Sale | SelfPaid | None:
+    def _already(self, basket_id: str, version: int | None) -> Sale | SelfPaid | None:
         """The sale of `basket_id` when it was committed; a refusal when the page is stale."""
         done = self.committed.get(basket_id)
         if done is None and basket_id != self.state.basket_id:
             raise CheckoutError(
                 "stale_basket", "this screen is out of date: look at the counter again"
             )
+        if done is None and version is not None and version != self.state.basket_version:
+            raise CheckoutError("basket_changed", "the basket changed: check the new total")
         return done
 
     def _committed(self, sale: Sale | SelfPaid) -> None:
@@ -333,10 +272,17 @@ class Counter(Identifying):
         amounts = self.self_pay_amounts()
         return None if amounts is None else sum(amounts)
 
-    def self_pay(self, basket_id: str, *, payment_method: str, operator: str) -> Sale | SelfPaid:
+    def self_pay(
+        self,
+        basket_id: str,
+        *,
+        payment_method: str,
+        operator: str,
+        basket_version: int | None = None,
+    ) -> Sale | SelfPaid:
         """Sell the basket `basket_id` without insurance; again, the same sale."""
         with self.lock:
-            done = self._already(basket_id)
+            done = self._already(basket_id, basket_version)
             if done is not None:
                 return done
             reason = self.self_pay_reason()

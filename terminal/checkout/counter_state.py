@@ -26,6 +26,7 @@ __all__ = [
     "SelfPaid",
     "State",
     "check_confirmable",
+    "check_total_checked",
     "person_of",
     "self_pay_reason",
 ]
@@ -41,6 +42,7 @@ class Person:
     how: str  # "card", "ecard", "id"
     checked: str  # what was checked, offline, before it was accepted
     by_camera: bool = False  # the camera saw the code (nobody scanned it on purpose)
+    card_serial: int = 0  # how == "card": the insertion (`State.card_serial`) that identified them
 
 
 @dataclass
@@ -87,8 +89,21 @@ class State:
     problem: tuple[str, str] | None = None  # (code, message) of what stops the sale now
     notice: str = ""
     choices: list[dict[str, Any]] = field(default_factory=list)  # search results to pick from
+    last_line: int | None = None  # the line last scanned or merged: what `*N` changes
     card: str = "none"  # the user-card slot: "none", "present", "reading", "read", "error"
+    card_serial: int = 0  # insertions seen so far: which card is in the reader now
+    basket_version: int = 0  # moves with every new pre-settlement: what a confirm was shown
     last_sale: Sale | SelfPaid | None = None
+
+    def card_is_customer(self) -> bool:
+        """True when the customer was identified by the card that is in the reader now."""
+        person = self.person
+        return (
+            person is not None
+            and person.how == "card"
+            and self.card == "read"
+            and person.card_serial == self.card_serial
+        )
 
 
 def person_of(
@@ -125,6 +140,10 @@ def check_confirmable(st: State, payment_method: str) -> Person:
     """The customer of a basket ready to be sold on insurance; a refusal saying what is missing."""
     if st.person is None:
         raise CheckoutError("no_person", "identify the customer first: card or e-card")
+    if st.person.how == "card" and not st.card_is_customer():
+        raise CheckoutError(
+            "card_changed", "the card in the reader is not the customer's: read the card again"
+        )
     if not st.lines:
         raise CheckoutError("empty_basket", "scan at least one item")
     if payment_method not in PAYMENT_METHODS:
@@ -132,6 +151,18 @@ def check_confirmable(st: State, payment_method: str) -> Person:
     if needs_price(st.lines):
         raise CheckoutError("price_needed", "enter the price of each self-pay item")
     return st.person
+
+
+def check_total_checked(st: State, confirm_above: int, checked: str) -> None:
+    """A total above `confirm_above` (fen, `[web] confirm_above`) is confirmed only once the
+    cashier ticked "total checked with the customer" for that very total."""
+    result = st.quote.result if st.quote is not None else None
+    if result is None or result.medfee_sumamt <= confirm_above:
+        return
+    if checked != str(result.medfee_sumamt):
+        raise CheckoutError(
+            "total_not_checked", "a large total: check it with the customer and tick the box first"
+        )
 
 
 def self_pay_reason(st: State) -> str | None:

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 
 from terminal.checkout.counter_state import UNKNOWN_PERSON, State, person_of
 from terminal.checkout.service import CheckoutService
-from terminal.errors import IdentityError
+from terminal.errors import CheckoutError, IdentityError
 from terminal.identity.model import Identity
 
 __all__ = ["Identifying"]
@@ -23,6 +24,13 @@ class Identifying:
     lock: threading.RLock
     state: State
     timings: dict[str, float]
+    reread: Callable[[], None] | None
+
+    def read_card_again(self) -> None:
+        """Ask the card watch to read the card in the reader again (the page's button, F6)."""
+        if self.reread is None:
+            raise CheckoutError("no_reader", "this terminal has no card reader: scan the e-card")
+        self.reread()
 
     def _bump(self) -> None:
         raise NotImplementedError
@@ -31,14 +39,36 @@ class Identifying:
         raise NotImplementedError
 
     def card_event(self, event: str, detail: str = "") -> None:
-        """The card slot's state: inserted, being read, read, failed or removed."""
+        """The card slot's state: inserted ("present"), being read, read, failed ("error"),
+        removed ("none") or the reader lost ("lost": the watch is reconnecting).
+
+        A new insertion or a failed read clears the customer at once, whoever identified them,
+        and a removal clears the customer that card identified: nothing is quoted or confirmed
+        for a person whose card is not the one in the reader (issue 13, finding 1)."""
         with self.lock:
-            self.state.card = event
-            if event == "none" and self.state.person and self.state.person.how == "card":
-                self.state.notice = "card_removed"
-            if event == "error":
-                self.state.problem = ("card", detail)
+            st = self.state
+            st.card = event
+            if event == "reading":
+                st.card_serial += 1
+            person = st.person
+            removed = event == "none" and person is not None and person.how == "card"
+            if removed or (person is not None and event in ("reading", "error", "lost")):
+                self.forget_person("card_removed" if removed else "")
+            elif st.problem is not None and st.problem[0] == "reader_lost":
+                st.problem = None  # the reader answers again
+            if event in ("error", "lost"):
+                st.quote = None
+                st.problem = ("card" if event == "error" else "reader_lost", detail)
             self._bump()
+
+    def forget_person(self, notice: str = "") -> None:
+        """Nobody is identified any more; the basket stays for the next customer's card."""
+        with self.lock:
+            st = self.state
+            st.person = None
+            st.problem = None
+            st.notice = notice
+            self._requote()
 
     def identify(
         self, identity: Identity, how: str, checked: str, *, by_camera: bool = False
@@ -54,6 +84,9 @@ class Identifying:
             if cached is None and identity.card_no:
                 cached = self.service.ledger.find_person_by_card(identity.card_no)
             self.state.person = person_of(identity, cached, how, checked, by_camera=by_camera)
+            self.state.last_sale = None  # the next customer: the last sale's box goes
+            if how == "card":
+                self.state.person.card_serial = self.state.card_serial
             self.state.problem = UNKNOWN_PERSON if cached is None else None
             self.timings["identified"] = time.perf_counter()
             self._requote()

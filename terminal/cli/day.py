@@ -48,17 +48,15 @@ def _close(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def _report(args: argparse.Namespace, ctx: Context) -> int:
-    from terminal.ledger import day_totals, get_closure
+    from terminal.ledger import day_report
 
     service = open_service(ctx, args.db)
     day = args.date or service.local_now().date()
-    closure = get_closure(service.ledger, day)
-    if closure is not None:
-        emit_json(_present(closure, closed=True))
-    else:
-        emit_json(
-            _present({"setl_date": day.isoformat(), **day_totals(service.ledger, day)}, False)
-        )
+    report = day_report(service.ledger, day)  # the day-end page shows the same
+    out = _present(report["figures"], closed=report["closed"])
+    if report["next_period"] is not None:
+        out["next_period"] = _present(report["next_period"], closed=False)
+    emit_json(out)
     return 0
 
 

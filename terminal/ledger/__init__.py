@@ -5,6 +5,7 @@ hashed content)."""
 from __future__ import annotations
 
 from terminal.ledger.closures import close_day, closure_hash, day_totals, get_closure
+from terminal.ledger.dayreport import day_report
 from terminal.ledger.entries import Appended, SaleRecord
 from terminal.ledger.guards import insurance_refusal, rollback_state, time_refusal
 from terminal.ledger.keys import DeviceKey, key_id_of
@@ -53,6 +54,7 @@ __all__ = [
     "close_day",
     "closure_hash",
     "day_acknowledgements",
+    "day_report",
     "day_rows",
     "day_totals",
     "due_entries",

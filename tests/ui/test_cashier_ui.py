@@ -12,80 +12,13 @@ from __future__ import annotations
 
 import csv
 import io
-import shutil
-import subprocess
-import time
 from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
 
-import httpx
-import psutil
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
-from tests.conftest import (
-    HIGH_LIMITS,
-    MEDPOS,
-    ROOT,
-    free_port,
-    medpos_env,
-    medpos_process,
-    write_config,
-)
-
-ARTIFACTS = ROOT / "tests" / "artifacts"
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-BARCODES = ("6910100000012", "6910800000039", "6913600000117")  # three catalogue items
-CASHIER, SUPERVISOR = ("1001", "1234"), ("2001", "2468")
-expect.set_options(timeout=20_000)  # a busy CI machine; the waits end as soon as the page is right
-
-
-class Terminal:
-    def __init__(self, url: str, config: Path, hub_port: int) -> None:
-        self.url = url
-        self.config = config
-        self.hub_port = hub_port
-        self.data = config.parent / "var"
-        self.hub: subprocess.Popen[bytes] | None = None
-
-    def status(self) -> dict[str, Any]:
-        answer: dict[str, Any] = httpx.get(self.url + "/api/status", timeout=10).json()
-        return answer
-
-    def stop_hub(self) -> None:
-        """The platform goes away: every hub process on our port ends."""
-        for proc in psutil.process_iter(["cmdline"]):
-            cmd = proc.info["cmdline"] or []
-            if "hub" in cmd and "serve" in cmd and str(self.hub_port) in cmd:
-                proc.terminate()
-        if self.hub is not None:
-            self.hub.wait(10)
-            self.hub = None
-        for _ in range(200):  # gone when its port refuses (the parent reaps it in its own time)
-            try:
-                httpx.get(f"http://127.0.0.1:{self.hub_port}/", timeout=1)
-            except httpx.TransportError:
-                return
-            time.sleep(0.05)
-        raise AssertionError("the hub did not stop")
-
-    def start_hub(self) -> None:
-        """The platform comes back, on the same database."""
-        db = str(self.data / "hub.db")
-        self.hub = subprocess.Popen(  # noqa: S603 - our own command
-            [MEDPOS, "hub", "serve", "--db", db, "--port", str(self.hub_port)],
-            env=medpos_env(self.config),
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        for _ in range(200):
-            try:
-                httpx.get(f"http://127.0.0.1:{self.hub_port}/", timeout=1)
-                return
-            except httpx.TransportError:
-                time.sleep(0.05)
-        raise AssertionError("the hub did not come back")
+from tests.conftest import HIGH_LIMITS, free_port, medpos_process, write_config
+from tests.ui.harness import BARCODES, CASHIER, SUPERVISOR, Terminal, insert_card, scan, shot
 
 
 @pytest.fixture(scope="module")
@@ -107,41 +40,6 @@ def terminal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Terminal]:
         if term.hub is not None:
             term.hub.terminate()
             term.hub.wait(10)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail("Debian's chromium is not installed: `make setup` (apt-get install chromium)")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        yield browser
-        browser.close()
-
-
-@pytest.fixture(scope="module")
-def page(browser: Browser, terminal: Terminal) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1024, "height": 768}, locale="zh-CN")
-    page = context.new_page()
-    page.set_default_timeout(20_000)
-    yield page
-    context.close()
-
-
-def shot(page: Page, name: str) -> None:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"ui-{name}.png"), full_page=True)
-
-
-def scan(page: Page, text: str) -> None:
-    """What a keyboard-wedge scanner does: types the code into the focused field, then Enter."""
-    page.locator("#scan").focus()
-    page.keyboard.type(text)
-    page.keyboard.press("Enter")
-
-
-def insert_card(page: Page, terminal: Terminal, person: int) -> None:
-    page.request.post(terminal.url + "/demo/card", form={"action": "insert", "person": str(person)})
 
 
 def test_sign_in_refuses_a_wrong_pin_and_speaks_english_on_request(

@@ -15,7 +15,9 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from terminal.checkout.counter import Counter
+from terminal.checkout.counter_state import check_total_checked
 from terminal.errors import CheckoutError, MedposError
+from terminal.web import i18n
 from terminal.web.context import Web, is_fragment
 from terminal.web.deps import CounterUser, FragmentUser, PageUser, SignedIn, WebOf
 from terminal.web.errors import back, explain
@@ -42,7 +44,7 @@ def _act(request: Request, web: Web, action: Callable[[], Any]) -> Response:
     try:
         action()
     except MedposError as exc:
-        err = explain(getattr(exc, "code", "error"), str(exc))
+        err = _said(exc)
     if is_fragment(request):
         return web.page(request, "_counter.html", **web.counter_view(), flash=err)
     return back("/", err=err)
@@ -104,13 +106,22 @@ def confirm(
     payment_method: str = Form("cash"),
     sup_id: str = Form(""),
     sup_pin: str = Form(""),
+    basket_version: str = Form(""),
+    total_checked: str = Form(""),
 ) -> Response:
     def act() -> None:
+        with web.lock:
+            confirm_above = web.service.config.web.confirm_above
+            check_total_checked(web.counter.state, confirm_above, total_checked)
         approved_by = None
         if sup_id or sup_pin:
             approved_by = web.approve(sup_id.strip(), sup_pin).id
         web.counter.confirm(
-            basket_id, payment_method=payment_method, operator=op.id, approved_by=approved_by
+            basket_id,
+            payment_method=payment_method,
+            operator=op.id,
+            approved_by=approved_by,
+            basket_version=_version(basket_version),
         )
 
     return _act(request, web, act)
@@ -123,13 +134,30 @@ def self_pay(
     op: PageUser,
     basket_id: str = Form(...),
     payment_method: str = Form("cash"),
+    basket_version: str = Form(""),
 ) -> Response:
     """The basket sold without insurance (offered only when insurance cannot settle it)."""
     return _act(
         request,
         web,
-        lambda: web.counter.self_pay(basket_id, payment_method=payment_method, operator=op.id),
+        lambda: web.counter.self_pay(
+            basket_id,
+            payment_method=payment_method,
+            operator=op.id,
+            basket_version=_version(basket_version),
+        ),
     )
+
+
+@router.post("/reread")
+def reread(request: Request, web: WebOf, op: CounterUser) -> Response:
+    """Read the card in the reader again (the button, or F6)."""
+    return _act(request, web, web.counter.read_card_again)
+
+
+def _version(text: str) -> int | None:
+    """The basket version a form carried (what the page showed), None when it carried none."""
+    return int(text) if text.strip().isdigit() else None
 
 
 @router.post("/reprint/{txn_id}")
@@ -170,6 +198,14 @@ def camera_jpg(web: WebOf, op: SignedIn) -> Response:
     if jpg is None:
         return Response(status_code=204)
     return Response(jpg, media_type="image/jpeg", headers={"Cache-Control": "no-store"})
+
+
+def _said(exc: MedposError) -> str:
+    """A refusal in the page's language: its own sentence when the catalogue has it (each bad
+    price has its own), else the sentence for its code, else the message as it is."""
+    message = str(exc)
+    translated = i18n.gettext_(message)
+    return translated if translated != message else explain(getattr(exc, "code", "error"), message)
 
 
 def scan_text(counter: Counter, text: str) -> None:

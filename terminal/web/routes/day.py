@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 
 from terminal.checkout.service import CheckoutService
 from terminal.errors import CheckoutError, LedgerError, MedposError
-from terminal.ledger import day_rows, day_totals, get_closure, self_pay_day_rows
+from terminal.ledger import day_report, day_rows, self_pay_day_rows
 from terminal.web import i18n
 from terminal.web.chart import hourly_totals, stacked_bars
 from terminal.web.deps import PageUser, SignedIn, WebOf
@@ -24,12 +24,16 @@ router = APIRouter()
 
 
 def day_figures(service: CheckoutService, day: date) -> dict[str, Any]:
-    """What the day-end page shows of `day`: its rows, totals, closure and chart."""
+    """What the day-end page shows of `day`: its rows, totals, closure and chart; the totals of a
+    closed day are its closure's and what came after it is the next period, as `medpos report
+    day` says (`terminal/ledger/dayreport.py`)."""
     rows = day_rows(service.ledger, day)
+    report = day_report(service.ledger, day)
     return {
         "rows": rows,
-        "totals": day_totals(service.ledger, day),
-        "closure": get_closure(service.ledger, day),
+        "totals": report["figures"],
+        "closure": report["closure"],
+        "next_period": report["next_period"],
         "chart": stacked_bars(hourly_totals(rows)),
     }
 

@@ -28,10 +28,13 @@
   // Requests go one after another, in the order they were made: a scanner's fast codes are all
   // sent (never dropped), and a second press of "confirm" finds the sale the first one made.
   let queue = Promise.resolve();
+  let scansPending = 0; // scans sent whose new total is not on screen yet
   function submit(form, selector) {
     if (form.dataset.confirm && !window.confirm(form.dataset.confirm)) return;
     const body = new URLSearchParams(new FormData(form)); // taken now, before the field clears
     const action = form.action;
+    const isScan = form.classList.contains("scanform");
+    if (isScan) scansPending += 1;
     queue = queue.then(async () => {
       try {
         const r = await fetch(action, {
@@ -42,6 +45,8 @@
         if (selector === "#counter") refreshStatus();
       } catch (e) {
         location.reload(); // the server went away mid-request: show what it holds now
+      } finally {
+        if (isScan) scansPending -= 1;
       }
     });
   }
@@ -51,7 +56,10 @@
       form.addEventListener("submit", (ev) => {
         ev.preventDefault();
         submit(form, form.dataset.fragment);
-        if (form.classList.contains("scanform")) $("input", form).value = "";
+        if (form.classList.contains("scanform")) {
+          $("input[name=text]", form).value = "";
+          lastScanEnter = Date.now();
+        }
       });
     });
     $$("select[data-autosubmit]", root).forEach((s) =>
@@ -77,18 +85,27 @@
     radios[(i + 1) % radios.length].checked = true;
   }
 
+  // A scanner ends a code with CR+LF: both arrive as Enter, a few milliseconds apart. The second
+  // is the same Enter, never a confirm of a total nobody has seen yet: an Enter while a scan's new
+  // total is not on screen confirms nothing (the server also refuses a confirm of a basket
+  // changed since the page showed it).
+  let lastScanEnter = 0;
+  const SAME_ENTER_MS = 30;
+
   document.addEventListener("keydown", (ev) => {
     const scan = $("#scan");
     if (ev.key === "F4") { ev.preventDefault(); cyclePayment(); return; }
+    if (ev.key === "F6") { ev.preventDefault(); const r = $("#reread"); if (r) r.form.requestSubmit(); return; }
     if (ev.key === "F8") { ev.preventDefault(); const v = $("#void"); if (v) v.form.requestSubmit(); return; }
     if (ev.key === "F9") { ev.preventDefault(); const s = $("form[action='/sync-now']"); if (s) s.requestSubmit(); return; }
     if (!scan) return;
     if (ev.key === "Escape") { scan.value = ""; scan.focus(); return; }
     if (ev.key === "Enter" && document.activeElement === scan && scan.value.trim() === "") {
       ev.preventDefault();
+      if (scansPending > 0 || Date.now() - lastScanEnter < SAME_ENTER_MS) return; // CR+LF
       const confirmForm = $("#confirm");
       if (confirmForm) {
-        const empty = $$("input[required]", confirmForm).find((i) => !i.value);
+        const empty = $$("input[required]", confirmForm).find((i) => (i.type === "checkbox" ? !i.checked : !i.value));
         if (empty) empty.focus(); else confirmForm.requestSubmit();
       }
       return;

@@ -3,51 +3,17 @@ the basket's version, void, confirm and self-pay, over a terminal on a real ledg
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from terminal.bootstrap import open_terminal
 from terminal.checkout.counter import Counter, Sale, SelfPaid
 from terminal.checkout.service import CheckoutService
-from terminal.config import load_config
 from terminal.errors import CheckoutError
 from terminal.identity.model import CERT_ID_NUMBER, Identity
 
-NOW = datetime(2026, 3, 16, 2, 0, tzinfo=UTC)  # 10:00 in Hangzhou
 BARCODE = "6910100000012"  # a catalogue item of the demo data
-
-
-class _Clock:
-    def now(self) -> datetime:
-        return NOW
-
-
-@pytest.fixture
-def service(make_config: Callable[..., Path], clean_env: None) -> Iterator[CheckoutService]:
-    from tests.conftest import HIGH_LIMITS
-
-    service = open_terminal(load_config(make_config(risk=HIGH_LIMITS)), clock=_Clock())
-    yield service
-    service.ledger.close()
-
-
-@pytest.fixture
-def printed() -> list[str]:
-    return []
-
-
-@pytest.fixture
-def counter(service: CheckoutService, printed: list[str]) -> Counter:
-    def printer(receipt_id: str) -> tuple[str, str]:
-        printed.append(receipt_id)
-        return f"{receipt_id}.escpos", ""
-
-    return Counter(service, threading.RLock(), printer=printer)
 
 
 def _known(service: CheckoutService) -> Identity:
@@ -94,7 +60,7 @@ def test_the_same_item_scanned_again_adds_to_its_line(counter: Counter) -> None:
 
 def test_an_unknown_barcode_is_kept_as_a_line_that_needs_a_price(counter: Counter) -> None:
     counter.identify(_known(counter.service), "id", "id_checked")
-    counter.scan("12345678")
+    counter.scan("12345670")  # not in the catalogue; a right GTIN-8 check digit
     [line] = counter.state.lines
     assert not line.known and line.price is None and counter.state.notice == "unknown_barcode"
     assert counter.state.problem is not None and counter.state.problem[0] == "price_needed"
@@ -243,3 +209,221 @@ def test_self_pay_sells_the_basket_without_insurance_once(
     with pytest.raises(CheckoutError) as stale:
         counter.self_pay("another-page", payment_method="cash", operator="1001")
     assert stale.value.code == "stale_basket"
+
+
+# -- the customer is the card in the reader (issue 13, findings 1 and 5) ----------------------
+
+
+def _card_customer(counter: Counter) -> None:
+    """A card inserted, read and identifying a known person, as the card watch reports it."""
+    counter.card_event("reading")
+    counter.card_event("read")
+    counter.identify(_known(counter.service), "card", "card_checked")
+
+
+def test_a_card_removed_clears_the_customer_it_identified(counter: Counter) -> None:
+    _card_customer(counter)
+    counter.scan(BARCODE)
+    assert counter.state.quote is not None
+    counter.card_event("none")
+    st = counter.state
+    assert st.person is None and st.quote is None and st.notice == "card_removed"
+    assert len(st.lines) == 1  # the basket stays for the next card
+    with pytest.raises(CheckoutError) as refused:
+        counter.confirm(st.basket_id, payment_method="cash", operator="1001")
+    assert refused.value.code == "no_person"
+
+
+def test_a_failed_read_of_the_next_card_leaves_nobody_to_sell_to(counter: Counter) -> None:
+    _card_customer(counter)
+    counter.scan(BARCODE)
+    counter.card_event("none")
+    counter.card_event("reading")  # 王建国's card …
+    counter.card_event("error", "card removed: insert it again")  # … could not be read
+    counter.scan(BARCODE)
+    st = counter.state
+    assert st.person is None and st.quote is None and st.card == "error"
+    assert counter.service.ledger.head()[0] == 0
+
+
+def test_a_new_insertion_clears_the_customer_before_it_is_read(counter: Counter) -> None:
+    counter.identify(_known(counter.service), "ecard", "ecard_checked")
+    counter.scan(BARCODE)
+    counter.card_event("reading")
+    assert counter.state.person is None and counter.state.quote is None
+
+
+def test_a_card_customer_is_not_sold_to_once_another_card_is_in_the_reader(
+    counter: Counter,
+) -> None:
+    _card_customer(counter)
+    counter.scan(BARCODE)
+    counter.state.card_serial += 1  # a swap the watch has not reported yet
+    with pytest.raises(CheckoutError) as refused:
+        counter.confirm(counter.state.basket_id, payment_method="cash", operator="1001")
+    assert refused.value.code == "card_changed"
+    assert counter.service.ledger.head()[0] == 0
+
+
+def test_the_card_in_the_reader_stays_the_customer_after_a_sale_and_a_void(
+    counter: Counter,
+) -> None:
+    _card_customer(counter)
+    counter.scan(BARCODE)
+    counter.confirm(counter.state.basket_id, payment_method="cash", operator="1001")
+    person = counter.state.person
+    assert person is not None and person.how == "card" and counter.state.lines == []
+    counter.scan(BARCODE)
+    assert counter.state.quote is not None  # the next basket is quoted for the same card
+    counter.void("1001")
+    assert counter.state.person is not None and counter.state.lines == []
+    counter.card_event("none")
+    counter.void("1001")
+    assert counter.state.person is None
+
+
+def test_read_the_card_again_asks_the_watch(counter: Counter) -> None:
+    with pytest.raises(CheckoutError) as refused:
+        counter.read_card_again()
+    assert refused.value.code == "no_reader"
+    asked: list[int] = []
+    counter.reread = lambda: asked.append(1)
+    counter.read_card_again()
+    assert asked == [1]
+
+
+# -- confirm commits what the page showed (issue 13, finding 3) -------------------------------
+
+
+def test_confirm_refuses_a_basket_changed_since_the_page_showed_it(counter: Counter) -> None:
+    counter.identify(_known(counter.service), "id", "id_checked")
+    counter.scan(BARCODE)
+    shown = counter.state.basket_version
+    counter.scan(BARCODE)  # a scan just before Enter
+    basket_id = counter.state.basket_id
+    with pytest.raises(CheckoutError) as refused:
+        counter.confirm(basket_id, payment_method="cash", operator="1001", basket_version=shown)
+    assert refused.value.code == "basket_changed"
+    assert "check the new total" in str(refused.value)
+    assert counter.service.ledger.head()[0] == 0
+    sale = counter.confirm(
+        basket_id,
+        payment_method="cash",
+        operator="1001",
+        basket_version=counter.state.basket_version,
+    )
+    assert isinstance(sale, Sale)
+    again = counter.confirm(basket_id, payment_method="cash", operator="1001", basket_version=shown)
+    assert again is sale  # a double click of the committed basket still finds its sale
+
+
+def test_every_change_to_the_basket_or_the_customer_moves_the_basket_version(
+    counter: Counter,
+) -> None:
+    seen = [counter.state.basket_version]
+    counter.scan(BARCODE)
+    seen.append(counter.state.basket_version)
+    counter.set_qty(0, "2")
+    seen.append(counter.state.basket_version)
+    counter.identify(_known(counter.service), "id", "id_checked")
+    seen.append(counter.state.basket_version)
+    counter.set_med_type("11")
+    seen.append(counter.state.basket_version)
+    assert seen == sorted(set(seen))  # strictly increasing
+
+
+# -- bounds and messages (issue 13) ------------------------------------------------------------
+
+OTHER = "6910100000029"  # another catalogue item of the demo data
+
+
+def _refusal(action: Callable[[], object]) -> CheckoutError:
+    with pytest.raises(CheckoutError) as refused:
+        action()
+    return refused.value
+
+
+def test_a_scanned_quantity_acts_on_the_line_last_scanned_or_merged(counter: Counter) -> None:
+    counter.scan(BARCODE)
+    counter.scan(OTHER)
+    counter.scan(BARCODE)  # merged into the first line: that is the line last scanned
+    counter.scan("*3")
+    assert [line.qty for line in counter.state.lines] == ["3", "1"]
+    counter.scan(OTHER)
+    counter.scan("x2")
+    assert [line.qty for line in counter.state.lines] == ["3", "2"]
+    counter.remove(1)
+    counter.scan("*4")  # the line it acted on is gone: the last line
+    assert [line.qty for line in counter.state.lines] == ["4"]
+
+
+def test_a_zero_negative_or_exponent_quantity_is_refused_with_its_own_message(
+    counter: Counter,
+) -> None:
+    counter.scan(BARCODE)
+    codes = {}
+    for text in ("*0", "*-2", "*1e3", "*abc", "*1000"):
+        with pytest.raises(CheckoutError) as refused:
+            counter.scan(text)
+        codes[text] = (refused.value.code, str(refused.value))
+    assert codes["*0"][0] == "qty_zero" and "✕" in codes["*0"][1]
+    assert codes["*-2"][0] == "qty_negative" and "refund" in codes["*-2"][1]
+    assert codes["*1e3"][0] == "qty_exponent" and "1e3" in codes["*1e3"][1]
+    assert codes["*abc"][0] == "bad_quantity"
+    assert codes["*1000"][0] == "qty_too_large" and "999" in codes["*1000"][1]  # [web] max_qty
+    assert len({message for _code, message in codes.values()}) == 5
+    assert [line.qty for line in counter.state.lines] == ["1"]  # nothing changed
+    assert _refusal(lambda: counter.set_qty(0, "1000")).code == "qty_too_large"
+
+
+def test_each_bad_price_has_its_own_message(counter: Counter) -> None:
+    counter.scan("12345670")
+    messages = {}
+    for text in ("cheap", "0", "-1", "1.005", "1e3", "100001"):
+        with pytest.raises(CheckoutError) as refused:
+            counter.set_price(0, text)
+        messages[text] = str(refused.value)
+    assert len(set(messages.values())) == len(messages)
+    assert counter.state.lines[0].price is None
+
+
+def test_a_mistyped_barcode_is_said_to_be_one_not_a_self_pay_line(counter: Counter) -> None:
+    refusal = _refusal(lambda: counter.scan("6910100000013"))  # BARCODE with one digit wrong
+    assert refusal.code == "bad_barcode" and "check digit" in str(refusal)
+    assert counter.state.lines == []
+
+
+def test_the_last_sale_box_goes_when_the_next_customer_begins(counter: Counter) -> None:
+    counter.identify(_known(counter.service), "id", "id_checked")
+    counter.scan(BARCODE)
+    counter.confirm(counter.state.basket_id, payment_method="cash", operator="1001")
+    assert counter.state.last_sale is not None
+    counter.scan(BARCODE)
+    assert counter.state.last_sale is None
+
+
+def test_a_total_above_the_threshold_needs_the_total_checked(counter: Counter) -> None:
+    from terminal.checkout.counter_state import check_total_checked
+
+    counter.identify(_known(counter.service), "id", "id_checked")
+    counter.scan(BARCODE)
+    quote = counter.state.quote
+    assert quote is not None and quote.result is not None
+    total = quote.result.medfee_sumamt
+    check_total_checked(counter.state, total, "")  # at the threshold: no step
+    refusal = _refusal(lambda: check_total_checked(counter.state, total - 1, ""))
+    assert refusal.code == "total_not_checked"
+    wrong = _refusal(lambda: check_total_checked(counter.state, total - 1, str(total + 1)))
+    assert wrong.code == "total_not_checked"  # ticked for another total
+    check_total_checked(counter.state, total - 1, str(total))
+
+
+def test_a_basket_left_by_a_cashier_signing_out_is_voided_with_the_reason(
+    counter: Counter,
+) -> None:
+    counter.scan(BARCODE)
+    basket_id = counter.state.basket_id
+    counter.void("1001", reason="signed_out")
+    [audit] = _audits(counter.service, "void")
+    assert audit["detail"] == {"basket_id": basket_id, "lines": 1, "reason": "signed_out"}
+    assert counter.state.lines == []  # nothing handed to the next operator

@@ -1,0 +1,61 @@
+"""A business day as `medpos report day` and the day-end page both show it (one query for both).
+
+A closed day shows its signed closure's figures, never live totals beside it (issue 13, finding 4):
+the closure covers the entries after the previous closure up to the last one dated that day when
+it was closed. Sales and reversals dated that day but made after the closure are the next period:
+the next closure covers them, and they are shown apart (`next_period`). An open day shows its live
+totals.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from terminal.ledger.closures import (
+    _SELF_PAY_SUMS,
+    _signed_amounts_sql,
+    _totals,
+    day_totals,
+    get_closure,
+)
+from terminal.ledger.store import SqliteLedger
+
+__all__ = ["day_report"]
+
+
+def day_report(ledger: SqliteLedger, day: date) -> dict[str, Any]:
+    """`closed`, `figures` (the closure's when closed, else the live totals), `closure` (or None)
+    and `next_period` (a closed day's later sales and reversals dated `day`, else None)."""
+    closure = get_closure(ledger, day)
+    if closure is None:
+        return {
+            "closed": False,
+            "figures": {"setl_date": day.isoformat(), **day_totals(ledger, day)},
+            "closure": None,
+            "next_period": None,
+        }
+    return {
+        "closed": True,
+        "figures": closure,
+        "closure": closure,
+        "next_period": _after(ledger, day, closure),
+    }
+
+
+def _after(ledger: SqliteLedger, day: date, closure: dict[str, Any]) -> dict[str, Any]:
+    """Totals of what is dated `day` but was made after `closure` (not covered by it)."""
+    conn = ledger.conn
+    covered = closure["last_seq"]
+    if covered is None:  # a closure of no sales covers up to where the one before it did
+        covered = conn.execute(
+            "SELECT MAX(last_seq) FROM closures WHERE closure_no < ?", (closure["closure_no"],)
+        ).fetchone()[0]
+    row = conn.execute(
+        _signed_amounts_sql("t.setl_date = ? AND t.seq > ?"), (day.isoformat(), covered or 0)
+    ).fetchone()
+    count, total = conn.execute(
+        _SELF_PAY_SUMS + "WHERE setl_date = ? AND id > ?",
+        (day.isoformat(), closure.get("self_pay_last_id") or 0),
+    ).fetchone()
+    return {**_totals(row), "self_pay_count": count, "self_pay_total": total}

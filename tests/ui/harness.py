@@ -1,0 +1,113 @@
+"""What the page scenarios share: the terminal under test (`medpos run`, each module's own
+`terminal` fixture with the config it needs) and what a cashier's hands do (a scanner's
+keystrokes, a demo card inserted). Screenshots go to tests/artifacts (ignored by git)."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psutil
+from playwright.sync_api import Page, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+from tests.conftest import MEDPOS, ROOT, medpos_env
+
+ARTIFACTS = ROOT / "tests" / "artifacts"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+BARCODES = ("6910100000012", "6910800000039", "6913600000117")  # three catalogue items
+CASHIER, SUPERVISOR = ("1001", "1234"), ("2001", "2468")
+expect.set_options(timeout=20_000)  # a busy CI machine; the waits end as soon as the page is right
+
+
+class Terminal:
+    def __init__(self, url: str, config: Path, hub_port: int) -> None:
+        self.url = url
+        self.config = config
+        self.hub_port = hub_port
+        self.data = config.parent / "var"
+        self.hub: subprocess.Popen[bytes] | None = None
+
+    def status(self) -> dict[str, Any]:
+        answer: dict[str, Any] = httpx.get(self.url + "/api/status", timeout=10).json()
+        return answer
+
+    def stop_hub(self) -> None:
+        """The platform goes away: every hub process on our port ends."""
+        for proc in psutil.process_iter(["cmdline"]):
+            cmd = proc.info["cmdline"] or []
+            if "hub" in cmd and "serve" in cmd and str(self.hub_port) in cmd:
+                proc.terminate()
+        if self.hub is not None:
+            self.hub.wait(10)
+            self.hub = None
+        for _ in range(200):  # gone when its port refuses (the parent reaps it in its own time)
+            try:
+                httpx.get(f"http://127.0.0.1:{self.hub_port}/", timeout=1)
+            except httpx.TransportError:
+                return
+            time.sleep(0.05)
+        raise AssertionError("the hub did not stop")
+
+    def start_hub(self) -> None:
+        """The platform comes back, on the same database."""
+        db = str(self.data / "hub.db")
+        self.hub = subprocess.Popen(  # noqa: S603 - our own command
+            [MEDPOS, "hub", "serve", "--db", db, "--port", str(self.hub_port)],
+            env=medpos_env(self.config),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for _ in range(200):
+            try:
+                httpx.get(f"http://127.0.0.1:{self.hub_port}/", timeout=1)
+                return
+            except httpx.TransportError:
+                time.sleep(0.05)
+        raise AssertionError("the hub did not come back")
+
+
+def shot(page: Page, name: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"ui-{name}.png"), full_page=True)
+
+
+def scan(page: Page, text: str) -> None:
+    """What a keyboard-wedge scanner does: types the code into the focused field, then Enter."""
+    page.locator("#scan").focus()
+    page.keyboard.type(text)
+    page.keyboard.press("Enter")
+
+
+def insert_card(page: Page, terminal: Terminal, person: int) -> None:
+    page.request.post(terminal.url + "/demo/card", form={"action": "insert", "person": str(person)})
+
+
+_SETTLED = """([name, errorToo]) => {
+  const slot = document.querySelector("[data-testid=card-slot]");
+  const person = document.querySelector("[data-testid=person]");
+  if (!slot) return false;
+  if (errorToo && slot.classList.contains("slot-error")) return "error";
+  if (slot.classList.contains("slot-read") && person && person.textContent.includes(name)) {
+    return "read";
+  }
+  return false;
+}"""
+
+
+def card_settled(
+    page: Page, name: str, *, error_too: bool = True, timeout_ms: float = 15_000
+) -> str | None:
+    """Once the card just inserted is read for `name` ("read") or, with `error_too`, said
+    unreadable ("error"); None when neither happens within the time (a stuck watch, or the wrong
+    person shown). After "read the card again" the error still on screen is the old one: wait
+    for "read" alone then."""
+    try:
+        handle = page.wait_for_function(_SETTLED, arg=[name, error_too], timeout=timeout_ms)
+    except PlaywrightTimeout:
+        return None
+    return str(handle.json_value())
