@@ -13,11 +13,11 @@ from datetime import date
 from typing import Any
 
 from terminal.ledger.closures import (
-    _SELF_PAY_SUMS,
-    _signed_amounts_sql,
-    _totals,
+    SELF_PAY_SUMS,
     day_totals,
     get_closure,
+    signed_amounts_sql,
+    totals_of,
 )
 from terminal.ledger.store import SqliteLedger
 
@@ -52,10 +52,10 @@ def _after(ledger: SqliteLedger, day: date, closure: dict[str, Any]) -> dict[str
             "SELECT MAX(last_seq) FROM closures WHERE closure_no < ?", (closure["closure_no"],)
         ).fetchone()[0]
     row = conn.execute(
-        _signed_amounts_sql("t.setl_date = ? AND t.seq > ?"), (day.isoformat(), covered or 0)
+        signed_amounts_sql("t.setl_date = ? AND t.seq > ?"), (day.isoformat(), covered or 0)
     ).fetchone()
     count, total = conn.execute(
-        _SELF_PAY_SUMS + "WHERE setl_date = ? AND id > ?",
+        SELF_PAY_SUMS + "WHERE setl_date = ? AND id > ?",
         (day.isoformat(), closure.get("self_pay_last_id") or 0),
     ).fetchone()
-    return {**_totals(row), "self_pay_count": count, "self_pay_total": total}
+    return {**totals_of(row), "self_pay_count": count, "self_pay_total": total}
