@@ -3,8 +3,11 @@ on the day-end page and in `medpos report day` alike (issue 13, finding 4)."""
 
 from __future__ import annotations
 
+import pytest
+
 from terminal.checkout.counter import Counter
-from terminal.ledger import day_report
+from terminal.errors import MedposError
+from terminal.ledger import day_report, guards
 from terminal.web.routes.day import day_figures
 
 from .test_counter import BARCODE, _known
@@ -17,13 +20,20 @@ def _sell(counter: Counter) -> None:
 
 
 def test_a_closed_day_shows_the_closure_and_later_sales_as_the_next_period(
-    counter: Counter,
+    counter: Counter, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     service = counter.service
     _sell(counter)
     _sell(counter)
     closure = service.close_day(None, "2001")
+    with pytest.raises(MedposError) as refused:  # medpos no longer dates a sale into a closed day
+        _sell(counter)
+    assert "is closed (its closure is signed)" in str(refused.value)
+    counter.void("1001")  # the refused basket
+    # a database written by an older medpos, which did, must still read right on the page
+    monkeypatch.setattr(guards, "time_refusal", lambda _ledger, _now: None)
     _sell(counter)  # after the closure, dated the same day
+    monkeypatch.undo()
     day = service.local_now().date()
     report = day_report(service.ledger, day)
     assert report["closed"] and report["figures"]["sale_count"] == closure["sale_count"] == 2
