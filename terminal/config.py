@@ -116,6 +116,8 @@ class WebConfig:
     host: str = "127.0.0.1"
     port: int = field(default=8700, metadata={"min": 1, "max": 65535})
     language: str = _choice("zh", "zh", "en")
+    api_token: str = ""  # `POST /api/checkout`'s Bearer token; demo: generated when empty
+    idle_signout_min: int = field(default=15, metadata={"min": 1})
 
 
 _SECTIONS: dict[str, type] = {

@@ -4,9 +4,11 @@ hashed content)."""
 
 from __future__ import annotations
 
+from terminal.ledger.baskets import basket_answer, remember_basket
 from terminal.ledger.closures import close_day, closure_hash, day_totals, get_closure
 from terminal.ledger.entries import Appended, SaleRecord
 from terminal.ledger.keys import DeviceKey, key_id_of
+from terminal.ledger.lockout import add_pin_failure, clear_pin_failures, pin_failures
 from terminal.ledger.records import GENESIS_HASH, entry_hash
 from terminal.ledger.reports import (
     day_rows,
@@ -48,6 +50,9 @@ __all__ = [
     "SqliteLedger",
     "VerifyReport",
     "WriteUnit",
+    "add_pin_failure",
+    "basket_answer",
+    "clear_pin_failures",
     "close_day",
     "closure_hash",
     "day_acknowledgements",
@@ -62,10 +67,12 @@ __all__ = [
     "key_id_of",
     "outbox_summary",
     "parked_entries",
+    "pin_failures",
     "record_self_pay",
     "refund_self_pay",
     "refundable_sales",
     "refundable_self_pay",
+    "remember_basket",
     "report_text",
     "retry_pending_now",
     "self_pay_day_rows",
