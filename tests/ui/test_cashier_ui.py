@@ -18,6 +18,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import psutil
@@ -33,6 +34,7 @@ from tests.conftest import (
     medpos_process,
     write_config,
 )
+from tests.e2e.webauth import csrf_of
 
 ARTIFACTS = ROOT / "tests" / "artifacts"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -140,8 +142,16 @@ def scan(page: Page, text: str) -> None:
     page.keyboard.press("Enter")
 
 
+def form_post(page: Page, url: str, **kw: Any) -> Any:
+    """A form posted straight from the page's browser context, with the CSRF token the pages
+    give this browser (as the page's script sends it)."""
+    site = urlsplit(url)
+    token = csrf_of(page.request.get(f"{site.scheme}://{site.netloc}/login").text())
+    return page.request.post(url, headers={"X-CSRF-Token": token, **kw.pop("headers", {})}, **kw)
+
+
 def insert_card(page: Page, terminal: Terminal, person: int) -> None:
-    page.request.post(terminal.url + "/demo/card", form={"action": "insert", "person": str(person)})
+    form_post(page, terminal.url + "/demo/card", form={"action": "insert", "person": str(person)})
 
 
 def test_sign_in_refuses_a_wrong_pin_and_speaks_english_on_request(
@@ -203,7 +213,7 @@ def test_card_sale_of_three_scanned_items_takes_the_scans_plus_one_key(
 def test_a_basket_nobody_is_identified_for_is_sold_as_self_pay_with_its_receipt(
     page: Page, terminal: Terminal
 ) -> None:
-    page.request.post(terminal.url + "/demo/card", form={"action": "remove"})
+    form_post(page, terminal.url + "/demo/card", form={"action": "remove"})
     page.goto(terminal.url + "/")
     expect(page.get_by_test_id("card-slot")).to_contain_text("读卡器中无卡")  # the event is in
     expect(page.get_by_test_id("person")).to_have_count(0)
@@ -238,7 +248,7 @@ def test_a_basket_nobody_is_identified_for_is_sold_as_self_pay_with_its_receipt(
     receipt.close()
     # the same basket again (a double click, a reload) is the same sale, and insurance is untouched
     form: dict[str, str | float | bool] = {"basket_id": basket, "payment_method": "cash"}
-    again = page.request.post(terminal.url + "/self-pay", form=form, headers={"X-Fragment": "1"})
+    again = form_post(page, terminal.url + "/self-pay", form=form, headers={"X-Fragment": "1"})
     assert again.ok
     page.reload()
     expect(page.get_by_test_id("last-sale").locator(".mono").first).to_have_text(self_pay_id)
@@ -255,16 +265,16 @@ def test_confirming_the_same_basket_twice_makes_one_sale(page: Page, terminal: T
     basket = page.locator("#counter").get_attribute("data-basket")
     before = terminal.status()["head_seq"]
     form: dict[str, str | float | bool] = {"basket_id": basket or "", "payment_method": "mobile"}
-    first = page.request.post(terminal.url + "/confirm", form=form, headers={"X-Fragment": "1"})
-    again = page.request.post(terminal.url + "/confirm", form=form, headers={"X-Fragment": "1"})
+    first = form_post(page, terminal.url + "/confirm", form=form, headers={"X-Fragment": "1"})
+    again = form_post(page, terminal.url + "/confirm", form=form, headers={"X-Fragment": "1"})
     assert first.ok and again.ok
     assert terminal.status()["head_seq"] == before + 1
 
 
 def test_ecard_sale_through_the_camera(page: Page, terminal: Terminal) -> None:
-    page.request.post(terminal.url + "/demo/card", form={"action": "remove"})
+    form_post(page, terminal.url + "/demo/card", form={"action": "remove"})
     page.goto(terminal.url + "/")
-    page.request.post(terminal.url + "/demo/phone", form={"person": "2"})
+    form_post(page, terminal.url + "/demo/phone", form={"person": "2"})
     person = page.get_by_test_id("person")
     expect(person).to_contain_text("医保电子凭证识别")
     shot(page, "06-ecard-identified")
@@ -279,7 +289,7 @@ def test_ecard_sale_through_the_camera(page: Page, terminal: Terminal) -> None:
 def test_offline_sale_limit_refusal_and_override_then_sync_when_the_platform_returns(
     page: Page, terminal: Terminal
 ) -> None:
-    page.request.post(terminal.url + "/sync-now")  # everything so far reaches the platform
+    form_post(page, terminal.url + "/sync-now")  # everything so far reaches the platform
     assert terminal.status()["outbox"] == 0
     terminal.stop_hub()
     insert_card(page, terminal, 0)
@@ -369,6 +379,13 @@ def test_the_self_pay_sale_is_refunded_by_a_supervisor_with_its_receipt(
 def test_day_end_totals_chart_export_reconciliation_and_closure(
     page: Page, terminal: Terminal
 ) -> None:
+    page.goto(terminal.url + "/day")  # the day's figures are a supervisor's: sign in as one
+    expect(page.get_by_role("alert")).to_contain_text("此操作需要主管权限")
+    page.locator("form[action='/logout'] button").click()
+    page.fill("input[name=operator_id]", SUPERVISOR[0])
+    page.fill("input[name=pin]", SUPERVISOR[1])
+    page.keyboard.press("Enter")
+    expect(page.locator(".who")).to_contain_text("李强")
     page.goto(terminal.url + "/day")
     expect(page.get_by_test_id("totals")).to_be_visible()
     expect(page.get_by_test_id("chart").locator("rect").first).to_be_visible()
