@@ -269,3 +269,11 @@ def test_the_last_tries_are_announced_and_the_lock_survives_a_restart(
     finally:
         client.close()
         service.ledger.close()
+
+
+def test_a_non_loopback_bind_is_named_as_exposed() -> None:
+    from terminal.cli.serve import is_loopback
+
+    assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("localhost")
+    assert not is_loopback("0.0.0.0") and not is_loopback("192.168.1.20")  # noqa: S104
+    assert not is_loopback("counter.example")
