@@ -45,11 +45,14 @@ class ChangeFeed:
         seen = self.counter.version
         while True:
             version = self.counter.wait_change(seen, _WATCH_S)
+            with self._lock:
+                if not self._waiters:  # no stream left: the watcher ends (a new one starts it)
+                    self._thread = None
+                    return
+                waiters = list(self._waiters)
             if version == seen:
                 continue
             seen = version
-            with self._lock:
-                waiters = list(self._waiters)
             for loop, event in waiters:
                 try:
                     loop.call_soon_threadsafe(event.set)

@@ -35,7 +35,8 @@ async def events(request: Request, web: WebOf, op: FragmentUser) -> StreamingRes
     loop = asyncio.get_running_loop()
 
     def close() -> None:
-        loop.call_soon_threadsafe(closed.set)
+        with contextlib.suppress(RuntimeError):  # the server's loop has already ended
+            loop.call_soon_threadsafe(closed.set)
 
     if session is not None:
         session.streams.append(close)
