@@ -107,14 +107,9 @@ class Web:
         return pre_csrf(self.secret, pre) if pre else ""
 
     def _signed_out(self, op: Operator) -> None:
-        """An idle session ended: recorded as a sign-out, in the background (the platform is
-        told when it answers in time; the request that found the session idle does not wait)."""
-
-        def record() -> None:
-            with self.lock:
-                sign_session(self.service, op.id, op.name, False, self.hooks.platform)
-
-        threading.Thread(target=record, name="idle-sign-out", daemon=True).start()
+        """An idle session ended: recorded as a sign-out."""
+        with self.lock:
+            sign_session(self.service, op.id, op.name, False, self.hooks.platform)
 
     # -- what pages show --------------------------------------------------------------------
 

@@ -71,23 +71,53 @@ async def _csrf(request: Request, web: Web) -> None:
         raise Answer(PlainTextResponse("refused: the form's CSRF token is missing or stale", 403))
 
 
-async def page_user(request: Request, web: WebOf) -> Operator:
+def _page_user(request: Request, web: WebOf) -> Operator:
     op = web.operator_of(request)
     if op is None:
         raise _sign_in_first(request)
-    await _csrf(request, web)
     return _may(web, request, op, "cashier")
 
 
-async def counter_user(request: Request, web: WebOf) -> Operator:
+def _counter_user(request: Request, web: WebOf) -> Operator:
     op = web.operator_of(request)
     if op is None or not op.may("cashier"):
         if is_fragment(request):
             raise Answer(Response(status_code=401))
     if op is None:
         raise _sign_in_first(request)
-    await _csrf(request, web)
     return _may(web, request, op, "cashier")
+
+
+def _supervisor_page(request: Request, web: WebOf) -> Operator:
+    op = web.operator_of(request)
+    if op is None:
+        raise _sign_in_first(request)
+    return _may(web, request, op, "supervisor")
+
+
+# The role checks run in a worker thread (finding a session gone idle records its sign-out in
+# the ledger); the CSRF check after them reads the form, in the event loop.
+
+
+async def page_user(
+    request: Request, web: WebOf, op: Annotated[Operator, Depends(_page_user)]
+) -> Operator:
+    await _csrf(request, web)
+    return op
+
+
+async def counter_user(
+    request: Request, web: WebOf, op: Annotated[Operator, Depends(_counter_user)]
+) -> Operator:
+    await _csrf(request, web)
+    return op
+
+
+async def supervisor_page(
+    request: Request, web: WebOf, op: Annotated[Operator, Depends(_supervisor_page)]
+) -> Operator:
+    await _csrf(request, web)
+    return op
 
 
 def fragment_user(request: Request, web: WebOf) -> Operator:
@@ -102,14 +132,6 @@ def signed_in(request: Request, web: WebOf) -> Operator:
     if op is None:
         raise Answer(Response(status_code=401))
     return op
-
-
-async def supervisor_page(request: Request, web: WebOf) -> Operator:
-    op = web.operator_of(request)
-    if op is None:
-        raise _sign_in_first(request)
-    await _csrf(request, web)
-    return _may(web, request, op, "supervisor")
 
 
 def supervisor_data(request: Request, web: WebOf) -> Operator:
