@@ -110,8 +110,9 @@ def main(argv: list[str]) -> int:
             page.fill("input[name=pin]", "1234")
             page.keyboard.press("Enter")
             page.wait_for_selector("#scan")
+            csrf = {"X-CSRF-Token": page.get_attribute("meta[name=csrf-token]", "content") or ""}
             for i in range(ROUNDS):
-                page.request.post(url + "/demo/card", form={"action": "remove"})
+                page.request.post(url + "/demo/card", form={"action": "remove"}, headers=csrf)
                 _until(lambda: not card_atr(READER), "the card to leave", 0.01)
                 page.goto(url + "/")
                 keys = 0
@@ -129,7 +130,9 @@ def main(argv: list[str]) -> int:
                 waiter.start()
                 time.sleep(0.05)  # the waiter is blocked in pcscd before the card goes in
                 started = time.perf_counter()
-                page.request.post(url + "/demo/card", form={"action": "insert", "person": str(i)})
+                page.request.post(
+                    url + "/demo/card", form={"action": "insert", "person": str(i)}, headers=csrf
+                )
                 waiter.join(30.0)
                 if not reported or card_atr(READER) is None:
                     raise SystemExit("bench.ui: pcscd never reported the inserted card")

@@ -120,6 +120,8 @@ class WebConfig:
     # which the cashier ticks "total checked with the customer" before confirming
     max_qty: int = field(default=999, metadata={"min": 1, "max": 100000})
     confirm_above: int = _money("1000.00", "a total above this needs a second confirm step")
+    api_token: str = ""  # `POST /api/checkout`'s Bearer token; demo: generated when empty
+    idle_signout_min: int = field(default=15, metadata={"min": 1})
 
 
 _SECTIONS: dict[str, type] = {

@@ -11,7 +11,9 @@ commit it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
+from dataclasses import asdict
 from datetime import date, datetime
 from typing import Any
 
@@ -30,7 +32,14 @@ from terminal.config import Config
 from terminal.errors import CheckoutError, LedgerError
 from terminal.identity.hotlist import HotlistIndex
 from terminal.identity.model import CERT_ID_NUMBER, Identity
-from terminal.ledger import Appended, SqliteLedger, close_day, time_refusal
+from terminal.ledger import (
+    Appended,
+    SqliteLedger,
+    basket_answer,
+    close_day,
+    remember_basket,
+    time_refusal,
+)
 from terminal.risk import RiskLimits
 from terminal.settlement import parse_claim
 
@@ -43,6 +52,8 @@ __all__ = [
     "Quote",
     "SaleOutcome",
 ]
+
+_BASKET_ID = re.compile(r"[A-Za-z0-9_.:-]{1,64}")  # as a self-pay basket id
 
 
 class CheckoutService:
@@ -120,14 +131,21 @@ class CheckoutService:
         source: str = "claim",
         operator: str | None = None,
         payment_method: str | None = None,
+        basket_id: str | None = None,
     ) -> SaleOutcome:
         """The headless sale of a hospital system's claim (identity: the ID number, type 02).
 
         The claim's person fields are used as given; its accumulators only seed the cache for a
         person this terminal has never seen (DESIGN.md "Persons and accumulators").
+        `basket_id`: the caller's idempotency key; the same id again returns the first sale's
+        outcome and writes nothing (stored in the sale's own unit of work).
         """
+        _check_basket_id(basket_id, source)
         return self.commit_claim(
-            self.prepare_claim(claim, source), operator=operator, payment_method=payment_method
+            self.prepare_claim(claim, source),
+            operator=operator,
+            payment_method=payment_method,
+            basket_id=basket_id,
         )
 
     def prepare_claim(self, claim: Mapping[str, Any], source: str = "claim") -> PreparedClaim:
@@ -154,8 +172,10 @@ class CheckoutService:
         *,
         operator: str | None = None,
         payment_method: str | None = None,
+        basket_id: str | None = None,
     ) -> SaleOutcome:
         """The commit path of a validated claim: limits, settlement, the one transaction."""
+        _check_basket_id(basket_id, prepared.source)
         psn_cert = prepared.parsed.person.psn_cert
         identity = Identity(
             psn_cert=psn_cert, name="", mdtrt_cert_type=CERT_ID_NUMBER, mdtrt_cert_no=psn_cert
@@ -169,7 +189,9 @@ class CheckoutService:
             prepared.source,
             parsed=prepared.parsed,
         )
-        return self._commit(sale, operator=operator, payment_method=payment_method)
+        return self._commit(
+            sale, operator=operator, payment_method=payment_method, basket_id=basket_id
+        )
 
     def sell(
         self,
@@ -254,12 +276,16 @@ class CheckoutService:
         operator: str | None,
         payment_method: str | None,
         approved_by: str | None = None,
+        basket_id: str | None = None,
     ) -> SaleOutcome:
         """Settle and commit one sale in one unit of work, or refuse it (audited) and raise."""
         now = self.local_now()
         psn_cert = sale.person["psn_cert"]
         fresh = self._fresh_person(psn_cert)  # the network, before the write lock is taken
         with self.ledger.write() as unit:
+            done = basket_answer(self.ledger, basket_id) if basket_id else None
+            if done is not None:  # sold before under this basket id: its outcome, nothing new
+                return SaleOutcome(**done)
             settled = settle_in_unit(self.ledger, unit, self._held, self.limits, sale, now, fresh)
             refusal = settled.refusal
             lifted = refusal is not None and bool(approved_by) and refusal.code in SOFT_LIMITS
@@ -277,6 +303,9 @@ class CheckoutService:
                     )
                 record = sale_record(sale, settled, now, operator, payment_method)
                 appended = unit.append_sale(record)
+                if basket_id:
+                    outcome = _outcome(appended, settled.offline)
+                    remember_basket(self.ledger, basket_id, appended.txn_id, asdict(outcome))
                 unit.commit()
         if refusal is not None and not lifted:  # nothing was committed: the refusal is audited
             refused = CheckoutRefused(refusal)
@@ -291,14 +320,7 @@ class CheckoutService:
                 now,
             )
             raise refused
-        return SaleOutcome(
-            appended.txn_id,
-            appended.seq,
-            appended.hash,
-            settled.offline,
-            appended.upload_input["result"],
-            appended.upload_input,
-        )
+        return _outcome(appended, settled.offline)
 
     def _fresh_person(self, psn_cert: str) -> Mapping[str, Any] | None:
         if self.platform is None:
@@ -340,3 +362,21 @@ class CheckoutService:
         """The signed closure of `day` (default: today in the region)."""
         now = self.local_now()
         return close_day(self.ledger, day or now.date(), operator=operator, at=now)
+
+
+def _check_basket_id(basket_id: str | None, source: str) -> None:
+    if basket_id is not None and not _BASKET_ID.fullmatch(basket_id):
+        raise CheckoutError(
+            "bad_basket_id", f"{source}: basket_id: 1 to 64 letters, digits or . _ : -"
+        )
+
+
+def _outcome(appended: Appended, offline: bool) -> SaleOutcome:
+    return SaleOutcome(
+        appended.txn_id,
+        appended.seq,
+        appended.hash,
+        offline,
+        appended.upload_input["result"],
+        appended.upload_input,
+    )

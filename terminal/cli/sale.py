@@ -41,7 +41,8 @@ def register(sub: Any) -> None:
     p.add_argument(
         "--basket-id",
         metavar="ID",
-        help="with --self-pay: the caller's basket id; the same id again returns the first sale",
+        help="the caller's basket id (with --claim or --self-pay): the same id again returns the "
+        "first sale and sells nothing; with --repeat N the sales are ID-1 … ID-N",
     )
     p.set_defaults(func=_checkout)
 
@@ -59,8 +60,10 @@ def _checkout(args: argparse.Namespace, ctx: Context) -> int:
 
     if args.repeat < 1:
         return fail("--repeat must be at least 1", 2)
-    if args.self_pay or args.basket_id:
+    if args.self_pay:
         return _self_pay(args, ctx)
+    if args.basket_id and not args.claim:
+        return fail("--basket-id is for --claim or --self-pay", 2)
     if (args.card or args.ecard) and not args.basket:
         return fail("--basket B.json is needed with --card or --ecard", 2)
     try:
@@ -74,13 +77,14 @@ def _checkout(args: argparse.Namespace, ctx: Context) -> int:
         if args.ecard:
             text = sys.stdin.readline().rstrip("\r\n") if args.ecard == "-" else args.ecard
             identity = service.verify_ecard(text).identity()
-        for _ in range(args.repeat):
+        for i in range(1, args.repeat + 1):
             if claim is not None:
                 outcome = service.sell_claim(
                     claim,
                     source=args.claim,
                     operator=args.operator,
                     payment_method=args.payment_method,
+                    basket_id=_nth_basket(args.basket_id, i, args.repeat),
                 )
             else:
                 outcome = service.sell(
@@ -107,6 +111,13 @@ def _checkout(args: argparse.Namespace, ctx: Context) -> int:
         emit_json({"error": exc.code, "message": str(exc)})
         return fail(str(exc), code)
     return 0
+
+
+def _nth_basket(basket_id: str | None, i: int, repeat: int) -> str | None:
+    """The basket id of the `i`-th of `repeat` sales: the id itself for one sale."""
+    if basket_id is None or repeat == 1:
+        return basket_id
+    return f"{basket_id}-{i}"
 
 
 def _self_pay(args: argparse.Namespace, ctx: Context) -> int:

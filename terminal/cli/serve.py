@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import ipaddress
+import logging
 import signal
 import sys
 from typing import Any
 
 from terminal.cli._common import Context, open_terminal
 
-__all__ = ["register"]
+__all__ = ["is_loopback", "register"]
 
 
 def register(sub: Any) -> None:
@@ -60,10 +62,37 @@ def _serve(args: argparse.Namespace, ctx: Context) -> int:
     host = args.host or config.web.host
     port = args.port or config.web.port
     print(f"medpos terminal {config.terminal.dev_no}: open http://{host}:{port}/", flush=True)
+    print(_api_token_line(app.state.web), flush=True)
+    if not is_loopback(host):
+        exposed = (
+            f"warning: listening on {host}, not loopback: the counter pages (sign-in, sales, "
+            "refunds, day-end) and the HTTP sale API (POST /api/checkout) are reachable from "
+            "the network; bind [web] host to 127.0.0.1 unless that is meant"
+        )
+        logging.getLogger("medpos.web").warning(exposed)
+        print(exposed, file=sys.stderr, flush=True)
     # uvicorn re-raises SIGTERM after its graceful shutdown: exit through our own cleanup then
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     uvicorn.run(app, host=host, port=port, log_level="warning")
     return 0
+
+
+def is_loopback(host: str) -> bool:
+    """True when `host` is a loopback address (or `localhost`)."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a host name: it may resolve to anything
+
+
+def _api_token_line(web: Any) -> str:
+    if not web.api_token:
+        return "api: POST /api/checkout is off (no [web] api_token set)"
+    if web.api_token_path is not None:
+        return f"api: POST /api/checkout needs a Bearer token: it is in {web.api_token_path}"
+    return "api: POST /api/checkout needs Authorization: Bearer <[web] api_token>"
 
 
 def _start_camera(terminal: Any, hooks: Any, *, demo: bool) -> Any:

@@ -4,11 +4,13 @@ hashed content)."""
 
 from __future__ import annotations
 
+from terminal.ledger.baskets import basket_answer, remember_basket
 from terminal.ledger.closures import close_day, closure_hash, day_totals, get_closure
 from terminal.ledger.dayreport import day_report
 from terminal.ledger.entries import Appended, SaleRecord
 from terminal.ledger.guards import insurance_refusal, rollback_state, time_refusal
 from terminal.ledger.keys import DeviceKey, key_id_of
+from terminal.ledger.lockout import add_pin_failure, clear_pin_failures, pin_failures
 from terminal.ledger.records import GENESIS_HASH, entry_hash
 from terminal.ledger.reports import (
     day_rows,
@@ -51,6 +53,9 @@ __all__ = [
     "SqliteLedger",
     "VerifyReport",
     "WriteUnit",
+    "add_pin_failure",
+    "basket_answer",
+    "clear_pin_failures",
     "close_day",
     "closure_hash",
     "day_acknowledgements",
@@ -68,10 +73,12 @@ __all__ = [
     "last_acked_entry",
     "outbox_summary",
     "parked_entries",
+    "pin_failures",
     "record_self_pay",
     "refund_self_pay",
     "refundable_sales",
     "refundable_self_pay",
+    "remember_basket",
     "report_text",
     "retry_pending_now",
     "rollback_state",

@@ -314,6 +314,29 @@ FROM closures ORDER BY closure_no DESC LIMIT 1;
         db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('journal_unsigned', '1')")
 
 
+@MIGRATIONS()
+def m0006_web_trust(db: Database) -> None:
+    # `sale_baskets`: a caller's idempotency key for an insurance sale (`basket_id`), written in
+    # the sale's own unit of work with the answer given, so a caller retrying after a lost answer
+    # gets that answer and nothing is sold twice. `pin_failures`: wrong PINs per operator id, so
+    # that the sign-in lockout counts one by one and survives a restart.
+    _run_script(
+        db,
+        """
+CREATE TABLE sale_baskets (
+    basket_id TEXT PRIMARY KEY,
+    txn_id TEXT NOT NULL,
+    answer TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE pin_failures (
+    operator_id TEXT PRIMARY KEY,
+    failures INTEGER NOT NULL,
+    last_at REAL NOT NULL
+) WITHOUT ROWID;
+""",
+    )
+
+
 def migrate(db: Database) -> None:
     """Apply every pending migration."""
     MIGRATIONS.apply(db)

@@ -17,15 +17,18 @@ sessions and the PIN lockout (`sessions.py`), error answers (`errors.py`), the c
 from __future__ import annotations
 
 import threading
+import time
+from collections.abc import Callable
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from terminal.checkout.counter import Counter
 from terminal.checkout.service import CheckoutService
 from terminal.errors import MedposError
 from terminal.web.context import HERE, Web
+from terminal.web.deps import origin_guard
 from terminal.web.errors import Answer, answer_handler
 from terminal.web.hooks import CodeFeed, Hooks
 from terminal.web.routes import api, counter, day, demo, events, receipts, refund, signin, status
@@ -40,17 +43,24 @@ def create_app(
     codes: CodeFeed | None = None,
     hooks: Hooks | None = None,
     lock: threading.RLock | None = None,
+    *,
+    clock: Callable[[], float] = time.time,
+    api_token: str | None = None,
 ) -> FastAPI:
-    """The ASGI app over one terminal."""
+    """The ASGI app over one terminal. `clock`: seconds, for the idle sign-out and the PIN
+    lockout; `api_token`: the HTTP sale's Bearer token (default: `load_api_token`)."""
     hooks = hooks or Hooks(codes=codes)
     if codes is not None and hooks.codes is None:
         hooks.codes = codes
-    web = Web(service, hooks, lock or threading.RLock())
+    web = Web(service, hooks, lock or threading.RLock(), clock, api_token)
     app = FastAPI(title="medpos terminal", docs_url=None, redoc_url=None)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     app.add_exception_handler(Answer, answer_handler)
     for module in _ROUTERS:
-        app.include_router(module.router)
+        if module is api:  # the HTTP API: its Bearer token instead of a browser's checks
+            app.include_router(module.router)
+        else:
+            app.include_router(module.router, dependencies=[Depends(origin_guard)])
     app.state.web = web
     app.state.counter = web.counter
     app.state.reconciliations = web.reconciliations

@@ -81,6 +81,8 @@ def sale_problem(exc: MedposError) -> tuple[int, dict[str, Any]]:
         return 422, {"error": "no_scheme", "message": str(exc)}
     if isinstance(exc, CheckoutRefused):
         return 409, exc.refusal.as_json()
+    if isinstance(exc, CheckoutError) and exc.code == "bad_basket_id":
+        return 422, {"error": "invalid_input", "message": str(exc)}
     if isinstance(exc, CheckoutError):
         return 409, {"error": exc.code, "message": str(exc)}
     if isinstance(exc, LedgerError):

@@ -14,6 +14,7 @@ import pytest
 
 from terminal.demo import demo_claim
 from tests.conftest import HIGH_LIMITS, free_port, medpos_process
+from tests.e2e.webauth import API_TOKEN, AUTH, sign_in
 
 
 @pytest.fixture
@@ -24,7 +25,7 @@ def config_dir(tmp_path: Path) -> Path:
 @pytest.fixture
 def server(make_config: Callable[..., Path]) -> Iterator[str]:
     port = free_port()
-    config = make_config(risk=HIGH_LIMITS, web={"port": port})
+    config = make_config(risk=HIGH_LIMITS, web={"port": port, "api_token": API_TOKEN})
     url = f"http://127.0.0.1:{port}"
     with medpos_process(config, "serve", banner=2, ready=url + "/api/status") as banner:
         assert "camera: reading e-card codes from virtual phone" in banner[0], banner
@@ -35,12 +36,12 @@ def server(make_config: Callable[..., Path]) -> Iterator[str]:
 def test_a_hospital_system_posts_a_claim_and_gets_the_committed_sale(server: str) -> None:
     today = datetime.now(ZoneInfo("Asia/Shanghai")).date()
     claim = demo_claim("outpatient", today)
-    done = httpx.post(server + "/api/checkout", json=claim, timeout=10)
+    done = httpx.post(server + "/api/checkout", json=claim, headers=AUTH, timeout=10)
     assert done.status_code == 200, done.text
     body = done.json()
     assert body["seq"] == 1 and set(body) == {"txn_id", "seq", "hash", "setlinfo"}
     claim["basket"][0]["qty"] = "-2"
-    bad = httpx.post(server + "/api/checkout", json=claim, timeout=10)
+    bad = httpx.post(server + "/api/checkout", json=claim, headers=AUTH, timeout=10)
     assert bad.status_code == 422
     assert "basket[0].qty" in bad.json()["message"]
     assert httpx.get(server + "/api/status", timeout=5).json()["outbox"] == 1
@@ -49,7 +50,7 @@ def test_a_hospital_system_posts_a_claim_and_gets_the_committed_sale(server: str
 @contextmanager
 def _signed_in(url: str, operator: str = "1001", pin: str = "1234") -> Iterator[httpx.Client]:
     with httpx.Client(base_url=url, timeout=30) as client:
-        answer = client.post("/login", data={"operator_id": operator, "pin": pin, "next": "/"})
+        answer = sign_in(client, operator, pin)
         assert answer.status_code == 303 and answer.headers["location"] == "/", answer.text
         yield client
 
@@ -103,7 +104,8 @@ def test_the_counter_works_without_script_and_sells_once_per_basket(
         assert "err=" in refused.headers["location"]
         closed = client.post("/day/close", data={"sup_id": "2001", "sup_pin": "2468"})
         assert "msg=" in closed.headers["location"], closed.headers
-        assert 'data-testid="closure"' in client.get("/day").text
+    with _signed_in(server, "2001", "2468") as supervisor:  # the day-end page is a supervisor's
+        assert 'data-testid="closure"' in supervisor.get("/day").text
 
 
 def test_make_run_identifies_the_virtual_card_and_syncs_in_the_background(
@@ -112,7 +114,7 @@ def test_make_run_identifies_the_virtual_card_and_syncs_in_the_background(
     port, hub_port = free_port(), free_port()
     config = make_config(
         risk=HIGH_LIMITS,
-        web={"port": port},
+        web={"port": port, "api_token": API_TOKEN},
         platform={"url": f"http://127.0.0.1:{hub_port}", "sync_interval_s": 0.5},
     )
     url = f"http://127.0.0.1:{port}"

@@ -20,6 +20,7 @@ import pytest
 
 from terminal.demo import demo_claim
 from tests.conftest import HIGH_LIMITS, free_port, medpos_process
+from tests.e2e.webauth import API_TOKEN, AUTH, sign_in
 
 CASHIER, SUPERVISOR = ("1001", "1234"), ("2001", "2468")
 
@@ -28,7 +29,7 @@ CASHIER, SUPERVISOR = ("1001", "1234"), ("2001", "2468")
 def server(make_config: Callable[..., Path]) -> Iterator[tuple[str, Path]]:
     """The terminal's URL, and its database file."""
     port = free_port()
-    config = make_config(risk=HIGH_LIMITS, web={"port": port})
+    config = make_config(risk=HIGH_LIMITS, web={"port": port, "api_token": API_TOKEN})
     url = f"http://127.0.0.1:{port}"
     with medpos_process(config, "serve", banner=2, ready=url + "/api/status"):
         yield url, config.parent / "var" / "medpos.db"
@@ -55,17 +56,21 @@ def test_a_hospital_system_sells_the_claims_basket_as_self_pay(server: tuple[str
         "basket_id": "his-0001",
         "basket": claim["basket"],
     }
-    done = httpx.post(url + "/api/checkout", json=body, timeout=10)
+    done = httpx.post(url + "/api/checkout", json=body, headers=AUTH, timeout=10)
     assert done.status_code == 200, done.text
     sale = done.json()
     assert set(sale) == {"self_pay_id", "total", "lines"}
     assert sale["self_pay_id"].endswith("-S1") and sale["total"] == "81.30"
     assert [line["code"] for line in sale["lines"]] == [line["code"] for line in claim["basket"]]
     # the same basket id again (a retry) is the same sale
-    again = httpx.post(url + "/api/checkout", json={**body, "payment_method": "cash"}, timeout=10)
+    again = httpx.post(
+        url + "/api/checkout", json={**body, "payment_method": "cash"}, headers=AUTH, timeout=10
+    )
     assert again.status_code == 200 and again.json() == sale
     # a whole claim marked self-pay: its person is not used, and a basket id is made for it
-    whole = httpx.post(url + "/api/checkout", json={**claim, "self_pay": True}, timeout=10)
+    whole = httpx.post(
+        url + "/api/checkout", json={**claim, "self_pay": True}, headers=AUTH, timeout=10
+    )
     assert whole.status_code == 200, whole.text
     assert whole.json()["self_pay_id"].endswith("-S2")
     status = httpx.get(url + "/api/status", timeout=5).json()
@@ -82,7 +87,7 @@ def test_a_hospital_system_sells_the_claims_basket_as_self_pay(server: tuple[str
         ({"payment_method": "cheque"}, "payment_method"),
         ({"basket_id": "a b"}, "basket_id"),
         ({"self_pay": "yes"}, "request.self_pay"),
-        ({"self_pay": False}, "request.basket_id"),  # a basket id is for a self-pay sale
+        ({"self_pay": False, "basket_id": "a b"}, "basket_id"),  # an insurance sale's, too
     ],
 )
 def test_bad_self_pay_input_is_422_naming_the_field_and_writes_nothing(
@@ -90,17 +95,16 @@ def test_bad_self_pay_input_is_422_naming_the_field_and_writes_nothing(
 ) -> None:
     url, db = server
     body = {"self_pay": True, "basket_id": "his-0002", "basket": _claim()["basket"], **changes}
-    bad = httpx.post(url + "/api/checkout", json=body, timeout=10)
+    bad = httpx.post(url + "/api/checkout", json=body, headers=AUTH, timeout=10)
     assert bad.status_code == 422, bad.text
     assert words in bad.json()["message"]
     assert _self_pay_rows(db) == 0
 
 
 @contextmanager
-def _signed_in(url: str) -> Iterator[httpx.Client]:
+def _signed_in(url: str, who: tuple[str, str] = CASHIER) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=url, timeout=30) as client:
-        form = {"operator_id": CASHIER[0], "pin": CASHIER[1], "next": "/"}
-        answer = client.post("/login", data=form)
+        answer = sign_in(client, who[0], who[1])
         assert answer.status_code == 303 and answer.headers["location"] == "/", answer.text
         yield client
 
@@ -110,7 +114,7 @@ def test_a_supervisor_refunds_a_self_pay_sale_and_the_day_export_lists_both(
 ) -> None:
     url, db = server
     body = {"self_pay": True, "basket": _claim()["basket"]}
-    sale = httpx.post(url + "/api/checkout", json=body, timeout=10).json()
+    sale = httpx.post(url + "/api/checkout", json=body, headers=AUTH, timeout=10).json()
     sale_id = sale["self_pay_id"]
     with _signed_in(url) as client:
         listed = client.get("/refund").text
@@ -130,7 +134,8 @@ def test_a_supervisor_refunds_a_self_pay_sale_and_the_day_export_lists_both(
         refund_id = sale_id.rsplit("-S", 1)[0] + "-S2"
         receipt = client.get(f"/receipt/{refund_id}").text
         assert "退费" in receipt and sale_id in receipt and "-" + sale["total"] in receipt
-        exported = client.get("/day.csv")
+    with _signed_in(url, SUPERVISOR) as supervisor:  # the day's figures are a supervisor's
+        exported = supervisor.get("/day.csv")
         assert exported.status_code == 200 and exported.content.startswith(codecs.BOM_UTF8)
         rows = list(csv.DictReader(io.StringIO(exported.content.decode("utf-8-sig"))))
     assert [(r["kind"], r["txn_id"]) for r in rows] == [

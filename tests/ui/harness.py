@@ -9,6 +9,7 @@ import subprocess
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import psutil
@@ -16,6 +17,7 @@ from playwright.sync_api import Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from tests.conftest import MEDPOS, ROOT, medpos_env
+from tests.e2e.webauth import csrf_of
 
 ARTIFACTS = ROOT / "tests" / "artifacts"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -83,8 +85,16 @@ def scan(page: Page, text: str) -> None:
     page.keyboard.press("Enter")
 
 
+def form_post(page: Page, url: str, **kw: Any) -> Any:
+    """A form posted straight from the page's browser context, with the CSRF token the pages
+    give this browser (as the page's script sends it)."""
+    site = urlsplit(url)
+    token = csrf_of(page.request.get(f"{site.scheme}://{site.netloc}/login").text())
+    return page.request.post(url, headers={"X-CSRF-Token": token, **kw.pop("headers", {})}, **kw)
+
+
 def insert_card(page: Page, terminal: Terminal, person: int) -> None:
-    page.request.post(terminal.url + "/demo/card", form={"action": "insert", "person": str(person)})
+    form_post(page, terminal.url + "/demo/card", form={"action": "insert", "person": str(person)})
 
 
 _SETTLED = """([name, errorToo]) => {

@@ -18,7 +18,16 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.conftest import HIGH_LIMITS, free_port, medpos_process, write_config
-from tests.ui.harness import BARCODES, CASHIER, SUPERVISOR, Terminal, insert_card, scan, shot
+from tests.ui.harness import (
+    BARCODES,
+    CASHIER,
+    SUPERVISOR,
+    Terminal,
+    form_post,
+    insert_card,
+    scan,
+    shot,
+)
 
 
 @pytest.fixture(scope="module")
@@ -101,7 +110,7 @@ def test_card_sale_of_three_scanned_items_takes_the_scans_plus_one_key(
 def test_a_basket_nobody_is_identified_for_is_sold_as_self_pay_with_its_receipt(
     page: Page, terminal: Terminal
 ) -> None:
-    page.request.post(terminal.url + "/demo/card", form={"action": "remove"})
+    form_post(page, terminal.url + "/demo/card", form={"action": "remove"})
     page.goto(terminal.url + "/")
     expect(page.get_by_test_id("card-slot")).to_contain_text("读卡器中无卡")  # the event is in
     expect(page.get_by_test_id("person")).to_have_count(0)
@@ -136,7 +145,7 @@ def test_a_basket_nobody_is_identified_for_is_sold_as_self_pay_with_its_receipt(
     receipt.close()
     # the same basket again (a double click, a reload) is the same sale, and insurance is untouched
     form: dict[str, str | float | bool] = {"basket_id": basket, "payment_method": "cash"}
-    again = page.request.post(terminal.url + "/self-pay", form=form, headers={"X-Fragment": "1"})
+    again = form_post(page, terminal.url + "/self-pay", form=form, headers={"X-Fragment": "1"})
     assert again.ok
     page.reload()
     expect(page.get_by_test_id("last-sale").locator(".mono").first).to_have_text(self_pay_id)
@@ -153,16 +162,16 @@ def test_confirming_the_same_basket_twice_makes_one_sale(page: Page, terminal: T
     basket = page.locator("#counter").get_attribute("data-basket")
     before = terminal.status()["head_seq"]
     form: dict[str, str | float | bool] = {"basket_id": basket or "", "payment_method": "mobile"}
-    first = page.request.post(terminal.url + "/confirm", form=form, headers={"X-Fragment": "1"})
-    again = page.request.post(terminal.url + "/confirm", form=form, headers={"X-Fragment": "1"})
+    first = form_post(page, terminal.url + "/confirm", form=form, headers={"X-Fragment": "1"})
+    again = form_post(page, terminal.url + "/confirm", form=form, headers={"X-Fragment": "1"})
     assert first.ok and again.ok
     assert terminal.status()["head_seq"] == before + 1
 
 
 def test_ecard_sale_through_the_camera(page: Page, terminal: Terminal) -> None:
-    page.request.post(terminal.url + "/demo/card", form={"action": "remove"})
+    form_post(page, terminal.url + "/demo/card", form={"action": "remove"})
     page.goto(terminal.url + "/")
-    page.request.post(terminal.url + "/demo/phone", form={"person": "2"})
+    form_post(page, terminal.url + "/demo/phone", form={"person": "2"})
     person = page.get_by_test_id("person")
     expect(person).to_contain_text("医保电子凭证识别")
     shot(page, "06-ecard-identified")
@@ -177,7 +186,7 @@ def test_ecard_sale_through_the_camera(page: Page, terminal: Terminal) -> None:
 def test_offline_sale_limit_refusal_and_override_then_sync_when_the_platform_returns(
     page: Page, terminal: Terminal
 ) -> None:
-    page.request.post(terminal.url + "/sync-now")  # everything so far reaches the platform
+    form_post(page, terminal.url + "/sync-now")  # everything so far reaches the platform
     assert terminal.status()["outbox"] == 0
     terminal.stop_hub()
     insert_card(page, terminal, 0)
@@ -267,6 +276,13 @@ def test_the_self_pay_sale_is_refunded_by_a_supervisor_with_its_receipt(
 def test_day_end_totals_chart_export_reconciliation_and_closure(
     page: Page, terminal: Terminal
 ) -> None:
+    page.goto(terminal.url + "/day")  # the day's figures are a supervisor's: sign in as one
+    expect(page.get_by_role("alert")).to_contain_text("此操作需要主管权限")
+    page.locator("form[action='/logout'] button").click()
+    page.fill("input[name=operator_id]", SUPERVISOR[0])
+    page.fill("input[name=pin]", SUPERVISOR[1])
+    page.keyboard.press("Enter")
+    expect(page.locator(".who")).to_contain_text("李强")
     page.goto(terminal.url + "/day")
     expect(page.get_by_test_id("totals")).to_be_visible()
     expect(page.get_by_test_id("chart").locator("rect").first).to_be_visible()

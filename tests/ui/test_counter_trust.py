@@ -26,6 +26,7 @@ from drivers.card.virtual.card import card_from_dict
 from drivers.card.virtual.demo import card_doc
 from tests.conftest import HIGH_LIMITS, MEDPOS, free_port, medpos_env, medpos_process, write_config
 from tests.ui.harness import (
+    form_post,
     BARCODES,
     CASHIER,
     SUPERVISOR,
@@ -78,7 +79,7 @@ def _sign_in(page: Page, terminal: Terminal) -> None:
 
 
 def _remove_card(page: Page, terminal: Terminal) -> None:
-    page.request.post(terminal.url + "/demo/card", form={"action": "remove"})
+    form_post(page, terminal.url + "/demo/card", form={"action": "remove"})
 
 
 def _unreadable_card() -> VpcdClient:
@@ -151,7 +152,8 @@ def test_enter_right_after_a_scan_never_commits_an_unseen_total(
     page.wait_for_load_state("networkidle")
     assert terminal.status()["head_seq"] == before  # nothing committed
     # the confirm of the total the page showed before the scan, as a slow page would send it
-    stale = page.request.post(
+    stale = form_post(
+        page,
         terminal.url + "/confirm",
         form={"basket_id": basket, "basket_version": shown, "payment_method": "cash"},
         headers={"X-Fragment": "1"},

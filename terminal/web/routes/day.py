@@ -14,7 +14,7 @@ from terminal.errors import CheckoutError, LedgerError, MedposError
 from terminal.ledger import day_report, day_rows, self_pay_day_rows
 from terminal.web import i18n
 from terminal.web.chart import hourly_totals, stacked_bars
-from terminal.web.deps import PageUser, SignedIn, WebOf
+from terminal.web.deps import PageUser, SupervisorData, SupervisorPage, WebOf
 from terminal.web.errors import back, problem_text
 from terminal.web.export import day_csv_text
 
@@ -39,7 +39,7 @@ def day_figures(service: CheckoutService, day: date) -> dict[str, Any]:
 
 
 @router.get("/day", response_class=HTMLResponse)
-def day_page(request: Request, web: WebOf, op: PageUser, d: str = "") -> Response:
+def day_page(request: Request, web: WebOf, op: SupervisorPage, d: str = "") -> Response:
     try:
         day = web.parse_day(d)
     except CheckoutError as exc:
@@ -79,7 +79,7 @@ def day_close(
 
 
 @router.post("/day/reconcile")
-def day_reconcile(request: Request, web: WebOf, op: PageUser, d: str = Form("")) -> Response:
+def day_reconcile(request: Request, web: WebOf, op: SupervisorPage, d: str = Form("")) -> Response:
     web.use_language(request)
     try:
         day = web.parse_day(d)
@@ -100,7 +100,7 @@ def day_reconcile(request: Request, web: WebOf, op: PageUser, d: str = Form(""))
 
 
 @router.get("/day.csv")
-def day_csv(web: WebOf, op: SignedIn, d: str = "") -> Response:
+def day_csv(web: WebOf, op: SupervisorData, d: str = "") -> Response:
     try:
         day = web.parse_day(d)
     except CheckoutError as exc:

@@ -6,8 +6,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
-from terminal.web.deps import WebOf
+from terminal.web.deps import FormGuard, WebOf
 from terminal.web.errors import back
+from terminal.web.guard import own_referer
 
 __all__ = ["router"]
 
@@ -16,20 +17,24 @@ router = APIRouter()
 
 @router.post("/demo/card")
 def demo_card(
-    request: Request, web: WebOf, action: str = Form(...), person: int = Form(0)
+    request: Request,
+    web: WebOf,
+    _: FormGuard,
+    action: str = Form(...),
+    person: int = Form(0),
 ) -> Response:
     if web.hooks.demo_card is None:
         return Response(status_code=404)
     web.hooks.demo_card(action, person)
-    return back(request.headers.get("referer") or "/")
+    return back(own_referer(request))
 
 
 @router.post("/demo/phone")
-def demo_phone(request: Request, web: WebOf, person: int = Form(0)) -> Response:
+def demo_phone(request: Request, web: WebOf, _: FormGuard, person: int = Form(0)) -> Response:
     if web.hooks.demo_phone is None:
         return Response(status_code=404)
     web.hooks.demo_phone(person)
-    return back(request.headers.get("referer") or "/")
+    return back(own_referer(request))
 
 
 @router.get("/api/demo/people")

@@ -9,8 +9,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from terminal.checkout.operators import sign_session
 from terminal.errors import CheckoutError
 from terminal.web import i18n
-from terminal.web.deps import WebOf
+from terminal.web.deps import FormGuard, WebOf
 from terminal.web.errors import back, explain
+from terminal.web.guard import own_path, own_referer
 from terminal.web.sessions import SESSION_COOKIE
 
 __all__ = ["router"]
@@ -22,13 +23,14 @@ _LANGUAGE_KEPT_S = 10 * 365 * 86400
 
 @router.get("/login", response_class=HTMLResponse)
 def login_page(request: Request, web: WebOf, next: str = "/") -> HTMLResponse:  # noqa: A002
-    return web.page(request, "login.html", next=next if next.startswith("/") else "/")
+    return web.page(request, "login.html", next=own_path(next))
 
 
 @router.post("/login")
 def login(
     request: Request,
     web: WebOf,
+    _: FormGuard,
     operator_id: str = Form(""),
     pin: str = Form(""),
     next: str = Form("/"),  # noqa: A002
@@ -41,13 +43,13 @@ def login(
     with web.lock:
         sign_session(web.service, op.id, op.name, True, web.hooks.platform)
     token = web.sessions.open(op)
-    response = RedirectResponse(next if next.startswith("/") else "/", 303)
+    response = RedirectResponse(own_path(next), 303)
     response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="strict")
     return response
 
 
 @router.post("/logout")
-def logout(request: Request, web: WebOf) -> Response:
+def logout(request: Request, web: WebOf, _: FormGuard) -> Response:
     op = web.sessions.close(request.cookies.get(SESSION_COOKIE, ""))
     if op is not None:
         with web.lock:
@@ -60,7 +62,7 @@ def logout(request: Request, web: WebOf) -> Response:
 
 @router.get("/lang/{lang}")
 def set_language(request: Request, lang: str) -> Response:
-    response = RedirectResponse(request.headers.get("referer") or "/", 303)
+    response = RedirectResponse(own_referer(request), 303)
     if lang in i18n.LANGUAGES:
         response.set_cookie("lang", lang, samesite="strict", max_age=_LANGUAGE_KEPT_S)
     return response

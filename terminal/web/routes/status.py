@@ -8,8 +8,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from terminal.web import i18n
 from terminal.web.context import is_fragment
-from terminal.web.deps import WebOf
+from terminal.web.deps import CounterUser, WebOf
 from terminal.web.errors import back
+from terminal.web.guard import own_referer
 
 __all__ = ["router"]
 
@@ -22,15 +23,15 @@ def status_fragment(request: Request, web: WebOf) -> Response:
 
 
 @router.post("/sync-now")
-def sync_now(request: Request, web: WebOf) -> Response:
+def sync_now(request: Request, web: WebOf, op: CounterUser) -> Response:
     web.use_language(request)
     if web.hooks.sync_now is None:
         return back(
-            request.headers.get("referer", "/"),
+            own_referer(request),
             err=i18n.gettext_("This terminal is not enrolled with a platform."),
         )
     web.hooks.sync_now()
     web.counter.refresh_quote()
     if is_fragment(request):
         return web.page(request, "_status.html")
-    return RedirectResponse(request.headers.get("referer") or "/", 303)
+    return RedirectResponse(own_referer(request), 303)

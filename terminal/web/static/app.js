@@ -25,6 +25,12 @@
     focusScan();
   }
 
+  // the session's CSRF token, which every POST carries (docs/security.md)
+  function csrfToken() {
+    const meta = $("meta[name=csrf-token]");
+    return meta ? meta.content : "";
+  }
+
   // Requests go one after another, in the order they were made: a scanner's fast codes are all
   // sent (never dropped), and a second press of "confirm" finds the sale the first one made.
   let queue = Promise.resolve();
@@ -38,7 +44,8 @@
     queue = queue.then(async () => {
       try {
         const r = await fetch(action, {
-          method: "POST", body, headers: { "X-Fragment": "1" }, credentials: "same-origin",
+          method: "POST", body, credentials: "same-origin",
+          headers: { "X-Fragment": "1", "X-CSRF-Token": csrfToken() },
         });
         if (r.status === 401) { location.href = "/login"; return; }
         swap(selector, await r.text());

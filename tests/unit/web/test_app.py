@@ -4,6 +4,7 @@ request gets on each kind of route, and the PIN lockout as the sign-in page show
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,6 +26,13 @@ class _Clock:
         return NOW
 
 
+def csrf_of(page: str) -> str:
+    """The CSRF token in a page's `<meta name="csrf-token">`."""
+    found = re.search(r'<meta name="csrf-token" content="([^"]*)">', page)
+    assert found is not None, page[:300]
+    return found.group(1)
+
+
 class Client:
     """The app in process (httpx over ASGI), one event loop per request; cookies kept."""
 
@@ -36,8 +44,15 @@ class Client:
     def get(self, path: str, **kw: Any) -> httpx.Response:
         return asyncio.run(self._client.get(path, **kw))
 
-    def post(self, path: str, **kw: Any) -> httpx.Response:
+    def post(self, path: str, *, csrf: bool = True, **kw: Any) -> httpx.Response:
+        """A form post; `csrf`: carrying this browser's CSRF token, as the pages' forms do."""
+        if csrf:
+            kw["headers"] = {"x-csrf-token": self.csrf(), **kw.get("headers", {})}
         return asyncio.run(self._client.post(path, **kw))
+
+    def csrf(self) -> str:
+        """The CSRF token the pages give this browser now (from the sign-in page's head)."""
+        return csrf_of(self.get("/login").text)
 
     def close(self) -> None:
         asyncio.run(self._client.aclose())

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from terminal.bootstrap import open_terminal
 from terminal.checkout.operators import Operator
+from terminal.config import load_config
+from terminal.ledger import SqliteLedger
 from terminal.web.sessions import PinLockout, Sessions
 
 
@@ -14,9 +22,16 @@ class _Clock:
         return self.now
 
 
-def test_five_wrong_pins_lock_the_id_for_five_minutes() -> None:
+@pytest.fixture
+def ledger(make_config: Callable[..., Path], clean_env: None) -> Iterator[SqliteLedger]:
+    service = open_terminal(load_config(make_config()))
+    yield service.ledger
+    service.ledger.close()
+
+
+def test_five_wrong_pins_lock_the_id_for_five_minutes(ledger: SqliteLedger) -> None:
     clock = _Clock()
-    lockout = PinLockout(clock=clock)
+    lockout = PinLockout(ledger, clock=clock)
     for _ in range(4):
         lockout.failed("2001")
     assert not lockout.locked("2001")
@@ -30,8 +45,8 @@ def test_five_wrong_pins_lock_the_id_for_five_minutes() -> None:
     assert lockout.locked("2001")
 
 
-def test_a_right_pin_starts_the_count_again() -> None:
-    lockout = PinLockout(clock=_Clock())
+def test_a_right_pin_starts_the_count_again(ledger: SqliteLedger) -> None:
+    lockout = PinLockout(ledger, clock=_Clock())
     for _ in range(4):
         lockout.failed("2001")
     lockout.passed("2001")
