@@ -26,12 +26,12 @@ from drivers.card.virtual.card import card_from_dict
 from drivers.card.virtual.demo import card_doc
 from tests.conftest import HIGH_LIMITS, MEDPOS, free_port, medpos_env, medpos_process, write_config
 from tests.ui.harness import (
-    form_post,
     BARCODES,
     CASHIER,
     SUPERVISOR,
     Terminal,
     card_settled,
+    form_post,
     insert_card,
     scan,
     shot,
