@@ -222,39 +222,6 @@ def test_bounds_and_messages_at_the_counter(page: Page, terminal: Terminal) -> N
     expect(page.get_by_test_id("lines")).to_have_count(0)
 
 
-def test_the_day_end_page_shows_the_signed_closure_and_the_next_period(
-    page: Page, terminal: Terminal
-) -> None:
-    _sign_in(page, terminal)
-    page.goto(terminal.url + "/day")
-    page.fill("input[name=sup_id]", SUPERVISOR[0])
-    page.fill("input[name=sup_pin]", SUPERVISOR[1])
-    page.locator("form[action='/day/close'] button").click()
-    expect(page.get_by_test_id("closure")).to_be_visible()
-    page.goto(terminal.url + "/")
-    scan(page, BARCODES[0])  # the card still in the reader: a sale after the closure
-    expect(page.get_by_test_id("presettlement")).to_be_visible()
-    page.locator("#scan").focus()
-    page.keyboard.press("Enter")
-    expect(page.get_by_test_id("last-sale")).to_contain_text("结算成功")
-    page.goto(terminal.url + "/day")
-    report = json.loads(
-        subprocess.run(  # noqa: S603 - our own command
-            [MEDPOS, "report", "day"],
-            env=medpos_env(terminal.config),
-            capture_output=True,
-            check=True,
-            text=True,
-        ).stdout.splitlines()[0]
-    )
-    totals = page.get_by_test_id("totals")
-    expect(totals.locator("td").first).to_have_text(str(report["sale_count"]))
-    expect(totals.locator("td").nth(2)).to_have_text(report["medfee_sumamt"])
-    assert report["closed"] and report["next_period"]["sale_count"] == 1
-    expect(page.get_by_test_id("next-period")).to_contain_text("1")
-    shot(page, "13-4-day-closed-and-next-period")
-
-
 def test_a_card_swap_storm_with_psam_resets_ends_with_the_right_person(
     page: Page, terminal: Terminal, names: list[str]
 ) -> None:
@@ -280,3 +247,45 @@ def test_a_card_swap_storm_with_psam_resets_ends_with_the_right_person(
         page.set_viewport_size({"width": width, "height": height})
         shot(page, f"13-counter-{width}x{height}")
     page.set_viewport_size({"width": 1024, "height": 768})
+
+
+# last: a closed day refuses every later sale on this terminal's date
+def test_the_day_end_page_shows_the_signed_closure_and_refuses_a_sale_into_the_closed_day(
+    page: Page, terminal: Terminal
+) -> None:
+    _sign_in(page, terminal)
+    scan(page, BARCODES[0])  # a sale before the closure
+    expect(page.get_by_test_id("presettlement")).to_be_visible()
+    page.locator("#scan").focus()
+    page.keyboard.press("Enter")
+    expect(page.get_by_test_id("last-sale")).to_contain_text("结算成功")
+    # the day's figures are a supervisor's (issue 14): sign in as one
+    page.locator("form[action='/logout'] button").click()
+    page.fill("input[name=operator_id]", SUPERVISOR[0])
+    page.fill("input[name=pin]", SUPERVISOR[1])
+    page.keyboard.press("Enter")
+    page.goto(terminal.url + "/day")
+    page.fill("input[name=sup_id]", SUPERVISOR[0])
+    page.fill("input[name=sup_pin]", SUPERVISOR[1])
+    page.locator("form[action='/day/close'] button").click()
+    expect(page.get_by_test_id("closure")).to_be_visible()
+    page.goto(terminal.url + "/")
+    scan(page, BARCODES[1])  # the card still in the reader: a sale after the closure, same day
+    page.locator("#scan").focus()
+    page.keyboard.press("Enter")
+    expect(page.locator("#counter")).to_contain_text("该日已日结")  # refused: no sale into it
+    page.goto(terminal.url + "/day")
+    report = json.loads(
+        subprocess.run(  # noqa: S603 - our own command
+            [MEDPOS, "report", "day"],
+            env=medpos_env(terminal.config),
+            capture_output=True,
+            check=True,
+            text=True,
+        ).stdout.splitlines()[0]
+    )
+    assert report["closed"] and report["next_period"] is None
+    totals = page.get_by_test_id("totals")  # the page's figures are the signed closure's
+    expect(totals.locator("td").first).to_have_text(str(report["sale_count"]))
+    expect(totals.locator("td").nth(2)).to_have_text(report["medfee_sumamt"])
+    shot(page, "13-4-day-closed")
