@@ -54,6 +54,9 @@ def insert(pcscd: None) -> Iterator[Callable[..., VpcdClient]]:
 
     def insert_(doc: dict[str, Any], slot: int = 0, **faults: Any) -> VpcdClient:
         reader = SAM_READER if slot else CARD_READER
+        # a card an earlier test (or process) is still pulling out would pass for this one
+        # (bounded, without failing: a test may insert over a card it left in on purpose)
+        wait_for(reader, False, attempts=150)
         for _ in range(5):
             client = serve_in_thread(card_from_dict(doc), 35963 + slot, **faults)
             # vpcd sometimes drops the first connection after a card was pulled mid-exchange,

@@ -299,6 +299,7 @@ def test_the_demo_card_set_is_written_and_served_by_vcard(
             assert proc.stdout is not None
             proc.stdout.close()
         wait_for(CARD_READER, False)
+        wait_for(SAM_READER, False)  # the PSAM's process too, before the next test's PSAM
 
 
 def test_every_demo_card_reads_as_its_person(
