@@ -267,6 +267,7 @@ def test_the_day_end_page_shows_the_signed_closure_and_refuses_a_sale_into_the_c
     page.fill("input[name=operator_id]", SUPERVISOR[0])
     page.fill("input[name=pin]", SUPERVISOR[1])
     page.keyboard.press("Enter")
+    expect(page.locator(".who")).to_contain_text("李强")
     page.goto(terminal.url + "/day")
     page.fill("input[name=sup_id]", SUPERVISOR[0])
     page.fill("input[name=sup_pin]", SUPERVISOR[1])
