@@ -7,7 +7,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
-__all__ = ["MAX_BODY_BYTES", "MAX_DEPTH", "MAX_DIGITS", "JsonLimitError", "load_limited_json"]
+__all__ = [
+    "JsonLimitError",
+    "MAX_BODY_BYTES",
+    "MAX_DEPTH",
+    "MAX_DIGITS",
+    "depth_over",
+    "load_limited_json",
+]
 
 MAX_BODY_BYTES = 8 * 1024 * 1024
 MAX_DEPTH = 32
@@ -47,15 +54,23 @@ def _constant(name: str) -> Any:
 
 def _check_depth(obj: Any) -> None:
     """Refuse nesting deeper than `MAX_DEPTH` (a top-level object or array is level 1)."""
-    stack: list[tuple[Any, int]] = [(obj, 1)]
+    if depth_over(obj, MAX_DEPTH):
+        raise JsonLimitError(f"JSON nested deeper than {MAX_DEPTH} levels")
+
+
+def depth_over(value: Any, limit: int) -> bool:
+    """Whether `value` nests lists and objects more than `limit` deep (a top-level object or
+    array is level 1; iterative, so no recursion limit is met on the way)."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
     while stack:
-        item, level = stack.pop()
+        item, depth = stack.pop()
         if isinstance(item, dict):
             children: Any = item.values()
         elif isinstance(item, list):
             children = item
         else:
             continue
-        if level > MAX_DEPTH:
-            raise JsonLimitError(f"JSON nested deeper than {MAX_DEPTH} levels")
-        stack.extend((c, level + 1) for c in children if isinstance(c, dict | list))
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return False

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from sync.protocol.limits import depth_over
 from terminal.config import Config, load_config
 
 __all__ = [
@@ -118,7 +119,7 @@ def parse_json(text: str, where: str) -> Any:
         raise ValueError(f"{where}: {exc}") from None
     except RecursionError:
         raise ValueError(f"{where}: nested deeper than {MAX_JSON_DEPTH} levels") from None
-    if _depth_over(value, MAX_JSON_DEPTH):
+    if depth_over(value, MAX_JSON_DEPTH):
         raise ValueError(f"{where}: nested deeper than {MAX_JSON_DEPTH} levels")
     return value
 
@@ -136,23 +137,6 @@ def _bounded_int(text: str) -> int:
 
 def _no_constant(name: str) -> Any:
     raise _JsonLimit(f"{name} is not a JSON number")
-
-
-def _depth_over(value: Any, limit: int) -> bool:
-    """Whether `value` nests lists and objects more than `limit` deep (iterative: no recursion)."""
-    stack: list[tuple[Any, int]] = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        if isinstance(item, dict):
-            children: Any = item.values()
-        elif isinstance(item, list):
-            children = item
-        else:
-            continue
-        if depth > limit:
-            return True
-        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
-    return False
 
 
 def open_terminal(ctx: Context, db: str | None) -> Any:
