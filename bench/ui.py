@@ -112,7 +112,7 @@ def main(argv: list[str]) -> int:
             page.wait_for_selector("#scan")
             csrf = {"X-CSRF-Token": page.get_attribute("meta[name=csrf-token]", "content") or ""}
             for i in range(ROUNDS):
-                page.request.post(url + "/demo/card", form={"action": "remove"}, headers=csrf)
+                _demo_card(page, url, csrf, action="remove")
                 _until(lambda: not card_atr(READER), "the card to leave", 0.01)
                 page.goto(url + "/")
                 keys = 0
@@ -130,9 +130,7 @@ def main(argv: list[str]) -> int:
                 waiter.start()
                 time.sleep(0.05)  # the waiter is blocked in pcscd before the card goes in
                 started = time.perf_counter()
-                page.request.post(
-                    url + "/demo/card", form={"action": "insert", "person": str(i)}, headers=csrf
-                )
+                _demo_card(page, url, csrf, action="insert", person=str(i))
                 waiter.join(30.0)
                 if not reported or card_atr(READER) is None:
                     raise SystemExit("bench.ui: pcscd never reported the inserted card")
@@ -151,7 +149,7 @@ def main(argv: list[str]) -> int:
                 raw.append(_raw_commit_and_write(tmp, size))
                 page.wait_for_selector("[data-testid=last-sale]")
                 keystrokes = keys
-            storm = _storm(page, url, STORM)
+            storm = _storm(page, url, STORM, csrf)
             browser.close()
     shutil.rmtree(tmp, ignore_errors=True)
 
@@ -180,7 +178,14 @@ def main(argv: list[str]) -> int:
     return 0 if keystrokes <= len(BARCODES) + 2 and stuck == wrong == 0 else 1
 
 
-def _storm(page: Any, url: str, n: int) -> tuple[int, int, int]:
+def _demo_card(page: Any, url: str, csrf: dict[str, str], **form: str) -> None:
+    """The demo hardware box's card slot, as the page posts it; a refusal ends the bench."""
+    answer = page.request.post(url + "/demo/card", form=form, headers=csrf)
+    if not answer.ok:
+        raise SystemExit(f"bench.ui: the demo card slot answered HTTP {answer.status}")
+
+
+def _storm(page: Any, url: str, n: int, csrf: dict[str, str]) -> tuple[int, int, int]:
     """(stuck watches, wrong-person quotes, failed reads said) over `n` card swaps."""
     import httpx
 
@@ -195,7 +200,7 @@ def _storm(page: Any, url: str, n: int) -> tuple[int, int, int]:
     stuck = wrong = said = 0
     for i in range(n):
         index = i % 4
-        page.request.post(url + "/demo/card", form={"action": "insert", "person": str(index)})
+        _demo_card(page, url, csrf, action="insert", person=str(index))
         if i % 2:
             reset_card(SAM_READER)
         state = card_settled(page, names[index])
