@@ -47,7 +47,7 @@ from terminal.ledger.records import (
     entry_hash,
     sale_input,
 )
-from terminal.ledger.schema import migrate
+from terminal.ledger.schema_next import migrate
 from tests.conftest import HIGH_LIMITS, MEDPOS, medpos_env, write_config
 
 BLOCKS = 5

@@ -17,7 +17,7 @@ from terminal.ledger.journal import JOURNAL_DDL, chain_existing
 from terminal.ledger.replay import REPLAY_DDL
 from terminal.settlement.output import LINE_MONEY, SETLINFO_FIELDS
 
-__all__ = ["LINE_MONEY", "MIGRATIONS", "SETLINFO_MONEY", "migrate"]
+__all__ = ["LINE_MONEY", "MIGRATIONS", "SETLINFO_MONEY", "run_script"]
 
 # settlement.md "Output": every money field of `setlinfo` (the ratio is TEXT), and of a line
 SETLINFO_MONEY = tuple(f for f in SETLINFO_FIELDS if f != "pool_prop_selfpay")
@@ -29,7 +29,7 @@ def _money_columns(names: tuple[str, ...]) -> str:
     return ",\n".join(f"    {n} INTEGER" for n in names)
 
 
-def _run_script(db: Database, script: str) -> None:
+def run_script(db: Database, script: str) -> None:
     """Run each statement of `script` in the caller's transaction (executescript would commit)."""
     statement = ""
     for line in script.splitlines(keepends=True):
@@ -43,7 +43,7 @@ def _run_script(db: Database, script: str) -> None:
 
 @MIGRATIONS()
 def m0001_core(db: Database) -> None:
-    _run_script(
+    run_script(
         db,
         f"""
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -207,14 +207,14 @@ CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
 BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 """,
     )
-    _run_script(db, REPLAY_DDL)
+    run_script(db, REPLAY_DDL)
 
 
 @MIGRATIONS()
 def m0002_offline_person_day(db: Database) -> None:
     # running totals for the per-person offline limits: one row read per sale however many sales
     # that person had that day (kept in the sale's and the refund's own transaction)
-    _run_script(
+    run_script(
         db,
         """
 CREATE TABLE offline_person_day (
@@ -233,7 +233,7 @@ def m0003_self_pay(db: Database) -> None:
     # self-pay sales (自费, no insurance): outside the sales chain, the outbox and the persons,
     # never uploaded; append-only like the audit log. A closure made from now on also counts them
     # (three columns that older closures leave NULL, so their hashes stay as they were signed).
-    _run_script(
+    run_script(
         db,
         """
 CREATE TABLE self_pay_sales (
@@ -282,7 +282,7 @@ def m0004_self_pay_refund(db: Database) -> None:
     # `orig_id` the refunded sale's id, so a day's and a closure's sums and `self_pay_last_id`
     # cover refunds with no new closure field; at most one refund per sale (as
     # `txns_one_reversal`)
-    _run_script(
+    run_script(
         db,
         """
 ALTER TABLE self_pay_sales ADD COLUMN orig_id INTEGER REFERENCES self_pay_sales(id);
@@ -298,7 +298,7 @@ def m0005_journal(db: Database) -> None:
     # migration, so they are signed at the next open with the device key (`journal_unsigned`).
     # The closures' head and the platform's acknowledged hashes become anchors `ledger verify`
     # checks (docs/core.md "The journal").
-    _run_script(
+    run_script(
         db,
         JOURNAL_DDL
         + """
@@ -320,7 +320,7 @@ def m0006_web_trust(db: Database) -> None:
     # the sale's own unit of work with the answer given, so a caller retrying after a lost answer
     # gets that answer and nothing is sold twice. `pin_failures`: wrong PINs per operator id, so
     # that the sign-in lockout counts one by one and survives a restart.
-    _run_script(
+    run_script(
         db,
         """
 CREATE TABLE sale_baskets (
@@ -335,8 +335,3 @@ CREATE TABLE pin_failures (
 ) WITHOUT ROWID;
 """,
     )
-
-
-def migrate(db: Database) -> None:
-    """Apply every pending migration."""
-    MIGRATIONS.apply(db)
