@@ -59,14 +59,21 @@ Say = Callable[[str], None]
 
 
 def open_platform(
-    config: Config, url: str | None = None, *, ledger: SqliteLedger | None = None
+    config: Config,
+    url: str | None = None,
+    *,
+    ledger: SqliteLedger | None = None,
+    clock: Clock | None = None,
 ) -> HttpPlatform:
     """The platform at `url` (default `[platform] url`) over an HTTP client with `[platform]
-    timeout_s`, fetching reference data signed by `ledger`'s device key; the caller closes it."""
+    timeout_s`, fetching reference data signed by `ledger`'s device key (`X-Dev-Time` from
+    `clock`, the terminal's); the caller closes it."""
     device = None if ledger is None else (config.terminal.dev_no, ledger.key.sign_b64)
+    terminal_clock = clock or SystemClock()
     return HttpPlatform(
         platform_client(url or config.platform.url, timeout_s=config.platform.timeout_s),
         device=device,
+        clock=lambda: terminal_clock.now().timestamp(),
     )
 
 
@@ -120,7 +127,7 @@ class Terminal:
     def connect(self, url: str | None = None, *, link: bool = False) -> SyncService:
         """A sync service over this ledger and a new client to the platform at `url`; with
         `link`, also the checkout service's platform link for the 1101 fetch."""
-        transport = open_platform(self.config, url, ledger=self.ledger)
+        transport = open_platform(self.config, url, ledger=self.ledger, clock=self.clock)
         self.on_close(transport.close)
         sync = SyncService(self.ledger, self.config, self.clock, transport)
         if link:
@@ -176,7 +183,7 @@ class Terminal:
         def open_sync() -> tuple[SyncService, Callable[[], None]]:
             # the loop's own database connection and client: it runs beside the counter
             ledger = _open_ledger(self.config, path)
-            transport = open_platform(self.config, ledger=ledger)
+            transport = open_platform(self.config, ledger=ledger, clock=self.clock)
 
             def close() -> None:
                 transport.close()

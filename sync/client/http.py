@@ -33,6 +33,8 @@ __all__ = [
 # keeps one (sync/hub/app.py HUB_KEEPALIVE_S). With both at httpx's and uvicorn's default of 5 s,
 # a request now and then went out on a connection the hub was closing at that moment, and failed.
 KEEPALIVE_S = 2.0
+# how long the platform may take over a whole bundle (thousands of sales) before it answers
+BUNDLE_TIMEOUT_S = 300.0
 
 
 def encode_batch(envelopes: Sequence[Mapping[str, Any]]) -> bytes:
@@ -149,3 +151,25 @@ class HttpPlatform:
             raise PlatformRefusedHttp(response.status_code, response.text[:200])
         body = self._json(response)
         return response.status_code, body if isinstance(body, dict) else None
+
+    def bundle(self, body: bytes) -> dict[str, Any]:
+        """The platform's answer bundle to a bundle file's bytes (`POST /fsi/api/bundle`, with
+        this device's signed headers as for refdata, `kind` "bundle"); `PlatformRefusedHttp`
+        naming the first bad message when the platform refuses it (422)."""
+        headers = {"content-type": "application/json"}
+        if self._device is not None:
+            dev_no, sign = self._device
+            headers.update(
+                refdata_request_headers(dev_no, "bundle", None, int(self._clock()), sign)
+            )
+        # a bundle is days of sales: the platform answers it whole, so it may take a while
+        response = self._request(
+            "POST", "/fsi/api/bundle", content=body, headers=headers, timeout=BUNDLE_TIMEOUT_S
+        )
+        answer = self._json(response)
+        if response.status_code >= 400:
+            message = answer.get("err_msg", answer) if isinstance(answer, dict) else answer
+            raise PlatformRefusedHttp(response.status_code, str(message))
+        if not isinstance(answer, dict):
+            raise PlatformUnreachable(f"{self.base_url}: an answer that is not an object")
+        return answer

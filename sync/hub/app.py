@@ -14,7 +14,9 @@ from typing import Any
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 
+from sync.hub.bundles import BundleRefused, answer_bundle, bundle_sender_ok
 from sync.hub.service import Hub
+from sync.protocol.bundle import MAX_BUNDLE_BYTES
 from sync.protocol.limits import MAX_BODY_BYTES, JsonLimitError, load_limited_json
 
 __all__ = ["HUB_KEEPALIVE_S", "create_app"]
@@ -27,18 +29,18 @@ HUB_KEEPALIVE_S = 15
 def create_app(hub: Hub) -> FastAPI:
     app = FastAPI(title="medpos reference platform", docs_url=None, redoc_url=None)
 
-    async def _json(request: Request) -> Any:
+    async def _json(request: Request, limit: int = MAX_BODY_BYTES) -> Any:
         """The body parsed, `_MALFORMED` when it is not JSON, or the refusal (a
         `JSONResponse`) of a body over the limits: one over `MAX_BODY_BYTES` is refused as soon
         as its declared length, or the bytes read so far, say so (the rest is never read)."""
         declared = request.headers.get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-            return _too_large()
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            return _too_large(limit)
         chunks, size = [], 0
         async for chunk in request.stream():
             size += len(chunk)
-            if size > MAX_BODY_BYTES:
-                return _too_large()
+            if size > limit:
+                return _too_large(limit)
             chunks.append(chunk)
         try:
             return load_limited_json(b"".join(chunks))
@@ -47,8 +49,8 @@ def create_app(hub: Hub) -> FastAPI:
         except (ValueError, UnicodeDecodeError):
             return _MALFORMED
 
-    def _too_large() -> JSONResponse:
-        refusal = hub.refusal(f"the body is over {MAX_BODY_BYTES} bytes")
+    def _too_large(limit: int) -> JSONResponse:
+        refusal = hub.refusal(f"the body is over {limit} bytes")
         return JSONResponse(refusal, 413, headers={"connection": "close"})
 
     @app.post("/fsi/api/call")
@@ -66,6 +68,24 @@ def create_app(hub: Hub) -> FastAPI:
             return body
         status, response = await _run(hub.batch, body)
         return JSONResponse(response, status)
+
+    @app.post("/fsi/api/bundle")
+    async def bundle(request: Request) -> JSONResponse:
+        headers = {k: request.headers[k] for k in _DEVICE_HEADERS if k in request.headers}
+        if not await _run(bundle_sender_ok, hub, headers):
+            refusal = hub.refusal("a bundle is carried by an enrolled device's signed headers")
+            return JSONResponse(refusal, 401)
+        body = await _json(request, MAX_BUNDLE_BYTES)
+        if isinstance(body, JSONResponse):
+            return body
+        if body is _MALFORMED:
+            return JSONResponse(hub.refusal("the body is not JSON"), 400)
+        try:
+            return JSONResponse(await _run(answer_bundle, hub, body))
+        except BundleRefused as exc:
+            refusal = hub.refusal(str(exc))
+            refusal["output"] = {"index": exc.index, "msgid": exc.msgid}
+            return JSONResponse(refusal, 422)
 
     @app.get("/fsi/api/refdata/{kind}")
     async def refdata(request: Request, kind: str, since: int | None = None) -> Response:

@@ -27,7 +27,7 @@ from terminal.errors import InvalidInputError
 from terminal.settlement import parse_catalogue, parse_policy
 from terminal.settlement.model import Catalogue, Policy
 
-__all__ = ["ReferenceData", "publish", "serve"]
+__all__ = ["ReferenceData", "publish", "serve", "serve_to"]
 
 
 def publish(
@@ -115,54 +115,67 @@ def serve(
                 "err_msg": "reference data is for enrolled devices: X-Dev-No, X-Dev-Time and "
                 "X-Dev-Sig by the device key, X-Dev-Time within 300 s"
             }
-        if kind not in KINDS:
-            return 404, None
-        row = conn.execute(
-            select(t.refdata)
-            .where(t.refdata.c.kind == kind)
-            .order_by(t.refdata.c.version.desc())
-            .limit(1)
-        ).first()
-        base = None
-        if row is not None and since is not None and kind in DELTA_KEYS and since < row.version:
-            base = conn.execute(
-                select(t.refdata.c.body).where(
-                    and_(t.refdata.c.kind == kind, t.refdata.c.version == since)
-                )
-            ).scalar()
-        if row is None:
-            return 404, None
-        if since is not None and since >= row.version:
-            return 304, None
-        body = json.loads(row.body)
-        if kind == "persons":  # personal data: only what this device needs, signed for it
-            mine = visible_persons(conn, device, body, datetime.fromtimestamp(clock(), tz))
-            obj = {
-                "kind": kind,
-                "version": row.version,
-                "base_version": None,
-                "issued_at": row.issued_at,
-                "body": mine,
-            }
-            return 200, sign_refdata(obj, root_key(conn))
-        if base is None:
-            return 200, {
-                "kind": kind,
-                "version": row.version,
-                "base_version": None,
-                "issued_at": row.issued_at,
-                "body": body,
-                "sig": row.sig,
-            }
-        delta = _delta(kind, json.loads(base), body)
+        return serve_to(conn, device, kind, since, clock=clock, tz=tz)
+
+
+def serve_to(
+    conn: Connection,
+    device: Any,
+    kind: str,
+    since: int | None,
+    *,
+    clock: Callable[[], float],
+    tz: tzinfo,
+) -> tuple[int, dict[str, Any] | None]:
+    """`serve` for `device` (a device row), known already: an answer bundle's refdata too."""
+    if kind not in KINDS:
+        return 404, None
+    row = conn.execute(
+        select(t.refdata)
+        .where(t.refdata.c.kind == kind)
+        .order_by(t.refdata.c.version.desc())
+        .limit(1)
+    ).first()
+    base = None
+    if row is not None and since is not None and kind in DELTA_KEYS and since < row.version:
+        base = conn.execute(
+            select(t.refdata.c.body).where(
+                and_(t.refdata.c.kind == kind, t.refdata.c.version == since)
+            )
+        ).scalar()
+    if row is None:
+        return 404, None
+    if since is not None and since >= row.version:
+        return 304, None
+    body = json.loads(row.body)
+    if kind == "persons":  # personal data: only what this device needs, signed for it
+        mine = visible_persons(conn, device, body, datetime.fromtimestamp(clock(), tz))
         obj = {
             "kind": kind,
             "version": row.version,
-            "base_version": since,
+            "base_version": None,
             "issued_at": row.issued_at,
-            "body": delta,
+            "body": mine,
         }
         return 200, sign_refdata(obj, root_key(conn))
+    if base is None:
+        return 200, {
+            "kind": kind,
+            "version": row.version,
+            "base_version": None,
+            "issued_at": row.issued_at,
+            "body": body,
+            "sig": row.sig,
+        }
+    delta = _delta(kind, json.loads(base), body)
+    obj = {
+        "kind": kind,
+        "version": row.version,
+        "base_version": since,
+        "issued_at": row.issued_at,
+        "body": delta,
+    }
+    return 200, sign_refdata(obj, root_key(conn))
 
 
 def _delta(kind: str, old: Any, new: Any) -> dict[str, Any]:

@@ -156,7 +156,7 @@ class Hub:
             )
         return 200, {"results": self._answer_all(messages)}
 
-    def _answer_all(self, messages: list[object]) -> list[dict[str, Any]]:
+    def _answer_all(self, messages: list[object], *, bundled: bool = False) -> list[dict[str, Any]]:
         """The answers to `messages`, in order, each processed on its own.
 
         One database transaction carries as many messages as it can (one commit, and one SQLite
@@ -172,7 +172,7 @@ class Hub:
                 done = len(answers)
                 try:
                     with conn.begin():
-                        self._answer_run(conn, messages, answers)
+                        self._answer_run(conn, messages, answers, bundled)
                 except OperationalError:
                     # not begun, not committed, or the run's first message met a lock problem:
                     # what this transaction answered is not stored; answer it again
@@ -184,7 +184,11 @@ class Hub:
         return answers
 
     def _answer_run(
-        self, conn: Connection, messages: list[object], answers: list[dict[str, Any]]
+        self,
+        conn: Connection,
+        messages: list[object],
+        answers: list[dict[str, Any]],
+        bundled: bool = False,
     ) -> None:
         """Answer messages from `len(answers)` on in the transaction begun on `conn`; return
         early (to commit) when a message met a lock problem after others were answered."""
@@ -202,14 +206,19 @@ class Hub:
                 continue
             assert isinstance(envelope, Mapping)
             try:
-                answers.append(self._answer(conn, tx, envelope, now))
+                answers.append(self._answer(conn, tx, envelope, now, bundled))
             except OperationalError:
                 if len(answers) == first:
                     raise
                 return
 
     def _answer(
-        self, conn: Connection, tx: Transaction, envelope: Mapping[str, Any], now: datetime
+        self,
+        conn: Connection,
+        tx: Transaction,
+        envelope: Mapping[str, Any],
+        now: datetime,
+        bundled: bool = False,
     ) -> dict[str, Any]:
         """One message in its own SAVEPOINT; a constraint violation (another process stored
         this sale or message first) undoes it and answers again from what is stored."""
@@ -217,7 +226,7 @@ class Hub:
             mark = tx.mark()
             try:
                 with _savepoint(conn):
-                    return self._call(conn, tx, envelope, now)
+                    return self._call(conn, tx, envelope, now, bundled)
             except Refused as refused:
                 tx.undo(mark)  # what the savepoint wrote and locked went with it
                 return build_response(
@@ -246,7 +255,12 @@ class Hub:
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _call(
-        self, conn: Connection, tx: Transaction, env: Mapping[str, Any], now: datetime
+        self,
+        conn: Connection,
+        tx: Transaction,
+        env: Mapping[str, Any],
+        now: datetime,
+        bundled: bool = False,
     ) -> dict[str, Any]:
         infno, dev_no, data = env["infno"], env["dev_no"], env["input"]
         if infno == "9101":
@@ -284,7 +298,9 @@ class Hub:
             sent = parse_inf_time(env["inf_time"]).replace(tzinfo=self.tz)
         except ValueError:
             raise Refused("bad_input", "inf_time: not yyyy-MM-dd HH:mm:ss") from None
-        if abs((now - sent).total_seconds()) > self.max_skew_s:
+        # a bundle's messages were signed at export, days ago maybe: only the future is skew
+        skew = (sent - now).total_seconds()
+        if (skew if bundled else abs(skew)) > self.max_skew_s:
             raise Refused("clock_skew", f"inf_time {env['inf_time']} is off the platform's")
         message = Message(dev_no, device, data, now, canonical, input_hash, sent)
         output = self._dispatch(conn, tx, infno, message, env)

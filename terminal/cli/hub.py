@@ -12,6 +12,8 @@ data directory, what the embedded default runs on loopback) or a PostgreSQL URL
 from __future__ import annotations
 
 import argparse
+import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +56,10 @@ def register(sub: Any) -> None:
         "whatever their region (a field team's list; repeat for several devices)",
     )
     pub.set_defaults(func=_publish)
+    imp = with_db(hub.add_parser("import", help="answer a bundle carried by hand"))
+    imp.add_argument("file", metavar="FILE", help="a <dev_no>-<first>-<last>.medpos.json bundle")
+    imp.add_argument("--to", required=True, metavar="DIR", help="where the answer is written")
+    imp.set_defaults(func=_import)
 
 
 def _hub(args: argparse.Namespace, ctx: Context) -> Any:
@@ -67,7 +73,10 @@ def _hub(args: argparse.Namespace, ctx: Context) -> Any:
     engine = open_engine(url)
     migrate(engine)
     ctx.on_close(engine.dispose)
-    return Hub(engine, zone=ctx.config.terminal.timezone)
+    # MEDPOS_CLOCK_OFFSET_S shifts the platform's clock as it shifts a terminal's (drills, and
+    # tests of days offline against a real hub process)
+    offset = float(os.environ.get("MEDPOS_CLOCK_OFFSET_S", "0") or 0)
+    return Hub(engine, zone=ctx.config.terminal.timezone, clock=lambda: time.time() + offset)
 
 
 def _serve(args: argparse.Namespace, ctx: Context) -> int:
@@ -137,4 +146,25 @@ def _publish(args: argparse.Namespace, ctx: Context) -> int:
         ]
         line["assigned"] = {dev: hub.assign_persons(dev, psn_certs) for dev in args.assign}
     emit_json(line)
+    return 0
+
+
+def _import(args: argparse.Namespace, ctx: Context) -> int:
+    """`medpos hub import FILE --to DIR`: the answer's path, alone on a line; exit 1 naming the
+    first bad message when the bundle is refused (nothing stored)."""
+    from sync.hub.bundles import BundleRefused, answer_bundle
+    from sync.protocol.bundle import MAX_BUNDLE_BYTES, answer_name, write_atomic
+    from sync.protocol.canonical import canonical_json
+
+    try:
+        obj = read_json_file(args.file, limit=MAX_BUNDLE_BYTES)
+    except ValueError as exc:
+        return fail(str(exc), 2)
+    try:
+        answer = answer_bundle(_hub(args, ctx), obj)
+    except BundleRefused as exc:
+        return fail(f"{args.file}: {exc}", 1)
+    path = Path(args.to) / answer_name(answer["dev_no"], obj["messages"])
+    write_atomic(path, canonical_json(answer, strict=False))
+    print(path, flush=True)
     return 0

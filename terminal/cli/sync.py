@@ -1,4 +1,5 @@
-"""`medpos enrol`, `medpos sync [--once]`, `medpos sync status`, `medpos sync release`.
+"""`medpos enrol`, `medpos sync [--once]`, `medpos sync status`, `medpos sync release`, and the
+bundles `medpos sync export --to DIR | import FILE | relay FILE --to DIR` (`_bundle.py`).
 
 `medpos sync [--once]` exits 1 when the platform could not be reached (the upload, the chain-head
 check or the reference data), 3 when the platform's chain head is ahead of this terminal's
@@ -23,8 +24,19 @@ def register(sub: Any) -> None:
     e.set_defaults(func=_enrol)
 
     s = sub.add_parser("sync", help="upload the outbox and fetch reference data")
-    s.add_argument("action", nargs="?", choices=["run", "status", "release"], default="run")
-    s.add_argument("txn_id", nargs="?", help="with release: one parked sale (default: all)")
+    s.add_argument(
+        "action",
+        nargs="?",
+        choices=["run", "status", "release", "export", "import", "relay"],
+        default="run",
+    )
+    s.add_argument(
+        "txn_id",
+        nargs="?",
+        metavar="TXN_ID|FILE",
+        help="with release: one parked sale (default: all); with import and relay: the file",
+    )
+    s.add_argument("--to", metavar="DIR", help="with export and relay: where the file goes")
     s.add_argument("--once", action="store_true", help="one pass, then exit")
     s.add_argument("--db", metavar="PATH")
     s.set_defaults(func=_sync)
@@ -51,6 +63,10 @@ def _sync(args: argparse.Namespace, ctx: Context) -> int:
     from terminal.checkout.syncing import sync_status
     from terminal.errors import SyncError
 
+    if args.action in ("export", "import", "relay"):
+        from terminal.cli._bundle import bundle_command
+
+        return bundle_command(args, ctx)
     terminal = open_terminal(ctx, args.db)
     service = terminal.service
     if args.action == "status":

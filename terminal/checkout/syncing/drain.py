@@ -23,7 +23,7 @@ from typing import Any, Protocol
 from sync.client.http import encode_batch
 from terminal.config import Config
 from terminal.errors import SyncError
-from terminal.ledger import SqliteLedger, due_entries
+from terminal.ledger import SqliteLedger, WriteUnit, due_entries
 
 __all__ = ["FINAL", "DrainReport", "OutboxDrain", "Transport"]
 
@@ -153,7 +153,24 @@ class OutboxDrain:
         except SyncError as exc:
             return exc
 
-    def _record(self, batch: _Batch, answers: list[dict[str, Any]] | SyncError) -> DrainReport:
+    def record_answers(
+        self,
+        due: list[tuple[str, str, int]],
+        answers: list[dict[str, Any]],
+        at: datetime,
+        also: Callable[[WriteUnit], None] | None = None,
+    ) -> DrainReport:
+        """Store answers that came another way (a bundle's answer) exactly as a batch's: `due`
+        the `(txn_id, infno, attempts)` they answer, in order; `also(unit)` writes in the same
+        unit of work."""
+        return self._record(_Batch(due, [], b"", at), answers, also)
+
+    def _record(
+        self,
+        batch: _Batch,
+        answers: list[dict[str, Any]] | SyncError,
+        also: Callable[[WriteUnit], None] | None = None,
+    ) -> DrainReport:
         """Store what came back for `batch` in one ledger transaction: each final answer's
         acknowledgement, with its entry taken out of the outbox in the same transaction; a later
         retry for the rest, or parked when the platform refused it."""
@@ -191,6 +208,8 @@ class OutboxDrain:
                     report.held += 1
             unit.set_meta("last_sync_at", now.isoformat(timespec="seconds"))
             unit.set_meta("last_sync_error", "")
+            if also is not None:
+                also(unit)
             unit.commit()
         return report
 
