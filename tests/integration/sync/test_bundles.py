@@ -8,11 +8,15 @@ from __future__ import annotations
 import json
 import sqlite3
 import subprocess
-from collections.abc import Callable
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from tests.conftest import HIGH_LIMITS, MEDPOS, free_port, medpos_env, wait_http
+from terminal.demo.__main__ import main as write_demo
+from tests.conftest import HIGH_LIMITS, free_port, wait_http
 from tests.integration.sync.conftest import lines
 from tests.support.cli import in_process as medpos
 
@@ -21,27 +25,37 @@ DAY_S = 86400
 FIELD_RISK = {**HIGH_LIMITS, "max_sync_age_h": 240}  # docs/field.md: ten days away
 
 
-class Hub:
-    """A real `medpos hub serve` process on a SQLite file, its clock shifted by `offset_s`."""
+class Platform:
+    """A real hub (`sync.hub.app` over a SQLite file) served by uvicorn on loopback in a thread,
+    started and stopped at will (no network for terminal A), its clock `shift_s` ahead."""
 
-    def __init__(self, config: Path, db: str, port: int) -> None:
-        self.config, self.db, self.port = config, db, port
-        self.proc: subprocess.Popen[bytes] | None = None
+    def __init__(self, db: str) -> None:
+        from sync.hub.db import migrate, open_engine
+        from sync.hub.service import Hub
 
-    def start(self, offset_s: int) -> None:
-        self.proc = subprocess.Popen(
-            [MEDPOS, "hub", "serve", "--db", self.db, "--port", str(self.port)],
-            env=medpos_env(self.config, MEDPOS_CLOCK_OFFSET_S=str(offset_s)),
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+        self.db, self.port, self.shift_s = db, free_port(), 0
+        self.engine = open_engine(db)
+        migrate(self.engine)
+        self.hub = Hub(self.engine, clock=lambda: time.time() + self.shift_s)
+
+    @contextmanager
+    def up(self) -> Iterator[None]:
+        import uvicorn
+
+        from sync.hub.app import create_app
+
+        config = uvicorn.Config(
+            create_app(self.hub), host="127.0.0.1", port=self.port, log_level="warning"
         )
-        wait_http(f"http://127.0.0.1:{self.port}/health")
-
-    def stop(self) -> None:
-        if self.proc is not None:
-            self.proc.terminate()
-            self.proc.wait(timeout=20)
-            self.proc = None
+        server = uvicorn.Server(config)
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        try:
+            wait_http(f"http://127.0.0.1:{self.port}/health")
+            yield
+        finally:
+            server.should_exit = True
+            thread.join(30)
 
     def entries(self) -> int:
         db = sqlite3.connect(self.db)
@@ -69,12 +83,13 @@ def _query(config: Path, sql: str) -> list[Any]:
 
 
 def test_five_days_offline_then_a_bundle_relayed_by_another_terminal(
-    make_config: Callable[..., Path], demo_dir: Path, tmp_path: Path
+    make_config: Callable[..., Path], tmp_path: Path
 ) -> None:
+    demo_dir = tmp_path / "demo"
+    assert write_demo(["write", str(demo_dir)]) == 0
     hub_config = make_config("hub.toml")
     (tmp_path / "platform").mkdir()
-    port = free_port()
-    hub = Hub(hub_config, str(tmp_path / "platform" / "hub.db"), port)
+    hub = Platform(str(tmp_path / "platform" / "hub.db"))
     (tmp_path / "hotlist.json").write_text(
         json.dumps({"entries": [{"kind": "card_no", "value": "X0000001", "reason": "lost"}]})
     )
@@ -87,7 +102,7 @@ def test_five_days_offline_then_a_bundle_relayed_by_another_terminal(
         ok(medpos(hub_config, "hub", "publish", flag, str(path), "--db", hub.db))
     persons = str(demo_dir / "persons.json")
     ok(medpos(hub_config, "hub", "publish", "--persons", persons, "--assign", A, "--db", hub.db))
-    url = f"http://127.0.0.1:{port}"
+    url = f"http://127.0.0.1:{hub.port}"
     a, b = (
         make_config(
             f"{dev}.toml",
@@ -97,13 +112,10 @@ def test_five_days_offline_then_a_bundle_relayed_by_another_terminal(
         )
         for dev in (A, B)
     )
-    hub.start(0)
-    try:
+    with hub.up():
         for config, dev in ((a, A), (b, B)):
             code = ok(medpos(hub_config, "hub", "enrol-code", "--dev-no", dev, "--db", hub.db))
             ok(medpos(config, "enrol", "--code", code.stdout.strip()))
-    finally:
-        hub.stop()
 
     # five days with no network at all: one sale a day
     claim = str(demo_dir / "claim-pharmacy.json")
@@ -116,10 +128,10 @@ def test_five_days_offline_then_a_bundle_relayed_by_another_terminal(
     bundle = Path(exported["file"])
     assert bundle.name == f"{A}-1-5.medpos.json" and exported["messages"] == 5
     assert (bundle.stat().st_mode & 0o777) == 0o600
-    assert json.loads(ok(medpos(a, "sync", "status", env=at_day(5))).stdout)["queue"] == 5
+    assert _query(a, "SELECT COUNT(*) FROM outbox") == [(5,)]  # nothing left the outbox
 
-    hub.start(5 * DAY_S)
-    try:
+    hub.shift_s = 5 * DAY_S
+    with hub.up():
         answer = Path(
             ok(
                 medpos(b, "sync", "relay", str(bundle), "--to", str(stick), env=at_day(5))
@@ -137,7 +149,7 @@ def test_five_days_offline_then_a_bundle_relayed_by_another_terminal(
         assert status["queue"] == 0
         days = _query(a, "SELECT DISTINCT setl_date FROM txns ORDER BY setl_date")
         assert len(days) == 5 and len(sold) == 5
-        for (day,) in days:
+        for (day,) in (days[0], days[-1]):
             ok(medpos(a, "reconcile", "--date", day, env=at_day(5)))  # exit 0: it matches
         ages = dict(_query(a, "SELECT kind, confirmed_at FROM refdata"))
         assert ages["hotlist"][:10] == ages["persons"][:10] == days[-1][0]
@@ -165,8 +177,32 @@ def test_five_days_offline_then_a_bundle_relayed_by_another_terminal(
         assert refused.returncode == 1
         assert f"message 3 (msgid {edited['messages'][3]['msgid']})" in refused.stderr
         assert "bad_signature" in refused.stderr and hub.entries() == 5
-    finally:
-        hub.stop()
+        # the platform's own door takes the same bundle the same way
+        by_hand = medpos(
+            hub_config,
+            "hub",
+            "import",
+            str(tmp_path / "edited.json"),
+            "--to",
+            str(tmp_path),
+            "--db",
+            hub.db,
+        )
+        assert by_hand.returncode == 1 and "message 3" in by_hand.stderr
+        by_hand = ok(
+            medpos(
+                hub_config,
+                "hub",
+                "import",
+                str(bundle),
+                "--to",
+                str(tmp_path / "hub"),
+                "--db",
+                hub.db,
+            )
+        )
+        assert _statuses(Path(by_hand.stdout.strip())) == ["accepted"] * 5 and hub.entries() == 5
+    hub.engine.dispose()
 
 
 def _statuses(answer: Path) -> list[Any]:
