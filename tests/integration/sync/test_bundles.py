@@ -116,6 +116,12 @@ def test_five_days_offline_then_a_bundle_relayed_by_another_terminal(
         for config, dev in ((a, A), (b, B)):
             code = ok(medpos(hub_config, "hub", "enrol-code", "--dev-no", dev, "--db", hub.db))
             ok(medpos(config, "enrol", "--code", code.stdout.strip()))
+        # the field profile: five days are covered, nine are not (the hotlist lapses on day 7)
+        prepared = lines(ok(medpos(a, "field", "prepare", "--days", "5")).stdout)[0]
+        assert prepared["covered"] and prepared["persons"]["cached"] >= 1
+        too_long = medpos(a, "field", "prepare", "--days", "9")
+        assert too_long.returncode == 1
+        assert "max_hotlist_age_days (7) on day 7" in too_long.stderr
 
     # five days with no network at all: one sale a day
     claim = str(demo_dir / "claim-pharmacy.json")
