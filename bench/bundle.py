@@ -17,6 +17,7 @@ import tempfile
 import time
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from sync.client.http import HttpPlatform, platform_client
 from sync.hub.bundles import answer_bundle
@@ -134,7 +135,7 @@ def bench_bundle(root: Path, config: Config, sales: int) -> tuple[float, int]:
     return elapsed, size
 
 
-def _read_json(path: Path) -> object:
+def _read_json(path: Path) -> Any:
     import json
 
     data = path.read_bytes()
