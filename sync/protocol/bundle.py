@@ -146,6 +146,7 @@ def write_atomic(path: Path, data: bytes) -> None:
     """Write `data` to `path` (mode 0600) so that a crash leaves the whole file or none under
     that name: a temporary file beside it, fsync, rename over, fsync of the directory."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    _sweep(path)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
@@ -165,3 +166,17 @@ def write_atomic(path: Path, data: bytes) -> None:
             os.fsync(dir_fd)
         finally:
             os.close(dir_fd)
+
+
+def _sweep(path: Path) -> None:
+    """Remove the temporary files a writer of `path` killed mid-write left (its pid is gone)."""
+    for leftover in path.parent.glob(f".{path.name}.*.tmp"):
+        pid = leftover.name.removeprefix(f".{path.name}.").removesuffix(".tmp")
+        if not pid.isdigit():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            leftover.unlink(missing_ok=True)
+        except OSError:  # another user's live process: not ours to remove
+            continue
