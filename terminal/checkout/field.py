@@ -10,7 +10,9 @@ from datetime import datetime
 from typing import Any
 
 from terminal.checkout.syncing import SyncService
+from terminal.config import Config
 from terminal.errors import SyncError
+from terminal.ledger import SqliteLedger
 from terminal.ledger.field import cached_persons, unsynced_fund
 from terminal.risk import RiskLimits
 from terminal.risk.field import FieldPlan, plan_field
@@ -23,9 +25,8 @@ def _when(text: str | None) -> datetime | None:
     return datetime.fromisoformat(text) if text else None
 
 
-def current_plan(sync: SyncService, days: int) -> FieldPlan:
-    """The plan for `days` days from now with what the ledger holds now (nothing fetched)."""
-    config, ledger = sync.config, sync.ledger
+def current_plan(config: Config, ledger: SqliteLedger, now: datetime, days: int) -> FieldPlan:
+    """The plan for `days` days from `now` with what the ledger holds now (nothing fetched)."""
     risk = config.risk
     limits = RiskLimits(
         risk.offline_max_fund_per_sale,
@@ -38,7 +39,7 @@ def current_plan(sync: SyncService, days: int) -> FieldPlan:
     held = ledger.refdata_versions()
     return plan_field(
         limits,
-        now=sync.local_now(),
+        now=now,
         days=days,
         last_sync_at=_when(ledger.get_meta("last_sync_at")),
         hotlist_confirmed_at=_when(held["hotlist"][2]) if "hotlist" in held else None,
@@ -63,7 +64,7 @@ def prepare_field(sync: SyncService, days: int) -> tuple[bool, dict[str, Any]]:
         problems.append(f"the reference data could not be refreshed: {exc}")
     refused = [o for o in out.get("refdata", []) if o.get("outcome") == "refused"]
     problems += [f"{o['kind']} refused: {o.get('message')}" for o in refused]
-    plan = current_plan(sync, days)
+    plan = current_plan(sync.config, sync.ledger, sync.local_now(), days)
     problems += [lapse.message for lapse in plan.problems()]
     ledger = sync.ledger
     persons = cached_persons(ledger)

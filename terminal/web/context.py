@@ -22,6 +22,7 @@ from terminal.checkout.operators import Operator, check_pin, sign_session
 from terminal.checkout.service import CheckoutService
 from terminal.checkout.syncing import sync_status
 from terminal.errors import CheckoutError
+from terminal.ledger.bundles import bundle_status
 from terminal.settlement.money import format_fen
 from terminal.web import i18n
 from terminal.web.errors import explain
@@ -117,7 +118,8 @@ class Web:
         with self.lock:
             st = sync_status(self.service)
             head = self.service.ledger.head()
-        return {**st, "head": head}
+            bundles = bundle_status(self.service.ledger)
+        return {**st, "head": head, "bundles": bundles}
 
     def page(self, request: Request, name: str, **ctx: Any) -> HTMLResponse:
         self.use_language(request)

@@ -29,11 +29,13 @@ from sync.protocol.bundle import (
 )
 from sync.protocol.canonical import canonical_json
 from sync.protocol.envelope import INF_TIME_FORMAT, parse_inf_time
+from terminal.checkout.clock import Clock
 from terminal.checkout.refdata import RefdataRefused, accept_refdata
 from terminal.checkout.syncing.drain import REVERSAL_INFNO, UPLOAD_INFNO
 from terminal.checkout.syncing.service import SyncService
+from terminal.config import Config
 from terminal.errors import SyncError
-from terminal.ledger import WriteUnit
+from terminal.ledger import SqliteLedger, WriteUnit
 from terminal.ledger.bundles import (
     answer_imported,
     mark_answer,
@@ -43,7 +45,22 @@ from terminal.ledger.bundles import (
     written_bundles,
 )
 
-__all__ = ["Exported", "export_bundle", "import_answer", "relay_bundle"]
+__all__ = ["Exported", "export_bundle", "import_answer", "offline_sync", "relay_bundle"]
+
+
+class _NoNetwork:
+    """The transport of a terminal working on a stick alone: bundles need no network."""
+
+    def _none(self, *args: Any, **kwargs: Any) -> Any:
+        raise SyncError("no network here: this works with bundle files only")
+
+    call = batch = refdata = _none
+
+
+def offline_sync(ledger: SqliteLedger, config: Config, clock: Clock) -> SyncService:
+    """A sync service that exports and imports bundles and never reaches the network (the
+    field page's buttons)."""
+    return SyncService(ledger, config, clock, _NoNetwork())
 
 
 @dataclass(frozen=True, slots=True)
