@@ -191,7 +191,9 @@
     kpKey = [input.form ? input.form.getAttribute("action") : "", input.name];
     kpValue = fresh ? "" : input.value;
     const k = keypad();
-    if (k) k.dataset.for = input.name;
+    const label = input.getAttribute("aria-label") || (input.closest("label") || input).textContent;
+    const forText = k && $(".kp-for", k);
+    if (forText) forText.textContent = (label || "").trim();
     kpShow();
   }
   function kpResolve() {
