@@ -3,14 +3,18 @@ parked basket outlives a restart, is recalled once, and signing out mid-sale par
 
 from __future__ import annotations
 
+import json
 import threading
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from terminal.bootstrap import open_terminal
 from terminal.checkout.basket import Line
 from terminal.checkout.counter import Counter
-from terminal.checkout.parking import basket_label, lines_of
+from terminal.checkout.counter_state import State
+from terminal.checkout.parking import basket_body, basket_label, lines_of
 from terminal.checkout.service import CheckoutService
 from terminal.errors import CheckoutError
 from terminal.identity.model import CERT_ID_NUMBER, Identity
@@ -33,6 +37,28 @@ def test_the_label_names_the_first_item_its_quantity_and_how_many_more() -> None
     assert basket_label(one) == "阿莫西林胶囊 ×2"
     unknown = [Line(code="6901234567892", name="", known=False), *one]
     assert basket_label(unknown) == "6901234567892 ×1 (+1)"
+
+
+_LINES = st.lists(
+    st.builds(
+        Line,
+        code=st.text(min_size=1, max_size=14),
+        name=st.text(max_size=30),
+        qty=st.sampled_from(["1", "3", "0.5", "12.25"]),
+        price=st.none() | st.sampled_from(["8.50", "0.01", "1234.00"]),
+        category=st.sampled_from(["", "A", "B", "C"]),
+        known=st.booleans(),
+    ),
+    min_size=1,
+    max_size=6,
+)
+
+
+@given(lines=_LINES, med_type=st.sampled_from(["41", "11", "14", "21"]))
+def test_a_parked_basket_body_gives_back_the_same_lines(lines: list[Line], med_type: str) -> None:
+    body = json.loads(json.dumps(basket_body(State(lines=lines, med_type=med_type))))  # as stored
+    assert lines_of(body) == lines and body["med_type"] == med_type
+    assert basket_label(lines).startswith((lines[0].name or lines[0].code)[:40])
 
 
 def test_lines_come_back_as_they_were_parked_and_unknown_keys_are_ignored() -> None:
