@@ -125,7 +125,10 @@ def card_settled(
 
 # True when the element is inside the viewport and inside every box that clips it: with `scroll`
 # once scrolled into view (as a finger would), without it on the page as it is, not scrolled
-_IN_VIEW = """(el, scroll) => {
+# (null: the element left the page meanwhile, a redraw of the counter; it is looked up again)
+_IN_VIEW = """async (el, scroll) => {
+  await new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)));
+  if (!el.isConnected) return null;
   if (scroll) el.scrollIntoView({block: "nearest", inline: "nearest"});
   else if (scrollX !== 0 || scrollY !== 0) return false;
   const r = el.getBoundingClientRect();
@@ -142,15 +145,22 @@ _IN_VIEW = """(el, scroll) => {
 }"""
 
 
+def _seen(locator: Locator, scroll: bool) -> bool:
+    for _ in range(5):  # a redraw replaced the element: the same locator finds the new one
+        seen = locator.evaluate(_IN_VIEW, scroll)
+        if seen is not None:
+            return bool(seen)
+    raise AssertionError(f"{locator} keeps leaving the page")
+
+
 def in_view(locator: Locator) -> bool:
     """Inside the viewport without scrolling the page (screen sizes, docs/ui.md)."""
-    return bool(locator.evaluate(_IN_VIEW, False))
+    return _seen(locator, False)
 
 
 def reachable(locator: Locator) -> bool:
-    """Inside the viewport once scrolled into view (one step in the page, so a redraw of the
-    counter in between cannot detach it)."""
-    return bool(locator.evaluate(_IN_VIEW, True))
+    """Inside the viewport once scrolled into view (in one step in the page)."""
+    return _seen(locator, True)
 
 
 # Every visible target a finger may need, smaller than 44×44 px (a radio or checkbox: its label)

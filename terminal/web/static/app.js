@@ -4,8 +4,12 @@
   const $ = (sel, root) => (root || document).querySelector(sel);
   const $$ = (sel, root) => Array.from((root || document).querySelectorAll(sel));
 
+  // a touch screen: no field is focused by itself (a tablet would raise its keyboard at every
+  // redraw); a wedge scanner's keys still reach the scan field (the keydown handler below)
+  const touchScreen = window.matchMedia && window.matchMedia("(pointer: coarse)").matches;
+
   function focusScan() {
-    if (keypadOpen()) return; // the cashier is typing on the on-screen keypad
+    if (keypadOpen() || touchScreen) return; // typing on the on-screen keypad, or a tablet
     const need = $("[data-needs-price]");
     const target = need || $("#scan");
     if (target && document.activeElement !== target) target.focus();
@@ -71,6 +75,9 @@
         }
       });
     });
+    // on a touch screen the number fields take the on-screen keypad, not the tablet's keyboard
+    // (the scan field keeps it: words are searched there too)
+    if (touchScreen) $$("input[data-keypad]:not(#scan)", root).forEach((i) => i.setAttribute("inputmode", "none"));
     $$("select[data-autosubmit]", root).forEach((s) =>
       s.addEventListener("change", () => s.form.requestSubmit()));
   }
