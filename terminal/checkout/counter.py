@@ -15,7 +15,8 @@ sale (`terminal/checkout/selfpay.py`) and resets the counter like a confirm.
 
 The basket's lines and their editing are in `terminal/checkout/basket.py` (the counter's side of it,
 scans and edits, in `terminal/checkout/scanning.py`), the state the counter shows in
-`terminal/checkout/counter_state.py`.
+`terminal/checkout/counter_state.py`, parking and recalling a basket in
+`terminal/checkout/parking.py`.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ from terminal.checkout.counter_state import (
     self_pay_reason,
 )
 from terminal.checkout.identifying import Identifying
+from terminal.checkout.parking import Parking
 from terminal.checkout.scanning import Scanning
 from terminal.checkout.selfpay import PAYMENT_METHODS, self_pay_lines, sell_self_pay
 from terminal.checkout.service import CheckoutRefused, CheckoutService
@@ -67,7 +69,7 @@ __all__ = [
 _COMMITTED_KEPT = 200
 
 
-class Counter(Identifying, Scanning):
+class Counter(Identifying, Scanning, Parking):
     """The counter's state and every change to it; `on_change` is told after each change."""
 
     def __init__(

@@ -11,6 +11,7 @@ from terminal.ledger.entries import Appended, SaleRecord
 from terminal.ledger.guards import insurance_refusal, rollback_state, time_refusal
 from terminal.ledger.keys import DeviceKey, key_id_of
 from terminal.ledger.lockout import add_pin_failure, clear_pin_failures, pin_failures
+from terminal.ledger.parked import park_basket, parked_baskets, take_parked
 from terminal.ledger.records import GENESIS_HASH, entry_hash
 from terminal.ledger.reports import (
     day_rows,
@@ -72,6 +73,8 @@ __all__ = [
     "key_id_of",
     "last_acked_entry",
     "outbox_summary",
+    "park_basket",
+    "parked_baskets",
     "parked_entries",
     "pin_failures",
     "record_self_pay",
@@ -83,6 +86,7 @@ __all__ = [
     "retry_pending_now",
     "rollback_state",
     "self_pay_day_rows",
+    "take_parked",
     "time_refusal",
     "txn_lines",
     "txn_of",

@@ -41,3 +41,22 @@ CREATE TABLE bundle_answers (
 ) WITHOUT ROWID;
 """,
     )
+
+
+@MIGRATIONS()
+def m0012_parked_baskets(db: Database) -> None:
+    # `parked_baskets`: baskets a cashier set aside (a customer who went to fetch something), to be
+    # recalled later on this terminal; kept across a restart. Only the lines and the visit type
+    # are kept, never the person: a recalled basket is identified again (docs/ui.md "Park").
+    run_script(
+        db,
+        """
+CREATE TABLE parked_baskets (
+    basket_id TEXT PRIMARY KEY,
+    parked_at TEXT NOT NULL,
+    operator_id TEXT,
+    label TEXT NOT NULL,
+    body TEXT NOT NULL
+);
+""",
+    )

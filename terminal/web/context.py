@@ -159,6 +159,7 @@ class Web:
                 "med_types": MED_TYPES,
                 "camera": self.hooks.codes.view() if self.hooks.codes is not None else None,
                 "self_pay_amounts": counter.self_pay_amounts(),
+                "parked": counter.parked(),
             }
 
     def parse_day(self, text: str) -> date:

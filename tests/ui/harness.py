@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import psutil
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from tests.conftest import MEDPOS, ROOT, medpos_env
@@ -121,3 +121,102 @@ def card_settled(
     except PlaywrightTimeout:
         return None
     return str(handle.json_value())
+
+
+# True when the element is inside the viewport and inside every box that clips it: with `scroll`
+# once scrolled into view (as a finger would), without it on the page as it is, not scrolled
+# (null: the element left the page meanwhile, a redraw of the counter; it is looked up again)
+_IN_VIEW = """async (el, scroll) => {
+  await new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)));
+  if (!el.isConnected) return null;
+  if (scroll) el.scrollIntoView({block: "nearest", inline: "nearest"});
+  else if (scrollX !== 0 || scrollY !== 0) return false;
+  const r = el.getBoundingClientRect();
+  const inside = (b) => r.top >= b.top - 1 && r.bottom <= b.bottom + 1
+                        && r.left >= b.left - 1 && r.right <= b.right + 1;
+  const viewport = {top: 0, left: 0, bottom: innerHeight, right: innerWidth};
+  if (r.width === 0 || !inside(viewport)) return false;
+  for (let p = el.parentElement; p && p !== document.body; p = p.parentElement) {
+    const cs = getComputedStyle(p);
+    const clips = /(auto|scroll|hidden)/.test(cs.overflowX + cs.overflowY);
+    if (clips && !inside(p.getBoundingClientRect())) return false;
+  }
+  return true;
+}"""
+
+
+def _seen(locator: Locator, scroll: bool) -> bool:
+    for _ in range(5):  # a redraw replaced the element: the same locator finds the new one
+        seen = locator.evaluate(_IN_VIEW, scroll)
+        if seen is not None:
+            return bool(seen)
+    raise AssertionError(f"{locator} keeps leaving the page")
+
+
+def in_view(locator: Locator) -> bool:
+    """Inside the viewport without scrolling the page (screen sizes, docs/ui.md)."""
+    return _seen(locator, False)
+
+
+def reachable(locator: Locator) -> bool:
+    """Inside the viewport once scrolled into view (in one step in the page)."""
+    return _seen(locator, True)
+
+
+# Every visible target a finger may need, smaller than 44×44 px (a radio or checkbox: its label)
+_SMALL_TARGETS = """() => {
+  const small = [];
+  const targets = "button, a[href], input:not([type=hidden]), select, summary";
+  for (const el of document.querySelectorAll(targets)) {
+    const own = el.getBoundingClientRect();
+    if (!own.width || !own.height || getComputedStyle(el).visibility === "hidden") continue;
+    const box = (el.type === "radio" || el.type === "checkbox") ? (el.closest("label") || el) : el;
+    const r = box.getBoundingClientRect();
+    if (r.width < 43.5 || r.height < 43.5) {
+      const what = (el.textContent || el.name || "").trim().slice(0, 24);
+      small.push(`${el.tagName} "${what}" ${Math.round(r.width)}x${Math.round(r.height)}`);
+    }
+  }
+  return small;
+}"""
+
+
+# Style rules that act on hover (a control only a mouse can reveal)
+_HOVER_RULES = """() => {
+  const found = [];
+  const walk = (rules) => { for (const r of rules) {
+    if (r.cssRules) walk(r.cssRules);
+    if (r.selectorText && r.selectorText.includes(":hover")) found.push(r.selectorText);
+  } };
+  for (const s of document.styleSheets) walk(s.cssRules);
+  return found;
+}"""
+
+
+def small_targets(page: Page) -> list[str]:
+    """The visible targets smaller than 44×44 px (a touch screen's minimum), described."""
+    found: list[str] = page.evaluate(_SMALL_TARGETS)
+    return found
+
+
+def hover_rules(page: Page) -> list[str]:
+    """The page's style rules that act on hover (what only a mouse could reveal)."""
+    found: list[str] = page.evaluate(_HOVER_RULES)
+    return found
+
+
+def identify_by_card(page: Page, terminal: Terminal, person: int, name: str) -> None:
+    """Insert the demo card of `person` and wait until the counter names `name`; a read that
+    failed (a busy machine) is read again, as a cashier would."""
+    insert_card(page, terminal, person)
+    state = card_settled(page, name)
+    if state == "error":
+        page.get_by_test_id("reread").click()
+        state = card_settled(page, name, error_too=False)
+    assert state == "read", f"the card of {name} was not read"
+
+
+def tap_digits(page: Page, digits: str) -> None:
+    keypad = page.get_by_test_id("keypad")
+    for d in digits:
+        keypad.locator(f"button[data-kp='{d}']").tap()

@@ -3,8 +3,10 @@
 read by the camera pipeline, the local platform (a real hub process), receipts to files.
 
 The tests share one terminal and run in order, as one working day at a counter: sign-in, a card
-sale, a self-pay sale (nobody identified, so no insurance), an e-card sale, the platform gone
-(offline sale, a limit refusal and its override), the platform back (sync now), a refund, day-end.
+sale, a self-pay sale (nobody identified, so no insurance), a basket parked and recalled, the
+counter at each screen size and on a small touch screen (taps only), an e-card sale, the platform
+gone (offline sale, a limit refusal and its override), the platform back (sync now), a refund,
+day-end.
 Screenshots go to tests/artifacts (ignored by git).
 """
 
@@ -15,7 +17,7 @@ import io
 from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import BrowserContext, Page, expect
 
 from tests.conftest import HIGH_LIMITS, free_port, medpos_process, write_config
 from tests.ui.harness import (
@@ -24,9 +26,15 @@ from tests.ui.harness import (
     SUPERVISOR,
     Terminal,
     form_post,
+    hover_rules,
+    identify_by_card,
+    in_view,
     insert_card,
+    reachable,
     scan,
     shot,
+    small_targets,
+    tap_digits,
 )
 
 
@@ -168,6 +176,139 @@ def test_confirming_the_same_basket_twice_makes_one_sale(page: Page, terminal: T
     assert terminal.status()["head_seq"] == before + 1
 
 
+# -- park and recall, screen sizes, touch (issues 13 and 17; docs/ui.md "Screen sizes") ---------
+
+DESKTOP = ((800, 600), (1024, 768), (1366, 768))  # at 800×600 reachable; the others: no scrolling
+TOUCH = ((800, 480), (1024, 600), (480, 800))  # the last, a tablet held upright: panels stacked
+
+
+def test_a_parked_basket_is_recalled_identified_again_and_sold(
+    page: Page, terminal: Terminal
+) -> None:
+    page.set_viewport_size({"width": 1366, "height": 768})
+    page.goto(terminal.url + "/")
+    identify_by_card(page, terminal, 0, "张伟")
+    scan(page, BARCODES[0])
+    scan(page, BARCODES[2])
+    expect(page.get_by_test_id("presettlement")).to_be_visible()
+    page.keyboard.press("F7")  # park: the customer went to fetch something
+    expect(page.get_by_test_id("parked").get_by_test_id("recall")).to_have_count(1)
+    expect(page.get_by_test_id("lines")).to_have_count(0)
+    shot(page, "14-park-parked")
+    # the next customer is served meanwhile
+    identify_by_card(page, terminal, 1, "李娜")
+    scan(page, BARCODES[1])
+    page.get_by_test_id("confirm").click()
+    expect(page.get_by_test_id("last-sale")).to_contain_text("结算成功")
+    before = terminal.status()["head_seq"]
+    # the first customer is back: their lines come back, and they are identified again
+    page.keyboard.press("F2")  # one basket parked: F2 recalls it
+    expect(page.get_by_test_id("lines").locator("tbody tr")).to_have_count(2)
+    expect(page.get_by_test_id("recalled")).to_be_visible()
+    expect(page.get_by_test_id("person")).to_have_count(0)  # 李娜's card is still in the reader
+    expect(page.get_by_test_id("confirm")).to_have_count(0)
+    expect(page.get_by_test_id("parked")).to_have_count(0)
+    shot(page, "15-park-recalled")
+    identify_by_card(page, terminal, 0, "张伟")
+    expect(page.get_by_test_id("presettlement")).to_be_visible()
+    page.get_by_test_id("confirm").click()
+    expect(page.get_by_test_id("last-sale")).to_contain_text("结算成功")
+    assert terminal.status()["head_seq"] == before + 1
+
+
+def test_a_sale_fits_1024x768_and_1366x768_and_is_reachable_at_800x600(
+    page: Page, terminal: Terminal
+) -> None:
+    for code in BARCODES:  # 张伟's card is still in the reader
+        scan(page, code)
+    expect(page.get_by_test_id("presettlement")).to_be_visible()
+    must_see = {
+        "total": page.get_by_test_id("presettlement").locator("tr").first,
+        "customer pays": page.get_by_test_id("cash"),
+        "confirm": page.get_by_test_id("confirm"),
+        "scan field": page.locator("#scan"),
+        "person": page.get_by_test_id("person"),
+    }
+    for width, height in DESKTOP:
+        page.set_viewport_size({"width": width, "height": height})
+        page.evaluate("scrollTo(0, 0)")
+        shot(page, f"16-size-{width}x{height}")
+        for name, element in must_see.items():
+            seen = reachable(element) if width < 1024 else in_view(element)
+            assert seen, f"{name} at {width}x{height}"
+    # the camera's view folds away, and stays folded when the counter is redrawn
+    page.locator("details.camera summary").click()
+    scan(page, "*2")
+    expect(page.get_by_test_id("lines").locator("input[name=qty]").last).to_have_value("2")
+    expect(page.locator("details.camera")).not_to_have_attribute("open", "")
+    page.locator("details.camera summary").click()
+    form_post(page, terminal.url + "/void")
+
+
+def test_a_sale_with_taps_only_on_a_small_touch_screen(
+    touch: BrowserContext, terminal: Terminal
+) -> None:
+    tablet = touch.new_page()  # 800×480, touch
+    tablet.goto(terminal.url + "/login")
+    assert tablet.evaluate("matchMedia('(pointer: coarse) and (hover: none)').matches")
+    keypad = tablet.get_by_test_id("keypad")
+    assert in_view(keypad) and small_targets(tablet) == []
+    tablet.locator("input[name=operator_id]").tap()
+    tap_digits(tablet, CASHIER[0])
+    keypad.locator("[data-kp=ok]").tap()  # on to the PIN
+    tap_digits(tablet, CASHIER[1])
+    expect(tablet.get_by_test_id("keypad-value")).to_have_text("••••")
+    shot(tablet, "17-touch-sign-in")
+    keypad.locator("[data-kp=ok]").tap()  # signs in
+    expect(tablet.locator(".who")).to_contain_text("王芳")
+    expect(tablet.get_by_test_id("person")).to_contain_text("张伟")  # the card in the reader
+    tablet.locator("#scan").tap()  # a barcode keyed on the keypad
+    expect(keypad).to_be_visible()
+    assert reachable(keypad)  # docked to the viewport wherever the page is scrolled
+    tap_digits(tablet, BARCODES[0])
+    keypad.locator("[data-kp=ok]").tap()
+    expect(tablet.get_by_test_id("lines").locator("tbody tr")).to_have_count(1)
+    expect(keypad).to_be_hidden()
+    tablet.locator("input[name=qty]").first.tap()  # the quantity, on the keypad
+    tap_digits(tablet, "3")
+    expect(keypad.get_by_test_id("keypad-for")).to_contain_text("数量 1")
+    shot(tablet, "18-touch-keypad")
+    keypad.locator("[data-kp=ok]").tap()
+    total = tablet.get_by_test_id("presettlement").locator("tr").first
+    expect(total).to_contain_text("25.50")  # 3 × 8.50, quoted again
+    assert reachable(total) and reachable(tablet.get_by_test_id("confirm"))
+    assert small_targets(tablet) == []
+    tablet.get_by_test_id("confirm").tap()
+    expect(tablet.get_by_test_id("last-sale")).to_contain_text("结算成功")
+    shot(tablet, "19-touch-committed")
+    tablet.close()
+
+
+def test_touch_sizes_have_big_targets_no_hover_and_panels_that_stack(
+    touch: BrowserContext, terminal: Terminal
+) -> None:
+    tablet = touch.new_page()  # signed in by the test before (the context's session)
+    tablet.goto(terminal.url + "/")
+    scan(tablet, BARCODES[1])
+    expect(tablet.get_by_test_id("presettlement")).to_be_visible()
+    assert hover_rules(tablet) == []
+    for width, height in TOUCH:
+        tablet.set_viewport_size({"width": width, "height": height})
+        tablet.evaluate("scrollTo(0, 0)")
+        shot(tablet, f"20-touch-{width}x{height}")
+        small = small_targets(tablet)
+        assert small == [], f"targets under 44 px at {width}x{height}: {small}"
+        for element in (tablet.get_by_test_id("cash"), tablet.get_by_test_id("confirm")):
+            assert reachable(element), f"at {width}x{height}"
+    boxes = [
+        tablet.locator(f"section.{p}").bounding_box() for p in ("identify", "basket", "settle")
+    ]
+    xs, ys = [b["x"] for b in boxes if b], [b["y"] for b in boxes if b]
+    assert len(xs) == 3 and max(xs) - min(xs) < 1 and ys == sorted(ys)  # one column, in order
+    form_post(tablet, terminal.url + "/void")
+    tablet.close()
+
+
 def test_ecard_sale_through_the_camera(page: Page, terminal: Terminal) -> None:
     form_post(page, terminal.url + "/demo/card", form={"action": "remove"})
     page.goto(terminal.url + "/")
@@ -206,6 +347,8 @@ def test_offline_sale_limit_refusal_and_override_then_sync_when_the_platform_ret
     scan(page, "*20")
     refusal = page.get_by_test_id("refusal")
     expect(refusal).to_contain_text("离线时单笔基金支付超过上限")
+    for field in ("input[name=sup_id]", "input[name=sup_pin]", "text=授权并确认结算"):
+        assert in_view(page.locator(field)), f"{field} below the fold at 1024x768 (issue 13)"
     shot(page, "09-limit-refusal")
     page.fill("input[name=sup_id]", CASHIER[0])  # a cashier cannot approve
     page.fill("input[name=sup_pin]", CASHIER[1])
@@ -231,6 +374,8 @@ def test_refund_needs_a_supervisor(page: Page, terminal: Terminal) -> None:
     page.goto(terminal.url + "/refund")
     shot(page, "11-refunds")
     page.locator("a", has_text="退费…").first.click()
+    for field in ("input[name=reason]", "input[name=sup_pin]", "text=授权并退费"):
+        assert in_view(page.locator(field)), f"{field} below the fold at 1024x768 (issue 13)"
     page.fill("input[name=reason]", "顾客退货")
     page.fill("input[name=sup_id]", SUPERVISOR[0])
     page.fill("input[name=sup_pin]", "1111")

@@ -97,6 +97,18 @@ def void(request: Request, web: WebOf, op: CounterUser) -> Response:
     return _act(request, web, lambda: web.counter.void(op.id))
 
 
+@router.post("/park")
+def park(request: Request, web: WebOf, op: CounterUser) -> Response:
+    """Set the basket aside (the button, or F7); docs/ui.md "Park and recall"."""
+    return _act(request, web, lambda: web.counter.park(op.id))
+
+
+@router.post("/recall")
+def recall(request: Request, web: WebOf, op: CounterUser, basket_id: str = Form(...)) -> Response:
+    """Bring a parked basket back; its customer is identified again before it is quoted."""
+    return _act(request, web, lambda: web.counter.recall(basket_id, op.id))
+
+
 @router.post("/confirm")
 def confirm(
     request: Request,

@@ -53,7 +53,7 @@ def logout(request: Request, web: WebOf, _: FormGuard) -> Response:
     op = web.sessions.close(request.cookies.get(SESSION_COOKIE, ""))
     if op is not None:
         with web.lock:
-            web.counter.void(op.id, reason="signed_out")  # a basket is not handed on
+            web.counter.set_aside(op.id, reason="signed_out")  # parked, not handed on
             sign_session(web.service, op.id, op.name, False, web.hooks.platform)
     response = RedirectResponse("/login", 303)
     response.delete_cookie(SESSION_COOKIE)

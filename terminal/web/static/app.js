@@ -4,7 +4,12 @@
   const $ = (sel, root) => (root || document).querySelector(sel);
   const $$ = (sel, root) => Array.from((root || document).querySelectorAll(sel));
 
+  // a touch screen: no field is focused by itself (a tablet would raise its keyboard at every
+  // redraw); a wedge scanner's keys still reach the scan field (the keydown handler below)
+  const touchScreen = window.matchMedia && window.matchMedia("(pointer: coarse)").matches;
+
   function focusScan() {
+    if (keypadOpen() || touchScreen) return; // typing on the on-screen keypad, or a tablet
     const need = $("[data-needs-price]");
     const target = need || $("#scan");
     if (target && document.activeElement !== target) target.focus();
@@ -22,6 +27,7 @@
     old.replaceWith(fresh);
     bind(fresh);
     if (typed !== null && $("#scan")) $("#scan").value = typed;
+    remember(fresh);
     focusScan();
   }
 
@@ -69,6 +75,9 @@
         }
       });
     });
+    // on a touch screen the number fields take the on-screen keypad, not the tablet's keyboard
+    // (the scan field keeps it: words are searched there too)
+    if (touchScreen) $$("input[data-keypad]:not(#scan)", root).forEach((i) => i.setAttribute("inputmode", "none"));
     $$("select[data-autosubmit]", root).forEach((s) =>
       s.addEventListener("change", () => s.form.requestSubmit()));
   }
@@ -103,6 +112,8 @@
     const scan = $("#scan");
     if (ev.key === "F4") { ev.preventDefault(); cyclePayment(); return; }
     if (ev.key === "F6") { ev.preventDefault(); const r = $("#reread"); if (r) r.form.requestSubmit(); return; }
+    if (ev.key === "F7") { ev.preventDefault(); const p = $("#park"); if (p) p.form.requestSubmit(); return; }
+    if (ev.key === "F2") { ev.preventDefault(); recallKey(); return; }
     if (ev.key === "F8") { ev.preventDefault(); const v = $("#void"); if (v) v.form.requestSubmit(); return; }
     if (ev.key === "F9") { ev.preventDefault(); const s = $("form[action='/sync-now']"); if (s) s.requestSubmit(); return; }
     if (!scan) return;
@@ -135,7 +146,7 @@
   function camera() {
     setInterval(() => {
       const img = $("img[data-live-image]");
-      if (img && !document.hidden) img.src = "/camera.jpg?t=" + Date.now();
+      if (img && !document.hidden && !img.closest("details:not([open])")) img.src = "/camera.jpg?t=" + Date.now();
     }, 700);
   }
 
@@ -152,7 +163,108 @@
     }));
   }
 
+  // F2: one parked basket comes back at once; with several, the list is there to choose from
+  function recallKey() {
+    const buttons = $$("[data-testid=recall]");
+    if (buttons.length === 1) buttons[0].form.requestSubmit();
+    else if (buttons.length) buttons[0].focus();
+  }
+
+  // <details data-remember>: the cashier's open/closed choice (the camera) outlives redraws
+  function remember(root) {
+    $$("details[data-remember]", root).forEach((d) => {
+      const key = "medpos:" + d.dataset.remember;
+      const saved = localStorage.getItem(key);
+      if (saved !== null) d.open = saved === "open";
+      d.addEventListener("toggle", () => localStorage.setItem(key, d.open ? "open" : "closed"));
+    });
+  }
+
+  // The on-screen number keypad (templates/_keypad.html): types into the `data-keypad` field it
+  // is opened for. Inline (sign-in) it follows the focused field; docked (counter) it opens on a
+  // tap of such a field and OK submits the field's form. The value is kept here too, so a redraw
+  // of the counter while the cashier types loses nothing: OK finds the field again by its form.
+  let kpTarget = null; // the field typed into
+  let kpKey = null; // [form action, field name]: finds it again after a redraw
+  let kpValue = "";
+  function keypad() { return $("#keypad"); }
+  function keypadOpen() { const k = keypad(); return !!(k && !k.hidden && !k.classList.contains("inline")); }
+  function kpShow() {
+    const out = $(".kp-value", keypad());
+    if (out) out.textContent = kpTarget && kpTarget.type === "password" ? "•".repeat(kpValue.length) : kpValue;
+  }
+  function kpAim(input, fresh) {
+    kpTarget = input;
+    kpKey = [input.form ? input.form.getAttribute("action") : "", input.name];
+    kpValue = fresh ? "" : input.value;
+    const k = keypad();
+    const label = input.getAttribute("aria-label") || (input.closest("label") || input).textContent;
+    const forText = k && $(".kp-for", k);
+    if (forText) forText.textContent = (label || "").trim();
+    kpShow();
+  }
+  function kpResolve() {
+    if (kpTarget && kpTarget.isConnected) return kpTarget;
+    if (!kpKey) return null;
+    return $$("form").filter((f) => f.getAttribute("action") === kpKey[0])
+      .map((f) => f.elements.namedItem(kpKey[1])).find((i) => i) || null;
+  }
+  function kpOpen(input) {
+    const k = keypad();
+    if (!k || k.classList.contains("inline")) return;
+    input.setAttribute("inputmode", "none"); // the keypad, not the tablet's own keyboard
+    kpAim(input, input.dataset.keypad === "replace");
+    k.hidden = false;
+    document.body.classList.add("keypad-open");
+  }
+  function kpClose() {
+    const k = keypad();
+    if (k && !k.classList.contains("inline")) { k.hidden = true; document.body.classList.remove("keypad-open"); }
+  }
+  function kpPress(key) {
+    const input = kpResolve();
+    if (key === "close") { kpClose(); return; }
+    if (!input) return;
+    if (key === "ok") {
+      input.value = kpValue;
+      const form = input.form;
+      const next = form && $$("input[data-keypad]", form).find((i) => i !== input && !i.value);
+      if (next) { next.focus(); kpAim(next, false); return; }
+      kpClose();
+      if (form) form.requestSubmit();
+      return;
+    }
+    if (key === "back") kpValue = kpValue.slice(0, -1);
+    else if (key === "clear") kpValue = "";
+    else kpValue += key;
+    input.value = kpValue;
+    kpShow();
+  }
+  function keypadSetup() {
+    const k = keypad();
+    if (!k) return;
+    k.addEventListener("click", (ev) => {
+      const b = ev.target.closest("button[data-kp]");
+      if (b) { ev.preventDefault(); kpPress(b.dataset.kp); }
+    });
+    // a tap (not a mouse click) on a keypad field opens the docked keypad for it
+    document.addEventListener("pointerdown", (ev) => {
+      const input = ev.target.closest && ev.target.closest("input[data-keypad]");
+      if (input && ev.pointerType !== "mouse") kpOpen(input);
+    });
+    // inline (sign-in): the keypad types into the field focused last
+    if (k.classList.contains("inline")) {
+      document.addEventListener("focusin", (ev) => {
+        if (ev.target.matches && ev.target.matches("input[data-keypad]")) kpAim(ev.target, false);
+      });
+      const first = $("input[data-keypad]");
+      if (first) kpAim(document.activeElement && document.activeElement.matches("input[data-keypad]") ? document.activeElement : first, false);
+    }
+  }
+
   bind(document);
+  remember(document);
+  keypadSetup();
   live();
   camera();
   demoPeople();
