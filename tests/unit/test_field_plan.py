@@ -65,7 +65,7 @@ def test_a_stale_trust_list_stops_e_cards_only() -> None:
         days=5,
         last_sync_at=NOW,
         hotlist_confirmed_at=NOW,
-        trust_list_confirmed_at=NOW - timedelta(days=12),
+        trust_list_confirmed_at=NOW - timedelta(days=12, hours=1),
         max_trust_list_age_days=14,
     )
     [problem] = result.problems()
