@@ -87,6 +87,7 @@ def _lapse(
     allowed: timedelta,
     now: datetime,
     end: datetime,
+    stops: str = "insurance sales stop",
 ) -> Lapse:
     if since is None:
         return Lapse(code, limit, None, 1, f"{what}: none held; sync before going out")
@@ -99,8 +100,8 @@ def _lapse(
         limit,
         at,
         int(day),
-        f"{what} would pass {limit} on day {day} ({at:%Y-%m-%d %H:%M}): insurance sales stop "
-        "then; raise the limit in config.toml if the site allows, or come back sooner",
+        f"{what} would pass {limit} on day {day} ({at:%Y-%m-%d %H:%M}): {stops} then; raise "
+        "the limit in config.toml if the site allows, or come back sooner",
     )
 
 
@@ -142,15 +143,8 @@ def plan_field(
         timedelta(days=max_trust_list_age_days),
         now,
         end,
+        "e-card codes stop verifying (cards and cash go on)",
     )
-    trust = Lapse(  # e-cards stop, cards and cash go on
-        trust.code,
-        trust.limit,
-        trust.at,
-        trust.day,
-        trust.message.replace("insurance sales stop", "e-card codes stop verifying"),
-    )
-
     def age(since: datetime | None) -> float | None:
         return None if since is None else round((end - since) / _DAY, 2)
 

@@ -56,3 +56,18 @@ def test_the_default_72_hours_without_sync_stop_insurance_on_day_four() -> None:
     codes = [(p.code, p.day) for p in result.problems()]
     assert codes == [("trust_list_stale", 1), ("sync_too_old", 4)]
     assert "e-card codes stop verifying" not in result.problems()[0].message  # none held
+
+
+def test_a_stale_trust_list_stops_e_cards_only() -> None:
+    result = plan_field(
+        LIMITS,
+        now=NOW,
+        days=5,
+        last_sync_at=NOW,
+        hotlist_confirmed_at=NOW,
+        trust_list_confirmed_at=NOW - timedelta(days=12, hours=1),
+        max_trust_list_age_days=14,
+    )
+    [problem] = result.problems()
+    assert (problem.code, problem.day) == ("trust_list_stale", 2)
+    assert "e-card codes stop verifying (cards and cash go on)" in problem.message

@@ -10,7 +10,6 @@ carries another device's bundle to the platform over this terminal's connection.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -29,6 +28,7 @@ from sync.protocol.bundle import (
 )
 from sync.protocol.canonical import canonical_json
 from sync.protocol.envelope import INF_TIME_FORMAT, parse_inf_time
+from sync.protocol.limits import load_limited_json
 from terminal.checkout.clock import Clock
 from terminal.checkout.refdata import RefdataRefused, accept_refdata
 from terminal.checkout.syncing.drain import REVERSAL_INFNO, UPLOAD_INFNO
@@ -196,7 +196,7 @@ def relay_bundle(sync: SyncService, data: bytes, to: Path) -> Path:
     """Carry another device's bundle (`data`, the file's bytes) to the platform; write its
     answer into `to` and return the answer's path. SyncError when the platform refused it."""
     try:
-        bundle = check_bundle(json.loads(data))
+        bundle = check_bundle(load_limited_json(data))
     except (BundleError, ValueError) as exc:
         raise SyncError(f"not carried: {exc}") from None
     relay = getattr(sync.transport, "bundle", None)

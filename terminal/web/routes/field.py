@@ -10,6 +10,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
 from sync.protocol.bundle import MAX_BUNDLE_BYTES
+from sync.protocol.limits import load_limited_json
 from terminal.checkout.basket import mask_cert
 from terminal.checkout.field import current_plan
 from terminal.checkout.syncing.bundles import export_bundle, import_answer, offline_sync
@@ -78,8 +79,6 @@ def field_export(request: Request, web: WebOf, op: PageUser, directory: str = Fo
 
 @router.post("/field/import")
 def field_import(request: Request, web: WebOf, op: PageUser, file: str = Form("")) -> Response:
-    import json
-
     web.use_language(request)
     service = web.service
     path = Path(file.strip())
@@ -91,8 +90,8 @@ def field_import(request: Request, web: WebOf, op: PageUser, file: str = Form(""
         if len(data) > MAX_BUNDLE_BYTES:
             raise SyncError(i18n.gettext_("That file is too large to be an answer."))
         try:
-            obj = json.loads(data)
-        except ValueError:
+            obj = load_limited_json(data)
+        except ValueError:  # JsonLimitError and UnicodeDecodeError are ValueErrors too
             raise SyncError(i18n.gettext_("That file is not an answer (not JSON).")) from None
         with web.lock:
             sync = offline_sync(service.ledger, service.config, service.clock)

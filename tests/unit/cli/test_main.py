@@ -21,6 +21,7 @@ COMMANDS = {
     "day",
     "ecard",
     "enrol",
+    "field",
     "hub",
     "ledger",
     "operator",
