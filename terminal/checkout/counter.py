@@ -48,6 +48,7 @@ from terminal.checkout.identifying import Identifying
 from terminal.checkout.scanning import Scanning
 from terminal.checkout.selfpay import PAYMENT_METHODS, self_pay_lines, sell_self_pay
 from terminal.checkout.service import CheckoutRefused, CheckoutService
+from terminal.checkout.tender import TenderRequest
 from terminal.errors import CheckoutError, LedgerError, MedposError
 
 __all__ = [
@@ -190,9 +191,11 @@ class Counter(Identifying, Scanning):
         operator: str,
         approved_by: str | None = None,
         basket_version: int | None = None,
+        tender: TenderRequest | None = None,
     ) -> Sale | SelfPaid:
         """Commit the basket `basket_id` as shown at `basket_version` (a basket changed since is
-        refused); the same basket confirmed again gives the same sale."""
+        refused), paid as `tender` says (None: all by `payment_method`); the same basket
+        confirmed again gives the same sale."""
         with self.lock:
             done = self._already(basket_id, basket_version)
             if done is not None:
@@ -208,6 +211,7 @@ class Counter(Identifying, Scanning):
                     payment_method=payment_method,
                     source="counter",
                     approved_by=approved_by,
+                    tender=tender,
                 )
             except CheckoutRefused as exc:
                 st.problem = (exc.code, str(exc))
@@ -223,6 +227,7 @@ class Counter(Identifying, Scanning):
                 basket_id=basket_id,
                 offline=outcome.offline,
                 setlinfo=outcome.result["setlinfo"],
+                tender=outcome.tender,
             )
             self._committed(sale)
         # printed after the commit and outside the lock: a slow printer does not hold the counter
@@ -279,6 +284,7 @@ class Counter(Identifying, Scanning):
         payment_method: str,
         operator: str,
         basket_version: int | None = None,
+        tender: TenderRequest | None = None,
     ) -> Sale | SelfPaid:
         """Sell the basket `basket_id` without insurance; again, the same sale."""
         with self.lock:
@@ -300,12 +306,14 @@ class Counter(Identifying, Scanning):
                 reason=reason,
                 operator=operator,
                 source="counter",
+                tender=tender,
             )
             sale = SelfPaid(
                 self_pay_id=outcome.self_pay_id,
                 basket_id=basket_id,
                 total=outcome.record.total,
                 payment_method=outcome.record.payment_method,
+                tender=outcome.tender.to_json() if outcome.tender is not None else None,
             )
             self._committed(sale)
         self.print_sale(sale)
