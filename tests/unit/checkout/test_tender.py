@@ -216,6 +216,13 @@ def test_a_split_sale_its_refund_and_the_day_by_method_cashier_and_drawer(
     report = day_report(service.ledger, day)
     assert report["closed"] and report["figures"]["breakdown"] == live
     assert verify_ledger(service.ledger).ok
+    conn = service.ledger.conn  # a raw editor moves the card payment to cash: verify finds it
+    conn.execute("DROP TRIGGER sale_tenders_no_update")
+    conn.execute("UPDATE sale_tenders SET method = 'mobile' WHERE method = 'bank_card'")
+    conn.commit()
+    tampered = verify_ledger(service.ledger)
+    assert not tampered.ok and tampered.anchor == f"closure 1 ({day})"
+    assert "does not match the payments of the sales it covers" in (tampered.problem or "")
 
 
 def test_closures_made_before_the_breakdown_keep_the_hash_they_were_signed_with() -> None:
@@ -236,3 +243,33 @@ def test_closures_made_before_the_breakdown_keep_the_hash_they_were_signed_with(
     old.update(dict.fromkeys(CLOSURE_MONEY, 0))
     assert closure_hash({**old, "breakdown": None}) == closure_hash(old)
     assert closure_hash({**old, "breakdown": "{}"}) != closure_hash(old)
+
+
+def test_sales_made_before_the_migration_are_filled_in_from_their_payment_method(
+    counter: Counter,
+) -> None:
+    service = counter.service
+    counter.identify(_resident(counter), "id", "id_checked")
+    counter.scan(BARCODE)
+    sale = counter.confirm(counter.state.basket_id, payment_method="mobile", operator="1001")
+    assert isinstance(sale, Sale)
+    refund = service.refund(sale.txn_id, reason="returned", operator="2001")
+    counter.scan(BARCODE)
+    paid = counter.self_pay(counter.state.basket_id, payment_method="bank_card", operator="1001")
+    assert isinstance(paid, SelfPaid)
+    ids = (sale.txn_id, refund.txn_id, paid.self_pay_id)
+    written = {i: tenders_of(service.ledger, i) for i in ids}
+    assert [m for m, _, _ in written[sale.txn_id]] == ["mobile"]
+    conn = service.ledger.conn  # the database as it was before m0007
+    conn.execute("DROP TABLE sale_tenders")
+    conn.execute("ALTER TABLE closures DROP COLUMN breakdown")
+    conn.execute("DELETE FROM _sqlite_migrations WHERE name = 'm0007_tender'")
+    conn.commit()
+    from sqlite_utils import Database
+
+    from terminal.ledger.schema_next import migrate
+
+    migrate(Database(conn))
+    assert {i: tenders_of(service.ledger, i) for i in ids} == written
+    service.close_day(None, "2001")
+    assert verify_ledger(service.ledger).ok
