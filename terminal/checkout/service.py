@@ -328,7 +328,9 @@ class CheckoutService:
                 record = sale_record(sale, settled, now, operator, payment_method, paid.rows())
                 appended = unit.append_sale(record)
                 if basket_id:
-                    outcome = outcome_of(appended, settled.offline, paid if tender else None)
+                    outcome = outcome_of(
+                        appended, settled.offline, paid if tender is not None else None
+                    )
                     remember_basket(self.ledger, basket_id, appended.txn_id, asdict(outcome))
                 unit.commit()
         if refusal is not None and not lifted:  # nothing was committed: the refusal is audited
@@ -344,7 +346,7 @@ class CheckoutService:
                 now,
             )
             raise refused
-        return outcome_of(appended, settled.offline, paid if tender else None)
+        return outcome_of(appended, settled.offline, paid if tender is not None else None)
 
     def _fresh_person(self, psn_cert: str) -> Mapping[str, Any] | None:
         if self.platform is None:
