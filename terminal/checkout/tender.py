@@ -32,6 +32,7 @@ __all__ = [
     "refund_parts",
     "settle_tender",
     "tender_from_form",
+    "tender_from_json",
 ]
 
 METHODS = ("cash", "bank_card", "mobile")
@@ -209,6 +210,33 @@ def parse_tender_args(specs: Sequence[str], cash_given: str | None = None) -> Te
                 "bad_tender", f"--cash-given {cash_given!r}: write an amount in yuan, e.g. 50.00"
             ) from None
     return TenderRequest(tuple(parts.items()), given)
+
+
+def tender_from_json(parts: object, cash_given: object, source: str = "request") -> TenderRequest:
+    """`{"cash": "20.00", "card": "5.00"}` and `"50.00"` of a JSON request (`POST
+    /api/checkout`'s `tender` and `cash_given`; either may be absent, None) → the request."""
+    if parts is not None and not isinstance(parts, dict):
+        raise CheckoutError(
+            "bad_tender",
+            f'{source}.tender: give {{METHOD: AMOUNT}}, e.g. {{"cash": "20.00", "card": "5.00"}}',
+        )
+    amounts: dict[str, int] = {}
+    for name, text in (parts or {}).items():
+        method = _method(str(name).lower())
+        if method in amounts:
+            raise CheckoutError("bad_tender", f"{source}.tender: {name} is given twice")
+        amounts[method] = _json_amount(f"{source}.tender.{name}", text)
+    given = None if cash_given is None else _json_amount(f"{source}.cash_given", cash_given)
+    return TenderRequest(tuple(amounts.items()), given)
+
+
+def _json_amount(field: str, text: object) -> int:
+    try:
+        return parse_money(text, field)
+    except ValueError:
+        raise CheckoutError(
+            "bad_tender", f'{field}: {text!r} is not an amount in yuan as text, e.g. "20.00"'
+        ) from None
 
 
 def tender_from_form(card: str, mobile: str, cash_given: str) -> TenderRequest:

@@ -4,11 +4,16 @@
 from __future__ import annotations
 
 import json
+import re
+import threading
+from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from terminal.bootstrap import open_terminal
 from terminal.checkout.counter import Counter
 from terminal.checkout.counter_state import Sale, SelfPaid
 from terminal.checkout.selfpay import refund_self_pay
@@ -23,11 +28,14 @@ from terminal.checkout.tender import (
     settle_tender,
     tender_from_form,
 )
+from terminal.config import load_config
 from terminal.errors import CheckoutError
 from terminal.identity.model import CERT_ID_NUMBER, Identity
 from terminal.ledger import closure_hash, day_report, tenders_of, verify_ledger
 from terminal.ledger.closures import pending_closure
 from terminal.web import i18n
+from terminal.web.app import Hooks, create_app
+from tests.conftest import HIGH_LIMITS
 
 from .test_counter import BARCODE
 
@@ -127,6 +135,9 @@ def test_any_split_of_the_amount_settles_and_the_change_is_exact(
 def test_every_tender_refusal_has_a_translation(language: str) -> None:
     catalogue = i18n.translations(language)
     assert [m for m in MESSAGES if catalogue.gettext(m) == m] == []
+    for message in MESSAGES:  # the same placeholders, so that the page can fill them in
+        names = set(re.findall(r"%\((\w+)\)s", message))
+        assert set(re.findall(r"%\((\w+)\)s", catalogue.gettext(message))) == names
 
 
 # -- at the counter, in the ledger, at day-end ----------------------------------------------
@@ -273,3 +284,31 @@ def test_sales_made_before_the_migration_are_filled_in_from_their_payment_method
     assert {i: tenders_of(service.ledger, i) for i in ids} == written
     service.close_day(None, "2001")
     assert verify_ledger(service.ledger).ok
+
+
+def test_the_http_sale_takes_a_tender_and_refuses_a_bad_one_writing_nothing(
+    make_config: Callable[..., Path], clean_env: None
+) -> None:
+    from tests.e2e.webauth import API_TOKEN, AUTH
+    from tests.unit.web.test_app import Client
+
+    service = open_terminal(
+        load_config(make_config(risk=HIGH_LIMITS, web={"api_token": API_TOKEN}))
+    )
+    client = Client(create_app(service, hooks=Hooks(), lock=threading.RLock()))
+    try:
+        basket = [{"barcode": BARCODE, "qty": "1"}]
+        body = {"self_pay": True, "basket": basket, "tender": {"card": "1.00", "cash": "x"}}
+        bad = client.post("/api/checkout", csrf=False, json=body, headers=AUTH)
+        assert bad.status_code == 422 and "request.tender.cash: 'x'" in bad.json()["message"]
+        body = {"self_pay": True, "basket": basket, "cash_given": "1000.00"}
+        done = client.post("/api/checkout", csrf=False, json=body, headers=AUTH)
+        assert done.status_code == 200, done.text
+        tender = done.json()["tender"]
+        total = done.json()["total"]
+        assert tender["parts"] == {"cash": total} and tender["given"] == "1000.00"
+        assert tenders_of(service.ledger, done.json()["self_pay_id"])[0][2] == 100000
+        assert service.ledger.query("SELECT COUNT(*) FROM self_pay_sales")[0][0] == 1
+    finally:
+        client.close()
+        service.ledger.close()
