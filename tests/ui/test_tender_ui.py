@@ -72,7 +72,8 @@ def test_cash_handed_over_gives_the_change_and_the_day_shows_it_by_method_and_ca
     due = int(tender.get_attribute("data-due") or "0")
     assert due > 500
     cash_part = due - 500
-    page.get_by_test_id("card-amount").fill("5.00")  # 5.00 by bank card, the rest in cash
+    page.get_by_test_id("split").click()  # 5.00 by bank card, the rest in cash
+    page.get_by_test_id("card-amount").fill("5.00")
     page.get_by_test_id("cash-given").fill(_yuan(cash_part - 1))
     expect(page.get_by_test_id("change")).to_contain_text("还差 ¥0.01")
     page.get_by_test_id("self-pay-button").click()  # too little cash: refused, nothing sold

@@ -32,6 +32,7 @@
       const i = $(`#${form} input[name=${name}]`);
       if (!i) return;
       i.value = value;
+      if (value) { const d = i.closest("details"); if (d) d.open = true; }
       if (focused) refocus = i;
     });
     $$("fieldset.tender", fresh).forEach(showChange);
