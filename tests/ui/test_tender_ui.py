@@ -5,6 +5,8 @@ sold as self-pay (nobody identified), whose whole total the customer pays."""
 
 from __future__ import annotations
 
+import csv
+import io
 import shutil
 import threading
 from collections.abc import Callable, Iterator
@@ -100,6 +102,14 @@ def test_cash_handed_over_gives_the_change_and_the_day_shows_it_by_method_and_ca
     expect(breakdown.locator(f"tr[data-operator='{CASHIER[0]}']")).to_contain_text(_yuan(due))
     drawer = _yuan(20000 + cash_part)  # the opening float and the cash part
     expect(page.get_by_test_id("breakdown-drawer")).to_have_text(drawer)
+    exported = page.request.get(page.get_by_test_id("csv").get_attribute("href") or "")
+    [row] = [r for r in csv.DictReader(io.StringIO(exported.text().lstrip("\ufeff")))]
+    assert (row["txn_id"], row["paid_cash"], row["paid_bank_card"]) == (
+        sale_id,
+        _yuan(cash_part),
+        "5.00",
+    )
+    assert (row["paid_mobile"], row["cash_given"]) == ("", "100.00")
     page.get_by_test_id("x-report-button").click()
     expect(page.get_by_test_id("x-breakdown-drawer")).to_have_text(drawer)
     shot(page, "tender-02-day-breakdown")
