@@ -186,13 +186,10 @@ def parse_tender_args(specs: Sequence[str], cash_given: str | None = None) -> Te
     Each method at most once; a bad entry is a `CheckoutError("bad_tender")` naming it."""
     parts: dict[str, int] = {}
     for spec in specs:
-        name, sep, text = spec.partition("=")
+        name, _, text = spec.partition("=")
         name = name.strip().lower()
-        try:
-            amount = parse_money(text.strip(), name)
-        except ValueError:
-            sep = ""
-        if not sep:
+        amount = _cli_amount(text.strip())
+        if amount is None:
             raise CheckoutError(
                 "bad_tender",
                 f"--tender {spec!r}: write METHOD=AMOUNT in yuan, e.g. cash=20.00 or card=5.00",
@@ -201,15 +198,19 @@ def parse_tender_args(specs: Sequence[str], cash_given: str | None = None) -> Te
         if method in parts:
             raise CheckoutError("bad_tender", f"--tender {spec!r}: {name} is given twice")
         parts[method] = amount
-    given = None
-    if cash_given is not None:
-        try:
-            given = parse_money(cash_given, "cash given")
-        except ValueError:
-            raise CheckoutError(
-                "bad_tender", f"--cash-given {cash_given!r}: write an amount in yuan, e.g. 50.00"
-            ) from None
+    given = None if cash_given is None else _cli_amount(cash_given)
+    if cash_given is not None and given is None:
+        raise CheckoutError(
+            "bad_tender", f"--cash-given {cash_given!r}: write an amount in yuan, e.g. 50.00"
+        )
     return TenderRequest(tuple(parts.items()), given)
+
+
+def _cli_amount(text: str) -> int | None:
+    try:
+        return parse_money(text, "amount")
+    except ValueError:
+        return None
 
 
 def tender_from_json(parts: object, cash_given: object, source: str = "request") -> TenderRequest:
