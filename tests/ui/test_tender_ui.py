@@ -68,7 +68,8 @@ def test_cash_handed_over_gives_the_change_and_the_day_shows_it_by_method_and_ca
     _sign_in(page, CASHIER)
     page.goto("/")
     scan(page, BARCODES[1])
-    scan(page, BARCODES[1])
+    scan(page, BARCODES[2])
+    expect(page.get_by_test_id("lines").locator("tbody tr")).to_have_count(2)  # both answered
     tender = page.get_by_test_id("tender")
     expect(tender).to_be_visible()
     due = int(tender.get_attribute("data-due") or "0")
