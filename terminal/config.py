@@ -124,6 +124,13 @@ class WebConfig:
     idle_signout_min: int = field(default=15, metadata={"min": 1})
 
 
+@dataclass(frozen=True, slots=True)
+class TillConfig:
+    # the cash drawer (issue 13): the float it starts each closure period with, counted in the
+    # drawer expected of the X report and the day's closure
+    opening_float: int = _money("0.00", "the cash in the drawer at the start of the day")
+
+
 _SECTIONS: dict[str, type] = {
     "terminal": TerminalConfig,
     "platform": PlatformConfig,
@@ -133,6 +140,7 @@ _SECTIONS: dict[str, type] = {
     "risk": RiskConfig,
     "printer": PrinterConfig,
     "web": WebConfig,
+    "till": TillConfig,
 }
 
 
@@ -149,6 +157,7 @@ class Config:
     risk: RiskConfig
     printer: PrinterConfig
     web: WebConfig
+    till: TillConfig = TillConfig()
 
     @property
     def base_dir(self) -> Path:

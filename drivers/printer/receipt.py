@@ -90,6 +90,10 @@ class Receipt:
     ledger_hash: str  # 64 hex; "" for a self-pay sale
     verify_text: str  # what the QR code encodes; "" for a self-pay sale
     language: str = "zh"  # "zh" | "en"
+    # how `cash_fen` was paid, `(method, fen)` per method (a refund's negated; empty: by
+    # `payment_method` alone), and the cash handed over (the change is the difference)
+    tenders: tuple[tuple[str, int], ...] = ()
+    cash_given_fen: int | None = None
 
     def __post_init__(self) -> None:
         money = (self.medfee_fen, self.fund_fen, self.acct_fen, self.cash_fen, self.seq)
@@ -110,6 +114,17 @@ class Receipt:
                 raise ValueError(f"receipt {self.txn_id}: a self-pay sale has no ledger entry")
         elif not _HEX64.fullmatch(self.ledger_hash):
             raise ValueError(f"receipt {self.txn_id}: ledger_hash must be 64 hex digits")
+        self._check_tenders()
+
+    def _check_tenders(self) -> None:
+        if not all(m in PAYMENT_METHODS and m and _is_int(a) for m, a in self.tenders):
+            raise ValueError(f"receipt {self.txn_id}: tenders must be (method, int fen)")
+        if self.tenders and sum(a for _, a in self.tenders) != self.cash_fen:
+            raise ValueError(f"receipt {self.txn_id}: the tenders do not add up to the cash paid")
+        cash = dict(self.tenders).get("cash", 0)
+        given = self.cash_given_fen
+        if given is not None and (not _is_int(given) or given < cash):
+            raise ValueError(f"receipt {self.txn_id}: less cash handed over than the cash part")
 
 
 def format_fen(fen: int) -> str:
@@ -142,6 +157,8 @@ class Labels:
     acct: str
     cash: str
     payment_method: str
+    tendered: str
+    change: str
     txn_id: str
     orig_txn_id: str
     seq: str
@@ -171,6 +188,8 @@ _ZH = Labels(
     acct="个人账户支付",
     cash="个人现金支付",
     payment_method="支付方式",
+    tendered="实收现金",
+    change="找零",
     txn_id="流水号",
     orig_txn_id="原流水号",
     seq="账本序号",
@@ -200,6 +219,8 @@ _EN = Labels(
     acct="Personal account paid",
     cash="Cash paid",
     payment_method="Payment method",
+    tendered="Cash tendered",
+    change="Change",
     txn_id="Transaction",
     orig_txn_id="Original transaction",
     seq="Ledger seq",
@@ -319,8 +340,18 @@ def present(receipt: Receipt) -> ReceiptView:
             Field(lab.acct, format_fen(receipt.acct_fen)),
             Field(lab.cash, format_fen(receipt.cash_fen)),
         ]
-    if receipt.payment_method:
+    if len(receipt.tenders) > 1:  # a split: what each method paid
+        totals += [Field(lab.methods[m], format_fen(a)) for m, a in receipt.tenders]
+    elif receipt.tenders:
+        totals.append(Field(lab.payment_method, lab.methods[receipt.tenders[0][0]]))
+    elif receipt.payment_method:
         totals.append(Field(lab.payment_method, lab.methods[receipt.payment_method]))
+    if receipt.cash_given_fen is not None:
+        change = receipt.cash_given_fen - dict(receipt.tenders).get("cash", 0)
+        totals += [
+            Field(lab.tendered, format_fen(receipt.cash_given_fen)),
+            Field(lab.change, format_fen(change)),
+        ]
     footer = [Field(lab.txn_id, receipt.txn_id)]
     if receipt.orig_txn_id is not None:
         footer.append(Field(lab.orig_txn_id, receipt.orig_txn_id))

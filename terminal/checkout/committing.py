@@ -14,10 +14,12 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from terminal.checkout.model import SaleOutcome
 from terminal.checkout.pricing import HeldReference
+from terminal.checkout.tender import Tender
 from terminal.identity.hotlist import HotlistIndex, hotlist_match
 from terminal.identity.model import Identity
-from terminal.ledger import SaleRecord, SqliteLedger, WriteUnit, insurance_refusal
+from terminal.ledger import Appended, SaleRecord, SqliteLedger, WriteUnit, insurance_refusal
 from terminal.risk import Refusal, RiskLimits, RiskState, check_limits
 from terminal.settlement import (
     Accumulators,
@@ -29,7 +31,14 @@ from terminal.settlement import (
 )
 from terminal.settlement.money import parse_money
 
-__all__ = ["SaleRequest", "Settlement", "mask_psn_cert", "sale_record", "settle_in_unit"]
+__all__ = [
+    "SaleRequest",
+    "Settlement",
+    "mask_psn_cert",
+    "outcome_of",
+    "sale_record",
+    "settle_in_unit",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,8 +136,9 @@ def sale_record(
     now: datetime,
     operator: str | None,
     payment_method: str | None,
+    tenders: tuple[tuple[str, int, int | None], ...] | None = None,
 ) -> SaleRecord:
-    """The ledger's record of a settled sale."""
+    """The ledger's record of a settled sale (`tenders`: how the person paid, `Tender.rows`)."""
     assert settled.result is not None and settled.before is not None  # refused before settling
     identity = sale.identity
     return SaleRecord(
@@ -150,6 +160,7 @@ def sale_record(
         year=settled.year,
         ecard_cti=identity.ecard_cti,
         ecard_exp=identity.ecard_exp,
+        tenders=tenders,
     )
 
 
@@ -197,3 +208,17 @@ def _parse_time(text: str | None) -> datetime | None:
 def mask_psn_cert(psn_cert: str) -> str:
     """An ID number as the audit log keeps it: region and check character only."""
     return psn_cert[:6] + "*" * max(0, len(psn_cert) - 7) + psn_cert[-1:]
+
+
+def outcome_of(appended: Appended, offline: bool, paid: Tender | None) -> SaleOutcome:
+    """What checkout hands back for a sale just appended, paid by `paid` (None: the caller gave
+    no tender, so the answer has none, as before tender existed)."""
+    return SaleOutcome(
+        appended.txn_id,
+        appended.seq,
+        appended.hash,
+        offline,
+        appended.upload_input["result"],
+        appended.upload_input,
+        paid.to_json() if paid is not None else None,
+    )

@@ -50,6 +50,7 @@ from terminal.checkout.parking import Parking
 from terminal.checkout.scanning import Scanning
 from terminal.checkout.selfpay import PAYMENT_METHODS, self_pay_lines, sell_self_pay
 from terminal.checkout.service import CheckoutRefused, CheckoutService
+from terminal.checkout.tender import TenderRequest
 from terminal.errors import CheckoutError, LedgerError, MedposError
 
 __all__ = [
@@ -192,9 +193,11 @@ class Counter(Identifying, Scanning, Parking):
         operator: str,
         approved_by: str | None = None,
         basket_version: int | None = None,
+        tender: TenderRequest | None = None,
     ) -> Sale | SelfPaid:
         """Commit the basket `basket_id` as shown at `basket_version` (a basket changed since is
-        refused); the same basket confirmed again gives the same sale."""
+        refused), paid as `tender` says (None: all by `payment_method`); the same basket
+        confirmed again gives the same sale."""
         with self.lock:
             done = self._already(basket_id, basket_version)
             if done is not None:
@@ -210,6 +213,7 @@ class Counter(Identifying, Scanning, Parking):
                     payment_method=payment_method,
                     source="counter",
                     approved_by=approved_by,
+                    tender=tender,
                 )
             except CheckoutRefused as exc:
                 st.problem = (exc.code, str(exc))
@@ -225,6 +229,7 @@ class Counter(Identifying, Scanning, Parking):
                 basket_id=basket_id,
                 offline=outcome.offline,
                 setlinfo=outcome.result["setlinfo"],
+                tender=outcome.tender,
             )
             self._committed(sale)
         # printed after the commit and outside the lock: a slow printer does not hold the counter
@@ -281,6 +286,7 @@ class Counter(Identifying, Scanning, Parking):
         payment_method: str,
         operator: str,
         basket_version: int | None = None,
+        tender: TenderRequest | None = None,
     ) -> Sale | SelfPaid:
         """Sell the basket `basket_id` without insurance; again, the same sale."""
         with self.lock:
@@ -302,12 +308,14 @@ class Counter(Identifying, Scanning, Parking):
                 reason=reason,
                 operator=operator,
                 source="counter",
+                tender=tender,
             )
             sale = SelfPaid(
                 self_pay_id=outcome.self_pay_id,
                 basket_id=basket_id,
                 total=outcome.record.total,
                 payment_method=outcome.record.payment_method,
+                tender=outcome.tender.to_json() if outcome.tender is not None else None,
             )
             self._committed(sale)
         self.print_sale(sale)

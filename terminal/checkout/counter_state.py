@@ -56,6 +56,7 @@ class Sale:
     setlinfo: dict[str, Any]
     printed: str = ""
     print_error: str = ""
+    tender: dict[str, Any] | None = None  # `Tender.to_json`: the split, cash given, change
 
     @property
     def receipt_id(self) -> str:
@@ -73,6 +74,7 @@ class SelfPaid:
     payment_method: str
     printed: str = ""
     print_error: str = ""
+    tender: dict[str, Any] | None = None  # `Tender.to_json`: the split, cash given, change
 
     @property
     def receipt_id(self) -> str:

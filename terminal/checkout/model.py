@@ -50,6 +50,7 @@ class SaleOutcome:
     offline: bool
     result: dict[str, Any]
     upload_input: dict[str, Any]
+    tender: dict[str, Any] | None = None  # `Tender.to_json` (None: an answer stored before)
 
     def line(self) -> dict[str, Any]:
         """The JSON line `medpos checkout` prints after each commit."""
@@ -58,6 +59,7 @@ class SaleOutcome:
             "seq": self.seq,
             "hash": self.hash,
             "setlinfo": self.result["setlinfo"],
+            **({"tender": self.tender} if self.tender is not None else {}),
         }
 
 

@@ -18,6 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from terminal.checkout.tender import Tender, TenderRequest
 from terminal.errors import CheckoutError, InvalidInputError, LedgerError
 from terminal.ledger import SelfPayLine, SelfPayRecord, record_self_pay
 from terminal.ledger import refund_self_pay as _record_refund
@@ -50,6 +51,7 @@ class SelfPayOutcome:
 
     record: SelfPayRecord
     created: bool
+    tender: Tender | None = None  # how it was paid (None: a sale made before, or a refund)
 
     @property
     def self_pay_id(self) -> str:
@@ -63,6 +65,7 @@ class SelfPayOutcome:
             "self_pay_id": self.record.self_pay_id,
             **({"orig_self_pay_id": refund} if refund is not None else {}),
             "total": format_fen(self.record.total),
+            **({"tender": self.tender.to_json()} if self.tender is not None else {}),
             "lines": [
                 {
                     "code": line.code,
@@ -120,12 +123,14 @@ def sell_self_pay(
     reason: str,
     operator: str | None = None,
     source: str = "basket",
+    tender: TenderRequest | None = None,
 ) -> SelfPayOutcome:
     """Price and record a self-pay sale of `basket` (lines `{code | barcode, qty, price?}`).
 
     `reason`: why insurance was not used (a refusal or problem code, `not_identified`, or
     `requested` when the caller asked for it). The same `basket_id` again returns the first sale.
-    Everything is checked before anything is written."""
+    `tender`: how the total is paid (None: all by `payment_method`). Everything is checked
+    before anything is written."""
     if not isinstance(basket_id, str) or not _BASKET_ID.fullmatch(basket_id):
         raise CheckoutError(
             "bad_basket_id",
@@ -141,6 +146,7 @@ def sell_self_pay(
         raise CheckoutError("bad_reason", f"{source}: reason {reason!r} is not a reason code")
     catalogue = service.reference().catalogue
     lines = self_pay_lines(catalogue, service.price_basket(basket, source), source)
+    paid = (tender or TenderRequest()).settle(sum(line.amount for line in lines), payment_method)
     record, created = record_self_pay(
         service.ledger,
         basket_id=basket_id,
@@ -149,8 +155,9 @@ def sell_self_pay(
         payment_method=payment_method,
         reason=reason,
         lines=lines,
+        tenders=paid.rows(),
     )
-    return SelfPayOutcome(record, created)
+    return SelfPayOutcome(record, created, paid if created and tender is not None else None)
 
 
 def refund_self_pay(

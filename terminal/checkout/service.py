@@ -18,7 +18,13 @@ from datetime import date, datetime
 from typing import Any
 
 from terminal.checkout.clock import Clock, SystemClock
-from terminal.checkout.committing import SaleRequest, mask_psn_cert, sale_record, settle_in_unit
+from terminal.checkout.committing import (
+    SaleRequest,
+    mask_psn_cert,
+    outcome_of,
+    sale_record,
+    settle_in_unit,
+)
 from terminal.checkout.model import (
     SOFT_LIMITS,
     CheckoutRefused,
@@ -28,6 +34,7 @@ from terminal.checkout.model import (
     SaleOutcome,
 )
 from terminal.checkout.pricing import HeldReference, Reference, price_basket
+from terminal.checkout.tender import TenderRequest
 from terminal.config import Config
 from terminal.errors import CheckoutError, LedgerError
 from terminal.identity.hotlist import HotlistIndex
@@ -132,6 +139,7 @@ class CheckoutService:
         operator: str | None = None,
         payment_method: str | None = None,
         basket_id: str | None = None,
+        tender: TenderRequest | None = None,
     ) -> SaleOutcome:
         """The headless sale of a hospital system's claim (identity: the ID number, type 02).
 
@@ -146,6 +154,7 @@ class CheckoutService:
             operator=operator,
             payment_method=payment_method,
             basket_id=basket_id,
+            tender=tender,
         )
 
     def prepare_claim(self, claim: Mapping[str, Any], source: str = "claim") -> PreparedClaim:
@@ -173,6 +182,7 @@ class CheckoutService:
         operator: str | None = None,
         payment_method: str | None = None,
         basket_id: str | None = None,
+        tender: TenderRequest | None = None,
     ) -> SaleOutcome:
         """The commit path of a validated claim: limits, settlement, the one transaction."""
         _check_basket_id(basket_id, prepared.source)
@@ -190,7 +200,11 @@ class CheckoutService:
             parsed=prepared.parsed,
         )
         return self._commit(
-            sale, operator=operator, payment_method=payment_method, basket_id=basket_id
+            sale,
+            operator=operator,
+            payment_method=payment_method,
+            basket_id=basket_id,
+            tender=tender,
         )
 
     def sell(
@@ -203,13 +217,18 @@ class CheckoutService:
         payment_method: str | None = None,
         source: str = "basket",
         approved_by: str | None = None,
+        tender: TenderRequest | None = None,
     ) -> SaleOutcome:
         """A sale to a verified card or e-card holder, priced from the catalogue.
 
         `approved_by`: the supervisor who approved going past a soft limit (`SOFT_LIMITS`)."""
         sale = self._basket_sale(identity, basket, med_type=med_type, source=source)
         return self._commit(
-            sale, operator=operator, payment_method=payment_method, approved_by=approved_by
+            sale,
+            operator=operator,
+            payment_method=payment_method,
+            approved_by=approved_by,
+            tender=tender,
         )
 
     def quote(
@@ -277,6 +296,7 @@ class CheckoutService:
         payment_method: str | None,
         approved_by: str | None = None,
         basket_id: str | None = None,
+        tender: TenderRequest | None = None,
     ) -> SaleOutcome:
         """Settle and commit one sale in one unit of work, or refuse it (audited) and raise."""
         now = self.local_now()
@@ -301,10 +321,16 @@ class CheckoutService:
                         },
                         now,
                     )
-                record = sale_record(sale, settled, now, operator, payment_method)
+                assert settled.result is not None  # settled, so not refused before settling
+                paid = (tender or TenderRequest()).settle(
+                    settled.result.psn_cash_pay, payment_method
+                )
+                record = sale_record(sale, settled, now, operator, payment_method, paid.rows())
                 appended = unit.append_sale(record)
                 if basket_id:
-                    outcome = _outcome(appended, settled.offline)
+                    outcome = outcome_of(
+                        appended, settled.offline, paid if tender is not None else None
+                    )
                     remember_basket(self.ledger, basket_id, appended.txn_id, asdict(outcome))
                 unit.commit()
         if refusal is not None and not lifted:  # nothing was committed: the refusal is audited
@@ -320,7 +346,7 @@ class CheckoutService:
                 now,
             )
             raise refused
-        return _outcome(appended, settled.offline)
+        return outcome_of(appended, settled.offline, paid if tender is not None else None)
 
     def _fresh_person(self, psn_cert: str) -> Mapping[str, Any] | None:
         if self.platform is None:
@@ -361,7 +387,8 @@ class CheckoutService:
     def close_day(self, day: date | None, operator: str | None) -> dict[str, Any]:
         """The signed closure of `day` (default: today in the region)."""
         now = self.local_now()
-        return close_day(self.ledger, day or now.date(), operator=operator, at=now)
+        day, till = day or now.date(), self.config.till.opening_float
+        return close_day(self.ledger, day, operator=operator, at=now, opening_float=till)
 
 
 def _check_basket_id(basket_id: str | None, source: str) -> None:
@@ -369,14 +396,3 @@ def _check_basket_id(basket_id: str | None, source: str) -> None:
         raise CheckoutError(
             "bad_basket_id", f"{source}: basket_id: 1 to 64 letters, digits or . _ : -"
         )
-
-
-def _outcome(appended: Appended, offline: bool) -> SaleOutcome:
-    return SaleOutcome(
-        appended.txn_id,
-        appended.seq,
-        appended.hash,
-        offline,
-        appended.upload_input["result"],
-        appended.upload_input,
-    )

@@ -17,7 +17,12 @@ from terminal.cli._common import Context, emit_json, fail, open_service, read_js
 
 __all__ = ["register"]
 
-_BAD_INPUT = ("bad_basket", "bad_basket_id")  # CheckoutError codes that exit 2
+_BAD_INPUT = (
+    "bad_basket",
+    "bad_basket_id",
+    "bad_tender",
+    "cash_short",
+)  # CheckoutError codes that exit 2
 
 
 def register(sub: Any) -> None:
@@ -33,6 +38,18 @@ def register(sub: Any) -> None:
     p.add_argument("--db", metavar="PATH", help="terminal database (default: from config)")
     p.add_argument("--operator", help="operator id recorded with the sale")
     p.add_argument("--payment-method", choices=["cash", "bank_card", "mobile"], default="cash")
+    p.add_argument(
+        "--tender",
+        action="append",
+        default=[],
+        metavar="METHOD=AMOUNT",
+        help="how the customer pays their part, METHOD cash, card or mobile, AMOUNT in yuan; "
+        "repeat to split (--tender cash=20.00 --tender card=5.00); the parts add up to what the "
+        "customer pays exactly (default: all by --payment-method)",
+    )
+    p.add_argument(
+        "--cash-given", metavar="AMOUNT", help="the cash handed over: the change is printed"
+    )
     p.add_argument(
         "--self-pay",
         action="store_true",
@@ -73,6 +90,7 @@ def _checkout(args: argparse.Namespace, ctx: Context) -> int:
         return fail(str(exc), 2)
     service = open_service(ctx, args.db)
     try:
+        tender = _tender(args)
         identity = _card_identity(args, service) if args.card else None
         if args.ecard:
             text = sys.stdin.readline().rstrip("\r\n") if args.ecard == "-" else args.ecard
@@ -85,6 +103,7 @@ def _checkout(args: argparse.Namespace, ctx: Context) -> int:
                     operator=args.operator,
                     payment_method=args.payment_method,
                     basket_id=_nth_basket(args.basket_id, i, args.repeat),
+                    tender=tender,
                 )
             else:
                 outcome = service.sell(
@@ -94,6 +113,7 @@ def _checkout(args: argparse.Namespace, ctx: Context) -> int:
                     operator=args.operator,
                     payment_method=args.payment_method,
                     source=args.basket,
+                    tender=tender,
                 )
             emit_json(outcome.line())
     except InvalidInputError as exc:
@@ -111,6 +131,15 @@ def _checkout(args: argparse.Namespace, ctx: Context) -> int:
         emit_json({"error": exc.code, "message": str(exc)})
         return fail(str(exc), code)
     return 0
+
+
+def _tender(args: argparse.Namespace) -> Any:
+    """`--tender` and `--cash-given` as a `TenderRequest` (None: all by --payment-method)."""
+    from terminal.checkout.tender import parse_tender_args
+
+    if not args.tender and args.cash_given is None:
+        return None
+    return parse_tender_args(args.tender, args.cash_given)
 
 
 def _nth_basket(basket_id: str | None, i: int, repeat: int) -> str | None:
@@ -136,6 +165,7 @@ def _self_pay(args: argparse.Namespace, ctx: Context) -> int:
     basket: Any = claim.get("basket") if isinstance(claim, dict) else None
     service = open_service(ctx, args.db)
     try:
+        tender = _tender(args)
         for _ in range(args.repeat):
             outcome = sell_self_pay(
                 service,
@@ -145,6 +175,7 @@ def _self_pay(args: argparse.Namespace, ctx: Context) -> int:
                 reason="requested",
                 operator=args.operator,
                 source=args.claim,
+                tender=tender,
             )
             emit_json(outcome.line())
     except CheckoutError as exc:

@@ -4,7 +4,8 @@
   signed, and each covering exactly the sales, reversals and self-pay sales of its days (its
   range starts right after the previous closure's, its counts and sums are those of the rows, and
   the first row after it is dated after its day, or was made after the closure was signed: a sale
-  made after its day's closure was possible before time was checked to run forward).
+  made after its day's closure was possible before time was checked to run forward). A closure
+  with a `breakdown` (since m0007) matches the payments of the sales it covers (`sale_tenders`).
 - The platform (`verify_platform`): the hash each acknowledgement was given for, and the
   platform's chain head from the last acknowledgement, against the local sales chain. Someone
   holding the database and the device key can re-sign anything local; what the platform
@@ -16,6 +17,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from sync.protocol.canonical import canonical_json
 from terminal.ledger.closures import (
     CLOSURE_MONEY,
     SELF_PAY_FIELDS,
@@ -25,6 +27,7 @@ from terminal.ledger.closures import (
     totals_of,
 )
 from terminal.ledger.store import SqliteLedger
+from terminal.ledger.tenders import breakdown
 
 __all__ = ["closure_faults", "platform_faults"]
 
@@ -37,6 +40,7 @@ def closure_faults(ledger: SqliteLedger) -> tuple[str, str] | None:
     rows = ledger.query("SELECT * FROM closures ORDER BY closure_no")
     for row in rows:
         c = dict(row)
+        start = (after_seq, after_self_pay)
         where = f"closure {c['closure_no']} ({c['setl_date']})"
         if c["closure_no"] != expected:
             return where, f"closure {expected} is missing: closures were deleted or renumbered"
@@ -82,10 +86,29 @@ def closure_faults(ledger: SqliteLedger) -> tuple[str, str] | None:
                     f"self-pay sale {later[0]} is dated {later[1]} but the closure does not "
                     "cover it"
                 )
+        if c.get("breakdown") is not None and _breakdown_of(conn, c, start) != c["breakdown"]:
+            return where, (
+                "does not match the payments of the sales it covers (by method or cashier): "
+                "how those sales were paid was changed after the closure was signed"
+            )
     fault = closure_head_fault(conn)
     if fault is not None:
         return "closures", fault
     return None
+
+
+def _breakdown_of(conn: Any, c: dict[str, Any], start: tuple[int, int]) -> str:
+    """The canonical breakdown text of the rows closure `c` covers, with its own float."""
+    float_fen = json.loads(c["breakdown"])["drawer"]["float"]
+    found = breakdown(
+        conn,
+        "t.seq > ? AND t.seq <= ?",
+        (start[0], c["last_seq"] if c["last_seq"] is not None else start[0]),
+        "s.id > ? AND s.id <= ?",
+        (start[1], c["self_pay_last_id"]),
+        float_fen,
+    )
+    return canonical_json(found).decode()
 
 
 def platform_faults(ledger: SqliteLedger) -> tuple[int, str] | None:

@@ -6,6 +6,12 @@ of the sale it reverses), the first and last `seq`, the `hash` of the last entry
 previous closure's hash, and is signed by the device key. It also counts the self-pay sales (no
 insurance, outside the sales chain: `terminal/ledger/selfpay.py`) covered the same way, a self-pay
 refund −1 with its (negative) total.
+
+A closure made since migration m0007 also holds `breakdown` (`terminal/ledger/tenders.py`): the
+payments by method and by operator, the self-pay sales and refunds gross and the cash drawer
+expected, as canonical JSON text, hashed when present (older closures have none and keep the hash
+they were signed with). `pending_closure` is the closure `close_day` would write now, written
+nowhere: the X report.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from terminal.errors import LedgerCorruptError, LedgerError
 from terminal.ledger.records import GENESIS_HASH
 from terminal.ledger.schema import SETLINFO_MONEY
 from terminal.ledger.store import SqliteLedger
+from terminal.ledger.tenders import breakdown
 
 __all__ = [
     "CLOSURE_MONEY",
@@ -32,6 +39,7 @@ __all__ = [
     "day_totals",
     "closure_head_fault",
     "get_closure",
+    "pending_closure",
     "signed_amounts_sql",
     "totals_of",
 ]
@@ -64,6 +72,8 @@ def closure_hash(closure: Mapping[str, Any]) -> str:
     """Hex SHA-256 of the canonical JSON of the closure's fields (all but `hash` and `sig`)."""
     fields = {k: closure[k] for k in _HASHED}
     fields.update((k, closure[k]) for k in SELF_PAY_FIELDS if closure.get(k) is not None)
+    if closure.get("breakdown") is not None:  # closures made since m0007 (tender)
+        fields["breakdown"] = closure["breakdown"]
     return hashlib.sha256(canonical_json(fields)).hexdigest()
 
 
@@ -88,13 +98,20 @@ SELF_PAY_SUMS = (
 )
 
 
-def day_totals(ledger: SqliteLedger, day: date) -> dict[str, Any]:
-    """Live totals of the sales and reversals dated `day` (not a closure: nothing is signed)."""
-    row = ledger.conn.execute(signed_amounts_sql("t.setl_date = ?"), (day.isoformat(),)).fetchone()
-    count, total = ledger.conn.execute(
-        SELF_PAY_SUMS + "WHERE setl_date = ?", (day.isoformat(),)
-    ).fetchone()
-    return {**totals_of(row), "self_pay_count": count, "self_pay_total": total}
+def day_totals(ledger: SqliteLedger, day: date, opening_float: int = 0) -> dict[str, Any]:
+    """Live totals of the sales and reversals dated `day` (not a closure: nothing is signed),
+    with their `breakdown` (a dict)."""
+    d = (day.isoformat(),)
+    row = ledger.conn.execute(signed_amounts_sql("t.setl_date = ?"), d).fetchone()
+    count, total = ledger.conn.execute(SELF_PAY_SUMS + "WHERE setl_date = ?", d).fetchone()
+    parts = breakdown(ledger.conn, "t.setl_date = ?", d, "s.setl_date = ?", d, opening_float)
+    return {**totals_of(row), "self_pay_count": count, "self_pay_total": total, "breakdown": parts}
+
+
+def breakdown_of(closure: Mapping[str, Any]) -> dict[str, Any] | None:
+    """A stored closure's `breakdown` as a dict (None: a closure made before m0007)."""
+    text = closure.get("breakdown")
+    return json.loads(text) if isinstance(text, str) else None
 
 
 def get_closure(ledger: SqliteLedger, day: date) -> dict[str, Any] | None:
@@ -133,9 +150,15 @@ def closure_head_fault(conn: sqlite3.Connection) -> str | None:
 
 
 def close_day(
-    ledger: SqliteLedger, day: date, *, operator: str | None, at: datetime
+    ledger: SqliteLedger,
+    day: date,
+    *,
+    operator: str | None,
+    at: datetime,
+    opening_float: int = 0,
 ) -> dict[str, Any]:
-    """Write and return the signed closure of `day`; a closed or out-of-order day is refused."""
+    """Write and return the signed closure of `day`; a closed or out-of-order day is refused.
+    `opening_float`: the cash the drawer started with (fen), part of the drawer expected."""
     with ledger.write() as unit:
         conn = ledger.conn
         fault = closure_head_fault(conn)
@@ -144,41 +167,7 @@ def close_day(
                 f"{fault}; nothing was signed: run `medpos ledger verify` and restore the "
                 "database from backup"
             )
-        last = conn.execute(
-            "SELECT closure_no, setl_date, last_seq, last_hash, hash, self_pay_last_id "
-            "FROM closures ORDER BY closure_no DESC LIMIT 1"
-        ).fetchone()
-        if last is not None and last[1] >= day.isoformat():
-            if last[1] == day.isoformat():
-                raise LedgerError(f"{day} is already closed: print it with `medpos report day`")
-            raise LedgerError(f"{day} cannot be closed: a later day ({last[1]}) is closed already")
-        # the last entry any closure covered (a closure of a day without sales covers none)
-        after_seq = conn.execute("SELECT COALESCE(MAX(last_seq), 0) FROM closures").fetchone()[0]
-        prev_covered_hash = last[3] if last is not None else GENESIS_HASH
-        end = conn.execute(
-            "SELECT MAX(seq) FROM txns WHERE seq > ? AND setl_date <= ?",
-            (after_seq, day.isoformat()),
-        ).fetchone()[0]
-        if end is None:
-            totals = totals_of((0, 0, None, None, *([0] * len(CLOSURE_MONEY))))
-            last_hash = prev_covered_hash
-        else:
-            totals = totals_of(
-                conn.execute(
-                    signed_amounts_sql("t.seq > ? AND t.seq <= ?"), (after_seq, end)
-                ).fetchone()
-            )
-            last_hash = conn.execute("SELECT hash FROM ledger WHERE seq = ?", (end,)).fetchone()[0]
-        closure: dict[str, Any] = {
-            "closure_no": (last[0] + 1) if last is not None else 1,
-            "setl_date": day.isoformat(),
-            "last_hash": last_hash,
-            "prev_closure_hash": last[4] if last is not None else GENESIS_HASH,
-            "closed_at": at.isoformat(timespec="seconds"),
-            "operator": operator,
-            **totals,
-            **_self_pay_covered(conn, last[5] if last is not None else None, day),
-        }
+        closure = _next_closure(conn, day, operator, at, opening_float, refuse_closed=True)
         closure["hash"] = closure_hash(closure)
         closure["sig"] = ledger.key.sign_b64(bytes.fromhex(closure["hash"]))
         cols = list(closure)
@@ -211,3 +200,72 @@ def _self_pay_covered(conn: sqlite3.Connection, after: int | None, day: date) ->
     span = (after, end)
     count, total = conn.execute(SELF_PAY_SUMS + "WHERE id > ? AND id <= ?", span).fetchone()
     return {"self_pay_count": count, "self_pay_total": total, "self_pay_last_id": end}
+
+
+def pending_closure(
+    ledger: SqliteLedger, day: date, *, at: datetime, opening_float: int = 0
+) -> dict[str, Any]:
+    """The X report: the figures the closure of `day` would hold if made now (from the last
+    closure on, up to `day`), unsigned and written nowhere; `breakdown` as a dict."""
+    with ledger.write():  # one snapshot; never committed, so nothing changes
+        closure = _next_closure(ledger.conn, day, None, at, opening_float, refuse_closed=False)
+    return {**closure, "breakdown": json.loads(closure["breakdown"])}
+
+
+def _next_closure(
+    conn: sqlite3.Connection,
+    day: date,
+    operator: str | None,
+    at: datetime,
+    opening_float: int,
+    *,
+    refuse_closed: bool,
+) -> dict[str, Any]:
+    """The next closure's fields (all but `hash` and `sig`), covering what follows the last one
+    up to the last entry dated `day`."""
+    last = conn.execute(
+        "SELECT closure_no, setl_date, last_seq, last_hash, hash, self_pay_last_id "
+        "FROM closures ORDER BY closure_no DESC LIMIT 1"
+    ).fetchone()
+    if refuse_closed and last is not None and last[1] >= day.isoformat():
+        if last[1] == day.isoformat():
+            raise LedgerError(f"{day} is already closed: print it with `medpos report day`")
+        raise LedgerError(f"{day} cannot be closed: a later day ({last[1]}) is closed already")
+    # the last entry any closure covered (a closure of a day without sales covers none)
+    after_seq = conn.execute("SELECT COALESCE(MAX(last_seq), 0) FROM closures").fetchone()[0]
+    prev_covered_hash = last[3] if last is not None else GENESIS_HASH
+    end = conn.execute(
+        "SELECT MAX(seq) FROM txns WHERE seq > ? AND setl_date <= ?",
+        (after_seq, day.isoformat()),
+    ).fetchone()[0]
+    if end is None:
+        totals = totals_of((0, 0, None, None, *([0] * len(CLOSURE_MONEY))))
+        last_hash = prev_covered_hash
+    else:
+        totals = totals_of(
+            conn.execute(
+                signed_amounts_sql("t.seq > ? AND t.seq <= ?"), (after_seq, end)
+            ).fetchone()
+        )
+        last_hash = conn.execute("SELECT hash FROM ledger WHERE seq = ?", (end,)).fetchone()[0]
+    self_pay = _self_pay_covered(conn, last[5] if last is not None else None, day)
+    closure: dict[str, Any] = {
+        "closure_no": (last[0] + 1) if last is not None else 1,
+        "setl_date": day.isoformat(),
+        "last_hash": last_hash,
+        "prev_closure_hash": last[4] if last is not None else GENESIS_HASH,
+        "closed_at": at.isoformat(timespec="seconds"),
+        "operator": operator,
+        **totals,
+        **self_pay,
+    }
+    parts = breakdown(
+        conn,
+        "t.seq > ? AND t.seq <= ?",
+        (after_seq, end or after_seq),
+        "s.id > ? AND s.id <= ?",
+        ((last[5] or 0) if last is not None else 0, self_pay["self_pay_last_id"]),
+        opening_float,
+    )
+    closure["breakdown"] = canonical_json(parts).decode()
+    return closure

@@ -30,6 +30,7 @@ from terminal.ledger.records import (
     sale_rows,
     split_path,
 )
+from terminal.ledger.tenders import TenderRow, mirror_tenders, write_tenders
 from terminal.settlement import Accumulators, SettlementResult
 
 __all__ = ["Appended", "SaleRecord", "append_reversal", "append_sale", "store_accumulators"]
@@ -59,6 +60,9 @@ class SaleRecord:
     year: int  # the policy year of the accumulators
     ecard_cti: bytes | None = None  # the e-card code's token id, recorded against replay
     ecard_exp: int | None = None
+    # how the person paid `psn_cash_pay` (`sale_tenders`); None: all of it by `payment_method`
+    # (cash when none)
+    tenders: tuple[TenderRow, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,6 +160,7 @@ def append_sale(
     conn.execute(_INSERT_TXN, _TXN_VALUES(txn))
     _insert_rows(conn, "txn_lines", LINE_COLUMNS, lines)
     _insert_rows(conn, "txn_accumulators", _ACC_COLUMNS, accs)
+    write_tenders(conn, txn_id, _tenders(record, txn["psn_cash_pay"]))
     upload = sale_input(txn, {"seq": seq, "prev_hash": prev_hash}, lines, accs)
     fund, psn_cert, setl_date = txn["fund_pay_sumamt"], txn["psn_cert"], txn["setl_date"]
     digest = entry_hash(upload)
@@ -216,6 +221,7 @@ def append_reversal(
         reason=reason,
     )
     conn.execute(_INSERT_TXN, _TXN_VALUES(txn))
+    mirror_tenders(conn, txn_id, orig_txn_id)
     upload = reversal_input(txn, {"seq": seq, "prev_hash": prev_hash})
     digest = entry_hash(upload)
     _sign_and_chain(conn, key, seq, txn_id, upload, digest, "reversal", -fund, settled_at)
@@ -223,6 +229,14 @@ def append_reversal(
         _count_offline(conn, psn_cert, orig_date, -1, -fund)
     _give_back(conn, orig_seq, psn_cert, int(visit_date[:4]))
     return Appended(txn_id, seq, digest, upload)
+
+
+def _tenders(record: SaleRecord, psn_cash_pay: int) -> tuple[TenderRow, ...]:
+    if record.tenders is not None:
+        return record.tenders
+    method = record.payment_method
+    method = method if method in ("bank_card", "mobile") else "cash"
+    return ((method, psn_cash_pay, None),) if psn_cash_pay else ()
 
 
 def _give_back(conn: sqlite3.Connection, orig_seq: int, psn_cert: str, year: int) -> None:

@@ -6,6 +6,8 @@ carries the amounts of the sale, or of a reversal the original's amounts negated
 `fund`, `acct`, `cash`), its upload state (`ack`, `queued`) and the refund that reversed it
 (`refunded_by`). A self-pay row (`self_pay_day_rows`, `refundable_self_pay`) carries its `total`
 and the self-pay id of its original (`orig_self_pay_id`) and of its refund (`refunded_by`).
+Both carry how the person paid (`paid_cash`, `paid_bank_card`, `paid_mobile`: fen or NULL, a
+refund's negative) and the cash handed over (`cash_given`).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from datetime import date
 from typing import Any
 
 from terminal.ledger.store import SqliteLedger
+from terminal.ledger.tenders import TenderRow, read_tenders
 
 __all__ = [
     "day_rows",
@@ -25,9 +28,25 @@ __all__ = [
     "txn_lines",
     "txn_of",
     "txn_with_entry",
+    "tenders_of",
 ]
 
 _LISTED = 30  # how many recent sales a refund search shows
+
+
+def _paid(sale_id: str) -> str:
+    """Columns `paid_cash`, `paid_bank_card`, `paid_mobile` and `cash_given` of a row."""
+    cols = [
+        f"(SELECT amount FROM sale_tenders WHERE sale_id = {sale_id} AND method = '{m}') "
+        f"AS paid_{m}"
+        for m in ("cash", "bank_card", "mobile")
+    ]
+    cols.append(
+        f"(SELECT given FROM sale_tenders WHERE sale_id = {sale_id} AND method = 'cash') "
+        "AS cash_given"
+    )
+    return ", ".join(cols) + " "
+
 
 _ROWS = (
     "SELECT t.seq, t.txn_id, t.kind, t.settled_at, t.offline, t.operator, t.payment_method, "
@@ -38,16 +57,18 @@ _ROWS = (
     "COALESCE(t.acct_pay, -o.acct_pay) AS acct, "
     "COALESCE(t.psn_cash_pay, -o.psn_cash_pay) AS cash, "
     "a.status AS ack, (q.txn_id IS NOT NULL) AS queued, "
-    "(SELECT r.txn_id FROM txns r WHERE r.orig_txn_id = t.txn_id) AS refunded_by "
-    "FROM txns t LEFT JOIN txns o ON o.txn_id = t.orig_txn_id "
+    "(SELECT r.txn_id FROM txns r WHERE r.orig_txn_id = t.txn_id) AS refunded_by, "
+    + _paid("t.txn_id")
+    + "FROM txns t LEFT JOIN txns o ON o.txn_id = t.orig_txn_id "
     "LEFT JOIN acks a ON a.txn_id = t.txn_id LEFT JOIN outbox q ON q.txn_id = t.txn_id "
 )
 
 _SELF_PAY_ROWS = (
     "SELECT s.id, s.self_pay_id, s.settled_at, s.operator, s.payment_method, s.total, s.orig_id, "
     "o.self_pay_id AS orig_self_pay_id, "
-    "(SELECT r.self_pay_id FROM self_pay_sales r WHERE r.orig_id = s.id) AS refunded_by "
-    "FROM self_pay_sales s LEFT JOIN self_pay_sales o ON o.id = s.orig_id "
+    "(SELECT r.self_pay_id FROM self_pay_sales r WHERE r.orig_id = s.id) AS refunded_by, "
+    + _paid("s.self_pay_id")
+    + "FROM self_pay_sales s LEFT JOIN self_pay_sales o ON o.id = s.orig_id "
 )
 
 
@@ -106,3 +127,8 @@ def txn_of(ledger: SqliteLedger, txn_id: str) -> sqlite3.Row | None:
 def txn_lines(ledger: SqliteLedger, seq: int) -> list[sqlite3.Row]:
     """The basket lines of the transaction at `seq`, in line order."""
     return ledger.query("SELECT * FROM txn_lines WHERE seq = ? ORDER BY line_no", (seq,))
+
+
+def tenders_of(ledger: SqliteLedger, sale_id: str) -> list[TenderRow]:
+    """How sale (or refund, or self-pay sale) `sale_id` was paid: `(method, fen, cash given)`."""
+    return read_tenders(ledger.conn, sale_id)

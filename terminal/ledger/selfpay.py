@@ -22,6 +22,7 @@ from terminal.errors import CheckoutError, LedgerError
 from terminal.ledger import journal
 from terminal.ledger.guards import time_refusal
 from terminal.ledger.store import SqliteLedger, translate_sqlite_error
+from terminal.ledger.tenders import TenderRow, mirror_tenders, write_tenders
 from terminal.settlement.money import format_fen
 
 __all__ = [
@@ -86,9 +87,11 @@ def record_self_pay(
     payment_method: str,
     reason: str,
     lines: Sequence[SelfPayLine],
+    tenders: Sequence[TenderRow] | None = None,
 ) -> tuple[SelfPayRecord, bool]:
-    """Write a self-pay sale and its audit record; `(the sale, True)`, or `(the sale made
-    before for this basket, False)` with nothing written."""
+    """Write a self-pay sale, how it was paid (`tenders`; None: all by `payment_method`) and
+    its audit record; `(the sale, True)`, or `(the sale made before for this basket, False)`
+    with nothing written."""
     with ledger.write() as unit:
         conn = ledger.conn
         done = _read(conn, "s.basket_id = ?", basket_id)
@@ -99,6 +102,9 @@ def record_self_pay(
             ledger, basket_id, at, operator, payment_method, reason, lines, orig_id=None
         )
         total = sum(line.amount for line in lines)
+        if tenders is None:
+            tenders = [(payment_method, total, None)] if total else []
+        write_tenders(conn, self_pay_id, tenders)
         unit.audit(
             "self_pay",
             operator,
@@ -154,6 +160,7 @@ def refund_self_pay(
             negated,
             orig_id=sale.id,
         )
+        mirror_tenders(conn, refund_self_pay_id, self_pay_id)
         unit.audit(
             "self_pay_refund",
             operator,

@@ -2,7 +2,9 @@
 (`kind` `sale` or `reversal`, in `seq` order), then one per self-pay sale or refund (`kind`
 `self_pay` or `self_pay_refund`, in the order they were made). Self-pay rows have no `seq`,
 person, offline flag or fund split (the customer paid it all: `psn_cash_pay` is the total) and are
-never uploaded (`sync_status` `not_uploaded`). Pure: the rows come from the caller.
+never uploaded (`sync_status` `not_uploaded`). The last four columns say how the person paid
+(`paid_cash`, `paid_bank_card`, `paid_mobile`, a refund's negative) and the cash handed over
+(`cash_given`; the change is `cash_given` − `paid_cash`). Pure: the rows come from the caller.
 """
 
 from __future__ import annotations
@@ -33,6 +35,10 @@ DAY_CSV_COLUMNS = (
     "psn_cash_pay",
     "orig_txn_id",
     "sync_status",
+    "paid_cash",
+    "paid_bank_card",
+    "paid_mobile",
+    "cash_given",
 )
 
 
@@ -59,6 +65,7 @@ def day_csv_text(insurance: Sequence[Row], self_pay: Sequence[Row]) -> str:
                 format_fen(r["cash"]),
                 r["orig_txn_id"] or "",
                 r["ack"] or ("queued" if r["queued"] else "pending"),
+                *_paid(r),
             ]
         )
     for s in self_pay:
@@ -79,6 +86,13 @@ def day_csv_text(insurance: Sequence[Row], self_pay: Sequence[Row]) -> str:
                 format_fen(s["total"]),
                 s["orig_self_pay_id"] or "",
                 "not_uploaded",
+                *_paid(s),
             ]
         )
     return buf.getvalue()
+
+
+def _paid(row: Row) -> list[str]:
+    """The payment columns of a row: yuan text, empty where nothing was paid that way."""
+    keys = ("paid_cash", "paid_bank_card", "paid_mobile", "cash_given")
+    return [format_fen(row[k]) if row[k] is not None else "" for k in keys]

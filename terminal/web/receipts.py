@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from terminal.checkout.basket import mask_cert
 from terminal.checkout.service import CheckoutService
 from terminal.errors import LedgerError
-from terminal.ledger import get_self_pay, txn_lines, txn_of, txn_with_entry
+from terminal.ledger import get_self_pay, tenders_of, txn_lines, txn_of, txn_with_entry
 
 if TYPE_CHECKING:
     from drivers.printer import Receipt
@@ -98,6 +98,7 @@ def receipt_for(service: CheckoutService, txn_id: str, language: str) -> Receipt
         ledger_hash=t["entry_hash"],
         verify_text=verify_text(config.terminal.dev_no, t["txn_id"], t["seq"], t["entry_hash"]),
         language=language,
+        **_tender_fields(service, t["txn_id"]),
     )
 
 
@@ -147,7 +148,15 @@ def _self_pay_receipt(service: CheckoutService, self_pay_id: str, language: str)
         ledger_hash="",
         verify_text="",
         language=language,
+        **_tender_fields(service, sale.self_pay_id),
     )
+
+
+def _tender_fields(service: CheckoutService, sale_id: str) -> dict[str, Any]:
+    """`tenders` and `cash_given_fen` of a receipt, from the ledger's `sale_tenders`."""
+    rows = tenders_of(service.ledger, sale_id)
+    given = next((g for m, _, g in rows if m == "cash" and g is not None), None)
+    return {"tenders": tuple((m, a) for m, a, _ in rows), "cash_given_fen": given}
 
 
 def _insutype(code: str, language: str) -> str:

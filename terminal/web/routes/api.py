@@ -13,7 +13,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from terminal.checkout.selfpay import new_basket_id, sell_self_pay
-from terminal.errors import MedposError
+from terminal.checkout.tender import TenderRequest, tender_from_json
+from terminal.errors import CheckoutError, MedposError
 from terminal.web.context import Web
 from terminal.web.deps import WebOf
 from terminal.web.errors import sale_problem, self_pay_problem
@@ -25,6 +26,7 @@ router = APIRouter()
 
 API_OPERATOR = "api"  # the operator recorded for a sale whose request names none
 _OPERATOR = re.compile(r"[^\x00-\x1f]{1,32}")
+_NOT_CLAIM = ("operator", "basket_id", "tender", "cash_given")  # the request's, not the claim's
 
 
 @router.get("/api/status")
@@ -72,7 +74,13 @@ def sell(web: Web, claim: Any) -> tuple[int, dict[str, Any]]:
     else `API_OPERATOR`; `"basket_id"` makes a retry give the first sale's answer."""
     operator = API_OPERATOR
     basket_id = None
+    tender = None
     if isinstance(claim, dict):
+        if "tender" in claim or "cash_given" in claim:  # how the person pays (docs/core.md)
+            try:
+                tender = tender_from_json(claim.get("tender"), claim.get("cash_given"))
+            except CheckoutError as exc:
+                return 422, {"error": exc.code, "message": str(exc)}
         operator = claim.get("operator", API_OPERATOR)
         if not isinstance(operator, str) or not _OPERATOR.fullmatch(operator):
             problem = f"request.operator: {operator!r} is not an operator id (1 to 32 characters)"
@@ -82,26 +90,29 @@ def sell(web: Web, claim: Any) -> tuple[int, dict[str, Any]]:
             problem = f"request.self_pay: {flag!r} is not true or false"
             return 422, {"error": "invalid_input", "message": problem}
         if flag:
-            return _sell_self_pay(web, claim, operator)
+            return _sell_self_pay(web, claim, operator, tender)
         basket_id = claim.get("basket_id")
         if basket_id is not None and not isinstance(basket_id, str):
             problem = f"request.basket_id: {basket_id!r} is not a basket id"
             return 422, {"error": "invalid_input", "message": problem}
-        claim = {k: v for k, v in claim.items() if k not in ("operator", "basket_id")}
+        claim = {k: v for k, v in claim.items() if k not in _NOT_CLAIM}
     try:
         with web.lock:
             outcome = web.service.sell_claim(
-                claim, source="request", operator=operator, basket_id=basket_id
+                claim, source="request", operator=operator, basket_id=basket_id, tender=tender
             )
     except MedposError as exc:
         return sale_problem(exc)
     return 200, outcome.line()
 
 
-def _sell_self_pay(web: Web, claim: dict[str, Any], operator: str) -> tuple[int, dict[str, Any]]:
+def _sell_self_pay(
+    web: Web, claim: dict[str, Any], operator: str, tender: TenderRequest | None
+) -> tuple[int, dict[str, Any]]:
     """(HTTP status, body) of `{"self_pay": true, "basket": [...], "payment_method"?,
-    "basket_id"?}`: the basket sold without insurance, as `medpos checkout --self-pay` (a
-    person in the body is not used); bad input is 422 naming the field, nothing written."""
+    "basket_id"?, "tender"?, "cash_given"?}`: the basket sold without insurance, as `medpos
+    checkout --self-pay` (a person in the body is not used); bad input is 422 naming the field,
+    nothing written."""
     try:
         with web.lock:
             outcome = sell_self_pay(
@@ -112,6 +123,7 @@ def _sell_self_pay(web: Web, claim: dict[str, Any], operator: str) -> tuple[int,
                 reason="requested",
                 operator=operator,
                 source="request",
+                tender=tender,
             )
     except MedposError as exc:
         return self_pay_problem(exc)

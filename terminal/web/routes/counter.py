@@ -16,6 +16,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from terminal.checkout.counter import Counter
 from terminal.checkout.counter_state import check_total_checked
+from terminal.checkout.tender import TenderError, tender_from_form
 from terminal.errors import CheckoutError, MedposError
 from terminal.web import i18n
 from terminal.web.context import Web, is_fragment
@@ -120,8 +121,12 @@ def confirm(
     sup_pin: str = Form(""),
     basket_version: str = Form(""),
     total_checked: str = Form(""),
+    card_amount: str = Form(""),
+    mobile_amount: str = Form(""),
+    cash_given: str = Form(""),
 ) -> Response:
     def act() -> None:
+        tender = tender_from_form(card_amount, mobile_amount, cash_given)
         with web.lock:
             confirm_above = web.service.config.web.confirm_above
             check_total_checked(web.counter.state, confirm_above, total_checked)
@@ -134,6 +139,7 @@ def confirm(
             operator=op.id,
             approved_by=approved_by,
             basket_version=_version(basket_version),
+            tender=tender,
         )
 
     return _act(request, web, act)
@@ -147,6 +153,9 @@ def self_pay(
     basket_id: str = Form(...),
     payment_method: str = Form("cash"),
     basket_version: str = Form(""),
+    card_amount: str = Form(""),
+    mobile_amount: str = Form(""),
+    cash_given: str = Form(""),
 ) -> Response:
     """The basket sold without insurance (offered only when insurance cannot settle it)."""
     return _act(
@@ -157,6 +166,7 @@ def self_pay(
             payment_method=payment_method,
             operator=op.id,
             basket_version=_version(basket_version),
+            tender=tender_from_form(card_amount, mobile_amount, cash_given),
         ),
     )
 
@@ -215,6 +225,9 @@ def camera_jpg(web: WebOf, op: SignedIn) -> Response:
 def _said(exc: MedposError) -> str:
     """A refusal in the page's language: its own sentence when the catalogue has it (each bad
     price has its own), else the sentence for its code, else the message as it is."""
+    if isinstance(exc, TenderError):  # its amounts filled into the translated sentence
+        params = {k: i18n.gettext_(v) for k, v in exc.params.items()}
+        return i18n.gettext_(exc.template) % params
     message = str(exc)
     translated = i18n.gettext_(message)
     return translated if translated != message else explain(getattr(exc, "code", "error"), message)

@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 from terminal.checkout.service import CheckoutService
 from terminal.errors import CheckoutError, LedgerError, MedposError
 from terminal.ledger import day_report, day_rows, self_pay_day_rows
+from terminal.ledger.closures import pending_closure
 from terminal.web import i18n
 from terminal.web.chart import hourly_totals, stacked_bars
 from terminal.web.deps import PageUser, SupervisorData, SupervisorPage, WebOf
@@ -28,7 +29,7 @@ def day_figures(service: CheckoutService, day: date) -> dict[str, Any]:
     closed day are its closure's and what came after it is the next period, as `medpos report
     day` says (`terminal/ledger/dayreport.py`)."""
     rows = day_rows(service.ledger, day)
-    report = day_report(service.ledger, day)
+    report = day_report(service.ledger, day, service.config.till.opening_float)
     return {
         "rows": rows,
         "totals": report["figures"],
@@ -39,18 +40,27 @@ def day_figures(service: CheckoutService, day: date) -> dict[str, Any]:
 
 
 @router.get("/day", response_class=HTMLResponse)
-def day_page(request: Request, web: WebOf, op: SupervisorPage, d: str = "") -> Response:
+def day_page(
+    request: Request, web: WebOf, op: SupervisorPage, d: str = "", x: str = ""
+) -> Response:
+    """The day; with `x`, also the X report: what the closure would hold now (written nowhere,
+    as `medpos report x`)."""
     try:
         day = web.parse_day(d)
     except CheckoutError as exc:
         return back("/day", err=str(exc))
+    service = web.service
     with web.lock:
-        figures = day_figures(web.service, day)
+        figures = day_figures(service, day)
+        now = service.local_now()
+        till = service.config.till.opening_float
+        x_report = pending_closure(service.ledger, day, at=now, opening_float=till) if x else None
     return web.page(
         request,
         "day.html",
         day=day,
         reconciliation=web.reconciliations.get(day.isoformat()),
+        x_report=x_report,
         **figures,
     )
 

@@ -24,11 +24,51 @@
     if (!fresh) return;
     const scan = $("#scan");
     const typed = scan && document.activeElement === scan ? scan.value : null;
+    // tender fields typed into survive a redraw of the same basket at the same version
+    const version = (root) => { const v = $("input[name=basket_version]", root); return v ? v.value : null; };
+    const kept = version(old) !== null && version(old) === version(fresh)
+      ? $$("input[data-keep]", old).map((i) => [i.closest("form").id, i.name, i.value, i === document.activeElement])
+      : [];
     old.replaceWith(fresh);
     bind(fresh);
     if (typed !== null && $("#scan")) $("#scan").value = typed;
     remember(fresh);
     focusScan();
+    let refocus = null;
+    kept.forEach(([form, name, value, focused]) => {
+      const i = $(`#${form} input[name=${name}]`);
+      if (!i) return;
+      i.value = value;
+      if (value) { const d = i.closest("details"); if (d) d.open = true; }
+      if (focused) refocus = i;
+    });
+    $$("fieldset.tender", fresh).forEach(showChange);
+    if (refocus) refocus.focus(); else focusScan();
+  }
+
+  // yuan text → fen, integer arithmetic only ("12.5" → 1250); null when it is not an amount
+  function fen(text) {
+    const t = text.trim().replace("¥", "").replace("，", ".").replace(",", ".");
+    if (t === "") return 0;
+    const m = /^(\d+)(?:\.(\d{0,2}))?$/.exec(t);
+    return m ? parseInt(m[1], 10) * 100 + parseInt((m[2] || "").padEnd(2, "0"), 10) : null;
+  }
+  const yuan = (f) => `${Math.floor(f / 100)}.${String(f % 100).padStart(2, "0")}`;
+
+  // the cash part and the change while the cashier types (the server checks it all again)
+  function showChange(box) {
+    const out = $("output", box);
+    const due = parseInt(box.dataset.due, 10);
+    const [card, mobile, given] = ["card_amount", "mobile_amount", "cash_given"].map((n) => fen($(`input[name=${n}]`, box).value));
+    out.classList.remove("short");
+    if (card === null || mobile === null || given === null) { out.textContent = ""; return; }
+    const cash = due - card - mobile;
+    let text = `${box.dataset.lCash} ¥${yuan(Math.max(cash, 0))}`;
+    if (given > 0 && cash >= 0) {
+      if (given >= cash) text += ` · ${box.dataset.lChange} ¥${yuan(given - cash)}`;
+      else { text += ` · ${box.dataset.lShort} ¥${yuan(cash - given)}`; out.classList.add("short"); }
+    }
+    out.textContent = text;
   }
 
   // the session's CSRF token, which every POST carries (docs/security.md)
@@ -65,6 +105,10 @@
   }
 
   function bind(root) {
+    $$("fieldset.tender", root).forEach((box) => {
+      $$("input", box).forEach((i) => i.addEventListener("input", () => showChange(box)));
+      showChange(box);
+    });
     $$("form[data-fragment]", root).forEach((form) => {
       form.addEventListener("submit", (ev) => {
         ev.preventDefault();

@@ -114,7 +114,12 @@ def test_a_bad_basket_writes_nothing(
     words: str,
 ) -> None:
     audits = _count(service, "audit")
-    args = {"basket_id": "b-bad", "payment_method": "cash", "reason": "requested", **changes}
+    args: dict[str, Any] = {
+        "basket_id": "b-bad",
+        "payment_method": "cash",
+        "reason": "requested",
+        **changes,
+    }
     with pytest.raises(CheckoutError) as refused:
         sell_self_pay(service, basket, **args)
     assert refused.value.code == code and words in str(refused.value)
