@@ -145,6 +145,7 @@ def plan_field(
         end,
         "e-card codes stop verifying (cards and cash go on)",
     )
+
     def age(since: datetime | None) -> float | None:
         return None if since is None else round((end - since) / _DAY, 2)
 

@@ -33,7 +33,6 @@
     bind(fresh);
     if (typed !== null && $("#scan")) $("#scan").value = typed;
     remember(fresh);
-    focusScan();
     let refocus = null;
     kept.forEach(([form, name, value, focused]) => {
       const i = $(`#${form} input[name=${name}]`);
@@ -43,7 +42,7 @@
       if (focused) refocus = i;
     });
     $$("fieldset.tender", fresh).forEach(showChange);
-    if (refocus) refocus.focus(); else focusScan();
+    if (refocus && !touchScreen) refocus.focus(); else focusScan();
   }
 
   // yuan text → fen, integer arithmetic only ("12.5" → 1250); null when it is not an amount
