@@ -6,6 +6,7 @@
     qrcodes   the verify QR code (error correction M)
     escpos    escpos_bytes(receipt, width) -> bytes            pure
     html      receipt_html(receipt) -> str                     pure
+    pdf       receipt_pdf(receipt) -> bytes (imported where used: fpdf2 and the CJK font)
     sinks     open_printer(kind, ...) -> ReceiptPrinter; .print(receipt) -> PrintResult
     errors    PrinterError (DriverError)
 """
