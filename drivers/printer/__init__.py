@@ -16,10 +16,11 @@ from __future__ import annotations
 from drivers.printer.errors import PrinterError
 from drivers.printer.escpos import escpos_bytes
 from drivers.printer.html import receipt_html
-from drivers.printer.receipt import Receipt, ReceiptLine, format_fen
+from drivers.printer.receipt import KeptSale, Receipt, ReceiptLine, format_fen
 from drivers.printer.sinks import PrintResult, ReceiptPrinter, open_printer
 
 __all__ = [
+    "KeptSale",
     "PrintResult",
     "PrinterError",
     "Receipt",

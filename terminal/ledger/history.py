@@ -28,6 +28,7 @@ __all__ = [
     "history_row",
     "link_partial_refund",
     "partial_refund_of",
+    "refund_of",
 ]
 
 PAGE_SIZE = 20
@@ -153,3 +154,14 @@ def acct_balance_after(ledger: SqliteLedger, seq: int) -> int | None:
         (seq,),
     )
     return int(rows[0]["amount"]) if rows else None
+
+
+def refund_of(ledger: SqliteLedger, txn_id: str) -> sqlite3.Row | None:
+    """The reversal of sale `txn_id` (`txn_id`, `settled_at`, `reason`, and `kept_txn_id` when it
+    was a partial refund), or None when it was not refunded."""
+    rows = ledger.query(
+        "SELECT r.txn_id, r.settled_at, r.reason, p.kept_txn_id FROM txns r "
+        "LEFT JOIN partial_refunds p ON p.reversal_txn_id = r.txn_id WHERE r.orig_txn_id = ?",
+        (txn_id,),
+    )
+    return rows[0] if rows else None
