@@ -31,11 +31,22 @@ from terminal.web.context import HERE, Web
 from terminal.web.deps import origin_guard
 from terminal.web.errors import Answer, answer_handler
 from terminal.web.hooks import CodeFeed, Hooks
-from terminal.web.routes import api, counter, day, demo, events, receipts, refund, signin, status
+from terminal.web.routes import (
+    api,
+    counter,
+    day,
+    demo,
+    events,
+    history,
+    receipts,
+    refund,
+    signin,
+    status,
+)
 
 __all__ = ["CodeFeed", "Hooks", "create_app"]
 
-_ROUTERS = (signin, counter, status, events, receipts, refund, day, api, demo)
+_ROUTERS = (signin, counter, status, events, receipts, refund, history, day, api, demo)
 
 
 def create_app(
