@@ -160,7 +160,7 @@ def _partial(
 
 
 def _self_pay_receipt(service: CheckoutService, self_pay_id: str, language: str) -> Receipt | None:
-    from drivers.printer import Receipt
+    from drivers.printer import Receipt, ReceiptLine
 
     sale = get_self_pay(service.ledger, self_pay_id)
     if sale is None:
