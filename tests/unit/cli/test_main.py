@@ -29,6 +29,7 @@ COMMANDS = {
     "refdata",
     "refund",
     "report",
+    "sale",
     "run",
     "serve",
     "settle",
