@@ -91,3 +91,29 @@ def test_a_refused_kept_sale_leaves_nothing_not_even_the_reversal(
     assert verify_ledger(service.ledger).ok
     # the full refund stays possible: a reversal is not a settlement
     service.refund(sale.txn_id, reason="returned", operator="2001")
+
+
+def test_a_self_pay_sale_is_refunded_in_part_as_its_refund_and_a_new_self_pay_sale(
+    service: CheckoutService,
+) -> None:
+    from terminal.checkout.selfpay import refund_self_pay_part, sell_self_pay
+
+    basket = [{"barcode": "6910100000012", "qty": "2"}, {"barcode": "6910800000039", "qty": "1"}]
+    sale = sell_self_pay(
+        service, basket, basket_id="b-1", payment_method="cash", reason="requested"
+    ).record
+    refund, kept = refund_self_pay_part(
+        service, sale.self_pay_id, {0: "1"}, reason="returned", operator="2001"
+    )
+    assert refund.record.total == -sale.total and refund.record.orig_self_pay_id == sale.self_pay_id
+    assert kept is not None
+    assert [(line.code, line.qty) for line in kept.record.lines] == [
+        (sale.lines[0].code, "1"),
+        (sale.lines[1].code, "1"),
+    ]
+    assert kept.record.total == sale.total - sale.lines[0].amount // 2
+    rows = service.ledger.query("SELECT count(*) AS n FROM self_pay_sales")[0]["n"]
+    with pytest.raises(CheckoutError, match="already refunded"):  # once: nothing more written
+        refund_self_pay_part(service, sale.self_pay_id, {1: "1"}, reason="x", operator="2001")
+    assert service.ledger.query("SELECT count(*) AS n FROM self_pay_sales")[0]["n"] == rows
+    assert verify_ledger(service.ledger).ok
