@@ -5,7 +5,8 @@ customer kept.
 
 A history row is a `reports` row (`seq`, `txn_id`, `kind`, `settled_at`, the amounts of the sale
 or, for a reversal, the original's negated, `refunded_by`) with `psn_no` and `kept_txn_id` (the
-new sale of a partial refund, on its reversal's row and on the original's row).
+new sale of a partial refund, on its reversal's row and on the original's row) and `owner` (the
+cashier whose sale it is: a refund's and a kept sale's are their original's cashier's).
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ class HistoryQuery:
     time_to: str = ""
     person: str = ""
     receipt: str = ""
-    operator: str = ""  # "" = every cashier
+    operator: str = ""  # "" = every cashier; else theirs, with the refunds of their sales
     page: int = 1
 
 
@@ -59,11 +60,15 @@ class PartialRefund:
     reason: str
 
 
+# `owner`: the cashier of the sale, of a refund's original, of a kept sale's original
 _HISTORY = _ROWS.replace(
     "FROM txns t ",
-    ", t.psn_no, COALESCE(p.kept_txn_id, pk.kept_txn_id) AS kept_txn_id "
+    ", t.psn_no, COALESCE(p.kept_txn_id, pk.kept_txn_id) AS kept_txn_id, "
+    "COALESCE(ko.operator, o.operator, t.operator) AS owner "
     "FROM txns t LEFT JOIN partial_refunds p ON p.reversal_txn_id = t.txn_id "
-    "LEFT JOIN partial_refunds pk ON pk.orig_txn_id = t.txn_id ",
+    "LEFT JOIN partial_refunds pk ON pk.orig_txn_id = t.txn_id "
+    "LEFT JOIN partial_refunds pkept ON pkept.kept_txn_id = t.txn_id "
+    "LEFT JOIN txns ko ON ko.txn_id = pkept.orig_txn_id ",
     1,
 )
 
@@ -88,8 +93,8 @@ def find_sales(ledger: SqliteLedger, q: HistoryQuery) -> tuple[list[sqlite3.Row]
     if q.receipt:
         where.append("(t.txn_id = ? OR t.txn_id LIKE ?)")
         params += [q.receipt, f"%-{q.receipt}"]
-    if q.operator:
-        where.append("t.operator = ?")
+    if q.operator:  # their sales, and the refunds and kept sales of their sales
+        where.append("? IN (t.operator, o.operator, ko.operator)")
         params.append(q.operator)
     page = max(1, q.page)
     sql = (

@@ -1,6 +1,6 @@
 """Sale history (docs/ui.md "Sale history"): a day's sales and refunds found by time, person or
 receipt number, one sale's lines and split, and a reprint of any sale's receipt. A cashier sees
-their own sales; a supervisor sees every cashier's."""
+their own sales and their refunds (a supervisor's approval); a supervisor sees every cashier's."""
 
 from __future__ import annotations
 
@@ -89,7 +89,9 @@ def _visible(web: Any, op: Operator, txn_id: str) -> dict[str, Any] | None:
     ledger = web.service.ledger
     with web.lock:
         row = history_row(ledger, txn_id)
-        if row is None or (not op.may("supervisor") and row["operator"] != op.id):
+        if row is None or (
+            not op.may("supervisor") and op.id not in (row["operator"], row["owner"])
+        ):
             return None
         source = row if row["kind"] == "sale" else txn_of(ledger, row["orig_txn_id"])
         lines = txn_lines(ledger, source["seq"]) if source is not None else []

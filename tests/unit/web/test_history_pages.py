@@ -76,6 +76,8 @@ def test_a_cashier_finds_their_sale_reprints_it_and_a_supervisor_refunds_part_of
     assert done.status_code == 303, done.text
     refund_id = f"{service.config.terminal.dev_no}-{other.seq + 1}"
     assert done.headers["location"].startswith(f"/history/{refund_id}?msg=")
+    shown = client.get(done.headers["location"])  # the cashier sees the refund of their sale
+    assert shown.status_code == 200 and 'data-testid="partial-link"' in shown.text
     refund = printed[-1]
     assert refund.kind == "refund" and refund.reason == "not opened"
     assert refund.kept is not None and [line.qty for line in refund.kept.lines] == ["1", "1", "1"]
