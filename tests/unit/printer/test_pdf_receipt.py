@@ -1,4 +1,5 @@
-"""The PDF receipt: its text read back with pypdf holds the amounts, the balance, the refund."""
+"""The PDF receipt: its text read back with pypdf holds the amounts and the balance (a partial
+refund's PDF, from the ledger, is read in tests/integration/sync/test_partial_refund_hub.py)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,7 @@ from pypdf import PdfReader
 
 from drivers.printer import PrinterError
 from drivers.printer.pdf import receipt_pdf
-from drivers.printer.receipt import KeptSale
-from tests.unit.printer.helpers import LINES, sample_receipt
+from tests.unit.printer.helpers import sample_receipt
 
 
 def _text(pdf: bytes) -> str:
@@ -31,29 +31,6 @@ def test_a_sale_pdf_shows_its_split_and_the_account_balance_after() -> None:
     assert "个人现金支付10.00" in text
     assert "个人账户余额1234.56" in text
     assert "P33010000001D0001-7" in text
-
-
-def test_a_partial_refund_pdf_shows_the_reason_the_refund_and_what_was_kept() -> None:
-    kept = KeptSale("P33010000001D0001-9", LINES[:1], 2468, 1500, 468, 500)
-    refund = sample_receipt(
-        kind="refund",
-        orig_txn_id="P33010000001D0001-7",
-        txn_id="P33010000001D0001-8",
-        lines=LINES[1:],
-        medfee_fen=-500,
-        fund_fen=0,
-        acct_fen=0,
-        cash_fen=-500,
-        reason="口罩未拆封",
-        kept=kept,
-        language="en",
-    )
-    text = _text(receipt_pdf(refund))
-    assert "REFUND" in text and "PARTIALREFUND" in text
-    assert "Refundreason口罩未拆封" in text
-    assert "Kept(newsettlementP33010000001D0001-9)" in text
-    assert "Cashpaid-5.00" in text and "Cashpaid5.00" in text
-    assert "Pooledfundpaid15.00" in text
 
 
 def test_a_missing_font_is_said_with_how_to_install_it(tmp_path: Path) -> None:
