@@ -107,3 +107,18 @@ def test_a_partial_refund_with_too_much_given_back_is_refused_and_writes_nothing
     assert "/refund/partial?txn_id=" in refused.headers["location"]
     assert service.ledger.head()[0] == sale.seq
     assert client.get(f"/refund/partial?txn_id={sale.txn_id}").text.count('name="back_qty"') == 4
+
+
+def test_a_supervisor_sees_every_cashiers_sales_and_may_pick_one(
+    shop: tuple[Client, CheckoutService, list[Any]],
+) -> None:
+    client, service, _ = shop
+    claim = demo_claim("pharmacy", NOW.date())
+    mine = service.sell_claim(claim, operator="1001")
+    theirs = service.sell_claim(claim, operator="1002")
+    _sign_in(client, "2001", "2468")
+    everyone = client.get("/history").text
+    assert mine.txn_id in everyone and theirs.txn_id in everyone
+    one = client.get("/history", params={"cashier": "1002"}).text
+    assert theirs.txn_id in one and mine.txn_id not in one
+    assert client.get("/history", params={"date": "2026-13-01"}).status_code == 303
