@@ -81,3 +81,10 @@ def test_the_hub_accepts_both_uploads_and_ends_with_the_kept_sales_accumulators(
     assert (
         shown["refunded_by"] == refund["txn_id"] and shown["kept_txn_id"] == refund["kept_txn_id"]
     )
+    listed = lines(medpos(config, "sale", "list", "--person", claim["person"]["psn_no"]).stdout)
+    assert [r["txn_id"] for r in listed] == [
+        refund["kept_txn_id"],
+        refund["txn_id"],
+        sale["txn_id"],
+    ]
+    assert listed[1]["kind"] == "reversal" and listed[1]["kept_txn_id"] == refund["kept_txn_id"]
