@@ -122,3 +122,29 @@ def test_a_supervisor_sees_every_cashiers_sales_and_may_pick_one(
     one = client.get("/history", params={"cashier": "1002"}).text
     assert theirs.txn_id in one and mine.txn_id not in one
     assert client.get("/history", params={"date": "2026-13-01"}).status_code == 303
+
+
+def test_a_self_pay_sale_is_refunded_in_part_with_two_receipts(
+    shop: tuple[Client, CheckoutService, list[Any]],
+) -> None:
+    from terminal.checkout.selfpay import sell_self_pay
+
+    client, service, printed = shop
+    basket = [{"barcode": "6910100000012", "qty": "2"}, {"barcode": "6910800000039", "qty": "1"}]
+    sale = sell_self_pay(service, basket, basket_id="b", payment_method="cash", reason="requested")
+    _sign_in(client)
+    form_page = client.get(f"/refund/partial?txn_id={sale.self_pay_id}").text
+    assert form_page.count('name="back_qty"') == 2
+    done = client.post(
+        "/refund/partial",
+        data={
+            "txn_id": sale.self_pay_id,
+            "back_qty": ["1", "0"],
+            "reason": "returned",
+            "sup_id": "2001",
+            "sup_pin": "2468",
+        },
+    )
+    assert done.status_code == 303 and done.headers["location"].startswith("/refund?msg=")
+    assert [r.kind for r in printed] == ["self_pay_refund", "self_pay"]
+    assert printed[1].cash_fen == sale.record.total - sale.record.lines[0].amount // 2
