@@ -79,7 +79,7 @@ def partial_refund(
     sale = _kept_sale(orig, plan)
     now = service.local_now()
     psn_cert = orig["psn_cert"]
-    fresh = service._fresh_person(psn_cert)  # the network, before the write lock is taken
+    fresh = service.fresh_person(psn_cert)  # the network, before the write lock is taken
     try:
         with service.ledger.write() as unit:
             refused = time_refusal(service.ledger, now)
@@ -90,7 +90,7 @@ def partial_refund(
             )
             # settled after the reversal gave the original's accumulators back
             settled = settle_in_unit(
-                service.ledger, unit, service._held, service.limits, sale, now, fresh
+                service.ledger, unit, service.held, service.limits, sale, now, fresh
             )
             if settled.refusal is not None:
                 raise CheckoutRefused(settled.refusal)
