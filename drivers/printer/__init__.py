@@ -6,6 +6,7 @@
     qrcodes   the verify QR code (error correction M)
     escpos    escpos_bytes(receipt, width) -> bytes            pure
     html      receipt_html(receipt) -> str                     pure
+    pdf       receipt_pdf(receipt) -> bytes (imported where used: fpdf2 and the CJK font)
     sinks     open_printer(kind, ...) -> ReceiptPrinter; .print(receipt) -> PrintResult
     errors    PrinterError (DriverError)
 """
@@ -15,10 +16,11 @@ from __future__ import annotations
 from drivers.printer.errors import PrinterError
 from drivers.printer.escpos import escpos_bytes
 from drivers.printer.html import receipt_html
-from drivers.printer.receipt import Receipt, ReceiptLine, format_fen
+from drivers.printer.receipt import KeptSale, Receipt, ReceiptLine, format_fen
 from drivers.printer.sinks import PrintResult, ReceiptPrinter, open_printer
 
 __all__ = [
+    "KeptSale",
     "PrintResult",
     "PrinterError",
     "Receipt",

@@ -18,7 +18,7 @@ from escpos.printer import Dummy
 
 from drivers.printer.columns import printable, row, wrap
 from drivers.printer.qrcodes import QUIET_MODULES, build_qr
-from drivers.printer.receipt import Field, Receipt, present
+from drivers.printer.receipt import Field, ItemView, Receipt, present
 
 __all__ = ["DOTS", "FS_CHINESE_OFF", "FS_CHINESE_ON", "escpos_bytes", "qr_module_dots"]
 
@@ -63,6 +63,14 @@ class _Stream:
         self.lines(["-" * self.width])
 
 
+def _items(out: _Stream, items: tuple[ItemView, ...]) -> None:
+    for item in items:
+        out.text(item.name)
+        out.row(INDENT + item.quantity, item.amount)
+        if item.detail:
+            out.text(INDENT + item.detail)
+
+
 def escpos_bytes(receipt: Receipt, width: int = 32) -> bytes:
     """The receipt as ESC/POS for a printer `width` columns wide (32: 58 mm, 48: 80 mm)."""
     if width not in DOTS:
@@ -84,15 +92,17 @@ def escpos_bytes(receipt: Receipt, width: int = 32) -> bytes:
     for field in view.header:
         out.field(field)
     out.rule()
-    for item in view.items:
-        out.text(item.name)
-        out.row(INDENT + item.quantity, item.amount)
-        if item.detail:
-            out.text(INDENT + item.detail)
+    _items(out, view.items)
     out.rule()
     for field in view.totals:
         out.row(field.label, field.value)
     out.rule()
+    for section in view.sections:  # a partial refund's kept sale
+        out.text(section.title)
+        _items(out, section.items)
+        for field in section.totals:
+            out.row(field.label, field.value)
+        out.rule()
     for field in view.footer:
         out.field(field)
 

@@ -74,6 +74,22 @@ _TEMPLATE = _ENV.from_string(
 <tr><th>{{ f.label }}</th><td>{{ f.value }}</td></tr>
 {% endfor %}
 </table></section>
+{% for s in v.sections %}
+<section class="kept">
+<p class="marker">{{ s.title }}</p>
+{% for item in s.items %}
+<div class="item">
+<div class="name">{{ item.name }}</div>
+<div class="qty"><span>{{ item.quantity }}</span><span>{{ item.amount }}</span></div>
+{% if item.detail %}<div class="detail">{{ item.detail }}</div>{% endif %}
+</div>
+{% endfor %}
+<table>
+{% for f in s.totals %}
+<tr><th>{{ f.label }}</th><td>{{ f.value }}</td></tr>
+{% endfor %}
+</table></section>
+{% endfor %}
 <section><table>
 {% for f in v.footer %}
 <tr><th>{{ f.label }}</th><td>{{ f.value }}</td></tr>

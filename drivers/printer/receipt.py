@@ -7,6 +7,9 @@ lines, the total and the payment method, and no insured person, fund or account 
 entry or verify code (it is not in the signed sales chain). Its refund (`kind` "self_pay_refund")
 is the same receipt with the refund marker, the amounts negative and the sale's id.
 
+A partial refund (`kept` set) shows the lines given back and what was given back in all, then a
+section of what the customer kept: the new sale's lines and its new split (docs/printer.md).
+
 Money is integer fen throughout; `format_fen` turns it into yuan text by integer arithmetic.
 """
 
@@ -17,13 +20,17 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 
+from drivers.printer.labels import Labels, labels_for
+
 __all__ = [
     "Field",
     "ItemView",
+    "KeptSale",
     "Labels",
     "Receipt",
     "ReceiptLine",
     "ReceiptView",
+    "Section",
     "format_fen",
     "labels_for",
     "present",
@@ -65,6 +72,18 @@ class ReceiptLine:
 
 
 @dataclass(frozen=True, slots=True)
+class KeptSale:
+    """What a partial refund's customer kept: the new sale of the kept lines and its split."""
+
+    txn_id: str
+    lines: tuple[ReceiptLine, ...]
+    medfee_fen: int
+    fund_fen: int
+    acct_fen: int
+    cash_fen: int
+
+
+@dataclass(frozen=True, slots=True)
 class Receipt:
     """Everything a receipt shows; a refund's amounts come negative from the caller."""
 
@@ -94,6 +113,9 @@ class Receipt:
     # `payment_method` alone), and the cash handed over (the change is the difference)
     tenders: tuple[tuple[str, int], ...] = ()
     cash_given_fen: int | None = None
+    reason: str = ""  # a refund's reason
+    acct_balance_fen: int | None = None  # the personal account after the sale (None: not known)
+    kept: KeptSale | None = None  # a partial refund: the sale of what the customer kept
 
     def __post_init__(self) -> None:
         money = (self.medfee_fen, self.fund_fen, self.acct_fen, self.cash_fen, self.seq)
@@ -103,6 +125,8 @@ class Receipt:
             raise ValueError(f"receipt {self.txn_id}: kind {self.kind!r} is not one of {KINDS}")
         if (self.kind in _REFUNDS) != (self.orig_txn_id is not None):
             raise ValueError(f"receipt {self.txn_id}: a refund, and only a refund, has orig_txn_id")
+        if self.kept is not None and self.kind != "refund":
+            raise ValueError(f"receipt {self.txn_id}: only a refund keeps a part of its sale")
         if self.language not in LANGUAGES:
             raise ValueError(f"receipt {self.txn_id}: language {self.language!r} is not zh or en")
         if self.payment_method not in PAYMENT_METHODS:
@@ -135,108 +159,6 @@ def format_fen(fen: int) -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class Labels:
-    """The fixed words of a receipt in one language."""
-
-    lang_tag: str
-    title: str
-    self_pay_title: str
-    refund: str
-    self_pay: str
-    offline: str
-    institution: str
-    terminal: str
-    settled_at: str
-    operator: str
-    person: str
-    cert: str
-    insutype: str
-    medfee: str
-    total: str
-    fund: str
-    acct: str
-    cash: str
-    payment_method: str
-    tendered: str
-    change: str
-    txn_id: str
-    orig_txn_id: str
-    seq: str
-    ledger_hash: str
-    verify: str
-    methods: dict[str, str]
-    categories: dict[str, str]
-
-
-_ZH = Labels(
-    lang_tag="zh-CN",
-    title="医保结算单",
-    self_pay_title="自费结算单",
-    refund="退费",
-    self_pay="自费 — 未使用医保",
-    offline="离线结算",
-    institution="机构编码",
-    terminal="终端编号",
-    settled_at="结算时间",
-    operator="收款员",
-    person="参保人",
-    cert="证件号码",
-    insutype="险种",
-    medfee="医疗费总额",
-    total="合计",
-    fund="统筹基金支付",
-    acct="个人账户支付",
-    cash="个人现金支付",
-    payment_method="支付方式",
-    tendered="实收现金",
-    change="找零",
-    txn_id="流水号",
-    orig_txn_id="原流水号",
-    seq="账本序号",
-    ledger_hash="账本哈希",
-    verify="扫码核验",
-    methods={"cash": "现金", "bank_card": "银行卡", "mobile": "移动支付"},
-    categories={"A": "甲类", "B": "乙类", "C": "丙类", "": "自费"},
-)
-
-_EN = Labels(
-    lang_tag="en",
-    title="Medical Insurance Settlement",
-    self_pay_title="Self-pay Receipt",
-    refund="REFUND",
-    self_pay="Self-pay — no insurance used",
-    offline="OFFLINE SETTLEMENT",
-    institution="Institution",
-    terminal="Terminal",
-    settled_at="Settled at",
-    operator="Cashier",
-    person="Insured",
-    cert="ID no.",
-    insutype="Insurance",
-    medfee="Total medical fees",
-    total="Total",
-    fund="Pooled fund paid",
-    acct="Personal account paid",
-    cash="Cash paid",
-    payment_method="Payment method",
-    tendered="Cash tendered",
-    change="Change",
-    txn_id="Transaction",
-    orig_txn_id="Original transaction",
-    seq="Ledger seq",
-    ledger_hash="Ledger hash",
-    verify="Scan to verify",
-    methods={"cash": "Cash", "bank_card": "Bank card", "mobile": "Mobile payment"},
-    categories={"A": "Class A", "B": "Class B", "C": "Class C", "": "Self-pay"},
-)
-
-
-def labels_for(language: str) -> Labels:
-    """The labels of "zh" or "en"."""
-    return {"zh": _ZH, "en": _EN}[language]
-
-
-@dataclass(frozen=True, slots=True)
 class Field:
     """A label and its value."""
 
@@ -256,6 +178,15 @@ class ItemView:
 
 
 @dataclass(frozen=True, slots=True)
+class Section:
+    """A titled part after the totals: a partial refund's kept sale."""
+
+    title: str
+    items: tuple[ItemView, ...]
+    totals: tuple[Field, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class ReceiptView:
     """A receipt as text, in the order it is printed."""
 
@@ -269,6 +200,7 @@ class ReceiptView:
     footer: tuple[Field, ...]
     verify_label: str
     verify_text: str
+    sections: tuple[Section, ...] = ()
 
 
 def _plain(text: str) -> str:
@@ -295,6 +227,29 @@ def _detail(category: str, note: str) -> str:
     return category if note.casefold() in ("", category.casefold()) else f"{category} {note}"
 
 
+def _items(lines: tuple[ReceiptLine, ...], lab: Labels, self_pay: bool) -> tuple[ItemView, ...]:
+    return tuple(
+        ItemView(
+            name=_plain(line.name),
+            code=_plain(line.code),
+            quantity=_plain(f"{line.qty} {line.unit}") + f" × {format_fen(line.price_fen)}",
+            amount=format_fen(line.amount_fen),
+            # on a self-pay receipt every line is self-pay: the marker says it once
+            detail="" if self_pay else _detail(lab.categories[line.category], _plain(line.note)),
+        )
+        for line in lines
+    )
+
+
+def _split(lab: Labels, medfee: int, fund: int, acct: int, cash: int) -> list[Field]:
+    return [
+        Field(lab.medfee, format_fen(medfee)),
+        Field(lab.fund, format_fen(fund)),
+        Field(lab.acct, format_fen(acct)),
+        Field(lab.cash, format_fen(cash)),
+    ]
+
+
 def present(receipt: Receipt) -> ReceiptView:
     """The receipt's words and amounts, in its language and printing order."""
     lab = labels_for(receipt.language)
@@ -302,6 +257,8 @@ def present(receipt: Receipt) -> ReceiptView:
     markers = []
     if receipt.kind in _REFUNDS:
         markers.append(lab.refund)
+    if receipt.kept is not None:
+        markers.append(lab.partial)
     if self_pay:
         markers.append(lab.self_pay)
     if receipt.offline and receipt.kind not in _REFUNDS:
@@ -320,26 +277,12 @@ def present(receipt: Receipt) -> ReceiptView:
             Field(lab.cert, receipt.psn_cert_masked),
             Field(lab.insutype, receipt.insutype),
         ]
-    items = tuple(
-        ItemView(
-            name=_plain(line.name),
-            code=_plain(line.code),
-            quantity=_plain(f"{line.qty} {line.unit}") + f" × {format_fen(line.price_fen)}",
-            amount=format_fen(line.amount_fen),
-            # on a self-pay receipt every line is self-pay: the marker says it once
-            detail="" if self_pay else _detail(lab.categories[line.category], _plain(line.note)),
-        )
-        for line in receipt.lines
-    )
     if self_pay:
         totals = [Field(lab.total, format_fen(receipt.cash_fen))]
     else:
-        totals = [
-            Field(lab.medfee, format_fen(receipt.medfee_fen)),
-            Field(lab.fund, format_fen(receipt.fund_fen)),
-            Field(lab.acct, format_fen(receipt.acct_fen)),
-            Field(lab.cash, format_fen(receipt.cash_fen)),
-        ]
+        totals = _split(
+            lab, receipt.medfee_fen, receipt.fund_fen, receipt.acct_fen, receipt.cash_fen
+        )
     if len(receipt.tenders) > 1:  # a split: what each method paid
         totals += [Field(lab.methods[m], format_fen(a)) for m, a in receipt.tenders]
     elif receipt.tenders:
@@ -352,9 +295,20 @@ def present(receipt: Receipt) -> ReceiptView:
             Field(lab.tendered, format_fen(receipt.cash_given_fen)),
             Field(lab.change, format_fen(change)),
         ]
+    sections = []
+    kept = receipt.kept
+    if kept is not None:
+        kept_totals = _split(lab, kept.medfee_fen, kept.fund_fen, kept.acct_fen, kept.cash_fen)
+        sections.append(
+            Section(lab.kept % kept.txn_id, _items(kept.lines, lab, False), tuple(kept_totals))
+        )
+    if receipt.acct_balance_fen is not None:
+        totals.append(Field(lab.acct_balance, format_fen(receipt.acct_balance_fen)))
     footer = [Field(lab.txn_id, receipt.txn_id)]
     if receipt.orig_txn_id is not None:
         footer.append(Field(lab.orig_txn_id, receipt.orig_txn_id))
+    if receipt.reason:
+        footer.append(Field(lab.reason, receipt.reason))
     if not self_pay:
         footer += [
             Field(lab.seq, str(receipt.seq)),
@@ -366,9 +320,10 @@ def present(receipt: Receipt) -> ReceiptView:
         title=lab.self_pay_title if self_pay else lab.title,
         markers=tuple(markers),
         header=tuple(Field(f.label, _plain(f.value)) for f in header),
-        items=items,
+        items=_items(receipt.lines, lab, self_pay),
         totals=tuple(totals),
         footer=tuple(Field(f.label, _plain(f.value)) for f in footer),
         verify_label=lab.verify,
         verify_text=receipt.verify_text,
+        sections=tuple(Section(_plain(x.title), x.items, x.totals) for x in sections),
     )

@@ -7,7 +7,8 @@ blocked card, or no card or e-card at all (DESIGN.md "Persons and accumulators",
 rounding of qty × price. It is recorded by `terminal/ledger/selfpay.py`, outside the sales chain,
 the outbox, the persons and the accumulators: it is not an insurance settlement and is never
 uploaded to the platform. A supervisor may refund a self-pay sale in full, once
-(`refund_self_pay`): a row of its own with the amounts negated.
+(`refund_self_pay`): a row of its own with the amounts negated; or in part
+(`refund_self_pay_part`): that full refund and a new self-pay sale of the kept lines, in one unit.
 """
 
 from __future__ import annotations
@@ -20,8 +21,9 @@ from typing import TYPE_CHECKING, Any
 
 from terminal.checkout.tender import Tender, TenderRequest
 from terminal.errors import CheckoutError, InvalidInputError, LedgerError
-from terminal.ledger import SelfPayLine, SelfPayRecord, record_self_pay
+from terminal.ledger import SelfPayLine, SelfPayRecord, get_self_pay, record_self_pay
 from terminal.ledger import refund_self_pay as _record_refund
+from terminal.ledger import refund_self_pay_part as _record_part
 from terminal.settlement import Catalogue, line_amount, parse_basket
 from terminal.settlement.money import format_fen
 
@@ -34,6 +36,7 @@ __all__ = [
     "is_self_pay_id",
     "new_basket_id",
     "refund_self_pay",
+    "refund_self_pay_part",
     "self_pay_lines",
     "sell_self_pay",
 ]
@@ -182,3 +185,39 @@ def refund_self_pay(
         service.ledger.audit("refusal", operator, {"refund": self_pay_id, "message": str(exc)}, now)
         raise CheckoutError("refund_refused", str(exc)) from None
     return SelfPayOutcome(record, True)
+
+
+def refund_self_pay_part(
+    service: CheckoutService,
+    self_pay_id: str,
+    give_back: Mapping[int, str],
+    *,
+    reason: str,
+    operator: str,
+) -> tuple[SelfPayOutcome, SelfPayOutcome | None]:
+    """Give back `give_back` (line_no → quantity) of a self-pay sale: its full refund and a new
+    self-pay sale of the kept lines in one unit (docs/core.md "Partial refunds"); `(the refund,
+    the kept sale)`, the kept sale None when everything is given back (a full refund)."""
+    from terminal.checkout.partial import SoldLine, plan_refund
+
+    if not reason.strip() or not operator.strip():
+        raise CheckoutError("bad_refund", "give the reason and the supervisor's operator id")
+    sale = get_self_pay(service.ledger, self_pay_id)
+    if sale is None or sale.is_refund:
+        raise CheckoutError("refund_refused", f"no self-pay sale {self_pay_id} to refund")
+    sold = [SoldLine(n, line.code, line.qty, line.price) for n, line in enumerate(sale.lines)]
+    plan = plan_refund(sold, give_back)
+    if plan.full:
+        return refund_self_pay(service, self_pay_id, reason=reason, operator=operator), None
+    kept = self_pay_lines(service.reference().catalogue, list(plan.kept), "partial refund")
+    now = service.local_now()
+    try:
+        refund, kept_sale = _record_part(
+            service.ledger, self_pay_id, at=now, operator=operator, reason=reason, kept=kept
+        )
+    except LedgerError as exc:
+        if type(exc) is not LedgerError:
+            raise
+        service.ledger.audit("refusal", operator, {"refund": self_pay_id, "message": str(exc)}, now)
+        raise CheckoutError("refund_refused", str(exc)) from None
+    return SelfPayOutcome(refund, True), SelfPayOutcome(kept_sale, True)

@@ -348,6 +348,15 @@ class CheckoutService:
             raise refused
         return outcome_of(appended, settled.offline, paid if tender is not None else None)
 
+    @property
+    def held(self) -> HeldReference:
+        """The parsed reference data (the commit path's reads: `settle_in_unit`)."""
+        return self._held
+
+    def fresh_person(self, psn_cert: str) -> Mapping[str, Any] | None:
+        """The platform's figures of a person (a bounded wait), or None: settle offline."""
+        return self._fresh_person(psn_cert)
+
     def _fresh_person(self, psn_cert: str) -> Mapping[str, Any] | None:
         if self.platform is None:
             return None

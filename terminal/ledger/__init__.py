@@ -30,6 +30,7 @@ from terminal.ledger.selfpay import (
     get_self_pay,
     record_self_pay,
     refund_self_pay,
+    refund_self_pay_part,
 )
 from terminal.ledger.store import RefData, SqliteLedger
 from terminal.ledger.syncstate import (
@@ -80,6 +81,7 @@ __all__ = [
     "pin_failures",
     "record_self_pay",
     "refund_self_pay",
+    "refund_self_pay_part",
     "refundable_sales",
     "refundable_self_pay",
     "remember_basket",

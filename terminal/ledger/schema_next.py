@@ -55,6 +55,29 @@ BEGIN SELECT RAISE(ABORT, 'how a sale was paid is append-only'); END;
 
 
 @MIGRATIONS()
+def m0008_partial_refund(db: Database) -> None:
+    # a partial refund (docs/core.md "Partial refunds") is the ordinary reversal of the whole sale
+    # and an ordinary new sale of the lines the customer keeps, committed in one unit of work;
+    # this row links the two (and the original), with the quantities given back, so that receipts,
+    # history and /verify can show the refund as one. Nothing of it is uploaded: the platform
+    # sees the reversal and the sale as they are.
+    run_script(
+        db,
+        """
+CREATE TABLE partial_refunds (
+    reversal_txn_id TEXT PRIMARY KEY REFERENCES txns(txn_id),
+    orig_txn_id TEXT NOT NULL UNIQUE REFERENCES txns(txn_id),
+    kept_txn_id TEXT NOT NULL UNIQUE REFERENCES txns(txn_id),
+    refunded TEXT NOT NULL,
+    reason TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE TRIGGER partial_refunds_no_update BEFORE UPDATE ON partial_refunds
+BEGIN SELECT RAISE(ABORT, 'partial_refunds is append-only'); END;
+""",
+    )
+
+
+@MIGRATIONS()
 def m0011_field(db: Database) -> None:
     # bundles (platform-api.md "Field and fleet additions", docs/field.md): `bundles` is each
     # bundle file this terminal wrote, with its entries in message order (an answer's refusals

@@ -23,6 +23,7 @@ from terminal.ledger import journal
 from terminal.ledger.guards import time_refusal
 from terminal.ledger.store import SqliteLedger, translate_sqlite_error
 from terminal.ledger.tenders import TenderRow, mirror_tenders, write_tenders
+from terminal.ledger.unit import WriteUnit
 from terminal.settlement.money import format_fen
 
 __all__ = [
@@ -31,6 +32,7 @@ __all__ = [
     "get_self_pay",
     "record_self_pay",
     "refund_self_pay",
+    "refund_self_pay_part",
 ]
 
 _SALE_COLUMNS = (
@@ -129,53 +131,115 @@ def refund_self_pay(
     """Write the full refund of self-pay sale `self_pay_id` and its audit record; a refund, or a
     sale refunded before, is refused with a `LedgerError` saying so."""
     with ledger.write() as unit:
-        conn = ledger.conn
-        _check_time(ledger, at)
-        sale = _read(conn, "s.self_pay_id = ?", self_pay_id)
-        if sale is None:
-            raise LedgerError(f"no self-pay sale {self_pay_id} on this terminal: check the receipt")
-        if sale.orig_self_pay_id is not None:
-            raise LedgerError(
-                f"{self_pay_id} is itself the refund of {sale.orig_self_pay_id} and cannot be "
-                "refunded: sell the items again instead"
-            )
-        done = conn.execute(
-            "SELECT self_pay_id FROM self_pay_sales WHERE orig_id = ?", (sale.id,)
-        ).fetchone()
-        if done is not None:
-            raise LedgerError(
-                f"{self_pay_id} was already refunded by {done[0]}: nothing is left to give back"
-            )
-        negated = [
-            SelfPayLine(line.code, line.name, line.qty, line.price, -line.amount)
-            for line in sale.lines
-        ]
-        refund_id, refund_self_pay_id = _insert(
-            ledger,
-            f"refund#{self_pay_id}",  # `#` is in no basket id: no basket is ever taken for it
-            at,
-            operator,
-            sale.payment_method,
-            reason,
-            negated,
-            orig_id=sale.id,
-        )
-        mirror_tenders(conn, refund_self_pay_id, self_pay_id)
-        unit.audit(
-            "self_pay_refund",
-            operator,
-            {
-                "self_pay_id": refund_self_pay_id,
-                "orig_self_pay_id": self_pay_id,
-                "total": format_fen(-sale.total),
-                "reason": reason,
-            },
-            at,
-        )
-        refund = _read(conn, "s.id = ?", refund_id)
+        refund_id = _refund(ledger, unit, self_pay_id, at=at, operator=operator, reason=reason)
+        refund = _read(ledger.conn, "s.id = ?", refund_id)
         unit.commit()
     assert refund is not None
     return refund
+
+
+def refund_self_pay_part(
+    ledger: SqliteLedger,
+    self_pay_id: str,
+    *,
+    at: datetime,
+    operator: str,
+    reason: str,
+    kept: Sequence[SelfPayLine],
+) -> tuple[SelfPayRecord, SelfPayRecord]:
+    """A partial self-pay refund (docs/core.md "Partial refunds"): the full refund of the sale
+    and a new self-pay sale of the `kept` lines, in one unit; `(the refund, the kept sale)`."""
+    with ledger.write() as unit:
+        refund_id = _refund(ledger, unit, self_pay_id, at=at, operator=operator, reason=reason)
+        refund = _read(ledger.conn, "s.id = ?", refund_id)
+        assert refund is not None
+        kept_id, kept_self_pay_id = _insert(
+            ledger,
+            f"kept#{self_pay_id}",  # `#` is in no basket id; one refund per sale: one kept sale
+            at,
+            operator,
+            refund.payment_method,
+            "partial_refund",
+            kept,
+            orig_id=None,
+        )
+        kept_total = sum(line.amount for line in kept)
+        # the kept sale is paid by the sale's method (the refund gave back what was paid)
+        write_tenders(
+            ledger.conn,
+            kept_self_pay_id,
+            [(refund.payment_method, kept_total, None)] if kept_total else [],
+        )
+        unit.audit(
+            "self_pay",
+            operator,
+            {
+                "self_pay_id": kept_self_pay_id,
+                "kept_of": self_pay_id,
+                "total": format_fen(sum(line.amount for line in kept)),
+                "reason": "partial_refund",
+            },
+            at,
+        )
+        sale = _read(ledger.conn, "s.id = ?", kept_id)
+        unit.commit()
+    assert sale is not None
+    return refund, sale
+
+
+def _refund(
+    ledger: SqliteLedger,
+    unit: WriteUnit,
+    self_pay_id: str,
+    *,
+    at: datetime,
+    operator: str,
+    reason: str,
+) -> int:
+    """Write the full refund of `self_pay_id` and its audit record in `unit`; its row id."""
+    conn = ledger.conn
+    _check_time(ledger, at)
+    sale = _read(conn, "s.self_pay_id = ?", self_pay_id)
+    if sale is None:
+        raise LedgerError(f"no self-pay sale {self_pay_id} on this terminal: check the receipt")
+    if sale.orig_self_pay_id is not None:
+        raise LedgerError(
+            f"{self_pay_id} is itself the refund of {sale.orig_self_pay_id} and cannot be "
+            "refunded: sell the items again instead"
+        )
+    done = conn.execute(
+        "SELECT self_pay_id FROM self_pay_sales WHERE orig_id = ?", (sale.id,)
+    ).fetchone()
+    if done is not None:
+        raise LedgerError(
+            f"{self_pay_id} was already refunded by {done[0]}: nothing is left to give back"
+        )
+    negated = [
+        SelfPayLine(line.code, line.name, line.qty, line.price, -line.amount) for line in sale.lines
+    ]
+    refund_id, refund_self_pay_id = _insert(
+        ledger,
+        f"refund#{self_pay_id}",  # `#` is in no basket id: no basket is ever taken for it
+        at,
+        operator,
+        sale.payment_method,
+        reason,
+        negated,
+        orig_id=sale.id,
+    )
+    mirror_tenders(conn, refund_self_pay_id, self_pay_id)
+    unit.audit(
+        "self_pay_refund",
+        operator,
+        {
+            "self_pay_id": refund_self_pay_id,
+            "orig_self_pay_id": self_pay_id,
+            "total": format_fen(-sale.total),
+            "reason": reason,
+        },
+        at,
+    )
+    return refund_id
 
 
 def _check_time(ledger: SqliteLedger, at: datetime) -> None:

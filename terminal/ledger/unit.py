@@ -17,6 +17,7 @@ from terminal.ledger.entries import Appended, SaleRecord
 from terminal.ledger.records import accumulator_rows
 
 if TYPE_CHECKING:
+    from terminal.ledger.history import PartialRefund
     from terminal.ledger.store import SqliteLedger
 
 __all__ = ["WriteUnit"]
@@ -54,6 +55,12 @@ class WriteUnit:
             operator=operator,
             settled_at=settled_at,
         )
+
+    def link_partial_refund(self, link: PartialRefund) -> None:
+        """Link a partial refund's reversal, the original and the sale of what was kept."""
+        from terminal.ledger.history import link_partial_refund
+
+        link_partial_refund(self._conn, link)
 
     def _add_outbox_fund(self, fund: int) -> None:
         # a running total, so the unsynced-exposure limit costs one row read per sale

@@ -38,6 +38,7 @@ from terminal.web.routes import (
     demo,
     events,
     field,
+    history,
     receipts,
     refund,
     signin,
@@ -46,7 +47,7 @@ from terminal.web.routes import (
 
 __all__ = ["CodeFeed", "Hooks", "create_app"]
 
-_ROUTERS = (signin, counter, status, events, receipts, refund, day, field, api, demo)
+_ROUTERS = (signin, counter, status, events, receipts, refund, history, day, field, api, demo)
 
 
 def create_app(

@@ -11,15 +11,17 @@ receipt has no such code.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from terminal.checkout.basket import mask_cert
 from terminal.checkout.service import CheckoutService
 from terminal.errors import LedgerError
 from terminal.ledger import get_self_pay, tenders_of, txn_lines, txn_of, txn_with_entry
+from terminal.ledger.history import acct_balance_after, partial_refund_of
 
 if TYPE_CHECKING:
-    from drivers.printer import Receipt
+    from drivers.printer import KeptSale, Receipt, ReceiptLine
 
 __all__ = ["VERIFY_PREFIX", "parse_verify_text", "receipt_for", "verify_text"]
 
@@ -42,7 +44,7 @@ def parse_verify_text(text: str) -> dict[str, Any] | None:
 def receipt_for(service: CheckoutService, txn_id: str, language: str) -> Receipt | None:
     """The receipt of `txn_id` (or of a self-pay sale's id) from the ledger, or None when there
     is no such transaction."""
-    from drivers.printer import Receipt, ReceiptLine
+    from drivers.printer import Receipt
 
     ledger = service.ledger
     t = txn_with_entry(ledger, txn_id)
@@ -57,23 +59,17 @@ def receipt_for(service: CheckoutService, txn_id: str, language: str) -> Receipt
             raise LedgerError(f"refund {txn_id} names no sale: run `medpos ledger verify`")
         source = orig
     sign = -1 if refund else 1
-    items = service.reference().catalogue.items
-    lines = []
-    for r in txn_lines(ledger, source["seq"]):
-        item = items.get(r["code"])
-        note = "" if r["covered"] else (r["reason"] or "self-pay")
-        lines.append(
-            ReceiptLine(
-                name=r["name"] or (item.name if item else r["code"]),
-                code=r["code"],
-                qty=r["qty"],
-                unit=(item.unit or "") if item else "",
-                price_fen=_fen(r["price"]),
-                amount_fen=sign * int(r["det_item_fee_sumamt"]),
-                category=r["chrgitm_lv"] or "",
-                note=note,
-            )
-        )
+    lines = _lines(service, source["seq"], sign)
+    split: tuple[int, ...] = tuple(sign * int(source[k]) for k in _SPLIT)
+    kept = None
+    balance = None if refund else acct_balance_after(ledger, t["seq"])
+    link = partial_refund_of(ledger, txn_id, "reversal_txn_id") if refund else None
+    if link is not None:
+        kept_row = txn_of(ledger, link.kept_txn_id)
+        if kept_row is None:
+            raise LedgerError(f"refund {txn_id} names no kept sale: run `medpos ledger verify`")
+        kept, lines, split = _partial(service, link.refunded, source, kept_row)
+        balance = acct_balance_after(ledger, kept_row["seq"])
     config = service.config
     return Receipt(
         shop_name=config.terminal.fixmedins_name,
@@ -89,17 +85,79 @@ def receipt_for(service: CheckoutService, txn_id: str, language: str) -> Receipt
         insutype=_insutype(source["insutype"] or "", language),
         offline=bool(t["offline"]),
         lines=tuple(lines),
-        medfee_fen=sign * int(source["medfee_sumamt"]),
-        fund_fen=sign * int(source["fund_pay_sumamt"]),
-        acct_fen=sign * int(source["acct_pay"]),
-        cash_fen=sign * int(source["psn_cash_pay"]),
+        medfee_fen=split[0],
+        fund_fen=split[1],
+        acct_fen=split[2],
+        cash_fen=split[3],
         payment_method=source["payment_method"] or "",
         seq=t["seq"],
         ledger_hash=t["entry_hash"],
         verify_text=verify_text(config.terminal.dev_no, t["txn_id"], t["seq"], t["entry_hash"]),
         language=language,
         **_tender_fields(service, t["txn_id"]),
+        reason=t["reason"] or "",
+        acct_balance_fen=balance,
+        kept=kept,
     )
+
+
+_SPLIT = ("medfee_sumamt", "fund_pay_sumamt", "acct_pay", "psn_cash_pay")
+
+
+def _lines(service: CheckoutService, seq: int, sign: int) -> list[ReceiptLine]:
+    """The receipt lines of the transaction at `seq`, amounts times `sign`."""
+    from drivers.printer import ReceiptLine
+
+    items = service.reference().catalogue.items
+    lines = []
+    for r in txn_lines(service.ledger, seq):
+        item = items.get(r["code"])
+        note = "" if r["covered"] else (r["reason"] or "self-pay")
+        lines.append(
+            ReceiptLine(
+                name=r["name"] or (item.name if item else r["code"]),
+                code=r["code"],
+                qty=r["qty"],
+                unit=(item.unit or "") if item else "",
+                price_fen=_fen(r["price"]),
+                amount_fen=sign * int(r["det_item_fee_sumamt"]),
+                category=r["chrgitm_lv"] or "",
+                note=note,
+            )
+        )
+    return lines
+
+
+def _partial(
+    service: CheckoutService,
+    refunded: tuple[tuple[int, str, str], ...],
+    orig: Any,
+    kept_row: Any,
+) -> tuple[KeptSale, list[ReceiptLine], tuple[int, int, int, int]]:
+    """A partial refund's receipt parts: the kept sale, the lines given back (each the original
+    line's amount less what the kept line costs now) and what was given back in all (the kept
+    sale's split less the original's)."""
+    from dataclasses import replace
+
+    from drivers.printer import KeptSale
+
+    sold = _lines(service, orig["seq"], 1)
+    kept_lines = _lines(service, kept_row["seq"], 1)
+    back = {line_no: qty for line_no, _, qty in refunded}
+    remaining = iter(kept_lines)
+    given_back = []
+    for line_no, line in enumerate(sold):
+        if line_no not in back:
+            next(remaining)
+            continue
+        still = Decimal(line.qty) - Decimal(back[line_no])
+        kept_amount = next(remaining).amount_fen if still > 0 else 0
+        given_back.append(
+            replace(line, qty=back[line_no], amount_fen=kept_amount - line.amount_fen)
+        )
+    split = tuple(int(kept_row[k]) - int(orig[k]) for k in _SPLIT)
+    kept = KeptSale(kept_row["txn_id"], tuple(kept_lines), *(int(kept_row[k]) for k in _SPLIT))
+    return kept, given_back, (split[0], split[1], split[2], split[3])
 
 
 def _self_pay_receipt(service: CheckoutService, self_pay_id: str, language: str) -> Receipt | None:

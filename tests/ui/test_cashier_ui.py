@@ -418,6 +418,46 @@ def test_the_self_pay_sale_is_refunded_by_a_supervisor_with_its_receipt(
     shot(page, "12b-self-pay-refund-receipt")
 
 
+def test_history_finds_the_card_sale_reprints_it_and_a_supervisor_refunds_part_of_it(
+    page: Page, terminal: Terminal
+) -> None:
+    insert_card(page, terminal, 0)  # a card sale of two items, the page's usual way
+    page.goto(terminal.url + "/")
+    expect(page.get_by_test_id("person")).to_contain_text("张伟")
+    for code in BARCODES[:2]:
+        scan(page, code)
+    expect(page.get_by_test_id("presettlement")).to_be_visible()
+    page.keyboard.press("Enter")
+    sale = page.get_by_test_id("last-sale")
+    expect(sale).to_contain_text("结算成功")
+    txn_id = sale.locator(".mono").first.inner_text().split(" ")[0]
+    page.goto(terminal.url + "/history")
+    page.fill("input[name=receipt]", txn_id.rsplit("-", 1)[1])  # its number after the dash
+    page.get_by_test_id("history-find").get_by_role("button").click()
+    rows = page.get_by_test_id("history").locator("tbody tr")
+    expect(rows).to_have_count(1)
+    expect(rows).to_contain_text("张伟")
+    rows.locator("a").click()
+    expect(page.get_by_test_id("sale-lines").locator("tbody tr")).to_have_count(2)
+    page.get_by_test_id("reprint").click()
+    expect(page.get_by_role("status")).to_contain_text("已重新打印小票")
+    page.get_by_role("link", name="部分退费…").click()
+    page.locator("input[name=back_qty]").first.fill("1")
+    page.fill("input[name=reason]", "未拆封")
+    page.fill("input[name=sup_id]", SUPERVISOR[0])
+    page.fill("input[name=sup_pin]", SUPERVISOR[1])
+    shot(page, "12c-partial-refund-form")
+    page.click("text=批准部分退费")
+    expect(page.get_by_role("status")).to_contain_text("部分退费")
+    expect(page.get_by_test_id("sale-lines").locator("tbody tr")).to_have_count(2)  # the original's
+    kept = page.get_by_test_id("partial-link").locator("a").inner_text().strip()
+    page.get_by_test_id("partial-link").locator("a").click()
+    expect(page.get_by_test_id("sale-lines").locator("tbody tr")).to_have_count(1)
+    shot(page, "12d-kept-sale")
+    pdf = page.request.get(terminal.url + f"/receipt/{kept}.pdf")
+    assert pdf.headers["content-type"] == "application/pdf" and pdf.body().startswith(b"%PDF")
+
+
 def test_day_end_totals_chart_export_reconciliation_and_closure(
     page: Page, terminal: Terminal
 ) -> None:
@@ -437,7 +477,8 @@ def test_day_end_totals_chart_export_reconciliation_and_closure(
     rows = list(csv.DictReader(io.StringIO(exported.text().lstrip("\ufeff"))))
     insurance = [r for r in rows if r["kind"] in ("sale", "reversal")]
     assert len(insurance) == terminal.status()["head_seq"]
-    assert sum(r["kind"] == "reversal" for r in rows) == 1
+    # the refund above, and the reversal of the partial refund (its kept sale is a sale)
+    assert sum(r["kind"] == "reversal" for r in rows) == 2
     self_pay = [r for r in rows if r not in insurance]  # the self-pay sale and its refund
     assert [r["kind"] for r in self_pay] == ["self_pay", "self_pay_refund"]
     assert self_pay[1]["psn_cash_pay"] == "-" + self_pay[0]["psn_cash_pay"]

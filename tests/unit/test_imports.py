@@ -87,6 +87,7 @@ def test_the_hub_uses_only_the_engine_and_the_errors_from_terminal() -> None:
         ("cv2", "drivers.qr"),
         ("pyzbar", "drivers.qr"),
         ("zxingcpp", "drivers.qr"),
+        ("fpdf", "drivers.printer.pdf"),
     ],
 )
 def test_each_third_party_adapter_is_imported_in_one_place(library: str, owner: str) -> None:

@@ -30,6 +30,7 @@ COMMANDS = {
     "refdata",
     "refund",
     "report",
+    "sale",
     "run",
     "serve",
     "settle",

@@ -67,6 +67,7 @@ AMOUNTS = ("12.34", "24.68", "5.00", "29.68", "15.00", "4.68", "10.00")
 
 def test_the_public_api_is_listed_and_importable() -> None:
     assert sorted(drivers.printer.__all__) == [
+        "KeptSale",
         "PrintResult",
         "PrinterError",
         "Receipt",
