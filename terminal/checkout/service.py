@@ -28,6 +28,7 @@ from terminal.checkout.model import (
     SaleOutcome,
 )
 from terminal.checkout.pricing import HeldReference, Reference, price_basket
+from terminal.checkout.tracing import TraceRefused, trace_claim
 from terminal.config import Config
 from terminal.errors import CheckoutError, LedgerError
 from terminal.identity.hotlist import HotlistIndex
@@ -35,13 +36,15 @@ from terminal.identity.model import CERT_ID_NUMBER, Identity
 from terminal.ledger import (
     Appended,
     SqliteLedger,
+    WriteUnit,
     basket_answer,
     close_day,
     remember_basket,
     time_refusal,
 )
-from terminal.risk import RiskLimits
+from terminal.risk import Refusal, RiskLimits
 from terminal.settlement import parse_claim
+from terminal.trace import TracePlan
 
 __all__ = [
     "SOFT_LIMITS",
@@ -229,7 +232,13 @@ class CheckoutService:
         fresh = self._fresh_person(sale.person["psn_cert"])  # before the write lock is taken
         with self.ledger.write() as unit:  # not committed: a person it seeded is rolled back
             settled = settle_in_unit(self.ledger, unit, self._held, self.limits, sale, now, fresh)
-        return Quote(settled.result, settled.offline, settled.refusal)
+            refusal = settled.refusal
+            if refusal is None:
+                try:
+                    self._trace_plan(unit, settled.claim, source)
+                except TraceRefused as exc:
+                    refusal = Refusal(exc.code, str(exc))
+        return Quote(settled.result, settled.offline, refusal)
 
     def _basket_sale(
         self,
@@ -264,8 +273,8 @@ class CheckoutService:
 
     def price_basket(
         self, basket: Sequence[Mapping[str, Any]], source: str = "basket"
-    ) -> list[dict[str, str]]:
-        """Basket lines `{code | barcode, qty, price?}` → claim lines with the selling price
+    ) -> list[dict[str, Any]]:
+        """Basket lines `{code | barcode, qty, price?, trac?, trdn_flag?}` → priced claim lines
         (`terminal/checkout/pricing.py`)."""
         return price_basket(self.reference().catalogue, basket, source)
 
@@ -290,6 +299,7 @@ class CheckoutService:
             refusal = settled.refusal
             lifted = refusal is not None and bool(approved_by) and refusal.code in SOFT_LIMITS
             if refusal is None or lifted:
+                plan = self._trace_plan(unit, settled.claim, sale.source)
                 if refusal is not None:
                     unit.audit(
                         "override",
@@ -303,6 +313,7 @@ class CheckoutService:
                     )
                 record = sale_record(sale, settled, now, operator, payment_method)
                 appended = unit.append_sale(record)
+                unit.record_trace(appended.txn_id, plan, now)
                 if basket_id:
                     outcome = _outcome(appended, settled.offline)
                     remember_basket(self.ledger, basket_id, appended.txn_id, asdict(outcome))
@@ -321,6 +332,9 @@ class CheckoutService:
             )
             raise refused
         return _outcome(appended, settled.offline)
+
+    def _trace_plan(self, unit: WriteUnit, claim: dict[str, Any], source: str) -> TracePlan:
+        return trace_claim(unit, self.reference().catalogue, claim, self.config.trace, source)
 
     def _fresh_person(self, psn_cert: str) -> Mapping[str, Any] | None:
         if self.platform is None:
@@ -344,6 +358,7 @@ class CheckoutService:
                 appended = unit.append_reversal(
                     orig_txn_id=txn_id, reason=reason, operator=operator, settled_at=now
                 )
+                unit.return_trace(txn_id, appended.txn_id, now)  # never blocks the refund
                 unit.audit(
                     "refund",
                     operator,

@@ -8,13 +8,14 @@ chained entries (a sale, a reversal) are written by `terminal/ledger/entries.py`
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from terminal.ledger import entries, journal, replay
+from terminal.ledger import entries, journal, replay, trace
 from terminal.ledger.entries import Appended, SaleRecord
 from terminal.ledger.records import accumulator_rows
+from terminal.trace import KnownCode, NoCodeStock, TracePlan
 
 if TYPE_CHECKING:
     from terminal.ledger.store import SqliteLedger
@@ -54,6 +55,28 @@ class WriteUnit:
             operator=operator,
             settled_at=settled_at,
         )
+
+    # -- traceability codes (trace-codes.md) ------------------------------------------------
+
+    def trace_known(self, codes: Iterable[str]) -> dict[str, KnownCode]:
+        """The table's rows of `codes`, read in this unit's snapshot."""
+        return trace.known_codes(self._conn, codes)
+
+    def trace_stock(self, allowed: Mapping[str, int]) -> dict[str, NoCodeStock]:
+        """No-code stock left per item, read in this unit's snapshot."""
+        return trace.no_code_stock(self._conn, allowed)
+
+    def record_trace(self, txn_id: str, plan: TracePlan, at: datetime) -> None:
+        """Write sale `txn_id`'s codes and no-code takes (after its entry, before the commit)."""
+        trace.record_trace(self._conn, txn_id, plan, at)
+
+    def return_trace(self, orig_txn_id: str, txn_id: str, at: datetime) -> list[str]:
+        """Give back what sale `orig_txn_id` took (its reversal `txn_id`); the codes returned."""
+        return trace.return_trace(self._conn, orig_txn_id, txn_id, at)
+
+    def apply_trace_refdata(self, body: Mapping[str, Any]) -> int:
+        """The other terminals' codes (refdata kind `trace`)."""
+        return trace.apply_trace_refdata(self._conn, body)
 
     def _add_outbox_fund(self, fund: int) -> None:
         # a running total, so the unsynced-exposure limit costs one row read per sale
