@@ -94,7 +94,7 @@ def record_trace(conn: sqlite3.Connection, txn_id: str, plan: TracePlan, at: dat
         takes.append(
             (
                 txn_id,
-                w.line,
+                w.line - 1,  # `line_no` as in txn_lines: 0-based
                 w.code,
                 w.item_code,
                 1 if w.units is None else 0,
@@ -110,7 +110,7 @@ def record_trace(conn: sqlite3.Connection, txn_id: str, plan: TracePlan, at: dat
             "open_units = excluded.open_units",
             (t.item_code, t.packages, _text(t.open_units)),
         )
-        takes.append((txn_id, t.line, None, t.item_code, t.packages, _text(t.units), 0, None))
+        takes.append((txn_id, t.line - 1, None, t.item_code, t.packages, _text(t.units), 0, None))
     conn.executemany(
         "INSERT INTO trace_takes (txn_id, line_no, code, item_code, packages, units, duplicate, "
         "before) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -157,7 +157,7 @@ def trace_of_txn(conn: sqlite3.Connection, txn_id: str) -> list[dict[str, Any]]:
     """What a sale took: `{line, code, item_code, packages, units, duplicate}` in sale order."""
     return [
         {
-            "line": line,
+            "line": line + 1,
             "code": code,
             "item_code": item,
             "packages": packages,
