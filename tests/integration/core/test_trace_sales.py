@@ -91,7 +91,7 @@ def test_lines_without_codes_need_no_code_stock(
     missing = _refusal(service, _with(claim, _drug("1", [])))
     assert (missing.code, missing.refusal.line) == ("trace_missing", 5)
     service.sell_claim(claim)  # the demo claim's drugs keep a no-code stock
-    taken = dict(service.ledger.query("SELECT item_code, taken FROM trace_nocode"))
+    taken = {r[0]: r[1] for r in service.ledger.query("SELECT item_code, taken FROM trace_nocode")}
     assert taken["XC10AA0055"] == 2 and taken["XM01AH0041"] == 1
 
 
