@@ -6,8 +6,9 @@ blocked card, or no card or e-card at all (DESIGN.md "Persons and accumulators",
 (`CheckoutService.price_basket`, `parse_basket`) and each line is `line_amount`, the engine's one
 rounding of qty × price. It is recorded by `terminal/ledger/selfpay.py`, outside the sales chain,
 the outbox, the persons and the accumulators: it is not an insurance settlement and is never
-uploaded to the platform. A supervisor may refund a self-pay sale in full, once
-(`refund_self_pay`): a row of its own with the amounts negated.
+uploaded as one. Its drugs' traceability codes are checked and written in its own unit of work
+and reported to the platform as a 3505 trace report (`tracereport.py`). A supervisor may refund a
+self-pay sale in full, once (`refund_self_pay`): a row of its own with the amounts negated.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from terminal.checkout.tracereport import self_pay_return, self_pay_trace
 from terminal.errors import CheckoutError, InvalidInputError, LedgerError
 from terminal.ledger import SelfPayLine, SelfPayRecord, record_self_pay
 from terminal.ledger import refund_self_pay as _record_refund
@@ -140,15 +142,18 @@ def sell_self_pay(
     if not _REASON.fullmatch(reason):
         raise CheckoutError("bad_reason", f"{source}: reason {reason!r} is not a reason code")
     catalogue = service.reference().catalogue
-    lines = self_pay_lines(catalogue, service.price_basket(basket, source), source)
+    priced = service.price_basket(basket, source)
+    lines = self_pay_lines(catalogue, priced, source)
+    now = service.local_now()
     record, created = record_self_pay(
         service.ledger,
         basket_id=basket_id,
-        at=service.local_now(),
+        at=now,
         operator=operator,
         payment_method=payment_method,
         reason=reason,
         lines=lines,
+        trace=self_pay_trace(catalogue, priced, service.config.trace, now, operator, source),
     )
     return SelfPayOutcome(record, created)
 
@@ -167,7 +172,12 @@ def refund_self_pay(
     now = service.local_now()
     try:
         record = _record_refund(
-            service.ledger, self_pay_id, at=now, operator=operator, reason=reason
+            service.ledger,
+            self_pay_id,
+            at=now,
+            operator=operator,
+            reason=reason,
+            trace=self_pay_return(now, operator),
         )
     except LedgerError as exc:
         if type(exc) is not LedgerError:

@@ -128,7 +128,8 @@ def _nth_basket(basket_id: str | None, i: int, repeat: int) -> str | None:
 def _self_pay(args: argparse.Namespace, ctx: Context) -> int:
     """A self-pay sale of the claim's basket; its person, if any, is not used."""
     from terminal.checkout.selfpay import new_basket_id, sell_self_pay
-    from terminal.errors import CheckoutError
+    from terminal.checkout.tracing import TraceRefused
+    from terminal.errors import CheckoutError, InvalidInputError
 
     if not args.self_pay:
         return fail("--basket-id is for --self-pay", 2)
@@ -152,6 +153,11 @@ def _self_pay(args: argparse.Namespace, ctx: Context) -> int:
                 source=args.claim,
             )
             emit_json(outcome.line())
+    except TraceRefused as exc:
+        emit_json(exc.refusal.as_json())
+        return fail(str(exc), exc.refusal.exit_code)
+    except InvalidInputError as exc:
+        return fail(str(exc), 2)
     except CheckoutError as exc:
         emit_json({"error": exc.code, "message": str(exc)})
         return fail(str(exc), 2 if exc.code in _BAD_INPUT else 1)

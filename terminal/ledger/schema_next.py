@@ -25,6 +25,8 @@ def m0009_trace_codes(db: Database) -> None:
     # took (a code, or packages of no-code stock when `code` is NULL) and the code's row before,
     # so a reversal gives exactly that back. `trace_nocode`: no-code stock counted down per item.
     # `trace_others`: the codes of the institution's other terminals (refdata kind `trace`).
+    # `trace_reports`: the 3505 trace reports of self-pay sales and refunds, a queue of its own
+    # (in rowid order, outside the ledger chain), kept with the platform's answer when done.
     # `txn_lines` keep the line's codes as sold (JSON lists; NULL: none), which the upload, and
     # so the entry's hash, carries.
     run_script(
@@ -60,6 +62,16 @@ CREATE TABLE trace_others (
     code TEXT PRIMARY KEY,
     status TEXT NOT NULL,
     remaining TEXT
+);
+CREATE TABLE trace_reports (
+    txn_id TEXT PRIMARY KEY,
+    input TEXT NOT NULL,
+    state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'parked', 'done')),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT,
+    next_attempt_at TEXT,
+    created_at TEXT NOT NULL,
+    answer TEXT
 );
 ALTER TABLE txn_lines ADD COLUMN trac TEXT;
 ALTER TABLE txn_lines ADD COLUMN trdn_flag TEXT;

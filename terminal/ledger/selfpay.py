@@ -14,7 +14,7 @@ negated, `orig_id` the sale's id, its own id `<dev_no>-S<n>` from the same seque
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -22,6 +22,7 @@ from terminal.errors import CheckoutError, LedgerError
 from terminal.ledger import journal
 from terminal.ledger.guards import time_refusal
 from terminal.ledger.store import SqliteLedger, translate_sqlite_error
+from terminal.ledger.unit import WriteUnit
 from terminal.settlement.money import format_fen
 
 __all__ = [
@@ -86,9 +87,11 @@ def record_self_pay(
     payment_method: str,
     reason: str,
     lines: Sequence[SelfPayLine],
+    trace: Callable[[WriteUnit, str], None] | None = None,
 ) -> tuple[SelfPayRecord, bool]:
     """Write a self-pay sale and its audit record; `(the sale, True)`, or `(the sale made
-    before for this basket, False)` with nothing written."""
+    before for this basket, False)` with nothing written. `trace(unit, self_pay_id)` writes the
+    sale's traceability codes in the same unit (and may raise: nothing is then written)."""
     with ledger.write() as unit:
         conn = ledger.conn
         done = _read(conn, "s.basket_id = ?", basket_id)
@@ -98,6 +101,8 @@ def record_self_pay(
         sale_id, self_pay_id = _insert(
             ledger, basket_id, at, operator, payment_method, reason, lines, orig_id=None
         )
+        if trace is not None:
+            trace(unit, self_pay_id)
         total = sum(line.amount for line in lines)
         unit.audit(
             "self_pay",
@@ -118,10 +123,17 @@ def record_self_pay(
 
 
 def refund_self_pay(
-    ledger: SqliteLedger, self_pay_id: str, *, at: datetime, operator: str, reason: str
+    ledger: SqliteLedger,
+    self_pay_id: str,
+    *,
+    at: datetime,
+    operator: str,
+    reason: str,
+    trace: Callable[[WriteUnit, SelfPayRecord, str], None] | None = None,
 ) -> SelfPayRecord:
     """Write the full refund of self-pay sale `self_pay_id` and its audit record; a refund, or a
-    sale refunded before, is refused with a `LedgerError` saying so."""
+    sale refunded before, is refused with a `LedgerError` saying so. `trace(unit, sale,
+    refund_id)` gives the sale's codes back in the same unit."""
     with ledger.write() as unit:
         conn = ledger.conn
         _check_time(ledger, at)
@@ -154,6 +166,8 @@ def refund_self_pay(
             negated,
             orig_id=sale.id,
         )
+        if trace is not None:
+            trace(unit, sale, refund_self_pay_id)
         unit.audit(
             "self_pay_refund",
             operator,

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from terminal.ledger import entries, journal, replay, trace
+from terminal.ledger import entries, journal, replay, trace, tracereports
 from terminal.ledger.entries import Appended, SaleRecord
 from terminal.ledger.records import accumulator_rows
 from terminal.trace import KnownCode, NoCodeStock, TracePlan
@@ -74,9 +74,26 @@ class WriteUnit:
         """Give back what sale `orig_txn_id` took (its reversal `txn_id`); the codes returned."""
         return trace.return_trace(self._conn, orig_txn_id, txn_id, at)
 
+    def trace_takes(self, txn_id: str) -> list[dict[str, Any]]:
+        """What sale `txn_id` took (`{line, code, item_code, packages, units, duplicate}`)."""
+        return trace.trace_of_txn(self._conn, txn_id)
+
     def apply_trace_refdata(self, body: Mapping[str, Any]) -> int:
         """The other terminals' codes (refdata kind `trace`)."""
         return trace.apply_trace_refdata(self._conn, body)
+
+    def queue_trace_report(self, txn_id: str, report: Mapping[str, Any], at: datetime) -> None:
+        """Queue a 3505 trace report (a self-pay sale's or refund's, in its unit of work)."""
+        tracereports.queue_trace_report(self._conn, txn_id, report, at)
+
+    def trace_report_done(self, txn_id: str, answer: Mapping[str, Any], at: datetime) -> None:
+        tracereports.trace_report_done(self._conn, txn_id, answer, at)
+
+    def park_trace_report(self, txn_id: str, reason: str) -> None:
+        tracereports.park_trace_report(self._conn, txn_id, reason)
+
+    def retry_trace_report(self, txn_id: str, error: str, next_attempt_at: datetime) -> None:
+        tracereports.retry_trace_report(self._conn, txn_id, error, next_attempt_at)
 
     def _add_outbox_fund(self, fund: int) -> None:
         # a running total, so the unsynced-exposure limit costs one row read per sale
