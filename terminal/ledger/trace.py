@@ -172,9 +172,13 @@ def trace_of_txn(conn: sqlite3.Connection, txn_id: str) -> list[dict[str, Any]]:
     ]
 
 
-def apply_trace_refdata(conn: sqlite3.Connection, body: Mapping[str, Any]) -> int:
-    """Apply a refdata `trace` body (`{"codes": {"added": [...], "removed": [...]}}`), a delta
-    or the whole document; how many rows changed."""
+def apply_trace_refdata(
+    conn: sqlite3.Connection, body: Mapping[str, Any], *, whole: bool = False
+) -> int:
+    """Apply a refdata `trace` body (`{"codes": {"added": [...], "removed": [...]}}`): a delta,
+    or with `whole` the whole set (what was held before is dropped); how many rows changed."""
+    if whole:
+        conn.execute("DELETE FROM trace_others")
     codes = body.get("codes", {})
     added = codes.get("added", [])
     removed = codes.get("removed", [])

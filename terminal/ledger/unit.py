@@ -78,9 +78,9 @@ class WriteUnit:
         """What sale `txn_id` took (`{line, code, item_code, packages, units, duplicate}`)."""
         return trace.trace_of_txn(self._conn, txn_id)
 
-    def apply_trace_refdata(self, body: Mapping[str, Any]) -> int:
-        """The other terminals' codes (refdata kind `trace`)."""
-        return trace.apply_trace_refdata(self._conn, body)
+    def apply_trace_refdata(self, body: Mapping[str, Any], *, whole: bool = False) -> int:
+        """The other terminals' codes (refdata kind `trace`): a delta, or `whole` the set."""
+        return trace.apply_trace_refdata(self._conn, body, whole=whole)
 
     def queue_trace_report(self, txn_id: str, report: Mapping[str, Any], at: datetime) -> None:
         """Queue a 3505 trace report (a self-pay sale's or refund's, in its unit of work)."""
