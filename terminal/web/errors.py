@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
@@ -60,10 +61,19 @@ def back(path: str, msg: str = "", err: str = "") -> RedirectResponse:
 
 
 def explain(code: str, message: str) -> str:
-    """A refusal in the page's language: the translated sentence, else the original."""
+    """A refusal in the page's language: the translated sentence, else the original. A message
+    naming a basket line (`line 3: …`, trace-codes.md) keeps that line in front of it."""
     key = f"problem:{code}"
     text = i18n.gettext_(key)
-    return message if text == key else text
+    if text == key:
+        return message
+    named = _LINE.match(message)
+    if named is not None:
+        return f"{i18n.gettext_('line %(line)s') % {'line': named.group(1)}}: {text}"
+    return text
+
+
+_LINE = re.compile(r"line (\d+): ")
 
 
 def problem_text(exc: MedposError) -> str:
