@@ -10,6 +10,7 @@ right: a mistyped one is said to be one (issue 13, "Bounds and messages").
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from terminal.checkout.basket import (
@@ -143,6 +144,21 @@ class Scanning:
         st.last_line = index
         self._changed_basket()
         return True
+
+    def scan_codes_for_lines(self, make_code: Callable[[], str]) -> int:
+        """As a scanner would: scan each drug line's box, then its missing codes (`make_code`
+        gives a fresh one), through `scan`; how many codes were scanned (the demo box)."""
+        scanned = 0
+        with self.lock:
+            for index, line in enumerate(self.state.lines):
+                need = line.trac_need
+                if need is None:
+                    continue
+                self.state.trace_line = index  # as if its box had just been scanned
+                for _ in range(need - len(line.trac)):
+                    self.scan(make_code())
+                    scanned += 1
+        return scanned
 
     def add(self, code: str, qty: str = "1") -> None:
         with self.lock:

@@ -67,3 +67,16 @@ def test_a_drug_line_with_its_codes_sells_and_one_without_is_refused(counter: Co
     assert isinstance(sale, Sale)
     rows = counter.service.ledger.query("SELECT code, txn_id FROM trace_codes")
     assert [tuple(r) for r in rows] == [(CODES[1], sale.txn_id)]
+
+
+def test_the_demo_scanner_types_fresh_codes_for_each_drug_line(counter: Counter) -> None:
+    from terminal.demo.trace import fresh_demo_trace_code
+
+    counter.scan(DRUG)
+    counter.scan("*2")
+    counter.scan(STOCKED)
+    assert counter.scan_codes_for_lines(fresh_demo_trace_code) == 3
+    first, second = counter.state.lines
+    assert len(first.trac) == 2 and len(second.trac) == 1
+    assert all(len(c) == 20 and c[0] == "8" for c in first.trac + second.trac)
+    assert counter.scan_codes_for_lines(fresh_demo_trace_code) == 0  # nothing missing now
