@@ -28,7 +28,7 @@ from tests.conftest import HIGH_LIMITS, write_config
 
 TARGET = 1.3
 PACKAGES = 10
-DRUG = {"code": "XJ01FA0011", "qty": str(PACKAGES), "price": "15.60"}
+DRUG = {"code": "XJ01DB0006", "qty": str(PACKAGES), "price": "8.70"}
 BLOCKS = 6
 
 

@@ -96,9 +96,10 @@ def ratio_for(index: int) -> str:
     return ("0.05", "0.10", "0.15", "0.20", "0.30")[index % 5]
 
 
-# trace-codes.md: every drug's packages carry codes. The items of the demo claims keep a no-code
-# stock (bought before the rule) large enough for `medpos checkout --repeat`, the benches and the
-# README's examples; the other drugs have none, so the counter shows the code flow.
+# trace-codes.md: every drug's packages carry codes. The items of the demo claims, and the few
+# the UI benches and the counter's examples scan, keep a no-code stock (bought before the rule)
+# large enough for `medpos checkout --repeat`, the benches and the README's examples; the other
+# drugs have none, so the counter shows the code flow.
 DEMO_CLAIM_ITEMS = frozenset(
     {
         "XC10AA0055",
@@ -109,6 +110,11 @@ DEMO_CLAIM_ITEMS = frozenset(
         "XR05CB0191",
         "XB01AF0053",
         "XL01EA0279",
+        # scanned by bench/ui.py, tests/ui/harness.py and the counter's examples
+        "XJ01CR0003",
+        "XJ01FA0011",
+        "XJ01CA0002",
+        "XA10BK0123",
     }
 )
 NO_CODE_STOCK = "1000000"

@@ -17,7 +17,7 @@ CODE = "81234567890123456789"
 
 def _claim(claim_file: Path, tmp_path: Path, name: str, **line: object) -> Path:
     claim = json.loads(claim_file.read_text(encoding="utf-8"))
-    claim["basket"].append({"code": "XJ01FA0011", "qty": "1", "price": "15.60", **line})
+    claim["basket"].append({"code": "XJ01DB0006", "qty": "1", "price": "8.70", **line})
     path = tmp_path / name
     path.write_text(json.dumps(claim, ensure_ascii=False), encoding="utf-8")
     return path
@@ -47,7 +47,7 @@ def test_checkout_refusals_name_their_line_and_exit_by_kind(
 
     cases = {
         "bad_trace_format": (["not a code"], 2),
-        "product_barcode_not_trace": (["6913600000117"], 2),
+        "product_barcode_not_trace": (["6911500000060"], 2),
         "trace_missing": ([], 4),
     }
     for code, (trac, exit_code) in cases.items():

@@ -34,7 +34,7 @@ while True:
     codes = [f"8{n:018d}{k}" for k in range(2)]
     n += 1
     claim = copy.deepcopy(base)
-    claim["basket"].append({"code": "XJ01FA0011", "qty": "2", "price": "15.60", "trac": codes})
+    claim["basket"].append({"code": "XJ01DB0006", "qty": "2", "price": "8.70", "trac": codes})
     sale = service.sell_claim(claim)
     print(json.dumps({"txn_id": sale.txn_id, "codes": codes}), flush=True)
 """

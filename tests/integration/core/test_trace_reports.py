@@ -19,7 +19,7 @@ from terminal.ledger import trace_report_state
 from tests.integration.core.conftest import SetClock
 
 DRUG = {
-    "code": "XJ01FA0011",
+    "code": "XJ01DB0006",
     "qty": "2",
     "trac": ["81000000000000000001", "(01)06901234567892(21)S9"],
 }
@@ -50,11 +50,11 @@ def test_a_self_pay_sale_queues_its_3505_report_and_its_refund_a_return(
         "sel_retn_opter_name": "op1",
         "lines": [
             {
-                "med_list_codg": "XJ01FA0011",
-                "fixmedins_hilist_name": "阿奇霉素片 0.25g*6片",
+                "med_list_codg": "XJ01DB0006",
+                "fixmedins_hilist_name": "头孢氨苄胶囊 0.125g*36粒",
                 "trdn_flag": "0",
                 "sel_retn_cnt": "2",
-                "finl_trns_pric": "15.60",
+                "finl_trns_pric": "8.70",
                 "drugtracinfo": [
                     {"drug_trac_codg": "81000000000000000001"},
                     {"drug_trac_codg": "010690123456789221S9"},

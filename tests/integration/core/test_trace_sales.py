@@ -15,7 +15,7 @@ from terminal.checkout.tracing import TraceRefused
 from terminal.ledger import verify_ledger
 from tests.conftest import HIGH_LIMITS
 
-DRUG = "XJ01FA0011"  # 阿奇霉素片 0.25g*6片: trac_required, pack_qty 6, no no-code stock
+DRUG = "XJ01DB0006"  # 头孢氨苄胶囊 0.125g*36粒: trac_required, pack_qty 36, no no-code stock
 CODES = [f"8{i:019d}" for i in range(1, 10)]
 GS = "\x1d"
 
@@ -27,7 +27,7 @@ def _with(claim: dict[str, Any], *lines: dict[str, Any]) -> dict[str, Any]:
 
 
 def _drug(qty: str, trac: list[str], flag: str | None = None) -> dict[str, Any]:
-    line: dict[str, Any] = {"code": DRUG, "qty": qty, "price": "15.60", "trac": trac}
+    line: dict[str, Any] = {"code": DRUG, "qty": qty, "price": "8.70", "trac": trac}
     if flag is not None:
         line["trdn_flag"] = flag
     return line
@@ -72,7 +72,7 @@ def test_codes_are_sold_once_returned_by_a_refund_and_uploaded_with_the_sale(
 def test_split_sales_take_units_and_a_refund_gives_them_back(
     service: CheckoutService, claim: dict[str, Any]
 ) -> None:
-    first = service.sell_claim(_with(claim, _drug("4", [CODES[1]], "1")))
+    first = service.sell_claim(_with(claim, _drug("34", [CODES[1]], "1")))
     assert _codes(service)[CODES[1]] == ("opened", "2", first.txn_id)
     assert first.upload_input["claim"]["basket"][-1]["trdn_flag"] == "1"
     second = service.sell_claim(_with(claim, _drug("2", [CODES[1]], "1")))  # not a duplicate

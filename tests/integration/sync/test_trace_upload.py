@@ -27,7 +27,7 @@ def coded_sale(make_config: Callable[..., Path], demo_dir: Path) -> dict[str, An
     try:
         claim = json.loads((demo_dir / "claim-pharmacy.json").read_text())
         claim["basket"].append(
-            {"code": "XJ01FA0011", "qty": "2", "price": "15.60", "trac": copy.copy(CODES)}
+            {"code": "XJ01DB0006", "qty": "2", "price": "8.70", "trac": copy.copy(CODES)}
         )
         service.sell_claim(claim)
         data = service.ledger.upload_input(f"{DEV_NO}-1")

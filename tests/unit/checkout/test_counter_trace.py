@@ -10,7 +10,7 @@ from terminal.checkout.counter import Counter, Sale
 from terminal.errors import CheckoutError
 from terminal.identity.model import CERT_ID_NUMBER, Identity
 
-DRUG = "6913600000117"  # 阿奇霉素片 0.25g*6片: trac_required, no no-code stock
+DRUG = "6911500000060"  # 头孢氨苄胶囊 0.125g*36粒: trac_required, no no-code stock
 STOCKED = "6910100000012"  # 阿莫西林胶囊: an item of the demo claims (no-code stock)
 CODES = ["81000000000000000001", "81000000000000000002", "(01)06901234567892(21)A1"]
 
@@ -36,7 +36,7 @@ def test_after_a_drug_line_the_scan_field_takes_its_codes(counter: Counter) -> N
     assert line.trac == [CODES[0], "010690123456789221A1"]
     assert _refused(counter, CODES[1]) == "trace_count_mismatch"  # the line has its two
     counter.scan(STOCKED)  # a product barcode is an item, never a code
-    assert [x.code for x in counter.state.lines] == ["XJ01FA0011", "XJ01CA0001"]
+    assert [x.code for x in counter.state.lines] == ["XJ01DB0006", "XJ01CA0001"]
     assert counter.state.trace_line == 1  # the next drug line takes the codes now
     assert _refused(counter, CODES[0]) == "trace_duplicate_in_sale"
 
