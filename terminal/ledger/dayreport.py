@@ -20,13 +20,24 @@ from terminal.ledger.closures import (
     totals_of,
 )
 from terminal.ledger.store import SqliteLedger
+from terminal.ledger.trace import uncoded_self_pay_count
 
 __all__ = ["day_report"]
 
 
 def day_report(ledger: SqliteLedger, day: date) -> dict[str, Any]:
     """`closed`, `figures` (the closure's when closed, else the live totals), `closure` (or None)
-    and `next_period` (a closed day's later sales and reversals dated `day`, else None)."""
+    and `next_period` (a closed day's later sales and reversals dated `day`, else None); and
+    `uncoded_self_pay` when self-pay sales sold drugs without codes before the rule
+    (trace-codes.md "Dates")."""
+    report = _report(ledger, day)
+    uncoded = uncoded_self_pay_count(ledger.conn, day.isoformat())
+    if uncoded:
+        report["uncoded_self_pay"] = uncoded
+    return report
+
+
+def _report(ledger: SqliteLedger, day: date) -> dict[str, Any]:
     closure = get_closure(ledger, day)
     if closure is None:
         return {

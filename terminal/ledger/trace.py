@@ -25,6 +25,7 @@ __all__ = [
     "record_trace",
     "return_trace",
     "trace_of_txn",
+    "uncoded_self_pay_count",
 ]
 
 _CHUNK = 500  # codes per IN (...) query: far below SQLite's parameter limit
@@ -103,6 +104,9 @@ def record_trace(conn: sqlite3.Connection, txn_id: str, plan: TracePlan, at: dat
                 json.dumps(list(before)) if before is not None else None,
             )
         )
+    for number, planned in enumerate(plan.lines):
+        if planned.uncoded:  # sold without codes before its rule applied: counted as uncoded
+            takes.append((txn_id, number, None, "", 0, None, 0, None))
     for t in plan.no_code:
         conn.execute(
             "INSERT INTO trace_nocode (item_code, taken, open_units) VALUES (?, ?, ?) "
@@ -151,6 +155,17 @@ def return_trace(
             (format(left, "f"), txn_id, stamp, code),
         )
     return returned
+
+
+def uncoded_self_pay_count(conn: sqlite3.Connection, day: str) -> int:
+    """Self-pay sales dated `day` with a drug line sold without codes (before `all_sales_from`)."""
+    row = conn.execute(
+        "SELECT COUNT(*) FROM self_pay_sales s WHERE s.setl_date = ? AND s.orig_id IS NULL "
+        "AND EXISTS (SELECT 1 FROM trace_takes k WHERE k.txn_id = s.self_pay_id "
+        "AND k.code IS NULL AND k.item_code = '')",
+        (day,),
+    ).fetchone()
+    return int(row[0])
 
 
 def trace_of_txn(conn: sqlite3.Connection, txn_id: str) -> list[dict[str, Any]]:

@@ -5,6 +5,7 @@ and what the drain does with the platform's answers (over `httpx.MockTransport`)
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -15,7 +16,8 @@ from terminal.checkout.selfpay import refund_self_pay, sell_self_pay
 from terminal.checkout.service import CheckoutService
 from terminal.checkout.syncing import SyncService
 from terminal.checkout.tracing import TraceRefused
-from terminal.ledger import trace_report_state
+from terminal.ledger import day_report, trace_report_state
+from tests.conftest import HIGH_LIMITS
 from tests.integration.core.conftest import SetClock
 
 DRUG = {
@@ -127,3 +129,13 @@ def test_an_unreachable_platform_leaves_the_reports_queued(
         SyncService(service.ledger, service.config, clock, HttpPlatform(client)).drain()
     state = trace_report_state(service.ledger, sale.self_pay_id)
     assert state is not None and (state["state"], state["attempts"]) == ("pending", 1)
+
+
+def test_before_the_rule_a_self_pay_sale_without_codes_counts_as_uncoded(
+    open_service: Callable[..., CheckoutService], clock: SetClock
+) -> None:
+    service = open_service(risk=HIGH_LIMITS, trace={"all_sales_from": "2026-12-01"})
+    sale = _sell(service, [{"code": DRUG["code"], "qty": "1"}], "n1")
+    assert trace_report_state(service.ledger, sale.self_pay_id) is None  # no code: no report
+    report = day_report(service.ledger, clock.now().astimezone(service.config.tz).date())
+    assert report["uncoded_self_pay"] == 1
