@@ -18,6 +18,7 @@ from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 
 from terminal.checkout.service import CheckoutRefused
+from terminal.checkout.tracing import TraceRefused
 from terminal.errors import (
     CheckoutError,
     InvalidInputError,
@@ -91,6 +92,8 @@ def sale_problem(exc: MedposError) -> tuple[int, dict[str, Any]]:
         return 422, {"error": "no_scheme", "message": str(exc)}
     if isinstance(exc, CheckoutRefused):
         return 409, exc.refusal.as_json()
+    if isinstance(exc, TraceRefused):  # trace-codes.md: the line it concerns; input wrong: 422
+        return (422 if exc.refusal.exit_code == 2 else 409), exc.refusal.as_json()
     if isinstance(exc, CheckoutError) and exc.code == "bad_basket_id":
         return 422, {"error": "invalid_input", "message": str(exc)}
     if isinstance(exc, CheckoutError):
