@@ -108,17 +108,21 @@ def _accept_trace(ledger: SqliteLedger, data: dict[str, Any], now: datetime) -> 
         raise RefdataRefused(
             f"trace version {version}: the body is not {{codes: {{added, removed}}}}"
         )
+    if held is not None and version < held.version:
+        raise RefdataRefused(
+            f"trace version {version} is older than the held version {held.version}: refused"
+        )
+    if held is not None and version == held.version:
+        with ledger.write() as unit:
+            unit.confirm_refdata("trace", now)
+            unit.commit()
+        return Accepted("trace", version, "confirmed")
     base = data.get("base_version")
     if base is not None and (held is None or held.version != base):
         raise RefdataRefused(
             f"trace delta from version {base} does not apply to the held version "
             f"{held.version if held else 'none'}: ask for the whole set"
         )
-    if held is not None and version <= held.version:
-        with ledger.write() as unit:
-            unit.confirm_refdata("trace", now)
-            unit.commit()
-        return Accepted("trace", version, "confirmed")
     with ledger.write() as unit:
         unit.apply_trace_refdata(body, whole=base is None)
         unit.put_refdata("trace", version, data["issued_at"], "{}", data["sig"], now)

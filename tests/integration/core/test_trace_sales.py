@@ -129,3 +129,40 @@ def test_warn_sells_a_duplicate_and_marks_its_line(
         (second.txn_id, CODES[3]),
     )
     assert [tuple(r) for r in marks] == [(4, 1)]  # line 5, 0-based as in txn_lines
+
+
+def test_signed_trace_refdata_is_taken_as_a_whole_set_then_as_deltas(
+    service: CheckoutService, claim: dict[str, Any]
+) -> None:
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+
+    from sync.protocol.refdata import sign_refdata
+    from terminal.checkout.refdata import RefdataRefused, accept_refdata
+
+    root = ed25519.Ed25519PrivateKey.generate()
+    now = service.local_now()
+
+    def accept(version: int, base: int | None, added: list[str], removed: list[str]) -> str:
+        body = {
+            "codes": {"added": [{"code": c, "status": "sold"} for c in added], "removed": removed}
+        }
+        obj = {
+            "kind": "trace",
+            "version": version,
+            "base_version": base,
+            "issued_at": 1,
+            "body": body,
+        }
+        return accept_refdata(
+            service.ledger, sign_refdata(obj, root), root.public_key(), now
+        ).outcome
+
+    assert accept(1, None, [CODES[4], CODES[5]], []) == "stored"
+    assert accept(2, 1, [CODES[6]], [CODES[4]]) == "stored"
+    assert accept(2, 1, [], []) == "confirmed"
+    with pytest.raises(RefdataRefused):
+        accept(4, 3, [], [])  # a delta from a version not held
+    held = {r[0] for r in service.ledger.query("SELECT code FROM trace_others")}
+    assert held == {CODES[5], CODES[6]}
+    assert _refusal(service, _with(claim, _drug("1", [CODES[5]]))).code == "trace_duplicate"
+    service.sell_claim(_with(claim, _drug("1", [CODES[4]])))  # removed: no longer sold elsewhere
