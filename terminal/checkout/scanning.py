@@ -126,8 +126,10 @@ class Scanning:
         """A code for the drug line waiting for codes (True: taken). A product barcode or a
         catalogue code is never a code; a code is never an item."""
         st = self.state
-        if is_barcode(text) and gtin_ok(text):
-            return False  # a product barcode: the item path
+        if is_barcode(text):
+            # a product barcode, or one misread (its check digit wrong): the item path, which
+            # says so; 8 or 12-14 digits are never taken for a code at the counter
+            return False
         if text in self.service.reference().catalogue.items:
             return False
         index = st.trace_line

@@ -80,3 +80,9 @@ def test_the_demo_scanner_types_fresh_codes_for_each_drug_line(counter: Counter)
     assert len(first.trac) == 2 and len(second.trac) == 1
     assert all(len(c) == 20 and c[0] == "8" for c in first.trac + second.trac)
     assert counter.scan_codes_for_lines(fresh_demo_trace_code) == 0  # nothing missing now
+
+
+def test_a_misread_product_barcode_is_not_taken_for_a_code(counter: Counter) -> None:
+    counter.scan(DRUG)
+    assert _refused(counter, "6910100000013") == "bad_barcode"  # its check digit is wrong
+    assert counter.state.lines[0].trac == []
