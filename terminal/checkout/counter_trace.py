@@ -32,6 +32,8 @@ def take_code(lines: list[Line], index: int, text: str, *, allow_other: bool) ->
     caller then treats it as an item, a search, …). A refused code raises `CheckoutError`
     naming the line."""
     got = normalise_scan(text, allow_other=allow_other)
+    if isinstance(got, TraceCode) and got.format == "other" and not any(c.isdigit() for c in text):
+        return False  # letters only: a search word (`amoxicillin`), not a code
     if not isinstance(got, TraceCode):
         if got.code in ("bad_check_digit",) or text.strip().startswith(("(01)", "]d2", "]Q3")):
             raise CheckoutError(got.code, f"line {index + 1}: {got.message}")

@@ -86,3 +86,11 @@ def test_a_misread_product_barcode_is_not_taken_for_a_code(counter: Counter) -> 
     counter.scan(DRUG)
     assert _refused(counter, "6910100000013") == "bad_barcode"  # its check digit is wrong
     assert counter.state.lines[0].trac == []
+
+
+def test_a_long_search_word_is_not_taken_for_a_code(counter: Counter) -> None:
+    counter.scan(DRUG)
+    counter.scan("amoxicillin")
+    assert counter.state.lines[0].trac == []
+    counter.scan("AB12CD34EF")  # letters and digits: an `other` code
+    assert counter.state.lines[0].trac == ["AB12CD34EF"]
