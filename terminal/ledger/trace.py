@@ -64,13 +64,22 @@ def known_codes(conn: sqlite3.Connection, codes: Iterable[str]) -> dict[str, Kno
 
 def no_code_stock(conn: sqlite3.Connection, allowed: Mapping[str, int]) -> dict[str, NoCodeStock]:
     """No-code stock left per item: the catalogue's `no_code_qty` less what this terminal took."""
+    items = list(allowed)
+    rows: dict[str, tuple[int, str]] = {}
+    if items:
+        marks = ", ".join("?" * len(items))
+        rows = {
+            item: (taken, units)
+            for item, taken, units in conn.execute(
+                f"SELECT item_code, taken, open_units FROM trace_nocode "  # noqa: S608
+                f"WHERE item_code IN ({marks})",
+                items,
+            )
+        }
     out: dict[str, NoCodeStock] = {}
     for item, qty in allowed.items():
-        row = conn.execute(
-            "SELECT taken, open_units FROM trace_nocode WHERE item_code = ?", (item,)
-        ).fetchone()
-        taken, open_units = (row[0], Decimal(row[1])) if row else (0, Decimal(0))
-        out[item] = NoCodeStock(qty - taken, open_units)
+        taken, units = rows.get(item, (0, "0"))
+        out[item] = NoCodeStock(qty - taken, Decimal(units))
     return out
 
 
@@ -107,13 +116,13 @@ def record_trace(conn: sqlite3.Connection, txn_id: str, plan: TracePlan, at: dat
     for number, planned in enumerate(plan.lines):
         if planned.uncoded:  # sold without codes before its rule applied: counted as uncoded
             takes.append((txn_id, number, None, "", 0, None, 0, None))
+    conn.executemany(
+        "INSERT INTO trace_nocode (item_code, taken, open_units) VALUES (?, ?, ?) "
+        "ON CONFLICT (item_code) DO UPDATE SET taken = taken + excluded.taken, "
+        "open_units = excluded.open_units",
+        [(t.item_code, t.packages, _text(t.open_units)) for t in plan.no_code],
+    )
     for t in plan.no_code:
-        conn.execute(
-            "INSERT INTO trace_nocode (item_code, taken, open_units) VALUES (?, ?, ?) "
-            "ON CONFLICT (item_code) DO UPDATE SET taken = taken + excluded.taken, "
-            "open_units = excluded.open_units",
-            (t.item_code, t.packages, _text(t.open_units)),
-        )
         takes.append((txn_id, t.line - 1, None, t.item_code, t.packages, _text(t.units), 0, None))
     conn.executemany(
         "INSERT INTO trace_takes (txn_id, line_no, code, item_code, packages, units, duplicate, "
