@@ -9,6 +9,7 @@ The drugs are in `scripts/demo_drugs.tsv`. Run: `.venv/bin/python scripts/gen_de
 from __future__ import annotations
 
 import json
+import re
 from decimal import Decimal
 from pathlib import Path
 
@@ -95,6 +96,44 @@ def ratio_for(index: int) -> str:
     return ("0.05", "0.10", "0.15", "0.20", "0.30")[index % 5]
 
 
+# trace-codes.md: every drug's packages carry codes. The items of the demo claims, and the few
+# the UI benches and the counter's examples scan, keep a no-code stock (bought before the rule)
+# large enough for `medpos checkout --repeat`, the benches and the README's examples; the other
+# drugs have none, so the counter shows the code flow.
+DEMO_CLAIM_ITEMS = frozenset(
+    {
+        "XC10AA0055",
+        "XM01AH0041",
+        "XC08CA0084",
+        "XA12AX0219",
+        "XJ01CA0001",
+        "XR05CB0191",
+        "XB01AF0053",
+        "XL01EA0279",
+        # scanned by bench/ui.py, tests/ui/harness.py and the counter's examples
+        "XJ01CR0003",
+        "XJ01FA0011",
+        "XJ01CA0002",
+        "XA10BK0123",
+    }
+)
+NO_CODE_STOCK = "1000000"
+
+
+def pack_size(spec: str) -> str:
+    """Units per package from a spec such as `0.25g*24粒` (1 when it names none)."""
+    match = re.search(r"\*(\d+)", spec)
+    return match.group(1) if match else "1"
+
+
+def trace_fields(code: str, spec: str) -> dict[str, object]:
+    """A drug's trace fields: codes required, its pack size, the demo claims' no-code stock."""
+    fields: dict[str, object] = {"trac_required": True, "pack_qty": pack_size(spec)}
+    if code in DEMO_CLAIM_ITEMS:
+        fields["no_code_qty"] = NO_CODE_STOCK
+    return fields
+
+
 def build() -> list[dict[str, object]]:
     items: list[dict[str, object]] = []
     serial = 0
@@ -130,6 +169,7 @@ def build() -> list[dict[str, object]]:
                     item["restrict_med_types"] = med
                 if flags:
                     item["restrict_flags"] = flags
+            item.update(trace_fields(code, spec))
             items.append(item)
     for offset, rows in ((800, CONSUMABLES), (900, SERVICES)):
         for i, (code, name, unit, price, cat) in enumerate(rows):
@@ -155,6 +195,9 @@ def build() -> list[dict[str, object]]:
             "price": "0.2917",
             "price_cap": "0.2500",
             "barcodes": [gtin13("699990009001")],
+            "trac_required": True,
+            "pack_qty": "20",  # sold by the tablet from boxes of 20 (拆零)
+            "unit_is_pack": False,
         }
     )
     return items

@@ -14,6 +14,7 @@ import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -21,7 +22,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from terminal.errors import ConfigError
 from terminal.settlement.money import format_fen, parse_money
 
-__all__ = ["Config", "DEFAULT_CONFIG_PATH", "load_config"]
+__all__ = ["Config", "DEFAULT_CONFIG_PATH", "TraceConfig", "load_config"]
 
 DEFAULT_CONFIG_PATH = Path(__file__).resolve().parent.parent / "config.toml"
 ENV_PREFIX = "MEDPOS_"
@@ -131,6 +132,16 @@ class TillConfig:
     opening_float: int = _money("0.00", "the cash in the drawer at the start of the day")
 
 
+@dataclass(frozen=True, slots=True)
+class TraceConfig:
+    """Traceability codes (trace-codes.md): dates are region-local `YYYY-MM-DD`."""
+
+    allow_other: bool = True  # accept codes of format `other` (8 to 100 letters or digits)
+    on_duplicate: str = _choice("refuse", "refuse", "warn")
+    settle_required_from: str = "2025-07-01"  # insurance sales need codes from this date
+    all_sales_from: str = "2026-01-01"  # self-pay sales too, from this date
+
+
 _SECTIONS: dict[str, type] = {
     "terminal": TerminalConfig,
     "platform": PlatformConfig,
@@ -141,6 +152,7 @@ _SECTIONS: dict[str, type] = {
     "printer": PrinterConfig,
     "web": WebConfig,
     "till": TillConfig,
+    "trace": TraceConfig,
 }
 
 
@@ -157,6 +169,7 @@ class Config:
     risk: RiskConfig
     printer: PrinterConfig
     web: WebConfig
+    trace: TraceConfig
     till: TillConfig = TillConfig()
 
     @property
@@ -323,6 +336,14 @@ def load_config(
             f"{where}: [terminal] timezone: {config.terminal.timezone!r} is not an IANA time zone "
             f'such as "Asia/Shanghai"'
         ) from None
+    for key in ("settle_required_from", "all_sales_from"):
+        try:
+            date.fromisoformat(getattr(config.trace, key))
+        except ValueError:
+            raise ConfigError(
+                f"{where}: [trace] {key}: {getattr(config.trace, key)!r} is not a date "
+                'such as "2026-01-01"'
+            ) from None
     return config
 
 

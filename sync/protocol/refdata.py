@@ -30,7 +30,7 @@ __all__ = [
     "verify_refdata",
 ]
 
-KINDS = ("catalogue", "policy", "trustlist", "hotlist", "persons")
+KINDS = ("catalogue", "policy", "trustlist", "hotlist", "persons", "trace")
 # how delta entries are keyed (platform-api.md refdata)
 DELTA_KEYS = {"catalogue": ("code",), "hotlist": ("kind", "value")}
 

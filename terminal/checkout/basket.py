@@ -10,7 +10,7 @@ kept as a self-pay line that needs a price. The basket as a claim gives (`basket
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -64,6 +64,24 @@ class Line:
     unit: str = ""
     restriction: str = ""
     known: bool = True
+    # trace-codes.md: the item's packages carry codes; those scanned for this line, in order
+    trac_required: bool = False
+    pack_qty: str | None = None
+    unit_is_pack: bool = True
+    trac: list[str] = field(default_factory=list)
+
+    @property
+    def trac_need(self) -> int | None:
+        """N: the codes this drug line needs (None: not a drug line, or not whole packages)."""
+        if not self.trac_required:
+            return None
+        try:
+            qty = Decimal(self.qty)
+            packages = qty if self.unit_is_pack else qty / Decimal(self.pack_qty or "0")
+        except (InvalidOperation, ArithmeticError):
+            return None
+        whole = packages == packages.to_integral_value() and packages > 0
+        return int(packages) if whole else None
 
 
 class CatalogueSearch:
@@ -168,6 +186,9 @@ def add_item(lines: list[Line], catalogue: Catalogue, code: str, qty: str = "1")
             category=item.category,
             unit=item.unit or "",
             restriction=_restriction(item),
+            trac_required=item.trac_required,
+            pack_qty=format(item.pack_qty, "f") if item.pack_qty is not None else None,
+            unit_is_pack=item.unit_is_pack,
         )
     )
     return len(lines) - 1
@@ -225,13 +246,15 @@ def needs_price(lines: list[Line]) -> bool:
     return any(line.price is None for line in lines)
 
 
-def basket_items(lines: list[Line]) -> list[dict[str, str]]:
+def basket_items(lines: list[Line]) -> list[dict[str, Any]]:
     """The basket as a claim gives it: code, quantity and, where known, the price."""
     out = []
     for line in lines:
-        item = {"code": line.code, "qty": line.qty}
+        item: dict[str, Any] = {"code": line.code, "qty": line.qty}
         if line.price is not None:
             item["price"] = line.price
+        if line.trac:
+            item["trac"] = list(line.trac)
         out.append(item)
     return out
 

@@ -154,7 +154,7 @@ class Counter(Identifying, Scanning, Parking):
 
     # -- pre-settlement and commit ----------------------------------------------------------
 
-    def basket(self) -> list[dict[str, str]]:
+    def basket(self) -> list[dict[str, Any]]:
         """The basket as a claim gives it."""
         return basket_items(self.state.lines)
 

@@ -92,6 +92,8 @@ class State:
     notice: str = ""
     choices: list[dict[str, Any]] = field(default_factory=list)  # search results to pick from
     last_line: int | None = None  # the line last scanned or merged: what `*N` changes
+    trace_line: int | None = None  # the drug line the scan field gives codes to (trace-codes.md)
+    trace_missing: list[tuple[int, int, int]] = field(default_factory=list)  # (line, need, have)
     card: str = "none"  # the user-card slot: "none", "present", "reading", "read", "error"
     card_serial: int = 0  # insertions seen so far: which card is in the reader now
     basket_version: int = 0  # moves with every new pre-settlement: what a confirm was shown

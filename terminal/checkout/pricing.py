@@ -102,8 +102,8 @@ class HeldReference:
 
 def price_basket(
     catalogue: Catalogue, basket: Sequence[Mapping[str, Any]], source: str = "basket"
-) -> list[dict[str, str]]:
-    """Basket lines `{code | barcode, qty, price?}` → claim lines with the selling price.
+) -> list[dict[str, Any]]:
+    """Basket lines `{code | barcode, qty, price?, trac?, trdn_flag?}` → priced claim lines.
 
     A barcode is looked up in the catalogue; an item the catalogue does not know stays in the
     basket (self-pay, never dropped) and then needs its price.
@@ -130,5 +130,9 @@ def price_basket(
                     f"{where}.price: {code} has no catalogue price: enter the selling price",
                 )
             price = format(known.price, "f")
-        lines.append({"code": code, "qty": qty, "price": price})
+        line = {"code": code, "qty": qty, "price": price}
+        for key in ("trac", "trdn_flag"):  # trace-codes.md "Basket line additions"
+            if key in item:
+                line[key] = item[key]
+        lines.append(line)
     return lines

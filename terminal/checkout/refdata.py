@@ -49,6 +49,8 @@ def accept_refdata(
     except RefdataError as exc:
         raise RefdataRefused(str(exc)) from None
     kind, version = data["kind"], data["version"]
+    if kind == "trace":
+        return _accept_trace(ledger, data, now)
     if kind not in STORED_KINDS:
         raise RefdataRefused(f"{kind}: this terminal takes {kind} through sync only")
     held = ledger.get_refdata(kind)
@@ -83,6 +85,49 @@ def accept_refdata(
         unit.audit("refdata", None, {"kind": kind, "version": version}, now)
         unit.commit()
     return Accepted(kind, version, "stored")
+
+
+def _accept_trace(ledger: SqliteLedger, data: dict[str, Any], now: datetime) -> Accepted:
+    """The other terminals' codes (trace-codes.md refdata kind `trace`): a delta since the held
+    version, or (`base_version` null) the whole set. The codes go to their own table; the
+    refdata row keeps the version only (a province's codes are not one JSON text)."""
+    version, held = data["version"], ledger.get_refdata("trace")
+    body = data["body"]
+    codes = body.get("codes") if isinstance(body, dict) else None
+    if (
+        not isinstance(codes, dict)
+        or not isinstance(codes.get("added", []), list)
+        or not isinstance(codes.get("removed", []), list)
+        or not all(
+            isinstance(e, dict)
+            and isinstance(e.get("code"), str)
+            and isinstance(e.get("status"), str)
+            for e in codes.get("added", [])
+        )
+    ):
+        raise RefdataRefused(
+            f"trace version {version}: the body is not {{codes: {{added, removed}}}}"
+        )
+    if held is not None and version < held.version:
+        raise RefdataRefused(
+            f"trace version {version} is older than the held version {held.version}: refused"
+        )
+    if held is not None and version == held.version:
+        with ledger.write() as unit:
+            unit.confirm_refdata("trace", now)
+            unit.commit()
+        return Accepted("trace", version, "confirmed")
+    base = data.get("base_version")
+    if base is not None and (held is None or held.version != base):
+        raise RefdataRefused(
+            f"trace delta from version {base} does not apply to the held version "
+            f"{held.version if held else 'none'}: ask for the whole set"
+        )
+    with ledger.write() as unit:
+        unit.apply_trace_refdata(body, whole=base is None)
+        unit.put_refdata("trace", version, data["issued_at"], "{}", data["sig"], now)
+        unit.commit()
+    return Accepted("trace", version, "stored")
 
 
 def _load_persons(ledger: SqliteLedger, unit: WriteUnit, persons: list[Any], now: datetime) -> None:

@@ -10,6 +10,7 @@ right: a mistyped one is said to be one (issue 13, "Bounds and messages").
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from terminal.checkout.basket import (
@@ -27,6 +28,7 @@ from terminal.checkout.basket import (
     set_line_qty,
 )
 from terminal.checkout.counter_state import State
+from terminal.checkout.counter_trace import looks_like_trace, missing_codes, take_code
 from terminal.checkout.service import CheckoutService
 from terminal.errors import CheckoutError
 
@@ -70,12 +72,20 @@ class Scanning:
         """One line from the scan field or a wedge scanner: a barcode, an e-card code, a
         catalogue code, `*N` (quantity of the last line) or words to search for."""
         text = text.strip()
-        if not text:
-            return
         with self.lock:
+            if not text:  # Enter on the empty field: say which drug line needs how many codes
+                missing = missing_codes(self.state.lines)
+                if missing or self.state.trace_missing:  # nothing to say: nothing changes
+                    self.state.trace_missing = missing
+                    self.state.notice = "trace_missing" if missing else ""
+                    self._bump()
+                return
             self.state.notice = ""
+            self.state.trace_missing = []
             if text.startswith("ESC1:"):
                 self.identify_ecard(text)
+                return
+            if self._trace_scan(text):
                 return
             qty = scanned_qty(text)
             if qty is not None and self.state.lines:
@@ -112,10 +122,52 @@ class Scanning:
             self.state.notice = "choose" if choices else "nothing_found"
             self._bump()
 
+    def _trace_scan(self, text: str) -> bool:
+        """A code for the drug line waiting for codes (True: taken). A product barcode or a
+        catalogue code is never a code; a code is never an item."""
+        st = self.state
+        if is_barcode(text):
+            # a product barcode, or one misread (its check digit wrong): the item path, which
+            # says so; 8 or 12-14 digits are never taken for a code at the counter
+            return False
+        if text in self.service.reference().catalogue.items:
+            return False
+        index = st.trace_line
+        if index is None or index >= len(st.lines) or not st.lines[index].trac_required:
+            if looks_like_trace(text):
+                raise CheckoutError(
+                    "trace_no_line",
+                    "this is a traceability code: scan the drug's box first, then its codes",
+                )
+            return False
+        allow = self.service.config.trace.allow_other
+        if not take_code(st.lines, index, text, allow_other=allow):
+            return False
+        st.last_line = index
+        self._changed_basket()
+        return True
+
+    def scan_codes_for_lines(self, make_code: Callable[[], str]) -> int:
+        """As a scanner would: scan each drug line's box, then its missing codes (`make_code`
+        gives a fresh one), through `scan`; how many codes were scanned (the demo box)."""
+        scanned = 0
+        with self.lock:
+            for index, line in enumerate(self.state.lines):
+                need = line.trac_need
+                if need is None:
+                    continue
+                self.state.trace_line = index  # as if its box had just been scanned
+                for _ in range(need - len(line.trac)):
+                    self.scan(make_code())
+                    scanned += 1
+        return scanned
+
     def add(self, code: str, qty: str = "1") -> None:
         with self.lock:
             catalogue = self.service.reference().catalogue
             self.state.last_line = add_item(self.state.lines, catalogue, code, qty)
+            if self.state.lines[self.state.last_line].trac_required:
+                self.state.trace_line = self.state.last_line  # the scan field takes its codes
             self.state.choices = []
             self._changed_basket()
 
@@ -140,4 +192,7 @@ class Scanning:
             last = self.state.last_line
             if last is not None and last >= index:
                 self.state.last_line = None if last == index else last - 1
+            waiting = self.state.trace_line
+            if waiting is not None and waiting >= index:
+                self.state.trace_line = None if waiting == index else waiting - 1
             self._changed_basket()

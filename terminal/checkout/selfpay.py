@@ -6,9 +6,11 @@ blocked card, or no card or e-card at all (DESIGN.md "Persons and accumulators",
 (`CheckoutService.price_basket`, `parse_basket`) and each line is `line_amount`, the engine's one
 rounding of qty × price. It is recorded by `terminal/ledger/selfpay.py`, outside the sales chain,
 the outbox, the persons and the accumulators: it is not an insurance settlement and is never
-uploaded to the platform. A supervisor may refund a self-pay sale in full, once
-(`refund_self_pay`): a row of its own with the amounts negated; or in part
-(`refund_self_pay_part`): that full refund and a new self-pay sale of the kept lines, in one unit.
+uploaded as one. Its drugs' traceability codes are checked and written in its own unit of work
+and reported to the platform as a 3505 trace report (`tracereport.py`). A supervisor may refund a
+self-pay sale in full, once (`refund_self_pay`): a row of its own with the amounts negated; or in
+part (`refund_self_pay_part`): that full refund and a new self-pay sale of the kept lines, in one
+unit (refused for a sale whose drugs carried traceability codes: refund it whole and sell again).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from terminal.checkout.tender import Tender, TenderRequest
+from terminal.checkout.tracereport import self_pay_return, self_pay_trace
 from terminal.errors import CheckoutError, InvalidInputError, LedgerError
 from terminal.ledger import SelfPayLine, SelfPayRecord, get_self_pay, record_self_pay
 from terminal.ledger import refund_self_pay as _record_refund
@@ -29,6 +32,7 @@ from terminal.settlement.money import format_fen
 
 if TYPE_CHECKING:
     from terminal.checkout.service import CheckoutService
+    from terminal.ledger.unit import WriteUnit
 
 __all__ = [
     "PAYMENT_METHODS",
@@ -148,17 +152,20 @@ def sell_self_pay(
     if not _REASON.fullmatch(reason):
         raise CheckoutError("bad_reason", f"{source}: reason {reason!r} is not a reason code")
     catalogue = service.reference().catalogue
-    lines = self_pay_lines(catalogue, service.price_basket(basket, source), source)
+    priced = service.price_basket(basket, source)
+    lines = self_pay_lines(catalogue, priced, source)
     paid = (tender or TenderRequest()).settle(sum(line.amount for line in lines), payment_method)
+    now = service.local_now()
     record, created = record_self_pay(
         service.ledger,
         basket_id=basket_id,
-        at=service.local_now(),
+        at=now,
         operator=operator,
         payment_method=payment_method,
         reason=reason,
         lines=lines,
         tenders=paid.rows(),
+        trace=self_pay_trace(catalogue, priced, service.config.trace, now, operator, source),
     )
     return SelfPayOutcome(record, created, paid if created and tender is not None else None)
 
@@ -177,7 +184,12 @@ def refund_self_pay(
     now = service.local_now()
     try:
         record = _record_refund(
-            service.ledger, self_pay_id, at=now, operator=operator, reason=reason
+            service.ledger,
+            self_pay_id,
+            at=now,
+            operator=operator,
+            reason=reason,
+            trace=self_pay_return(now, operator),
         )
     except LedgerError as exc:
         if type(exc) is not LedgerError:
@@ -213,7 +225,13 @@ def refund_self_pay_part(
     now = service.local_now()
     try:
         refund, kept_sale = _record_part(
-            service.ledger, self_pay_id, at=now, operator=operator, reason=reason, kept=kept
+            service.ledger,
+            self_pay_id,
+            at=now,
+            operator=operator,
+            reason=reason,
+            kept=kept,
+            trace=_refuse_coded,
         )
     except LedgerError as exc:
         if type(exc) is not LedgerError:
@@ -221,3 +239,13 @@ def refund_self_pay_part(
         service.ledger.audit("refusal", operator, {"refund": self_pay_id, "message": str(exc)}, now)
         raise CheckoutError("refund_refused", str(exc)) from None
     return SelfPayOutcome(refund, True), SelfPayOutcome(kept_sale, True)
+
+
+def _refuse_coded(unit: WriteUnit, sale: SelfPayRecord, refund_id: str) -> None:
+    """A partial refund cannot tell which packages' codes the customer keeps: a sale whose drugs
+    carried traceability codes is refunded whole (its codes given back), then sold again."""
+    if unit.trace_takes(sale.self_pay_id):
+        raise LedgerError(
+            f"{sale.self_pay_id} sold drugs with traceability codes: a part of it cannot be "
+            "given back; refund it whole and sell the kept packages again, scanning their codes"
+        )

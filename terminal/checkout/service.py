@@ -35,6 +35,7 @@ from terminal.checkout.model import (
 )
 from terminal.checkout.pricing import HeldReference, Reference, price_basket
 from terminal.checkout.tender import TenderRequest
+from terminal.checkout.tracing import TraceRefused, trace_claim
 from terminal.config import Config
 from terminal.errors import CheckoutError, LedgerError
 from terminal.identity.hotlist import HotlistIndex
@@ -42,13 +43,15 @@ from terminal.identity.model import CERT_ID_NUMBER, Identity
 from terminal.ledger import (
     Appended,
     SqliteLedger,
+    WriteUnit,
     basket_answer,
     close_day,
     remember_basket,
     time_refusal,
 )
-from terminal.risk import RiskLimits
+from terminal.risk import Refusal, RiskLimits
 from terminal.settlement import parse_claim
+from terminal.trace import TracePlan
 
 __all__ = [
     "SOFT_LIMITS",
@@ -248,7 +251,13 @@ class CheckoutService:
         fresh = self._fresh_person(sale.person["psn_cert"])  # before the write lock is taken
         with self.ledger.write() as unit:  # not committed: a person it seeded is rolled back
             settled = settle_in_unit(self.ledger, unit, self._held, self.limits, sale, now, fresh)
-        return Quote(settled.result, settled.offline, settled.refusal)
+            refusal = settled.refusal
+            if refusal is None:
+                try:
+                    self._trace_plan(unit, settled.claim, source)
+                except TraceRefused as exc:
+                    refusal = Refusal(exc.code, str(exc))
+        return Quote(settled.result, settled.offline, refusal)
 
     def _basket_sale(
         self,
@@ -283,8 +292,8 @@ class CheckoutService:
 
     def price_basket(
         self, basket: Sequence[Mapping[str, Any]], source: str = "basket"
-    ) -> list[dict[str, str]]:
-        """Basket lines `{code | barcode, qty, price?}` → claim lines with the selling price
+    ) -> list[dict[str, Any]]:
+        """Basket lines `{code | barcode, qty, price?, trac?, trdn_flag?}` → priced claim lines
         (`terminal/checkout/pricing.py`)."""
         return price_basket(self.reference().catalogue, basket, source)
 
@@ -310,6 +319,7 @@ class CheckoutService:
             refusal = settled.refusal
             lifted = refusal is not None and bool(approved_by) and refusal.code in SOFT_LIMITS
             if refusal is None or lifted:
+                plan = self._trace_plan(unit, settled.claim, sale.source)
                 if refusal is not None:
                     unit.audit(
                         "override",
@@ -327,6 +337,7 @@ class CheckoutService:
                 )
                 record = sale_record(sale, settled, now, operator, payment_method, paid.rows())
                 appended = unit.append_sale(record)
+                unit.record_trace(appended.txn_id, plan, now)
                 if basket_id:
                     outcome = outcome_of(
                         appended, settled.offline, paid if tender is not None else None
@@ -357,6 +368,9 @@ class CheckoutService:
         """The platform's figures of a person (a bounded wait), or None: settle offline."""
         return self._fresh_person(psn_cert)
 
+    def _trace_plan(self, unit: WriteUnit, claim: dict[str, Any], source: str) -> TracePlan:
+        return trace_claim(unit, self.reference().catalogue, claim, self.config.trace, source)
+
     def _fresh_person(self, psn_cert: str) -> Mapping[str, Any] | None:
         if self.platform is None:
             return None
@@ -379,6 +393,7 @@ class CheckoutService:
                 appended = unit.append_reversal(
                     orig_txn_id=txn_id, reason=reason, operator=operator, settled_at=now
                 )
+                unit.return_trace(txn_id, appended.txn_id, now)  # never blocks the refund
                 unit.audit(
                     "refund",
                     operator,

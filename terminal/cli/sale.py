@@ -4,7 +4,8 @@ the id is a self-pay id `<dev_no>-S<n>`).
 
 Exit codes: 0 done; 1 a refused refund or an error of the terminal; 2 invalid input (the message
 names the file and field), nothing written; 3 no scheme of the policy applies; 4 refused by an
-offline risk limit or the hotlist (the refusal is printed as JSON).
+offline risk limit or the hotlist (the refusal is printed as JSON). A traceability code refusal
+(trace-codes.md) prints `{"error", "message", "line"}` and exits 2 (the input is wrong) or 4.
 """
 
 from __future__ import annotations
@@ -73,6 +74,7 @@ def register(sub: Any) -> None:
 
 def _checkout(args: argparse.Namespace, ctx: Context) -> int:
     from terminal.checkout.service import CheckoutRefused
+    from terminal.checkout.tracing import TraceRefused
     from terminal.errors import CheckoutError, IdentityError, InvalidInputError, NoSchemeError
 
     if args.repeat < 1:
@@ -126,6 +128,9 @@ def _checkout(args: argparse.Namespace, ctx: Context) -> int:
     except IdentityError as exc:
         emit_json({"error": exc.code, "message": str(exc)})
         return fail(str(exc), 4)
+    except TraceRefused as exc:  # trace-codes.md "Refusal codes": {"error", "message", "line"}
+        emit_json(exc.refusal.as_json())
+        return fail(str(exc), exc.refusal.exit_code)
     except CheckoutError as exc:
         code = 2 if exc.code in _BAD_INPUT else 1
         emit_json({"error": exc.code, "message": str(exc)})
@@ -152,7 +157,8 @@ def _nth_basket(basket_id: str | None, i: int, repeat: int) -> str | None:
 def _self_pay(args: argparse.Namespace, ctx: Context) -> int:
     """A self-pay sale of the claim's basket; its person, if any, is not used."""
     from terminal.checkout.selfpay import new_basket_id, sell_self_pay
-    from terminal.errors import CheckoutError
+    from terminal.checkout.tracing import TraceRefused
+    from terminal.errors import CheckoutError, InvalidInputError
 
     if not args.self_pay:
         return fail("--basket-id is for --self-pay", 2)
@@ -178,6 +184,11 @@ def _self_pay(args: argparse.Namespace, ctx: Context) -> int:
                 tender=tender,
             )
             emit_json(outcome.line())
+    except TraceRefused as exc:
+        emit_json(exc.refusal.as_json())
+        return fail(str(exc), exc.refusal.exit_code)
+    except InvalidInputError as exc:
+        return fail(str(exc), 2)
     except CheckoutError as exc:
         emit_json({"error": exc.code, "message": str(exc)})
         return fail(str(exc), 2 if exc.code in _BAD_INPUT else 1)

@@ -4,6 +4,8 @@ hashed content)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from terminal.ledger.baskets import basket_answer, remember_basket
 from terminal.ledger.closures import close_day, closure_hash, day_totals, get_closure
 from terminal.ledger.dayreport import day_report
@@ -42,6 +44,8 @@ from terminal.ledger.syncstate import (
     parked_entries,
     retry_pending_now,
 )
+from terminal.ledger.trace import trace_of_txn as _trace_of_txn
+from terminal.ledger.tracereports import due_trace_reports, trace_report_state
 from terminal.ledger.unit import WriteUnit
 from terminal.ledger.verify import VerifyReport, report_text, verify_ledger, verify_platform
 
@@ -56,6 +60,9 @@ __all__ = [
     "SqliteLedger",
     "VerifyReport",
     "WriteUnit",
+    "due_trace_reports",
+    "trace_report_state",
+    "trace_takes",
     "add_pin_failure",
     "basket_answer",
     "clear_pin_failures",
@@ -98,3 +105,8 @@ __all__ = [
     "verify_ledger",
     "verify_platform",
 ]
+
+
+def trace_takes(ledger: SqliteLedger, txn_id: str) -> list[dict[str, Any]]:
+    """What sale `txn_id` took of codes and no-code stock (`terminal/ledger/trace.py`)."""
+    return _trace_of_txn(ledger.conn, txn_id)

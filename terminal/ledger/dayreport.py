@@ -23,14 +23,25 @@ from terminal.ledger.closures import (
 )
 from terminal.ledger.store import SqliteLedger
 from terminal.ledger.tenders import breakdown
+from terminal.ledger.trace import uncoded_self_pay_count
 
 __all__ = ["day_report"]
 
 
 def day_report(ledger: SqliteLedger, day: date, opening_float: int = 0) -> dict[str, Any]:
     """`closed`, `figures` (the closure's when closed, else the live totals), `closure` (or None)
-    and `next_period` (a closed day's later sales and reversals dated `day`, else None).
-    `opening_float`: the drawer's float (fen, `[till] opening_float`) of live figures."""
+    and `next_period` (a closed day's later sales and reversals dated `day`, else None); and
+    `uncoded_self_pay` when self-pay sales sold drugs without codes before the rule
+    (trace-codes.md "Dates"). `opening_float`: the drawer's float (fen, `[till] opening_float`)
+    of live figures."""
+    report = _report(ledger, day, opening_float)
+    uncoded = uncoded_self_pay_count(ledger.conn, day.isoformat())
+    if uncoded:
+        report["uncoded_self_pay"] = uncoded
+    return report
+
+
+def _report(ledger: SqliteLedger, day: date, opening_float: int) -> dict[str, Any]:
     closure = get_closure(ledger, day)
     if closure is None:
         return {

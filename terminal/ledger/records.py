@@ -22,6 +22,7 @@ from terminal.settlement.output import SETLINFO_FIELDS, format_ratio
 
 __all__ = [
     "GENESIS_HASH",
+    "LINES_SELECT",
     "TXN_COLUMNS",
     "accumulator_rows",
     "entry_hash",
@@ -76,7 +77,12 @@ LINE_COLUMNS = (
     "qty",
     "price",
     *LINE_MONEY,
+    "trac",  # trace-codes.md: JSON lists (NULL: the line carries no trace fields)
+    "trdn_flag",
+    "trac_format",
 )
+# the lines of entries, column by column (a `*` would follow the table's own column order)
+LINES_SELECT = f"SELECT {', '.join(LINE_COLUMNS)} FROM txn_lines"  # noqa: S608
 
 
 def entry_hash(upload_input: Mapping[str, Any]) -> str:
@@ -214,11 +220,26 @@ def sale_rows(
             item["qty"],
             item["price"],
             *_LINE_MONEY_OF(line),
+            *_trace_columns(item),
         )
         for i, (item, line) in enumerate(zip(claim["basket"], result.lines, strict=True))
     ]
     accs = _value_rows(seq, "before", before) + _value_rows(seq, "after", result.accumulators_after)
     return txn, lines, accs
+
+
+def _trace_columns(item: Mapping[str, Any]) -> tuple[str | None, str | None, str | None]:
+    """A basket line's trace fields as stored: present when it has codes or was sold split."""
+    trac = item.get("trac") or []
+    flag = item.get("trdn_flag", "0")
+    if not trac and flag != "1":
+        return None, None, None
+    formats = item.get("trac_format") or []
+    return _json_list(trac), flag, _json_list(formats)
+
+
+def _json_list(values: Sequence[str]) -> str:
+    return json.dumps(list(values), ensure_ascii=False, separators=(",", ":"))
 
 
 def _value_rows(seq: int, phase: str, acc: Accumulators) -> list[tuple[Any, ...]]:
@@ -262,7 +283,12 @@ def sale_input(
     basket = []
     result_lines = []
     for row in lines:  # LINE_COLUMNS: code 2, name 3, chrgitm_lv 4, ..., the LINE_MONEY from 9
-        basket.append({"code": row[2], "price": row[8], "qty": row[7]})
+        entry = {"code": row[2], "price": row[8], "qty": row[7]}
+        if row[15] is not None:  # trac 14, trdn_flag 15, trac_format 16
+            entry["trac"] = json.loads(row[14])
+            entry["trac_format"] = json.loads(row[16])
+            entry["trdn_flag"] = row[15]
+        basket.append(entry)
         result_lines.append(
             {
                 "chrgitm_lv": row[4],

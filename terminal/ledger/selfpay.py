@@ -14,7 +14,7 @@ negated, `orig_id` the sale's id, its own id `<dev_no>-S<n>` from the same seque
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -90,10 +90,12 @@ def record_self_pay(
     reason: str,
     lines: Sequence[SelfPayLine],
     tenders: Sequence[TenderRow] | None = None,
+    trace: Callable[[WriteUnit, str], None] | None = None,
 ) -> tuple[SelfPayRecord, bool]:
     """Write a self-pay sale, how it was paid (`tenders`; None: all by `payment_method`) and
     its audit record; `(the sale, True)`, or `(the sale made before for this basket, False)`
-    with nothing written."""
+    with nothing written. `trace(unit, self_pay_id)` writes the sale's traceability codes in the
+    same unit (and may raise: nothing is then written)."""
     with ledger.write() as unit:
         conn = ledger.conn
         done = _read(conn, "s.basket_id = ?", basket_id)
@@ -103,6 +105,8 @@ def record_self_pay(
         sale_id, self_pay_id = _insert(
             ledger, basket_id, at, operator, payment_method, reason, lines, orig_id=None
         )
+        if trace is not None:
+            trace(unit, self_pay_id)
         total = sum(line.amount for line in lines)
         if tenders is None:
             tenders = [(payment_method, total, None)] if total else []
@@ -126,12 +130,19 @@ def record_self_pay(
 
 
 def refund_self_pay(
-    ledger: SqliteLedger, self_pay_id: str, *, at: datetime, operator: str, reason: str
+    ledger: SqliteLedger,
+    self_pay_id: str,
+    *,
+    at: datetime,
+    operator: str,
+    reason: str,
+    trace: Callable[[WriteUnit, SelfPayRecord, str], None] | None = None,
 ) -> SelfPayRecord:
     """Write the full refund of self-pay sale `self_pay_id` and its audit record; a refund, or a
-    sale refunded before, is refused with a `LedgerError` saying so."""
+    sale refunded before, is refused with a `LedgerError` saying so. `trace(unit, sale,
+    refund_id)` gives the sale's codes back in the same unit."""
     with ledger.write() as unit:
-        refund_id = _refund(ledger, unit, self_pay_id, at=at, operator=operator, reason=reason)
+        refund_id = _refund(ledger, unit, self_pay_id, at=at, operator=operator, reason=reason, trace=trace)
         refund = _read(ledger.conn, "s.id = ?", refund_id)
         unit.commit()
     assert refund is not None
@@ -146,11 +157,15 @@ def refund_self_pay_part(
     operator: str,
     reason: str,
     kept: Sequence[SelfPayLine],
+    trace: Callable[[WriteUnit, SelfPayRecord, str], None] | None = None,
 ) -> tuple[SelfPayRecord, SelfPayRecord]:
     """A partial self-pay refund (docs/core.md "Partial refunds"): the full refund of the sale
-    and a new self-pay sale of the `kept` lines, in one unit; `(the refund, the kept sale)`."""
+    and a new self-pay sale of the `kept` lines, in one unit; `(the refund, the kept sale)`.
+    `trace` as `refund_self_pay`'s (it may refuse: nothing is then written)."""
     with ledger.write() as unit:
-        refund_id = _refund(ledger, unit, self_pay_id, at=at, operator=operator, reason=reason)
+        refund_id = _refund(
+            ledger, unit, self_pay_id, at=at, operator=operator, reason=reason, trace=trace
+        )
         refund = _read(ledger.conn, "s.id = ?", refund_id)
         assert refund is not None
         kept_id, kept_self_pay_id = _insert(
@@ -195,8 +210,10 @@ def _refund(
     at: datetime,
     operator: str,
     reason: str,
+    trace: Callable[[WriteUnit, SelfPayRecord, str], None] | None = None,
 ) -> int:
-    """Write the full refund of `self_pay_id` and its audit record in `unit`; its row id."""
+    """Write the full refund of `self_pay_id` and its audit record in `unit` (`trace(unit,
+    sale, refund_id)` gives its codes back); its row id."""
     conn = ledger.conn
     _check_time(ledger, at)
     sale = _read(conn, "s.self_pay_id = ?", self_pay_id)
@@ -228,6 +245,8 @@ def _refund(
         orig_id=sale.id,
     )
     mirror_tenders(conn, refund_self_pay_id, self_pay_id)
+    if trace is not None:
+        trace(unit, sale, refund_self_pay_id)
     unit.audit(
         "self_pay_refund",
         operator,

@@ -251,7 +251,7 @@ class SqliteLedger:
     def upload_input(self, txn_id: str) -> dict[str, Any]:
         """The upload input of an entry (platform-api.md), rebuilt from its stored rows, with its
         `ledger` seq, prev_hash, hash and sig: exactly what its hash and signature cover."""
-        from terminal.ledger.records import TXN_COLUMNS, reversal_input, sale_input
+        from terminal.ledger.records import LINES_SELECT, TXN_COLUMNS, reversal_input, sale_input
 
         conn = self.conn
         row = conn.execute(
@@ -267,7 +267,7 @@ class SqliteLedger:
         if txn["kind"] != "sale":
             return reversal_input(txn, chain)
         seq = entry[0]
-        lines = conn.execute("SELECT * FROM txn_lines WHERE seq = ? ORDER BY line_no", (seq,))
+        lines = conn.execute(f"{LINES_SELECT} WHERE seq = ? ORDER BY line_no", (seq,))
         accs = conn.execute(
             "SELECT * FROM txn_accumulators WHERE seq = ? ORDER BY phase, path", (seq,)
         )

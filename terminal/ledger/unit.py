@@ -8,13 +8,14 @@ chained entries (a sale, a reversal) are written by `terminal/ledger/entries.py`
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from terminal.ledger import entries, journal, replay
+from terminal.ledger import entries, journal, replay, trace, tracereports
 from terminal.ledger.entries import Appended, SaleRecord
 from terminal.ledger.records import accumulator_rows
+from terminal.trace import KnownCode, NoCodeStock, TracePlan
 
 if TYPE_CHECKING:
     from terminal.ledger.history import PartialRefund
@@ -61,6 +62,45 @@ class WriteUnit:
         from terminal.ledger.history import link_partial_refund
 
         link_partial_refund(self._conn, link)
+
+    # -- traceability codes (trace-codes.md) ------------------------------------------------
+
+    def trace_known(self, codes: Iterable[str]) -> dict[str, KnownCode]:
+        """The table's rows of `codes`, read in this unit's snapshot."""
+        return trace.known_codes(self._conn, codes)
+
+    def trace_stock(self, allowed: Mapping[str, int]) -> dict[str, NoCodeStock]:
+        """No-code stock left per item, read in this unit's snapshot."""
+        return trace.no_code_stock(self._conn, allowed)
+
+    def record_trace(self, txn_id: str, plan: TracePlan, at: datetime) -> None:
+        """Write sale `txn_id`'s codes and no-code takes (after its entry, before the commit)."""
+        trace.record_trace(self._conn, txn_id, plan, at)
+
+    def return_trace(self, orig_txn_id: str, txn_id: str, at: datetime) -> list[str]:
+        """Give back what sale `orig_txn_id` took (its reversal `txn_id`); the codes returned."""
+        return trace.return_trace(self._conn, orig_txn_id, txn_id, at)
+
+    def trace_takes(self, txn_id: str) -> list[dict[str, Any]]:
+        """What sale `txn_id` took (`{line, code, item_code, packages, units, duplicate}`)."""
+        return trace.trace_of_txn(self._conn, txn_id)
+
+    def apply_trace_refdata(self, body: Mapping[str, Any], *, whole: bool = False) -> int:
+        """The other terminals' codes (refdata kind `trace`): a delta, or `whole` the set."""
+        return trace.apply_trace_refdata(self._conn, body, whole=whole)
+
+    def queue_trace_report(self, txn_id: str, report: Mapping[str, Any], at: datetime) -> None:
+        """Queue a 3505 trace report (a self-pay sale's or refund's, in its unit of work)."""
+        tracereports.queue_trace_report(self._conn, txn_id, report, at)
+
+    def trace_report_done(self, txn_id: str, answer: Mapping[str, Any], at: datetime) -> None:
+        tracereports.trace_report_done(self._conn, txn_id, answer, at)
+
+    def park_trace_report(self, txn_id: str, reason: str) -> None:
+        tracereports.park_trace_report(self._conn, txn_id, reason)
+
+    def retry_trace_report(self, txn_id: str, error: str, next_attempt_at: datetime) -> None:
+        tracereports.retry_trace_report(self._conn, txn_id, error, next_attempt_at)
 
     def _add_outbox_fund(self, fund: int) -> None:
         # a running total, so the unsynced-exposure limit costs one row read per sale

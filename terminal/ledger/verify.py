@@ -23,6 +23,7 @@ from terminal.ledger.closures import closure_hash
 from terminal.ledger.journal import check_journal
 from terminal.ledger.records import (
     GENESIS_HASH,
+    LINES_SELECT,
     TXN_COLUMNS,
     entry_hash,
     reversal_input,
@@ -104,9 +105,7 @@ def _walk(conn: sqlite3.Connection, public: str, dev_no: str, lo: int, hi: int |
     where = "WHERE seq >= ? AND seq <= ? ORDER BY seq"
     bounds = (lo, upper)
     txn_iter = iter(conn.execute(f"SELECT {', '.join(TXN_COLUMNS)} FROM txns {where}", bounds))
-    lines = _Lookahead(
-        _grouped(iter(conn.execute(f"SELECT * FROM txn_lines {where}, line_no", bounds)))
-    )
+    lines = _Lookahead(_grouped(iter(conn.execute(f"{LINES_SELECT} {where}, line_no", bounds))))
     accs = _Lookahead(
         _grouped(iter(conn.execute(f"SELECT * FROM txn_accumulators {where}, phase, path", bounds)))
     )

@@ -91,6 +91,11 @@ class CatalogueItem:
     unit: str | None = None
     barcodes: tuple[str, ...] = ()
     price: Decimal | None = None
+    # trace-codes.md "Catalogue additions"; the engine ignores them
+    trac_required: bool = False
+    pack_qty: Decimal | None = None
+    unit_is_pack: bool = True
+    no_code_qty: int = 0
 
 
 @dataclass(frozen=True, slots=True)

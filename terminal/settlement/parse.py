@@ -198,9 +198,28 @@ def parse_catalogue(data: object, source: str = "catalogue") -> Catalogue:
                 raise r.fail(f"{path}.barcodes[{j}]", f"{show(barcode)} belongs to another item")
             barcodes[barcode] = code
         items[code] = CatalogueItem(
-            code, name, category, ratio, cap, med, flags, unit, codes, price
+            code, name, category, ratio, cap, med, flags, unit, codes, price, *_trace(r, e, path)
         )
     return Catalogue(items, barcodes)
+
+
+def _trace(r: Reader, e: dict[str, Any], path: str) -> tuple[bool, Decimal | None, bool, int]:
+    """The trace fields of an item (trace-codes.md "Catalogue additions")."""
+    required, unit_is_pack = e.get("trac_required", False), e.get("unit_is_pack", True)
+    for key, value in (("trac_required", required), ("unit_is_pack", unit_is_pack)):
+        if type(value) is not bool:
+            raise r.fail(f"{path}.{key}", f"{show(value)} is not true or false")
+    pack = None
+    if "pack_qty" in e:
+        pack = r.decimal(e["pack_qty"], f"{path}.pack_qty", "positive quantity", 3)
+        if pack <= 0:
+            raise r.fail(f"{path}.pack_qty", f"{show(e['pack_qty'])} is not a positive quantity")
+    elif not unit_is_pack:
+        raise r.fail(f"{path}.pack_qty", "is missing (an item counted in units needs one)")
+    raw = e.get("no_code_qty", "0")
+    if type(raw) is not str or not raw.isascii() or not raw.isdigit():
+        raise r.fail(f"{path}.no_code_qty", f"{show(raw)} is not a whole number of packages")
+    return required, pack, unit_is_pack, int(raw)
 
 
 # -- claim -------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
@@ -17,6 +18,7 @@ from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 
 from terminal.checkout.service import CheckoutRefused
+from terminal.checkout.tracing import TraceRefused
 from terminal.errors import (
     CheckoutError,
     InvalidInputError,
@@ -60,10 +62,19 @@ def back(path: str, msg: str = "", err: str = "") -> RedirectResponse:
 
 
 def explain(code: str, message: str) -> str:
-    """A refusal in the page's language: the translated sentence, else the original."""
+    """A refusal in the page's language: the translated sentence, else the original. A message
+    naming a basket line (`line 3: …`, trace-codes.md) keeps that line in front of it."""
     key = f"problem:{code}"
     text = i18n.gettext_(key)
-    return message if text == key else text
+    if text == key:
+        return message
+    named = _LINE.match(message)
+    if named is not None:
+        return f"{i18n.gettext_('line %(line)s') % {'line': named.group(1)}}: {text}"
+    return text
+
+
+_LINE = re.compile(r"line (\d+): ")
 
 
 def problem_text(exc: MedposError) -> str:
@@ -81,6 +92,8 @@ def sale_problem(exc: MedposError) -> tuple[int, dict[str, Any]]:
         return 422, {"error": "no_scheme", "message": str(exc)}
     if isinstance(exc, CheckoutRefused):
         return 409, exc.refusal.as_json()
+    if isinstance(exc, TraceRefused):  # trace-codes.md: the line it concerns; input wrong: 422
+        return (422 if exc.refusal.exit_code == 2 else 409), exc.refusal.as_json()
     if isinstance(exc, CheckoutError) and exc.code == "bad_basket_id":
         return 422, {"error": "invalid_input", "message": str(exc)}
     if isinstance(exc, CheckoutError):

@@ -54,6 +54,7 @@ class DrainReport:
     held: int = 0
     parked: int = 0
     error: str | None = None
+    trace_reports: dict[str, int] = field(default_factory=dict)  # 3505: outcome → count
 
     def add(self, other: DrainReport) -> None:
         """Count `other` (a later batch of the same drain) in."""
@@ -64,12 +65,16 @@ class DrainReport:
             self.acked[k] = self.acked.get(k, 0) + v
         if other.error:
             self.error = other.error
+        for k, v in other.trace_reports.items():
+            self.trace_reports[k] = self.trace_reports.get(k, 0) + v
 
     def as_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"sent": self.sent, "acked": self.acked, "held": self.held}
         out["parked"] = self.parked
         if self.error:
             out["error"] = self.error
+        if self.trace_reports:
+            out["trace_reports"] = self.trace_reports
         return out
 
 

@@ -27,13 +27,15 @@ from terminal.checkout.syncing.drain import (
     Transport,
 )
 from terminal.checkout.syncing.status import day_figures
+from terminal.checkout.syncing.tracedrain import TraceReportDrain
 from terminal.config import Config
 from terminal.errors import SyncError
 from terminal.ledger import SqliteLedger, last_acked_entry
 
 __all__ = ["REFDATA_KINDS", "SyncService"]
 
-REFDATA_KINDS = ("policy", "catalogue", "trustlist", "hotlist", "persons")
+# `trace`: the codes the institution's other terminals sold (trace-codes.md), as deltas
+REFDATA_KINDS = ("policy", "catalogue", "trustlist", "hotlist", "persons", "trace")
 MSGID_RETRIES = 8
 
 
@@ -158,11 +160,19 @@ class SyncService:
 
     def drain_once(self) -> DrainReport:
         """Upload one batch of due outbox entries; record what came back."""
-        return self.outbox.drain_once()
+        return self._with_trace_reports(self.outbox.drain_once())
 
     def drain(self, max_batches: int = 1000) -> DrainReport:
-        """Batches until nothing is due, the platform cannot be reached, or it held them all."""
-        return self.outbox.drain(max_batches)
+        """Batches until nothing is due, the platform cannot be reached, or it held them all;
+        then the queued 3505 trace reports (their own queue, `tracedrain.py`)."""
+        return self._with_trace_reports(self.outbox.drain(max_batches))
+
+    def _with_trace_reports(self, report: DrainReport) -> DrainReport:
+        drain = TraceReportDrain(
+            self.ledger, self.transport, self.envelope, self.local_now, self.outbox.backoff
+        )
+        report.trace_reports = drain.drain()
+        return report
 
     def check_chain_head(self) -> dict[str, Any] | None:
         """Learn the platform's chain head when the drain had nothing to send: the newest entry

@@ -1,11 +1,13 @@
 """The demo hardware under the page's control (embedded default, `medpos run`, only): insert or
-remove a demo person's virtual card, show a demo person's e-card code on the virtual phone."""
+remove a demo person's virtual card, show a demo person's e-card code on the virtual phone, type
+fresh traceability codes for the basket's drug lines as a scanner would."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
+from terminal.demo.trace import fresh_demo_trace_code
 from terminal.web.deps import FormGuard, WebOf
 from terminal.web.errors import back
 from terminal.web.guard import own_referer
@@ -34,6 +36,15 @@ def demo_phone(request: Request, web: WebOf, _: FormGuard, person: int = Form(0)
     if web.hooks.demo_phone is None:
         return Response(status_code=404)
     web.hooks.demo_phone(person)
+    return back(own_referer(request))
+
+
+@router.post("/demo/trace-codes")
+def demo_trace_codes(request: Request, web: WebOf, _: FormGuard) -> Response:
+    """The demo scanner types fresh traceability codes for the basket's drug lines."""
+    if web.hooks.demo_card is None and web.hooks.demo_phone is None:
+        return Response(status_code=404)
+    web.counter.scan_codes_for_lines(fresh_demo_trace_code)
     return back(own_referer(request))
 
 
