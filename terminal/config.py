@@ -124,6 +124,19 @@ class WebConfig:
     idle_signout_min: int = field(default=15, metadata={"min": 1})
 
 
+@dataclass(frozen=True, slots=True)
+class HisConfig:
+    """his-api.md "Configuration": the hospital system's API (`/his/v1/call`)."""
+
+    enabled: bool = False
+    token: str = ""  # the Bearer token; required when enabled (demo: generated)
+    cert_max_age_s: int = _positive(600)
+    allow_id_number: bool = False
+    defer_when_offline: bool = False
+    defer_above: int = _money("2000.00")
+    print_receipt: bool = False
+
+
 _SECTIONS: dict[str, type] = {
     "terminal": TerminalConfig,
     "platform": PlatformConfig,
@@ -133,6 +146,7 @@ _SECTIONS: dict[str, type] = {
     "risk": RiskConfig,
     "printer": PrinterConfig,
     "web": WebConfig,
+    "his": HisConfig,
 }
 
 
@@ -149,6 +163,7 @@ class Config:
     risk: RiskConfig
     printer: PrinterConfig
     web: WebConfig
+    his: HisConfig = HisConfig()
 
     @property
     def base_dir(self) -> Path:
@@ -314,6 +329,11 @@ def load_config(
             f"{where}: [terminal] timezone: {config.terminal.timezone!r} is not an IANA time zone "
             f'such as "Asia/Shanghai"'
         ) from None
+    if config.his.enabled and not config.his.token and not config.terminal.demo:
+        raise ConfigError(
+            f"{where}: [his] token: the HIS API is enabled without a token; set one "
+            f"({ENV_PREFIX}HIS__TOKEN) or set [his] enabled = false"
+        )
     return config
 
 

@@ -322,6 +322,15 @@ class CheckoutService:
             raise refused
         return _outcome(appended, settled.offline)
 
+    @property
+    def held(self) -> HeldReference:
+        """The parsed reference data, cached per version (the commit path reads it)."""
+        return self._held
+
+    def fresh_person(self, psn_cert: str) -> Mapping[str, Any] | None:
+        """The platform's figures for the person within the bounded wait, or None offline."""
+        return self._fresh_person(psn_cert)
+
     def _fresh_person(self, psn_cert: str) -> Mapping[str, Any] | None:
         if self.platform is None:
             return None

@@ -31,11 +31,22 @@ from terminal.web.context import HERE, Web
 from terminal.web.deps import origin_guard
 from terminal.web.errors import Answer, answer_handler
 from terminal.web.hooks import CodeFeed, Hooks
-from terminal.web.routes import api, counter, day, demo, events, receipts, refund, signin, status
+from terminal.web.routes import (
+    api,
+    counter,
+    day,
+    demo,
+    events,
+    his,
+    receipts,
+    refund,
+    signin,
+    status,
+)
 
 __all__ = ["CodeFeed", "Hooks", "create_app"]
 
-_ROUTERS = (signin, counter, status, events, receipts, refund, day, api, demo)
+_ROUTERS = (signin, counter, status, events, receipts, refund, day, api, demo, his)
 
 
 def create_app(
@@ -57,7 +68,7 @@ def create_app(
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     app.add_exception_handler(Answer, answer_handler)
     for module in _ROUTERS:
-        if module is api:  # the HTTP API: its Bearer token instead of a browser's checks
+        if module in (api, his):  # HTTP APIs: their Bearer token instead of a browser's checks
             app.include_router(module.router)
         else:
             app.include_router(module.router, dependencies=[Depends(origin_guard)])

@@ -1,0 +1,379 @@
+"""The hospital desk's rows (his-api.md): visits, fee lines, settlements, stored answers,
+deferred settlements and identifications, in the tables of migration `m0010_his`.
+
+Reads take the ledger; writes run in the caller's unit of work (`with ledger.write() as unit`),
+so a visit's change, its audit entry and the stored answer of its `msgid` commit together. Nothing
+here deletes a row: visits and lines change `state`.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from terminal.ledger.store import SqliteLedger, translate_sqlite_error
+
+__all__ = [
+    "HIS_LINE_COLUMNS",
+    "clear_deferred",
+    "his_answer",
+    "his_deferred",
+    "his_identification",
+    "his_line_rows",
+    "his_message",
+    "his_settlement",
+    "his_settlements",
+    "his_visit",
+    "his_visits",
+    "insert_his_lines",
+    "insert_his_visit",
+    "last_identification_id",
+    "person_by_psn_no",
+    "record_deferred",
+    "record_identification",
+    "remember_his_answer",
+    "set_his_lines",
+    "signed_in",
+    "store_his_settlement",
+    "update_his_visit",
+]
+
+HIS_LINE_COLUMNS = (
+    "mdtrt_id",
+    "feedetl_sn",
+    "seq",
+    "chrg_bchno",
+    "init_feedetl_sn",
+    "med_list_codg",
+    "cnt",
+    "pric",
+    "det_item_fee_sumamt",
+    "fee_ocur_time",
+    "state",
+    "setl_id",
+    "body",
+)
+_INSERT_LINE = (
+    f"INSERT INTO his_lines ({', '.join(HIS_LINE_COLUMNS)}) "
+    f"VALUES ({', '.join('?' * len(HIS_LINE_COLUMNS))})"
+)
+
+
+def _dump(obj: Any) -> str:
+    return json.dumps(obj, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+def _rows(ledger: SqliteLedger, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+    try:
+        cur = ledger.conn.execute(sql, tuple(params))
+        cur.row_factory = sqlite3.Row
+        return list(cur.fetchall())
+    except sqlite3.Error as exc:
+        raise translate_sqlite_error(exc, ledger.path) from exc
+
+
+# -- operators and persons ------------------------------------------------------------------
+
+
+def signed_in(ledger: SqliteLedger, operator: str) -> bool:
+    """The operator's last session event here is a sign-in (`medpos signin` or the page)."""
+    rows = _rows(
+        ledger,
+        "SELECT kind FROM audit WHERE actor = ? AND kind IN ('sign_in', 'sign_out') "
+        "ORDER BY id DESC LIMIT 1",
+        (operator,),
+    )
+    return bool(rows) and rows[0]["kind"] == "sign_in"
+
+
+def person_by_psn_no(ledger: SqliteLedger, psn_no: str) -> str | None:
+    """The ID number (`psn_cert`) of the cached person with this `psn_no`."""
+    rows = _rows(ledger, "SELECT psn_cert FROM persons WHERE psn_no = ?", (psn_no,))
+    return str(rows[0]["psn_cert"]) if rows else None
+
+
+# -- identifications ------------------------------------------------------------------------
+
+
+def record_identification(
+    ledger: SqliteLedger, at_s: float, cert_type: str, cert_no: str, body: Mapping[str, Any]
+) -> None:
+    """A person identified at this terminal (its own small write)."""
+    with ledger.write() as unit:
+        ledger.conn.execute(
+            "INSERT INTO his_identifications (at_s, mdtrt_cert_type, mdtrt_cert_no, body) "
+            "VALUES (?, ?, ?, ?)",
+            (at_s, cert_type, cert_no, _dump(body)),
+        )
+        unit.commit()
+
+
+def his_identification(
+    ledger: SqliteLedger,
+    *,
+    since_s: float,
+    cert: tuple[str, str] | None = None,
+    after_id: int = 0,
+) -> dict[str, Any] | None:
+    """The latest identification since `since_s` (of this certificate, when given)."""
+    sql = "SELECT id, at_s, body FROM his_identifications WHERE at_s >= ? AND id > ?"
+    params: list[Any] = [since_s, after_id]
+    if cert is not None:
+        sql += " AND mdtrt_cert_type = ? AND mdtrt_cert_no = ?"
+        params += list(cert)
+    rows = _rows(ledger, sql + " ORDER BY id DESC LIMIT 1", params)
+    if not rows:
+        return None
+    body: dict[str, Any] = json.loads(rows[0]["body"])
+    return body
+
+
+def last_identification_id(ledger: SqliteLedger) -> int:
+    rows = _rows(ledger, "SELECT COALESCE(MAX(id), 0) AS m FROM his_identifications")
+    return int(rows[0]["m"])
+
+
+# -- stored answers (idempotence by msgid) --------------------------------------------------
+
+
+def his_message(ledger: SqliteLedger, msgid: str) -> dict[str, Any] | None:
+    """The stored answer of `msgid`: `{infno, input_hash, answer, undo, at}`, or None."""
+    rows = _rows(ledger, "SELECT * FROM his_messages WHERE msgid = ?", (msgid,))
+    if not rows:
+        return None
+    r = rows[0]
+    return {
+        "infno": r["infno"],
+        "input_hash": r["input_hash"],
+        "answer": r["answer"],
+        "undo": json.loads(r["undo"]) if r["undo"] else None,
+        "at": r["at"],
+    }
+
+
+def his_answer(ledger: SqliteLedger, msgid: str) -> str | None:
+    rows = _rows(ledger, "SELECT answer FROM his_messages WHERE msgid = ?", (msgid,))
+    return str(rows[0]["answer"]) if rows else None
+
+
+def remember_his_answer(
+    ledger: SqliteLedger,
+    msgid: str,
+    infno: str,
+    input_hash: str,
+    answer: str,
+    undo: Mapping[str, Any] | None,
+    at: str,
+) -> None:
+    """Store an answer given with `infcode` 0, in the caller's unit of work."""
+    ledger.conn.execute(
+        "INSERT INTO his_messages (msgid, infno, input_hash, answer, undo, at) "
+        "VALUES (?, ?, ?, ?, ?, ?)",
+        (msgid, infno, input_hash, answer, _dump(undo) if undo else None, at),
+    )
+
+
+# -- visits ---------------------------------------------------------------------------------
+
+
+def _visit(r: sqlite3.Row) -> dict[str, Any]:
+    visit: dict[str, Any] = json.loads(r["body"])
+    visit.update(
+        mdtrt_id=r["mdtrt_id"],
+        kind=r["kind"],
+        psn_no=r["psn_no"],
+        psn_cert=r["psn_cert"],
+        ipt_otp_no=r["ipt_otp_no"],
+        med_type=r["med_type"],
+        state=r["state"],
+        created_at=r["created_at"],
+        updated_at=r["updated_at"],
+    )
+    return visit
+
+
+_VISIT_KEYS = ("mdtrt_id", "kind", "psn_no", "psn_cert", "ipt_otp_no", "med_type", "state")
+_VISIT_META = (*_VISIT_KEYS, "created_at", "updated_at")
+
+
+def insert_his_visit(ledger: SqliteLedger, n: int, visit: Mapping[str, Any], at: str) -> None:
+    body = {k: v for k, v in visit.items() if k not in _VISIT_META}
+    ledger.conn.execute(
+        "INSERT INTO his_visits (mdtrt_id, n, kind, psn_no, psn_cert, ipt_otp_no, med_type, "
+        "state, body, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (*(visit[k] for k in _VISIT_KEYS[:1]), n, *(visit[k] for k in _VISIT_KEYS[1:]))
+        + (_dump(body), at, at),
+    )
+
+
+def update_his_visit(ledger: SqliteLedger, visit: Mapping[str, Any], at: str) -> None:
+    """Write the visit's state, med_type and body (everything but its identity)."""
+    body = {k: v for k, v in visit.items() if k not in _VISIT_META}
+    ledger.conn.execute(
+        "UPDATE his_visits SET state = ?, med_type = ?, ipt_otp_no = ?, body = ?, updated_at = ? "
+        "WHERE mdtrt_id = ?",
+        (visit["state"], visit["med_type"], visit["ipt_otp_no"], _dump(body), at,
+         visit["mdtrt_id"]),
+    )  # fmt: skip
+
+
+def his_visit(ledger: SqliteLedger, mdtrt_id: str) -> dict[str, Any] | None:
+    rows = _rows(ledger, "SELECT * FROM his_visits WHERE mdtrt_id = ?", (mdtrt_id,))
+    return _visit(rows[0]) if rows else None
+
+
+def his_visits(
+    ledger: SqliteLedger,
+    *,
+    states: Iterable[str] = (),
+    psn_no: str | None = None,
+    ipt_otp_no: str | None = None,
+    limit: int = 500,
+) -> list[dict[str, Any]]:
+    """Visits, newest first, filtered by state, person or visit number."""
+    where, params = [], []
+    wanted = list(states)
+    if wanted:
+        where.append(f"state IN ({', '.join('?' * len(wanted))})")
+        params += wanted
+    if psn_no is not None:
+        where.append("psn_no = ?")
+        params.append(psn_no)
+    if ipt_otp_no is not None:
+        where.append("ipt_otp_no = ?")
+        params.append(ipt_otp_no)
+    sql = "SELECT * FROM his_visits"
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    rows = _rows(ledger, sql + " ORDER BY n DESC LIMIT ?", [*params, limit])
+    return [_visit(r) for r in rows]
+
+
+# -- fee lines ------------------------------------------------------------------------------
+
+
+def his_line_rows(ledger: SqliteLedger, mdtrt_id: str) -> list[dict[str, Any]]:
+    """The visit's lines in the order they came: columns, plus the line as given (`body`)."""
+    rows = _rows(ledger, "SELECT * FROM his_lines WHERE mdtrt_id = ? ORDER BY seq", (mdtrt_id,))
+    out = []
+    for r in rows:
+        line = {k: r[k] for k in HIS_LINE_COLUMNS}
+        line["body"] = json.loads(r["body"])
+        out.append(line)
+    return out
+
+
+def insert_his_lines(ledger: SqliteLedger, lines: Iterable[Mapping[str, Any]]) -> None:
+    """New unsettled lines (each a mapping of `HIS_LINE_COLUMNS`, `body` a mapping)."""
+    ledger.conn.executemany(
+        _INSERT_LINE,
+        [
+            tuple(_dump(line[k]) if k == "body" else line[k] for k in HIS_LINE_COLUMNS)
+            for line in lines
+        ],
+    )
+
+
+def set_his_lines(
+    ledger: SqliteLedger,
+    mdtrt_id: str,
+    feedetl_sns: Iterable[str],
+    state: str,
+    setl_id: str | None,
+) -> None:
+    """Move lines to `state` (with `setl_id`, None to clear it)."""
+    ledger.conn.executemany(
+        "UPDATE his_lines SET state = ?, setl_id = ? WHERE mdtrt_id = ? AND feedetl_sn = ?",
+        [(state, setl_id, mdtrt_id, sn) for sn in feedetl_sns],
+    )
+
+
+# -- settlements ----------------------------------------------------------------------------
+
+
+def store_his_settlement(
+    ledger: SqliteLedger, row: Mapping[str, Any], output: Mapping[str, Any]
+) -> None:
+    """Insert a settlement, or (same `setl_id`) update its state and reversal."""
+    ledger.conn.execute(
+        "INSERT INTO his_settlements (setl_id, mdtrt_id, chrg_bchno, mid_setl_flag, state, "
+        "rev_setl_id, msgid, at, output) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+        "ON CONFLICT (setl_id) DO UPDATE SET state = excluded.state, "
+        "rev_setl_id = excluded.rev_setl_id",
+        (
+            row["setl_id"],
+            row["mdtrt_id"],
+            row.get("chrg_bchno"),
+            row.get("mid_setl_flag"),
+            row["state"],
+            row.get("rev_setl_id"),
+            row["msgid"],
+            row["at"],
+            _dump(output),
+        ),
+    )
+
+
+def _settlement(r: sqlite3.Row) -> dict[str, Any]:
+    out = {k: r[k] for k in r.keys() if k != "output"}  # noqa: SIM118 (sqlite3.Row)
+    out["output"] = json.loads(r["output"])
+    return out
+
+
+def his_settlement(ledger: SqliteLedger, setl_id: str) -> dict[str, Any] | None:
+    rows = _rows(ledger, "SELECT * FROM his_settlements WHERE setl_id = ?", (setl_id,))
+    return _settlement(rows[0]) if rows else None
+
+
+def his_settlements(ledger: SqliteLedger, mdtrt_id: str) -> list[dict[str, Any]]:
+    rows = _rows(
+        ledger, "SELECT * FROM his_settlements WHERE mdtrt_id = ? ORDER BY at", (mdtrt_id,)
+    )
+    return [_settlement(r) for r in rows]
+
+
+# -- deferred settlements -------------------------------------------------------------------
+
+
+def record_deferred(
+    ledger: SqliteLedger,
+    mdtrt_id: str,
+    chrg_bchno: str | None,
+    total: int,
+    code: str,
+    msgid: str,
+    at: str,
+) -> None:
+    """A settlement deferred while offline (its own small write, nothing else committed)."""
+    with ledger.write() as unit:
+        ledger.conn.execute(
+            "UPDATE his_deferred SET cleared_at = ? WHERE mdtrt_id = ? AND cleared_at IS NULL",
+            (at, mdtrt_id),
+        )
+        ledger.conn.execute(
+            "INSERT INTO his_deferred (mdtrt_id, chrg_bchno, total, code, msgid, at) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (mdtrt_id, chrg_bchno, total, code, msgid, at),
+        )
+        unit.commit()
+
+
+def clear_deferred(ledger: SqliteLedger, mdtrt_id: str, at: str) -> None:
+    """The visit settled: its deferral is no longer pending (in the caller's unit)."""
+    ledger.conn.execute(
+        "UPDATE his_deferred SET cleared_at = ? WHERE mdtrt_id = ? AND cleared_at IS NULL",
+        (at, mdtrt_id),
+    )
+
+
+def his_deferred(ledger: SqliteLedger) -> list[dict[str, Any]]:
+    """Pending deferred settlements, oldest first, with the visit's person and kind."""
+    rows = _rows(
+        ledger,
+        "SELECT d.id, d.mdtrt_id, d.chrg_bchno, d.total, d.code, d.msgid, d.at, v.psn_no, "
+        "v.kind, v.ipt_otp_no, v.state FROM his_deferred d JOIN his_visits v "
+        "ON v.mdtrt_id = d.mdtrt_id WHERE d.cleared_at IS NULL ORDER BY d.id",
+    )
+    return [dict(r) for r in rows]
