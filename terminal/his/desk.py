@@ -108,12 +108,12 @@ class HisDesk:
                 return 400, _bad_request(f"{name}: missing or not {what}")
         if not 0 < len(env["msgid"]) <= 30:
             return 400, _bad_request("msgid: 1 to 30 characters, unique per HIS")
-        dev_no = str(env.get("dev_no") or self.config.terminal.dev_no)
+        dev_no = self.config.terminal.dev_no  # the envelope's dev_no is accepted and ignored
         call = Call(env["infno"], env["msgid"], env["opter"], env["input"], dev_no, received)
         return 200, self._answer(call)
 
     def _answer(self, call: Call) -> bytes:
-        digest = hashlib.sha256(_canonical(call.input)).hexdigest()
+        digest = hashlib.sha256(_canonical({"infno": call.infno, "input": call.input})).hexdigest()
         stored = his_message(self.ledger, call.msgid)
         if stored is not None:
             if stored["input_hash"] == digest:
