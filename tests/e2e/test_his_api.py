@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import httpx
 import pytest
 
 from terminal.demo import demo_people, demo_persons
@@ -119,7 +118,7 @@ def _settle(demo_dir: Path, tmp: Path, claim: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
-def _line(sn: str, mid: str, psn_no: str, code: str, cnt: str, pric: str, when: str,
+def _line(sn: str, mid: str, psn_no: str, code: str, cnt: Any, pric: str, when: str,
           **extra: Any) -> dict[str, Any]:  # fmt: skip
     amount = (Decimal(cnt) * Decimal(pric)).quantize(Decimal("0.01"), "ROUND_HALF_UP")
     return {
@@ -305,7 +304,7 @@ def test_a_kill_9_between_the_call_and_the_answer_settles_once(terminal: Termina
                                         chrg_bchno="K")]})  # fmt: skip
     data = _settle_data(4, mid, "10.00", med_type="11", chrg_bchno="K")
     pre = his.ok("2206", {"data": data})
-    envelope = {"infno": "2207", "msgid": "k9-settle", "opter": "1001",
+    envelope: dict[str, Any] = {"infno": "2207", "msgid": "k9-settle", "opter": "1001",
                 "input": {"data": {**data, **{k: pre["setlinfo"][k] for k in SPLIT}}}}  # fmt: skip
     body = json.dumps(envelope).encode()
     head = (
