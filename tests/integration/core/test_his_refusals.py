@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from pathlib import Path
 from decimal import Decimal
 from typing import Any
 
@@ -15,8 +16,10 @@ from terminal.checkout.operators import sign_session
 from terminal.checkout.service import CheckoutService
 from terminal.demo import demo_people
 from terminal.his import HisDesk, build_desk
+from terminal.his.pending import pending_settlements
 from terminal.ledger.his import his_deferred
 from tests.conftest import HIGH_LIMITS
+from tests.support.cli import in_process
 from tests.integration.core.conftest import SetClock
 
 Row = tuple[str, str, Callable[["Desk"], dict[str, Any]]]
@@ -265,3 +268,8 @@ def test_offline_over_the_limit_a_settlement_is_deferred_and_listed(
     assert d.send("2207", {"data": {**data, **split}})["err_code"] == "deferred"
     pending = his_deferred(service.ledger)
     assert [(p["mdtrt_id"], p["total"]) for p in pending] == [(mid, 8000)]
+    clock.advance(minutes=90)
+    assert [p["age_s"] for p in pending_settlements(service)] == [5400]
+    listed = in_process(Path(service.config.source), "his", "pending")
+    assert listed.returncode == 0 and mid in listed.stdout, listed.stderr
+    assert "80.00" in listed.stdout and "ago" in listed.stdout  # its age on the real clock
