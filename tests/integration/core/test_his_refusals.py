@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from pathlib import Path
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,8 +19,8 @@ from terminal.his import HisDesk, build_desk
 from terminal.his.pending import pending_settlements
 from terminal.ledger.his import his_deferred
 from tests.conftest import HIGH_LIMITS
-from tests.support.cli import in_process
 from tests.integration.core.conftest import SetClock
+from tests.support.cli import in_process
 
 Row = tuple[str, str, Callable[["Desk"], dict[str, Any]]]
 
