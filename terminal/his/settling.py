@@ -38,8 +38,13 @@ _SPLIT = ("fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt", "inscp_scp_a
 _HARD_RISK = {"hotlisted"}
 
 
+_LINE_UPLOAD = ("feedetl_sn", "chrg_bchno", "init_feedetl_sn", "fee_ocur_time", "bilg_dr_codg",
+                "trac", "trdn_flag")  # fmt: skip
+
+
 def net_basket(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The claim's basket: each return netted into its line, lines netted to zero left out."""
+    """The claim's basket: each return netted into its line, lines netted to zero left out; each
+    line carries its own fields for the upload (his-api.md "What is uploaded")."""
     net: dict[str, Decimal] = {}
     for ln in lines:
         key = ln["init_feedetl_sn"] if Decimal(ln["cnt"]) < 0 else ln["feedetl_sn"]
@@ -49,8 +54,51 @@ def net_basket(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
         qty = net.get(ln["feedetl_sn"], Decimal(0))
         if Decimal(ln["cnt"]) < 0 or qty <= 0:
             continue
-        basket.append({"code": ln["med_list_codg"], "qty": plain(qty), "price": ln["pric"]})
+        item = {"code": ln["med_list_codg"], "qty": plain(qty), "price": ln["pric"]}
+        body = ln["body"]
+        item.update({k: body[k] for k in _LINE_UPLOAD if body.get(k) is not None})
+        basket.append(item)
     return basket
+
+
+def _returns(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each return and the line it nets into, as the claim's `visit.returns` keeps them."""
+    cnt = {ln["feedetl_sn"]: ln["cnt"] for ln in lines}
+    return [
+        {"feedetl_sn": ln["feedetl_sn"], "init_feedetl_sn": ln["init_feedetl_sn"],
+         "cnt": ln["cnt"], "init_cnt": cnt.get(ln["init_feedetl_sn"])}
+        for ln in lines if Decimal(ln["cnt"]) < 0
+    ]  # fmt: skip
+
+
+def _claim_visit(
+    desk: HisDesk,
+    call: Call,
+    visit: dict[str, Any],
+    flag: str | None,
+    lines: list[dict[str, Any]],
+    acct_used_flag: str,
+) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "med_type": visit["med_type"],
+        "inst_level": desk.config.terminal.inst_level,
+        "date": call.now.date().isoformat(),
+        "mdtrt_id": visit["mdtrt_id"],
+        "kind": visit["kind"],
+        "ipt_otp_no": visit["ipt_otp_no"],
+        "begntime": visit["begntime"],
+        "diseinfo": visit.get("dscg_diseinfo") or visit.get("diseinfo") or [],
+    }
+    if acct_used_flag == "0":  # the platform leaves the account out as this terminal did
+        out["acct_used_flag"] = "0"
+    if visit.get("endtime"):
+        out["endtime"] = visit["endtime"]
+    if flag is not None:
+        out["mid_setl_flag"] = flag
+    returns = _returns(lines)
+    if returns:
+        out["returns"] = returns
+    return out
 
 
 def _scope(desk: HisDesk, call: Call, visit: dict[str, Any], data: dict[str, Any]) -> tuple[
@@ -122,12 +170,11 @@ def _settle(desk: HisDesk, call: Call, commit: bool) -> dict[str, Any]:
         card_no=visit["mdtrt_cert_no"] if card else None,
         card_sn=visit.get("card_sn") if card else None,
     )
-    claim_visit = {"med_type": visit["med_type"], "inst_level": desk.config.terminal.inst_level,
-                   "date": call.now.date().isoformat()}  # fmt: skip
+    no_account = data.get("acct_used_flag", "0") != "1"
+    claim_visit = _claim_visit(desk, call, visit, flag, lines, "0" if no_account else "1")
     sale = SaleRequest(identity, dict(cached["person"]), claim_visit, basket, None, "his",
                        name=cached["name"])  # fmt: skip
     service = desk.service
-    no_account = data.get("acct_used_flag", "0") != "1"
     year = call.now.year
     balance = _zero_account(desk, call, visit["psn_cert"], year) if no_account else None
     fresh = call.fresh

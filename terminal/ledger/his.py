@@ -62,7 +62,8 @@ _INSERT_LINE = (
 
 
 def _dump(obj: Any) -> str:
-    return json.dumps(obj, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    # a JSON number the HIS sent in a free-form field was read as a Decimal: kept as its text
+    return json.dumps(obj, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
 
 
 def _rows(ledger: SqliteLedger, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:

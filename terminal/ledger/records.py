@@ -63,6 +63,7 @@ TXN_COLUMNS = (
     *SETLINFO_MONEY,
     "orig_txn_id",
     "reason",
+    "visit_extra",  # a visit's own fields (his-api.md "What is uploaded"), canonical JSON
 )
 
 LINE_COLUMNS = (
@@ -76,7 +77,18 @@ LINE_COLUMNS = (
     "qty",
     "price",
     *LINE_MONEY,
+    "extra",  # a fee line's own fields (his-api.md "What is uploaded"), canonical JSON
 )
+_CLAIM_VISIT = ("med_type", "inst_level", "date")
+_CLAIM_LINE = ("code", "qty", "price")
+
+
+def _extra(obj: Mapping[str, Any], known: tuple[str, ...]) -> str | None:
+    """The keys beyond the engine's, as canonical JSON (None when there are none)."""
+    rest = {k: v for k, v in obj.items() if k not in known}
+    if not rest:
+        return None
+    return json.dumps(rest, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def entry_hash(upload_input: Mapping[str, Any]) -> str:
@@ -200,6 +212,7 @@ def sale_rows(
         "pool_prop_selfpay": format_ratio(result.pool_prop_selfpay),
         "orig_txn_id": None,
         "reason": None,
+        "visit_extra": _extra(visit, _CLAIM_VISIT),
     }
     txn.update(zip(SETLINFO_MONEY, _SETLINFO_OF(result), strict=True))
     lines = [
@@ -214,6 +227,7 @@ def sale_rows(
             item["qty"],
             item["price"],
             *_LINE_MONEY_OF(line),
+            _extra(item, _CLAIM_LINE),
         )
         for i, (item, line) in enumerate(zip(claim["basket"], result.lines, strict=True))
     ]
@@ -262,7 +276,10 @@ def sale_input(
     basket = []
     result_lines = []
     for row in lines:  # LINE_COLUMNS: code 2, name 3, chrgitm_lv 4, ..., the LINE_MONEY from 9
-        basket.append({"code": row[2], "price": row[8], "qty": row[7]})
+        item = {"code": row[2], "price": row[8], "qty": row[7]}
+        if len(row) > 14 and row[14]:  # LINE_COLUMNS' `extra`
+            item.update(json.loads(row[14]))
+        basket.append(item)
         result_lines.append(
             {
                 "chrgitm_lv": row[4],
@@ -296,6 +313,8 @@ def sale_input(
             "med_type": txn["med_type"],
         },
     }
+    if txn.get("visit_extra"):
+        out["claim"]["visit"].update(json.loads(txn["visit_extra"]))
     out["ledger"] = dict(sorted(ledger.items()))
     out["mdtrt_cert_no"] = txn["mdtrt_cert_no"]
     out["mdtrt_cert_type"] = txn["mdtrt_cert_type"]

@@ -102,5 +102,7 @@ CREATE TABLE his_identifications (
 );
 CREATE INDEX his_identifications_cert ON his_identifications (mdtrt_cert_type, mdtrt_cert_no);
 CREATE INDEX audit_actor ON audit (actor, kind);
+ALTER TABLE txns ADD COLUMN visit_extra TEXT;
+ALTER TABLE txn_lines ADD COLUMN extra TEXT;
 """,
     )
