@@ -66,8 +66,8 @@ def test_a_visit_settlement_is_uploaded_with_its_visit_and_accepted(
                 "psn_setlway": "01", "mdtrt_id": mid, "chrg_bchno": "B1",
                 "acct_used_flag": "0", "insutype": p.insutype}  # fmt: skip
         pre = ok("2206", {"data": data})
-        split = {k: pre["setlinfo"][k] for k in
-                 ("fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt", "inscp_scp_amt")}  # fmt: skip
+        fields = ("fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt", "inscp_scp_amt")
+        split = {k: pre["setlinfo"][k] for k in fields}
         setl_id = ok("2207", {"data": {**data, **split}})["setlinfo"]["setl_id"]
         upload = service.ledger.upload_input(setl_id)
         assert upload["claim"]["visit"]["mdtrt_id"] == mid
