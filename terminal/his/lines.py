@@ -11,7 +11,12 @@ from terminal.his.desk import Call, HisDesk
 from terminal.his.numbers import amount_of, parse_cnt, parse_money_fen, parse_pric, plain
 from terminal.his.refusal import HisRefused
 from terminal.his.visits import load_visit, text, visit_for
-from terminal.ledger.his import his_line_rows, insert_his_lines, set_his_lines
+from terminal.ledger.his import (
+    his_line_rows,
+    his_next_line_seq,
+    insert_his_lines,
+    set_his_lines,
+)
 from terminal.settlement import Accumulators, BasketLine, Claim, Person, Visit, price_lines
 from terminal.settlement.money import format_fen
 
@@ -151,13 +156,17 @@ def _upload(desk: HisDesk, call: Call, inpatient: bool) -> dict[str, Any]:  # 22
             "no_visit_info",
             f"visit {visit['mdtrt_id']} has no visit information yet: send 2203 first",
         )
-    stored = {ln["feedetl_sn"]: ln for ln in his_line_rows(desk.ledger, visit["mdtrt_id"])}
+    mid = visit["mdtrt_id"]
+    named = {ln["feedetl_sn"] for ln in lines} | {
+        ln["init_feedetl_sn"] for ln in lines if ln["init_feedetl_sn"]
+    }
+    stored = {ln["feedetl_sn"]: ln for ln in his_line_rows(desk.ledger, mid, sns=named)}
     catalogue = desk.service.reference().catalogue
-    new: list[dict[str, Any]] = []
+    new: dict[str, dict[str, Any]] = {}
     returned: dict[str, Decimal] = {}
     for ln in lines:
         sn = ln["feedetl_sn"]
-        old = stored.get(sn) or next((n for n in new if n["feedetl_sn"] == sn), None)
+        old = stored.get(sn) or new.get(sn)
         if old is not None:
             if old["body"] == ln["body"]:
                 continue  # the same line again: a no-op
@@ -180,30 +189,32 @@ def _upload(desk: HisDesk, call: Call, inpatient: bool) -> dict[str, Any]:  # 22
                 f"of {ln['med_list_codg']}: correct the price",
             )
         if ln["_cnt"] < 0:
-            _check_return(ln, stored, new, returned)
-        new.append(ln)
+            _check_return(desk, mid, ln, stored, new, returned)
+        new[sn] = ln
     if not inpatient:
-        _check_batches(visit, stored, new)
-    base = len(stored)
-    for i, ln in enumerate(new):
+        _check_batches(desk, visit, list(new.values()))
+    base = his_next_line_seq(desk.ledger, mid)
+    for i, ln in enumerate(new.values()):
         ln["seq"] = base + i
-    insert_his_lines(desk.ledger, new)
+    insert_his_lines(desk.ledger, new.values())
     if new:
-        call.changes.update(mdtrt_id=visit["mdtrt_id"], lines=[n["feedetl_sn"] for n in new])
+        call.changes.update(mdtrt_id=visit["mdtrt_id"], lines=list(new))
         call.undo = {"op": "delete_lines", "mdtrt_id": visit["mdtrt_id"],
-                     "lines": [n["feedetl_sn"] for n in new]}  # fmt: skip
+                     "lines": list(new)}  # fmt: skip
     shown = [{k: v for k, v in ln.items() if not k.startswith("_")} for ln in lines]
     return {"result": line_results(desk, visit, shown, call.now.date())}
 
 
 def _check_return(
+    desk: HisDesk,
+    mid: str,
     ln: dict[str, Any],
     stored: dict[str, dict[str, Any]],
-    new: list[dict[str, Any]],
+    new: dict[str, dict[str, Any]],
     returned: dict[str, Decimal],
 ) -> None:
     sn, init = ln["feedetl_sn"], ln["init_feedetl_sn"]
-    orig = stored.get(init or "") or next((n for n in new if n["feedetl_sn"] == init), None)
+    orig = stored.get(init or "") or new.get(init or "")
     if orig is None or orig["state"] == "deleted" or Decimal(orig["cnt"]) < 0:
         raise HisRefused(
             "unknown_line",
@@ -221,11 +232,10 @@ def _check_return(
             f"return {sn}: med_list_codg and pric must be those of line {init}",
         )
     if init not in returned:
+        earlier = his_line_rows(desk.ledger, mid, inits=[init])
         returned[init] = sum(
-            (Decimal(s["cnt"]) for s in stored.values()
-             if s["init_feedetl_sn"] == init and s["state"] != "deleted"),
-            Decimal(0),
-        )  # fmt: skip
+            (Decimal(s["cnt"]) for s in earlier if s["state"] != "deleted"), Decimal(0)
+        )
     returned[init] += ln["_cnt"]
     if -returned[init] > Decimal(orig["cnt"]):
         raise HisRefused(
@@ -235,11 +245,11 @@ def _check_return(
         )
 
 
-def _check_batches(
-    visit: dict[str, Any], stored: dict[str, dict[str, Any]], new: list[dict[str, Any]]
-) -> None:
-    for bchno in {n["chrg_bchno"] for n in new}:
-        old = [s for s in stored.values() if s["chrg_bchno"] == bchno and s["state"] != "deleted"]
+def _check_batches(desk: HisDesk, visit: dict[str, Any], new: list[dict[str, Any]]) -> None:
+    bchnos = {n["chrg_bchno"] for n in new}
+    rows = his_line_rows(desk.ledger, visit["mdtrt_id"], batches=bchnos)
+    for bchno in bchnos:
+        old = [s for s in rows if s["chrg_bchno"] == bchno and s["state"] != "deleted"]
         if any(s["state"] == "settled" for s in old):
             raise HisRefused(
                 "batch_settled",

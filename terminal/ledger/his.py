@@ -23,6 +23,7 @@ __all__ = [
     "his_identification",
     "his_line_rows",
     "his_message",
+    "his_next_line_seq",
     "his_settlement",
     "his_settlements",
     "his_visit",
@@ -255,15 +256,49 @@ def his_visits(
 # -- fee lines ------------------------------------------------------------------------------
 
 
-def his_line_rows(ledger: SqliteLedger, mdtrt_id: str) -> list[dict[str, Any]]:
-    """The visit's lines in the order they came: columns, plus the line as given (`body`)."""
-    rows = _rows(ledger, "SELECT * FROM his_lines WHERE mdtrt_id = ? ORDER BY seq", (mdtrt_id,))
+def his_line_rows(
+    ledger: SqliteLedger,
+    mdtrt_id: str,
+    *,
+    sns: Iterable[str] | None = None,
+    inits: Iterable[str] | None = None,
+    batches: Iterable[str] | None = None,
+    state: str | None = None,
+) -> list[dict[str, Any]]:
+    """The visit's lines in the order they came (columns, plus the line as given: `body`); only
+    those named by `sns`, returning against `inits`, of `batches` or in `state` when given."""
+    where, params = ["mdtrt_id = ?"], [mdtrt_id]
+    for column, values in (("feedetl_sn", sns), ("init_feedetl_sn", inits),
+                           ("chrg_bchno", batches)):  # fmt: skip
+        if values is not None:
+            wanted = list(values)
+            if not wanted:
+                return []
+            where.append(f"{column} IN ({', '.join('?' * len(wanted))})")
+            params += wanted
+    if state is not None:
+        where.append("state = ?")
+        params.append(state)
+    rows = _rows(
+        ledger,
+        f"SELECT * FROM his_lines WHERE {' AND '.join(where)} ORDER BY seq",  # noqa: S608
+        params,
+    )
     out = []
     for r in rows:
         line = {k: r[k] for k in HIS_LINE_COLUMNS}
         line["body"] = json.loads(r["body"])
         out.append(line)
     return out
+
+
+def his_next_line_seq(ledger: SqliteLedger, mdtrt_id: str) -> int:
+    rows = _rows(
+        ledger,
+        "SELECT COALESCE(MAX(seq) + 1, 0) AS n FROM his_lines WHERE mdtrt_id = ?",
+        (mdtrt_id,),
+    )
+    return int(rows[0]["n"])
 
 
 def insert_his_lines(ledger: SqliteLedger, lines: Iterable[Mapping[str, Any]]) -> None:

@@ -70,6 +70,7 @@ def terminal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Terminal]:
             "terminal": {"inst_level": "2"},
             "web": {"port": port},
             "qr": {"source": "none"},
+            "platform": {"url": f"http://127.0.0.1:{free_port()}"},  # none: offline
             "his": {"enabled": True, "token": TOKEN, "allow_id_number": True},
         },
     )
