@@ -14,6 +14,7 @@ from typing import Any
 from terminal.checkout.committing import SaleRequest, sale_record, settle_in_unit
 from terminal.errors import NoSchemeError
 from terminal.his.desk import Call, HisDesk
+from terminal.his.lines import person_of
 from terminal.his.numbers import parse_money_fen, plain
 from terminal.his.refusal import HisRefused
 from terminal.his.visits import text, visit_for
@@ -27,6 +28,7 @@ from terminal.ledger.his import (
     store_his_settlement,
     update_his_visit,
 )
+from terminal.settlement import Accumulators, BasketLine, Claim, Visit
 from terminal.settlement.money import format_fen
 from terminal.settlement.output import SETLINFO_FIELDS, format_ratio
 
@@ -40,25 +42,39 @@ _HARD_RISK = {"hotlisted"}
 
 _LINE_UPLOAD = ("feedetl_sn", "chrg_bchno", "init_feedetl_sn", "fee_ocur_time", "bilg_dr_codg",
                 "trac", "trdn_flag")  # fmt: skip
+_ZERO = Decimal(0)
 
 
-def net_basket(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def net_basket(
+    lines: list[dict[str, Any]], *, upload: bool = True
+) -> tuple[list[dict[str, Any]], list[BasketLine]]:
     """The claim's basket: each return netted into its line, lines netted to zero left out; each
-    line carries its own fields for the upload (his-api.md "What is uploaded")."""
+    line carries its own fields for the upload (his-api.md "What is uploaded") when `upload`.
+    Also the same basket as the engine's `BasketLine`s (read once, here)."""
+    read: dict[str, Decimal] = {}  # a stay repeats the same few quantities and prices
+
+    def dec(text: str) -> Decimal:
+        value = read.get(text)
+        if value is None:
+            value = read[text] = Decimal(text)
+        return value
+
     net: dict[str, Decimal] = {}
-    for ln in lines:
-        key = ln["init_feedetl_sn"] if Decimal(ln["cnt"]) < 0 else ln["feedetl_sn"]
-        net[key] = net.get(key, Decimal(0)) + Decimal(ln["cnt"])
-    basket = []
-    for ln in lines:
-        qty = net.get(ln["feedetl_sn"], Decimal(0))
-        if Decimal(ln["cnt"]) < 0 or qty <= 0:
+    counts = [dec(ln["cnt"]) for ln in lines]
+    for ln, cnt in zip(lines, counts, strict=True):
+        key = ln["init_feedetl_sn"] if cnt < 0 else ln["feedetl_sn"]
+        net[key] = net.get(key, _ZERO) + cnt
+    basket, parsed = [], []
+    for ln, cnt in zip(lines, counts, strict=True):
+        qty = net[ln["feedetl_sn"]] if cnt > 0 else _ZERO
+        if qty <= 0:
             continue
         item = {"code": ln["med_list_codg"], "qty": plain(qty), "price": ln["pric"]}
-        body = ln["body"]
-        item.update({k: body[k] for k in _LINE_UPLOAD if body.get(k) is not None})
+        if upload:
+            item.update({k: ln[k] for k in _LINE_UPLOAD if ln[k] is not None})
         basket.append(item)
-    return basket
+        parsed.append(BasketLine(ln["med_list_codg"], qty, dec(ln["pric"])))
+    return basket, parsed
 
 
 def _returns(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -105,7 +121,7 @@ def _scope(desk: HisDesk, call: Call, visit: dict[str, Any], data: dict[str, Any
     list[dict[str, Any]], str | None, str | None
 ]:  # fmt: skip
     """The lines a settlement covers, its batch (outpatient) and its mid_setl_flag."""
-    rows = [r for r in his_line_rows(desk.ledger, visit["mdtrt_id"]) if r["state"] == "unsettled"]
+    rows = his_line_rows(desk.ledger, visit["mdtrt_id"], state="unsettled", with_body=False)
     if visit["kind"] == "outpatient":
         bchno = text(data, "chrg_bchno", "input.data")
         if visit["state"] != "open":
@@ -156,7 +172,7 @@ def _settle(desk: HisDesk, call: Call, commit: bool) -> dict[str, Any]:
             f"medfee_sumamt {format_fen(medfee)} is not the lines' total {format_fen(total)}: "
             "upload the missing lines or pre-settle again",
         )
-    basket = net_basket(lines)
+    basket, parsed_basket = net_basket(lines, upload=commit)
     if not basket:
         raise HisRefused("empty_batch", "every line is returned in full: nothing to settle")
     cached = desk.ledger.get_person(visit["psn_cert"])
@@ -172,8 +188,14 @@ def _settle(desk: HisDesk, call: Call, commit: bool) -> dict[str, Any]:
     )
     no_account = data.get("acct_used_flag", "0") != "1"
     claim_visit = _claim_visit(desk, call, visit, flag, lines, "0" if no_account else "1")
+    parsed = Claim(
+        person_of(cached),
+        Visit(visit["med_type"], desk.config.terminal.inst_level, call.now.date()),
+        Accumulators(),  # settle_in_unit settles with the terminal's own
+        tuple(parsed_basket),
+    )
     sale = SaleRequest(identity, dict(cached["person"]), claim_visit, basket, None, "his",
-                       name=cached["name"])  # fmt: skip
+                       name=cached["name"], parsed=parsed)  # fmt: skip
     service = desk.service
     year = call.now.year
     balance = _zero_account(desk, call, visit["psn_cert"], year) if no_account else None
@@ -298,7 +320,7 @@ def reverse(desk: HisDesk, call: Call, mdtrt_id: Any, setl_id: Any, reason: str)
         orig_txn_id=setl_id, reason=reason, operator=call.opter, settled_at=call.now
     )
     visit = visit_for(desk, call, mdtrt_id)
-    sns = [r["feedetl_sn"] for r in his_line_rows(desk.ledger, visit["mdtrt_id"])
+    sns = [r["feedetl_sn"] for r in his_line_rows(desk.ledger, visit["mdtrt_id"], with_body=False)
            if r["setl_id"] == setl_id]  # fmt: skip
     set_his_lines(desk.ledger, visit["mdtrt_id"], sns, "unsettled", None)
     if visit["state"] == "settled":

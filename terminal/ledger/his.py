@@ -52,6 +52,9 @@ HIS_LINE_COLUMNS = (
     "pric",
     "det_item_fee_sumamt",
     "fee_ocur_time",
+    "bilg_dr_codg",
+    "trac",
+    "trdn_flag",
     "state",
     "setl_id",
     "body",
@@ -264,6 +267,7 @@ def his_line_rows(
     inits: Iterable[str] | None = None,
     batches: Iterable[str] | None = None,
     state: str | None = None,
+    with_body: bool = True,
 ) -> list[dict[str, Any]]:
     """The visit's lines in the order they came (columns, plus the line as given: `body`); only
     those named by `sns`, returning against `inits`, of `batches` or in `state` when given."""
@@ -279,15 +283,16 @@ def his_line_rows(
     if state is not None:
         where.append("state = ?")
         params.append(state)
-    rows = _rows(
-        ledger,
-        f"SELECT * FROM his_lines WHERE {' AND '.join(where)} ORDER BY seq",  # noqa: S608
-        params,
-    )
+    columns = HIS_LINE_COLUMNS if with_body else HIS_LINE_COLUMNS[:-1]
+    sql = f"SELECT {', '.join(columns)} FROM his_lines WHERE {' AND '.join(where)} ORDER BY seq"
+    try:
+        rows = ledger.conn.execute(sql, params).fetchall()
+    except sqlite3.Error as exc:
+        raise translate_sqlite_error(exc, ledger.path) from exc
     out = []
     for r in rows:
-        line = {k: r[k] for k in HIS_LINE_COLUMNS}
-        line["body"] = json.loads(r["body"])
+        line = dict(zip(columns, r, strict=True))
+        line["body"] = json.loads(line["body"]) if with_body else None
         out.append(line)
     return out
 
