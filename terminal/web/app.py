@@ -36,6 +36,7 @@ from terminal.web.routes import (
     counter,
     day,
     demo,
+    desk,
     events,
     his,
     receipts,
@@ -46,7 +47,7 @@ from terminal.web.routes import (
 
 __all__ = ["CodeFeed", "Hooks", "create_app"]
 
-_ROUTERS = (signin, counter, status, events, receipts, refund, day, api, demo, his)
+_ROUTERS = (signin, counter, status, events, receipts, refund, day, api, demo, his, desk)
 
 
 def create_app(

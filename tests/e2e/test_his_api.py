@@ -25,6 +25,7 @@ from terminal.demo import demo_people, demo_persons
 from tests.conftest import HIGH_LIMITS, MEDPOS, free_port, wait_http, write_config
 from tests.e2e.his_client import HisClient
 from tests.support.cli import in_process, medpos_env
+from tests.ui.harness import CHROMIUM
 
 TOKEN = "his-test-token"
 TZ = ZoneInfo("Asia/Shanghai")
@@ -70,6 +71,7 @@ def terminal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Terminal]:
             "terminal": {"inst_level": "2"},
             "web": {"port": port},
             "qr": {"source": "none"},
+            "card": {"virtual": False, "reader": "", "sam": ""},  # no card slot: no pcscd
             "platform": {"url": f"http://127.0.0.1:{free_port()}"},  # none: offline
             "his": {"enabled": True, "token": TOKEN, "allow_id_number": True},
         },
@@ -330,3 +332,43 @@ def test_a_kill_9_between_the_call_and_the_answer_settles_once(terminal: Termina
     assert info["setlinfo"]["state"] == "settled"
     assert his.refused("2204", {"feedetail": [_line("2", mid, p.psn_no, "SV001", "1", "10.00",
                        when, chrg_bchno="K")]}) == "batch_settled"  # fmt: skip
+
+
+def test_the_billing_desk_page_settles_a_batch_and_reverses_it_in_chromium(
+    terminal: Terminal,
+) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    his = HisClient(terminal.url, TOKEN, prefix="ui-")
+    p = _person(3)
+    mid = _register(his, 3, "MZ-UI")
+    when = f"{_today():%Y-%m-%d} 09:00:00"
+    line = _line("1", mid, p.psn_no, "SV002", "1", "20.00", when, chrg_bchno="U1")
+    his.ok("2204", {"feedetail": [line]})
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            page = browser.new_context(locale="en-US").new_page()
+            page.goto(terminal.url + "/lang/en")
+            page.goto(terminal.url + "/login?next=/desk")
+            page.fill("input[name=operator_id]", "1001")
+            page.fill("input[name=pin]", "1234")
+            page.click("button[type=submit]")
+            expect(page.get_by_test_id("visits-open")).to_contain_text(mid)
+            page.goto(f"{terminal.url}/desk?mdtrt_id={mid}")
+            expect(page.get_by_test_id("lines")).to_contain_text("SV002")
+            batch = page.get_by_test_id("batch-U1")
+            batch.get_by_role("button", name="Pre-settle").click()
+            expect(page.get_by_role("status")).to_contain_text("Pre-settlement: total 20.00")
+            page.get_by_test_id("batch-U1").get_by_role("button", name="Settle", exact=True).click()
+            expect(page.get_by_role("status")).to_contain_text("Settled")
+            expect(page.get_by_test_id("settlements")).to_contain_text("in force")
+            page.get_by_test_id("settlements").get_by_role("button", name="Reverse").click()
+            expect(page.get_by_role("status")).to_contain_text("Reversed")
+            expect(page.get_by_test_id("settlements")).to_contain_text("reversed")
+            expect(page.get_by_test_id("lines")).to_contain_text("unsettled")
+            page.goto(terminal.url + "/lang/zh")
+            page.goto(f"{terminal.url}/desk?mdtrt_id={mid}")
+            expect(page.get_by_test_id("settlements")).to_contain_text("已撤销")
+        finally:
+            browser.close()
