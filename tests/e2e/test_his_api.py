@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import httpx
 import pytest
 
 from terminal.demo import demo_people, demo_persons
@@ -355,6 +356,7 @@ def test_the_billing_desk_page_settles_a_batch_and_reverses_it_in_chromium(
             page.fill("input[name=pin]", "1234")
             page.click("button[type=submit]")
             expect(page.get_by_test_id("visits-open")).to_contain_text(mid)
+            _identity_from_an_ecard_scanned_at_the_counter(terminal, page)
             page.goto(f"{terminal.url}/desk?mdtrt_id={mid}")
             expect(page.get_by_test_id("lines")).to_contain_text("SV002")
             batch = page.get_by_test_id("batch-U1")
@@ -372,3 +374,38 @@ def test_the_billing_desk_page_settles_a_batch_and_reverses_it_in_chromium(
             expect(page.get_by_test_id("settlements")).to_contain_text("已撤销")
         finally:
             browser.close()
+
+
+def _identity_from_an_ecard_scanned_at_the_counter(terminal: Terminal, page: Any) -> None:
+    """GET /his/v1/identity: nothing before the scan; the verified e-card after it, which 1101
+    and 2201 then accept as proved at this terminal (his-api.md "Identity at the desk")."""
+    import time as clock
+
+    from terminal.demo.ecard import demo_ecard_claims, demo_issuer_key
+    from terminal.identity.issuer import mint_ecard
+    from tests.ui.harness import scan
+
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    before = httpx.get(terminal.url + "/his/v1/identity", headers=auth, timeout=10)
+    assert before.status_code == 404 and before.json() == {"err_code": "no_identity"}
+    assert httpx.get(terminal.url + "/his/v1/identity", timeout=10).status_code == 401
+    person = _person(5)
+    key = demo_issuer_key(terminal.config.parent / "var")
+    code = mint_ecard(key, demo_ecard_claims(person), iat=int(clock.time()))
+    page.goto(terminal.url + "/")
+    scan(page, code)
+    found = httpx.get(terminal.url + "/his/v1/identity", headers=auth, timeout=20)  # the latest
+    assert found.status_code == 200, page.locator("main").inner_text()
+    who = found.json()
+    assert who["mdtrt_cert_type"] == "01" and who["certno"] == person.psn_cert
+    assert "signature" in who["checks"] and "replay" in who["checks"]
+    his = HisClient(terminal.url, TOKEN, prefix="id-")
+    cert = {"mdtrt_cert_type": "01", "mdtrt_cert_no": who["mdtrt_cert_no"]}
+    assert his.ok("1101", {"data": cert})["baseinfo"]["certno"] == person.psn_cert
+    out = his.ok("2201", {"data": {
+        "psn_no": person.psn_no, "insutype": person.insutype, "begntime": "2026-01-01 08:00:00",
+        **cert, "ipt_otp_no": "MZ-EC", "atddr_no": "D", "dr_name": "医生", "dept_code": "A",
+        "dept_name": "内科", "caty": "A"}})  # fmt: skip
+    assert out["data"]["psn_no"] == person.psn_no
+    stranger = {"mdtrt_cert_type": "01", "mdtrt_cert_no": "00" * 16}
+    assert his.refused("1101", {"data": stranger}) == "cert_not_verified"
