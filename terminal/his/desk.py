@@ -14,7 +14,7 @@ import itertools
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -25,6 +25,7 @@ from terminal.ledger import SqliteLedger, WriteUnit
 from terminal.ledger.his import (
     his_message,
     person_by_psn_no,
+    prune_his_answers,
     record_deferred,
     remember_his_answer,
     signed_in,
@@ -33,6 +34,7 @@ from terminal.ledger.his import (
 __all__ = ["MAX_BODY", "Call", "HisDesk", "Handler"]
 
 MAX_BODY = 1 << 20
+ANSWERS_KEPT_DAYS = 30  # a resent msgid gets its stored answer this long
 _REQUIRED = (("infno", str), ("msgid", str), ("opter", str), ("input", dict))
 
 
@@ -89,6 +91,8 @@ class HisDesk:
         self.config = service.config
         self.handlers = dict(handlers)
         self._seq = itertools.count(1)
+        kept_from = service.local_now() - timedelta(days=ANSWERS_KEPT_DAYS)
+        prune_his_answers(self.ledger, kept_from.isoformat(timespec="seconds"))
 
     # -- the envelope -----------------------------------------------------------------------
 

@@ -18,7 +18,6 @@ from terminal.ledger.store import SqliteLedger, translate_sqlite_error
 __all__ = [
     "HIS_LINE_COLUMNS",
     "clear_deferred",
-    "his_answer",
     "his_deferred",
     "his_identification",
     "his_line_rows",
@@ -32,6 +31,7 @@ __all__ = [
     "insert_his_visit",
     "last_identification_id",
     "person_by_psn_no",
+    "prune_his_answers",
     "record_deferred",
     "record_identification",
     "remember_his_answer",
@@ -158,9 +158,12 @@ def his_message(ledger: SqliteLedger, msgid: str) -> dict[str, Any] | None:
     }
 
 
-def his_answer(ledger: SqliteLedger, msgid: str) -> str | None:
-    rows = _rows(ledger, "SELECT answer FROM his_messages WHERE msgid = ?", (msgid,))
-    return str(rows[0]["answer"]) if rows else None
+def prune_his_answers(ledger: SqliteLedger, before: str) -> int:
+    """Forget stored answers older than `before` (his-api.md: they are kept 30 days)."""
+    with ledger.write() as unit:
+        cur = ledger.conn.execute("DELETE FROM his_messages WHERE at < ?", (before,))
+        unit.commit()
+    return int(cur.rowcount)
 
 
 def remember_his_answer(
