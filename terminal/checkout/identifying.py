@@ -13,7 +13,7 @@ from terminal.checkout.counter_state import UNKNOWN_PERSON, State, person_of
 from terminal.checkout.service import CheckoutService
 from terminal.errors import CheckoutError, IdentityError
 from terminal.identity.model import Identity
-from terminal.ledger.his import record_identification
+from terminal.ledger.his_desk import record_identification
 
 __all__ = ["Identifying"]
 

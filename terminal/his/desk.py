@@ -22,14 +22,8 @@ from terminal.checkout.service import CheckoutService
 from terminal.his.numbers import text_of
 from terminal.his.refusal import HisRefused
 from terminal.ledger import SqliteLedger, WriteUnit
-from terminal.ledger.his import (
-    his_message,
-    person_by_psn_no,
-    prune_his_answers,
-    record_deferred,
-    remember_his_answer,
-    signed_in,
-)
+from terminal.ledger.his import his_message, prune_his_answers, remember_his_answer
+from terminal.ledger.his_desk import person_by_psn_no, record_deferred, signed_in
 
 __all__ = ["MAX_BODY", "Call", "HisDesk", "Handler"]
 

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from terminal.checkout.service import CheckoutService
-from terminal.ledger.his import his_deferred
+from terminal.ledger.his_desk import his_deferred
 
 __all__ = ["pending_settlements"]
 

@@ -21,13 +21,13 @@ from terminal.his.visits import text, visit_for
 from terminal.identity.model import CERT_CARD, Identity
 from terminal.ledger import time_refusal
 from terminal.ledger.his import (
-    clear_deferred,
     his_line_rows,
     his_settlement,
     set_his_lines,
     store_his_settlement,
     update_his_visit,
 )
+from terminal.ledger.his_desk import clear_deferred
 from terminal.settlement import Accumulators, BasketLine, Claim, Visit
 from terminal.settlement.money import format_fen
 from terminal.settlement.output import SETLINFO_FIELDS, format_ratio

@@ -11,7 +11,6 @@ from typing import Any
 from terminal.his.desk import Call, HisDesk, kind_of_med_type
 from terminal.his.refusal import HisRefused
 from terminal.ledger.his import (
-    his_identification,
     his_line_rows,
     his_settlements,
     his_visit,
@@ -19,6 +18,7 @@ from terminal.ledger.his import (
     insert_his_visit,
     update_his_visit,
 )
+from terminal.ledger.his_desk import his_identification
 
 __all__ = ["HANDLERS", "load_visit", "proven_person", "text", "visit_for"]
 

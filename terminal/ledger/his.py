@@ -17,9 +17,6 @@ from terminal.ledger.store import SqliteLedger, translate_sqlite_error
 
 __all__ = [
     "HIS_LINE_COLUMNS",
-    "clear_deferred",
-    "his_deferred",
-    "his_identification",
     "his_line_rows",
     "his_message",
     "his_next_line_seq",
@@ -29,14 +26,9 @@ __all__ = [
     "his_visits",
     "insert_his_lines",
     "insert_his_visit",
-    "last_identification_id",
-    "person_by_psn_no",
     "prune_his_answers",
-    "record_deferred",
-    "record_identification",
     "remember_his_answer",
     "set_his_lines",
-    "signed_in",
     "store_his_settlement",
     "update_his_visit",
 ]
@@ -77,67 +69,6 @@ def _rows(ledger: SqliteLedger, sql: str, params: Sequence[Any] = ()) -> list[sq
         return list(cur.fetchall())
     except sqlite3.Error as exc:
         raise translate_sqlite_error(exc, ledger.path) from exc
-
-
-# -- operators and persons ------------------------------------------------------------------
-
-
-def signed_in(ledger: SqliteLedger, operator: str) -> bool:
-    """The operator's last session event here is a sign-in (`medpos signin` or the page)."""
-    rows = _rows(
-        ledger,
-        "SELECT kind FROM audit WHERE actor = ? AND kind IN ('sign_in', 'sign_out') "
-        "ORDER BY id DESC LIMIT 1",
-        (operator,),
-    )
-    return bool(rows) and rows[0]["kind"] == "sign_in"
-
-
-def person_by_psn_no(ledger: SqliteLedger, psn_no: str) -> str | None:
-    """The ID number (`psn_cert`) of the cached person with this `psn_no`."""
-    rows = _rows(ledger, "SELECT psn_cert FROM persons WHERE psn_no = ?", (psn_no,))
-    return str(rows[0]["psn_cert"]) if rows else None
-
-
-# -- identifications ------------------------------------------------------------------------
-
-
-def record_identification(
-    ledger: SqliteLedger, at_s: float, cert_type: str, cert_no: str, body: Mapping[str, Any]
-) -> None:
-    """A person identified at this terminal (its own small write)."""
-    with ledger.write() as unit:
-        ledger.conn.execute(
-            "INSERT INTO his_identifications (at_s, mdtrt_cert_type, mdtrt_cert_no, body) "
-            "VALUES (?, ?, ?, ?)",
-            (at_s, cert_type, cert_no, _dump(body)),
-        )
-        unit.commit()
-
-
-def his_identification(
-    ledger: SqliteLedger,
-    *,
-    since_s: float,
-    cert: tuple[str, str] | None = None,
-    after_id: int = 0,
-) -> dict[str, Any] | None:
-    """The latest identification since `since_s` (of this certificate, when given)."""
-    sql = "SELECT id, at_s, body FROM his_identifications WHERE at_s >= ? AND id > ?"
-    params: list[Any] = [since_s, after_id]
-    if cert is not None:
-        sql += " AND mdtrt_cert_type = ? AND mdtrt_cert_no = ?"
-        params += list(cert)
-    rows = _rows(ledger, sql + " ORDER BY id DESC LIMIT 1", params)
-    if not rows:
-        return None
-    body: dict[str, Any] = json.loads(rows[0]["body"])
-    return body
-
-
-def last_identification_id(ledger: SqliteLedger) -> int:
-    rows = _rows(ledger, "SELECT COALESCE(MAX(id), 0) AS m FROM his_identifications")
-    return int(rows[0]["m"])
 
 
 # -- stored answers (idempotence by msgid) --------------------------------------------------
@@ -376,48 +307,3 @@ def his_settlements(ledger: SqliteLedger, mdtrt_id: str) -> list[dict[str, Any]]
         ledger, "SELECT * FROM his_settlements WHERE mdtrt_id = ? ORDER BY at", (mdtrt_id,)
     )
     return [_settlement(r) for r in rows]
-
-
-# -- deferred settlements -------------------------------------------------------------------
-
-
-def record_deferred(
-    ledger: SqliteLedger,
-    mdtrt_id: str,
-    chrg_bchno: str | None,
-    total: int,
-    code: str,
-    msgid: str,
-    at: str,
-) -> None:
-    """A settlement deferred while offline (its own small write, nothing else committed)."""
-    with ledger.write() as unit:
-        ledger.conn.execute(
-            "UPDATE his_deferred SET cleared_at = ? WHERE mdtrt_id = ? AND cleared_at IS NULL",
-            (at, mdtrt_id),
-        )
-        ledger.conn.execute(
-            "INSERT INTO his_deferred (mdtrt_id, chrg_bchno, total, code, msgid, at) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
-            (mdtrt_id, chrg_bchno, total, code, msgid, at),
-        )
-        unit.commit()
-
-
-def clear_deferred(ledger: SqliteLedger, mdtrt_id: str, at: str) -> None:
-    """The visit settled: its deferral is no longer pending (in the caller's unit)."""
-    ledger.conn.execute(
-        "UPDATE his_deferred SET cleared_at = ? WHERE mdtrt_id = ? AND cleared_at IS NULL",
-        (at, mdtrt_id),
-    )
-
-
-def his_deferred(ledger: SqliteLedger) -> list[dict[str, Any]]:
-    """Pending deferred settlements, oldest first, with the visit's person and kind."""
-    rows = _rows(
-        ledger,
-        "SELECT d.id, d.mdtrt_id, d.chrg_bchno, d.total, d.code, d.msgid, d.at, v.psn_no, "
-        "v.kind, v.ipt_otp_no, v.state FROM his_deferred d JOIN his_visits v "
-        "ON v.mdtrt_id = d.mdtrt_id WHERE d.cleared_at IS NULL ORDER BY d.id",
-    )
-    return [dict(r) for r in rows]

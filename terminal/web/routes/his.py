@@ -17,7 +17,7 @@ from fastapi.responses import JSONResponse, Response
 from terminal.config import Config
 from terminal.his import HisDesk, build_desk
 from terminal.his.desk import MAX_BODY
-from terminal.ledger.his import his_identification, last_identification_id
+from terminal.ledger.his_desk import his_identification, last_identification_id
 from terminal.web.context import Web
 from terminal.web.deps import WebOf
 from terminal.web.guard import bearer_ok

@@ -17,7 +17,7 @@ from terminal.checkout.service import CheckoutService
 from terminal.demo import demo_people
 from terminal.his import HisDesk, build_desk
 from terminal.his.pending import pending_settlements
-from terminal.ledger.his import his_deferred
+from terminal.ledger.his_desk import his_deferred
 from tests.conftest import HIGH_LIMITS
 from tests.integration.core.conftest import SetClock
 from tests.support.cli import in_process

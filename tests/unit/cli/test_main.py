@@ -21,6 +21,7 @@ COMMANDS = {
     "day",
     "ecard",
     "enrol",
+    "his",
     "hub",
     "ledger",
     "operator",
