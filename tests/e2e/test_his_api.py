@@ -28,7 +28,6 @@ from tests.e2e.his_client import HisClient
 from tests.support.cli import in_process, medpos_env
 from tests.ui.harness import CHROMIUM
 
-pytestmark = pytest.mark.xdist_group("his_api")  # one `medpos serve` for the module
 TOKEN = "his-test-token"
 TZ = ZoneInfo("Asia/Shanghai")
 SPLIT = ("fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt", "inscp_scp_amt")
