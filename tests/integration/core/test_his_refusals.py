@@ -28,7 +28,7 @@ Row = tuple[str, str, Callable[["Desk"], dict[str, Any]]]
 class Desk:
     """The desk with a few visits in known states, and envelope helpers."""
 
-    v1 = v2 = w1 = s1 = ""  # the fixture's visits and settlement
+    v1 = v2 = v3 = w1 = s1 = ""  # the fixture's visits and settlement
 
     def __init__(self, service: CheckoutService, clock: SetClock) -> None:
         self.service = service
@@ -121,6 +121,10 @@ def desk(open_service: Callable[..., CheckoutService], clock: SetClock) -> Desk:
     d.s1 = d.settle(0, d.v1, "10.00", chrg_bchno="B1")
     d.ok("2204", {"feedetail": [d.line("2", d.v1, 0, chrg_bchno="B2")]})
     d.v2 = d.register(1, "MZ2", info=False)
+    d.v3 = d.register(2, "MZ3")  # a pharmacy med_type at a level-2 hospital: no scheme applies
+    info = {"mdtrt_id": d.v3, "psn_no": d.person(2).psn_no, "med_type": "41", "begntime": d.when(8)}
+    d.ok("2203", {"mdtrtinfo": info, "diseinfo": []})
+    d.ok("2204", {"feedetail": [d.line("1", d.v3, 2, chrg_bchno="B")]})
     d.w1 = str(
         d.ok("2401", {"mdtrtinfo": d.adm_data(11, "ZY1"), "diseinfo": []})["result"]["mdtrt_id"]
     )
@@ -183,6 +187,8 @@ def _rows() -> list[Row]:
         ("split_mismatch", "2207", lambda d: {"data": d.setl(0, v(d, "v1"), "10.00",
             chrg_bchno="B2", fulamt_ownpay_amt="0.00", overlmt_selfpay="0.00",
             preselfpay_amt="0.00", inscp_scp_amt="0.01")}),
+        ("no_scheme", "2206", lambda d: {"data": d.setl(2, v(d, "v3"), "10.00",
+            chrg_bchno="B", med_type="41")}),
         ("not_discharged", "2303", lambda d: {"data": d.setl(11, v(d, "w1"), "40.00",
             med_type="21", mid_setl_flag="0")}),
         ("unknown_settlement", "2208", lambda d: {"data": {"setl_id": "nope",
