@@ -16,6 +16,8 @@ from typing import Any
 from terminal.ledger.store import SqliteLedger, translate_sqlite_error
 
 __all__ = [
+    "dump_json",
+    "his_rows",
     "HIS_LINE_COLUMNS",
     "his_line_rows",
     "his_message",
@@ -57,12 +59,14 @@ _INSERT_LINE = (
 )
 
 
-def _dump(obj: Any) -> str:
+def dump_json(obj: Any) -> str:
+    """Canonical JSON of a stored document (keys sorted, no spaces, UTF-8 as itself)."""
     # a JSON number the HIS sent in a free-form field was read as a Decimal: kept as its text
     return json.dumps(obj, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
 
 
-def _rows(ledger: SqliteLedger, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+def his_rows(ledger: SqliteLedger, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+    """Rows of a read on the ledger's connection, as `sqlite3.Row`."""
     try:
         cur = ledger.conn.execute(sql, tuple(params))
         cur.row_factory = sqlite3.Row
@@ -76,7 +80,7 @@ def _rows(ledger: SqliteLedger, sql: str, params: Sequence[Any] = ()) -> list[sq
 
 def his_message(ledger: SqliteLedger, msgid: str) -> dict[str, Any] | None:
     """The stored answer of `msgid`: `{infno, input_hash, answer, undo, at}`, or None."""
-    rows = _rows(ledger, "SELECT * FROM his_messages WHERE msgid = ?", (msgid,))
+    rows = his_rows(ledger, "SELECT * FROM his_messages WHERE msgid = ?", (msgid,))
     if not rows:
         return None
     r = rows[0]
@@ -110,7 +114,7 @@ def remember_his_answer(
     ledger.conn.execute(
         "INSERT INTO his_messages (msgid, infno, input_hash, answer, undo, at) "
         "VALUES (?, ?, ?, ?, ?, ?)",
-        (msgid, infno, input_hash, answer, _dump(undo) if undo else None, at),
+        (msgid, infno, input_hash, answer, dump_json(undo) if undo else None, at),
     )
 
 
@@ -143,7 +147,7 @@ def insert_his_visit(ledger: SqliteLedger, n: int, visit: Mapping[str, Any], at:
         "INSERT INTO his_visits (mdtrt_id, n, kind, psn_no, psn_cert, ipt_otp_no, med_type, "
         "state, body, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (*(visit[k] for k in _VISIT_KEYS[:1]), n, *(visit[k] for k in _VISIT_KEYS[1:]))
-        + (_dump(body), at, at),
+        + (dump_json(body), at, at),
     )
 
 
@@ -153,13 +157,13 @@ def update_his_visit(ledger: SqliteLedger, visit: Mapping[str, Any], at: str) ->
     ledger.conn.execute(
         "UPDATE his_visits SET state = ?, med_type = ?, ipt_otp_no = ?, body = ?, updated_at = ? "
         "WHERE mdtrt_id = ?",
-        (visit["state"], visit["med_type"], visit["ipt_otp_no"], _dump(body), at,
+        (visit["state"], visit["med_type"], visit["ipt_otp_no"], dump_json(body), at,
          visit["mdtrt_id"]),
     )  # fmt: skip
 
 
 def his_visit(ledger: SqliteLedger, mdtrt_id: str) -> dict[str, Any] | None:
-    rows = _rows(ledger, "SELECT * FROM his_visits WHERE mdtrt_id = ?", (mdtrt_id,))
+    rows = his_rows(ledger, "SELECT * FROM his_visits WHERE mdtrt_id = ?", (mdtrt_id,))
     return _visit(rows[0]) if rows else None
 
 
@@ -186,7 +190,7 @@ def his_visits(
     sql = "SELECT * FROM his_visits"
     if where:
         sql += " WHERE " + " AND ".join(where)
-    rows = _rows(ledger, sql + " ORDER BY n DESC LIMIT ?", [*params, limit])
+    rows = his_rows(ledger, sql + " ORDER BY n DESC LIMIT ?", [*params, limit])
     return [_visit(r) for r in rows]
 
 
@@ -232,7 +236,7 @@ def his_line_rows(
 
 
 def his_next_line_seq(ledger: SqliteLedger, mdtrt_id: str) -> int:
-    rows = _rows(
+    rows = his_rows(
         ledger,
         "SELECT COALESCE(MAX(seq) + 1, 0) AS n FROM his_lines WHERE mdtrt_id = ?",
         (mdtrt_id,),
@@ -245,7 +249,7 @@ def insert_his_lines(ledger: SqliteLedger, lines: Iterable[Mapping[str, Any]]) -
     ledger.conn.executemany(
         _INSERT_LINE,
         [
-            tuple(_dump(line[k]) if k == "body" else line[k] for k in HIS_LINE_COLUMNS)
+            tuple(dump_json(line[k]) if k == "body" else line[k] for k in HIS_LINE_COLUMNS)
             for line in lines
         ],
     )
@@ -286,7 +290,7 @@ def store_his_settlement(
             row.get("rev_setl_id"),
             row["msgid"],
             row["at"],
-            _dump(output),
+            dump_json(output),
         ),
     )
 
@@ -298,12 +302,12 @@ def _settlement(r: sqlite3.Row) -> dict[str, Any]:
 
 
 def his_settlement(ledger: SqliteLedger, setl_id: str) -> dict[str, Any] | None:
-    rows = _rows(ledger, "SELECT * FROM his_settlements WHERE setl_id = ?", (setl_id,))
+    rows = his_rows(ledger, "SELECT * FROM his_settlements WHERE setl_id = ?", (setl_id,))
     return _settlement(rows[0]) if rows else None
 
 
 def his_settlements(ledger: SqliteLedger, mdtrt_id: str) -> list[dict[str, Any]]:
-    rows = _rows(
+    rows = his_rows(
         ledger, "SELECT * FROM his_settlements WHERE mdtrt_id = ? ORDER BY at", (mdtrt_id,)
     )
     return [_settlement(r) for r in rows]

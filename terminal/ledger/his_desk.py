@@ -8,7 +8,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from terminal.ledger.his import _dump, _rows
+from terminal.ledger.his import dump_json, his_rows
 from terminal.ledger.store import SqliteLedger
 
 __all__ = [
@@ -28,7 +28,7 @@ __all__ = [
 
 def signed_in(ledger: SqliteLedger, operator: str) -> bool:
     """The operator's last session event here is a sign-in (`medpos signin` or the page)."""
-    rows = _rows(
+    rows = his_rows(
         ledger,
         "SELECT kind FROM audit WHERE actor = ? AND kind IN ('sign_in', 'sign_out') "
         "ORDER BY id DESC LIMIT 1",
@@ -39,7 +39,7 @@ def signed_in(ledger: SqliteLedger, operator: str) -> bool:
 
 def person_by_psn_no(ledger: SqliteLedger, psn_no: str) -> str | None:
     """The ID number (`psn_cert`) of the cached person with this `psn_no`."""
-    rows = _rows(ledger, "SELECT psn_cert FROM persons WHERE psn_no = ?", (psn_no,))
+    rows = his_rows(ledger, "SELECT psn_cert FROM persons WHERE psn_no = ?", (psn_no,))
     return str(rows[0]["psn_cert"]) if rows else None
 
 
@@ -54,7 +54,7 @@ def record_identification(
         ledger.conn.execute(
             "INSERT INTO his_identifications (at_s, mdtrt_cert_type, mdtrt_cert_no, body) "
             "VALUES (?, ?, ?, ?)",
-            (at_s, cert_type, cert_no, _dump(body)),
+            (at_s, cert_type, cert_no, dump_json(body)),
         )
         unit.commit()
 
@@ -72,7 +72,7 @@ def his_identification(
     if cert is not None:
         sql += " AND mdtrt_cert_type = ? AND mdtrt_cert_no = ?"
         params += list(cert)
-    rows = _rows(ledger, sql + " ORDER BY id DESC LIMIT 1", params)
+    rows = his_rows(ledger, sql + " ORDER BY id DESC LIMIT 1", params)
     if not rows:
         return None
     body: dict[str, Any] = json.loads(rows[0]["body"])
@@ -80,7 +80,7 @@ def his_identification(
 
 
 def last_identification_id(ledger: SqliteLedger) -> int:
-    rows = _rows(ledger, "SELECT COALESCE(MAX(id), 0) AS m FROM his_identifications")
+    rows = his_rows(ledger, "SELECT COALESCE(MAX(id), 0) AS m FROM his_identifications")
     return int(rows[0]["m"])
 
 
@@ -120,7 +120,7 @@ def clear_deferred(ledger: SqliteLedger, mdtrt_id: str, at: str) -> None:
 
 def his_deferred(ledger: SqliteLedger) -> list[dict[str, Any]]:
     """Pending deferred settlements, oldest first, with the visit's person and kind."""
-    rows = _rows(
+    rows = his_rows(
         ledger,
         "SELECT d.id, d.mdtrt_id, d.chrg_bchno, d.total, d.code, d.msgid, d.at, v.psn_no, "
         "v.kind, v.ipt_otp_no, v.state FROM his_deferred d JOIN his_visits v "
