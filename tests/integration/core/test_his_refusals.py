@@ -279,3 +279,26 @@ def test_offline_over_the_limit_a_settlement_is_deferred_and_listed(
     listed = in_process(Path(service.config.source), "his", "pending")
     assert listed.returncode == 0 and mid in listed.stdout, listed.stderr
     assert "80.00" in listed.stdout and "ago" in listed.stdout  # its age on the real clock
+
+
+def test_2601_undoes_what_a_message_changed_and_knows_a_message_that_never_arrived(
+    desk: Desk,
+) -> None:
+    p = desk.person(0)
+    line = desk.line("7", desk.v1, 0, chrg_bchno="B7")
+    assert desk.send("2204", {"feedetail": [line]}, msgid="lines-7")["infcode"] == 0
+    data = desk.setl(0, desk.v1, "10.00", chrg_bchno="B7")
+    pre = desk.ok("2206", {"data": data})
+    fields = ("fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt", "inscp_scp_amt")
+    split = {k: pre["setlinfo"][k] for k in fields}
+    done = desk.send("2207", {"data": {**data, **split}}, msgid="settle-7")
+    setl_id = done["output"]["setlinfo"]["setl_id"]
+    undo = {"data": {"psn_no": p.psn_no, "omsgid": "settle-7", "oinfno": "2207"}}
+    assert desk.ok("2601", undo) == {"found": True, "undone": "2207"}
+    info = desk.ok("5203", {"data": {"psn_no": p.psn_no, "setl_id": setl_id, "mdtrt_id": desk.v1}})
+    assert info["setlinfo"]["state"] == "reversed"
+    lines = {"data": {"psn_no": p.psn_no, "omsgid": "lines-7", "oinfno": "2204"}}
+    assert desk.ok("2601", lines) == {"found": True, "undone": "2204"}
+    assert desk.send("2206", {"data": data})["err_code"] == "empty_batch"  # line 7 is deleted
+    never = {"data": {"psn_no": p.psn_no, "omsgid": "never-sent", "oinfno": "2207"}}
+    assert desk.ok("2601", never) == {"found": False}
