@@ -409,3 +409,21 @@ def _identity_from_an_ecard_scanned_at_the_counter(terminal: Terminal, page: Any
     assert out["data"]["psn_no"] == person.psn_no
     stranger = {"mdtrt_cert_type": "01", "mdtrt_cert_no": "00" * 16}
     assert his.refused("1101", {"data": stranger}) == "cert_not_verified"
+
+
+def test_the_transport_refuses_a_wrong_token_and_bad_envelopes(terminal: Terminal) -> None:
+    his = HisClient(terminal.url, TOKEN, prefix="tr-")
+    envelope = {"infno": "5201", "msgid": "tr-1", "opter": "1001", "input": {"data": {}}}
+    denied = his.post(envelope, token="not-the-token")
+    assert denied.status_code == 401 and denied.content == b""
+    for body, named in (
+        (b"{not json", "JSON"),
+        (json.dumps({k: v for k, v in envelope.items() if k != "opter"}).encode(), "opter"),
+        (json.dumps({**envelope, "msgid": "x" * 31}).encode(), "msgid"),
+        (json.dumps({**envelope, "pad": "x" * (1 << 20)}).encode(), "1 MiB"),
+    ):
+        answer = his.post(body)
+        assert answer.status_code == 400, answer.text
+        assert answer.json()["err_code"] == "bad_request" and named in answer.json()["err_msg"]
+    refused = his.post({**envelope, "opter": "nobody"})
+    assert refused.status_code == 200 and refused.json()["err_code"] == "not_signed_in"
