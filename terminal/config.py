@@ -142,6 +142,19 @@ class TraceConfig:
     all_sales_from: str = "2026-01-01"  # self-pay sales too, from this date
 
 
+@dataclass(frozen=True, slots=True)
+class HisConfig:
+    """his-api.md "Configuration": the hospital system's API (`/his/v1/call`)."""
+
+    enabled: bool = False
+    token: str = ""  # the Bearer token; required when enabled (demo: generated)
+    cert_max_age_s: int = _positive(600)
+    allow_id_number: bool = False
+    defer_when_offline: bool = False
+    defer_above: int = _money("2000.00")
+    print_receipt: bool = False
+
+
 _SECTIONS: dict[str, type] = {
     "terminal": TerminalConfig,
     "platform": PlatformConfig,
@@ -153,6 +166,7 @@ _SECTIONS: dict[str, type] = {
     "web": WebConfig,
     "till": TillConfig,
     "trace": TraceConfig,
+    "his": HisConfig,
 }
 
 
@@ -171,6 +185,7 @@ class Config:
     web: WebConfig
     trace: TraceConfig
     till: TillConfig = TillConfig()
+    his: HisConfig = HisConfig()
 
     @property
     def base_dir(self) -> Path:
@@ -344,6 +359,12 @@ def load_config(
                 f"{where}: [trace] {key}: {getattr(config.trace, key)!r} is not a date "
                 'such as "2026-01-01"'
             ) from None
+
+    if config.his.enabled and not config.his.token and not config.terminal.demo:
+        raise ConfigError(
+            f"{where}: [his] token: the HIS API is enabled without a token; set one "
+            f"({ENV_PREFIX}HIS__TOKEN) or set [his] enabled = false"
+        )
     return config
 
 

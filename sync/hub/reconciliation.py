@@ -72,8 +72,14 @@ def detail(conn: Connection, dev_no: str, data: Mapping[str, Any]) -> dict[str, 
                     different.append(
                         {"txn_id": txn_id, "field": k, "terminal": sale.get(k), "platform": v}
                     )
+    visits = [
+        {"txn_id": txn_id, **json.loads(row.visit)}
+        for txn_id, row in sorted(ours.items())
+        if getattr(row, "visit", None)
+    ]
     return {
         "only_terminal": sorted(set(theirs) - set(ours)),
         "only_platform": sorted(str(k) for k in set(ours) - set(theirs)),
         "different": different,
+        "visits": visits,  # his-api.md: the hospital visit each of the day's entries settled
     }

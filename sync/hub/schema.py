@@ -110,6 +110,7 @@ entries = Table(
     Column("orig_txn_id", String(96)),
     Column("reversed_by", String(96)),
     Column("stored_at", BigInteger, nullable=False),
+    Column("visit", Text),  # a hospital visit's fields (his-api.md "What is uploaded"), JSON
     UniqueConstraint("dev_no", "seq", name="entries_dev_seq"),
     Index("entries_dev_date", "dev_no", "setl_date"),
     Index("entries_dev_status", "dev_no", "status"),

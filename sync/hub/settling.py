@@ -136,11 +136,12 @@ def _settle_sale(
             },
         )
     accumulators = json.loads(held) if held else {}
+    # his-api.md: a hospital desk's sale with acct_used_flag "0" leaves the personal account out
+    no_account = claim.get("visit", {}).get("acct_used_flag") == "0"
+    used = {**accumulators, "acct_balance": "0.00"} if no_account else accumulators
     try:
         ours_person = person if known is None else platform_person(person, json.loads(known))
-        parsed = parse_claim(
-            {**claim, "person": ours_person, "accumulators": accumulators}, "upload"
-        )
+        parsed = parse_claim({**claim, "person": ours_person, "accumulators": used}, "upload")
         if _above_catalogue(catalogue, parsed.basket):
             return outcome("rejected", "price_above_catalogue")
         ours = settle(policy, catalogue, parsed)
@@ -156,6 +157,8 @@ def _settle_sale(
         if k != "pool_prop_selfpay"
     )
     after = ours_json["accumulators_after"]
+    if no_account:
+        after = {**after, "acct_balance": accumulators.get("acct_balance", "0.00")}
     store_accumulators(conn, psn_cert, year, after, exists=held is not None)
     kept = {k: ours_json["setlinfo"][k] for k in RECONCILED_AMOUNTS}
     moved = {"before": accumulators, "after": after}

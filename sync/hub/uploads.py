@@ -70,6 +70,21 @@ def reversal(
     return _store_entry(conn, tx, reference, message, "reversal", None)
 
 
+# his-api.md "What is uploaded": the visit fields a hospital desk's sale carries in claim.visit
+VISIT_FIELDS = ("mdtrt_id", "kind", "ipt_otp_no", "begntime", "endtime", "mid_setl_flag",
+                "diseinfo", "returns", "acct_used_flag")  # fmt: skip
+
+
+def visit_fields(data: Mapping[str, Any]) -> str | None:
+    """The visit fields of a sale's claim, canonical JSON; None for a sale without a visit."""
+    claim = data.get("claim")
+    visit = claim.get("visit") if isinstance(claim, Mapping) else None
+    if not isinstance(visit, Mapping) or "mdtrt_id" not in visit:
+        return None
+    kept = {k: visit[k] for k in VISIT_FIELDS if k in visit}
+    return json.dumps(kept, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
 def chain_head(conn: Connection, dev_no: str) -> dict[str, Any]:
     """`{"seq", "hash"}` of the last entry stored for the device (seq 0 and 64 zeros: none)."""
     row = q.CHAIN_HEAD.first(conn, {"dev_no": dev_no})
@@ -133,6 +148,7 @@ def _store_entry(
         "kept": None,
         "accumulators": None,
         "reversed_by": None,
+        "visit": visit_fields(data),
     }
     status, reason = _chain_status(conn, tx, message.device, data, message.canonical)
     if status in ("pending", "held"):

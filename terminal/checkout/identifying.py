@@ -13,6 +13,7 @@ from terminal.checkout.counter_state import UNKNOWN_PERSON, State, person_of
 from terminal.checkout.service import CheckoutService
 from terminal.errors import CheckoutError, IdentityError
 from terminal.identity.model import Identity
+from terminal.ledger.his_desk import record_identification
 
 __all__ = ["Identifying"]
 
@@ -89,6 +90,7 @@ class Identifying:
                 self.state.person.card_serial = self.state.card_serial
             self.state.problem = UNKNOWN_PERSON if cached is None else None
             self.timings["identified"] = time.perf_counter()
+            note_identification(self.service, identity, how)
             self._requote()
             self._bump()
 
@@ -125,3 +127,28 @@ class Identifying:
         with self.lock:
             self.state.problem = (code, message)
             self._bump()
+
+
+def note_identification(service: CheckoutService, identity: Identity, how: str) -> None:
+    """Remember who was identified here and how, for the hospital desk (his-api.md "Identity at
+    the desk": 1101, 2201 and 2401 need a person proved at this terminal)."""
+    if how == "card":
+        checks = ["psam_auth"] if identity.authenticated else []
+        checks += ["expiry", "hotlist"]
+    else:
+        checks = ["signature", "expiry", "hotlist", "replay"]
+    now = service.clock.now()
+    body = {
+        "mdtrt_cert_type": identity.mdtrt_cert_type,
+        "mdtrt_cert_no": identity.mdtrt_cert_no,
+        "psn_cert_type": "01",
+        "certno": identity.psn_cert,
+        "psn_name": identity.name,
+        "read_at": service.local_now().strftime("%Y-%m-%d %H:%M:%S"),
+        "checks": checks,
+    }
+    if identity.card_sn:
+        body["card_sn"] = identity.card_sn
+    record_identification(
+        service.ledger, now.timestamp(), identity.mdtrt_cert_type, identity.mdtrt_cert_no, body
+    )

@@ -85,6 +85,12 @@ def partial_refund(
             refused = time_refusal(service.ledger, now)
             if refused is not None:
                 raise CheckoutError(*refused)
+            if unit.trace_takes(txn_id):  # which packages' codes stay sold is not known
+                raise CheckoutError(
+                    "refund_refused",
+                    f"{txn_id} sold drugs with traceability codes: a part of it cannot be given "
+                    "back; refund it whole and sell the kept packages again, scanning their codes",
+                )
             reversal = unit.append_reversal(
                 orig_txn_id=txn_id, reason=reason, operator=operator, settled_at=now
             )

@@ -14,9 +14,10 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
+from terminal.checkout.after_sale import AfterSale
 from terminal.checkout.clock import Clock, SystemClock
 from terminal.checkout.committing import (
     SaleRequest,
@@ -37,17 +38,14 @@ from terminal.checkout.pricing import HeldReference, Reference, price_basket
 from terminal.checkout.tender import TenderRequest
 from terminal.checkout.tracing import TraceRefused, trace_claim
 from terminal.config import Config
-from terminal.errors import CheckoutError, LedgerError
+from terminal.errors import CheckoutError
 from terminal.identity.hotlist import HotlistIndex
 from terminal.identity.model import CERT_ID_NUMBER, Identity
 from terminal.ledger import (
-    Appended,
     SqliteLedger,
     WriteUnit,
     basket_answer,
-    close_day,
     remember_basket,
-    time_refusal,
 )
 from terminal.risk import Refusal, RiskLimits
 from terminal.settlement import parse_claim
@@ -66,7 +64,7 @@ __all__ = [
 _BASKET_ID = re.compile(r"[A-Za-z0-9_.:-]{1,64}")  # as a self-pay basket id
 
 
-class CheckoutService:
+class CheckoutService(AfterSale):
     """Sales, refunds and closures against one terminal ledger."""
 
     def __init__(
@@ -254,7 +252,7 @@ class CheckoutService:
             refusal = settled.refusal
             if refusal is None:
                 try:
-                    self._trace_plan(unit, settled.claim, source)
+                    self.trace_plan(unit, settled.claim, source)
                 except TraceRefused as exc:
                     refusal = Refusal(exc.code, str(exc))
         return Quote(settled.result, settled.offline, refusal)
@@ -319,7 +317,7 @@ class CheckoutService:
             refusal = settled.refusal
             lifted = refusal is not None and bool(approved_by) and refusal.code in SOFT_LIMITS
             if refusal is None or lifted:
-                plan = self._trace_plan(unit, settled.claim, sale.source)
+                plan = self.trace_plan(unit, settled.claim, sale.source)
                 if refusal is not None:
                     unit.audit(
                         "override",
@@ -368,51 +366,14 @@ class CheckoutService:
         """The platform's figures of a person (a bounded wait), or None: settle offline."""
         return self._fresh_person(psn_cert)
 
-    def _trace_plan(self, unit: WriteUnit, claim: dict[str, Any], source: str) -> TracePlan:
+    def trace_plan(self, unit: WriteUnit, claim: dict[str, Any], source: str) -> TracePlan:
+        """A claim's traceability codes checked in `unit` (raises `TraceRefused`)."""
         return trace_claim(unit, self.reference().catalogue, claim, self.config.trace, source)
 
     def _fresh_person(self, psn_cert: str) -> Mapping[str, Any] | None:
         if self.platform is None:
             return None
         return self.platform.fetch_person(psn_cert, self.config.platform.presettle_wait_s)
-
-    # -- after the sale ---------------------------------------------------------------------
-
-    def refund(self, txn_id: str, *, reason: str, operator: str) -> Appended:
-        """Reverse a sale: a new signed entry, and the person's accumulators given back."""
-        if not reason.strip():
-            raise CheckoutError("bad_refund", "give the reason for the refund (--reason)")
-        if not operator.strip():
-            raise CheckoutError("bad_refund", "give the supervisor's operator id (--operator)")
-        now = self.local_now()
-        try:
-            with self.ledger.write() as unit:
-                refused = time_refusal(self.ledger, now)  # a reversal is an entry of the chain
-                if refused is not None:
-                    raise CheckoutError(*refused)
-                appended = unit.append_reversal(
-                    orig_txn_id=txn_id, reason=reason, operator=operator, settled_at=now
-                )
-                unit.return_trace(txn_id, appended.txn_id, now)  # never blocks the refund
-                unit.audit(
-                    "refund",
-                    operator,
-                    {"txn_id": appended.txn_id, "orig_txn_id": txn_id, "reason": reason},
-                    now,
-                )
-                unit.commit()
-        except LedgerError as exc:
-            if type(exc) is LedgerError:
-                self.ledger.audit("refusal", operator, {"refund": txn_id, "message": str(exc)}, now)
-                raise CheckoutError("refund_refused", str(exc)) from None
-            raise
-        return appended
-
-    def close_day(self, day: date | None, operator: str | None) -> dict[str, Any]:
-        """The signed closure of `day` (default: today in the region)."""
-        now = self.local_now()
-        day, till = day or now.date(), self.config.till.opening_float
-        return close_day(self.ledger, day, operator=operator, at=now, opening_float=till)
 
 
 def _check_basket_id(basket_id: str | None, source: str) -> None:

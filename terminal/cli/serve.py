@@ -63,6 +63,12 @@ def _serve(args: argparse.Namespace, ctx: Context) -> int:
     port = args.port or config.web.port
     print(f"medpos terminal {config.terminal.dev_no}: open http://{host}:{port}/", flush=True)
     print(_api_token_line(app.state.web), flush=True)
+    if config.his.enabled:
+        from terminal.web.routes.his import load_his_token
+
+        his_token, his_path = load_his_token(config)
+        kept = f" (kept in {his_path})" if his_path is not None else ""
+        print(f"his: POST /his/v1/call, Bearer token {his_token}{kept}", flush=True)
     if not is_loopback(host):
         exposed = (
             f"warning: listening on {host}, not loopback: the counter pages (sign-in, sales, "

@@ -64,6 +64,7 @@ TXN_COLUMNS = (
     *SETLINFO_MONEY,
     "orig_txn_id",
     "reason",
+    "visit_extra",  # a visit's own fields (his-api.md "What is uploaded"), canonical JSON
 )
 
 LINE_COLUMNS = (
@@ -80,9 +81,20 @@ LINE_COLUMNS = (
     "trac",  # trace-codes.md: JSON lists (NULL: the line carries no trace fields)
     "trdn_flag",
     "trac_format",
+    "extra",  # a fee line's own fields (his-api.md "What is uploaded"), canonical JSON
 )
 # the lines of entries, column by column (a `*` would follow the table's own column order)
 LINES_SELECT = f"SELECT {', '.join(LINE_COLUMNS)} FROM txn_lines"  # noqa: S608
+_CLAIM_VISIT = ("med_type", "inst_level", "date")
+_CLAIM_LINE = ("code", "qty", "price", "trac", "trdn_flag", "trac_format")  # the rest: `extra`
+
+
+def _extra(obj: Mapping[str, Any], known: tuple[str, ...]) -> str | None:
+    """The keys beyond the engine's, as canonical JSON (None when there are none)."""
+    rest = {k: v for k, v in obj.items() if k not in known}
+    if not rest:
+        return None
+    return json.dumps(rest, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def entry_hash(upload_input: Mapping[str, Any]) -> str:
@@ -206,6 +218,7 @@ def sale_rows(
         "pool_prop_selfpay": format_ratio(result.pool_prop_selfpay),
         "orig_txn_id": None,
         "reason": None,
+        "visit_extra": _extra(visit, _CLAIM_VISIT),
     }
     txn.update(zip(SETLINFO_MONEY, _SETLINFO_OF(result), strict=True))
     lines = [
@@ -221,6 +234,7 @@ def sale_rows(
             item["price"],
             *_LINE_MONEY_OF(line),
             *_trace_columns(item),
+            _extra(item, _CLAIM_LINE),
         )
         for i, (item, line) in enumerate(zip(claim["basket"], result.lines, strict=True))
     ]
@@ -288,6 +302,8 @@ def sale_input(
             entry["trac"] = json.loads(row[14])
             entry["trac_format"] = json.loads(row[16])
             entry["trdn_flag"] = row[15]
+        if len(row) > 17 and row[17]:  # LINE_COLUMNS' `extra` 17
+            entry.update(json.loads(row[17]))
         basket.append(entry)
         result_lines.append(
             {
@@ -322,6 +338,8 @@ def sale_input(
             "med_type": txn["med_type"],
         },
     }
+    if txn.get("visit_extra"):
+        out["claim"]["visit"].update(json.loads(txn["visit_extra"]))
     out["ledger"] = dict(sorted(ledger.items()))
     out["mdtrt_cert_no"] = txn["mdtrt_cert_no"]
     out["mdtrt_cert_type"] = txn["mdtrt_cert_type"]

@@ -142,7 +142,9 @@ def refund_self_pay(
     sale refunded before, is refused with a `LedgerError` saying so. `trace(unit, sale,
     refund_id)` gives the sale's codes back in the same unit."""
     with ledger.write() as unit:
-        refund_id = _refund(ledger, unit, self_pay_id, at=at, operator=operator, reason=reason, trace=trace)
+        refund_id = _refund(
+            ledger, unit, self_pay_id, at=at, operator=operator, reason=reason, trace=trace
+        )
         refund = _read(ledger.conn, "s.id = ?", refund_id)
         unit.commit()
     assert refund is not None

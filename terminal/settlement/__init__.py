@@ -7,7 +7,7 @@ terminal's checkout and the platform's recomputation both use this one engine.
 
 from __future__ import annotations
 
-from terminal.settlement.engine import line_amount, match_scheme, settle
+from terminal.settlement.engine import line_amount, match_scheme, price_lines, settle
 from terminal.settlement.identity import age_on, birth_date, id_check_ok
 from terminal.settlement.model import (
     Accumulators,
@@ -63,6 +63,7 @@ __all__ = [
     "parse_catalogue",
     "parse_claim",
     "parse_policy",
+    "price_lines",
     "result_to_json",
     "settle",
 ]

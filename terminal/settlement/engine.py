@@ -29,7 +29,7 @@ from terminal.settlement.model import (
 )
 from terminal.settlement.money import round_half_up_fen
 
-__all__ = ["line_amount", "match_scheme", "settle"]
+__all__ = ["line_amount", "match_scheme", "price_lines", "settle"]
 
 _HUNDRED = Decimal(100)
 
@@ -96,6 +96,12 @@ def _price_line(catalogue: Catalogue, claim: Claim, i: int) -> LineResult:
     return LineResult(line.code, name, level, True, None, amount, 0, over, pre, rest - pre)
 
 
+def price_lines(catalogue: Catalogue, claim: Claim) -> tuple[LineResult, ...]:
+    """Each basket line's own split (category, restriction, price cap, B ratio), before the pool:
+    what a hospital system's fee-line upload answers per line (his-api.md 2204)."""
+    return tuple([_price_line(catalogue, claim, i) for i in range(len(claim.basket))])
+
+
 def _restriction_met(
     med_types: tuple[str, ...] | None, flags: tuple[str, ...] | None, claim: Claim
 ) -> bool:
@@ -127,7 +133,7 @@ def _capped(amount: int, room: int | None) -> int:
 def settle(policy: Policy, catalogue: Catalogue, claim: Claim) -> SettlementResult:
     """The split of the claim's bill under the policy; raises NoSchemeError when none applies."""
     scheme = match_scheme(policy, claim.person, claim.visit)
-    lines = tuple([_price_line(catalogue, claim, i) for i in range(len(claim.basket))])
+    lines = price_lines(catalogue, claim)
     medfee = fulamt = overlmt = preself = inscp = 0
     for x in lines:  # the bill's five totals in one pass
         medfee += x.det_item_fee_sumamt

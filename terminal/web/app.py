@@ -36,8 +36,10 @@ from terminal.web.routes import (
     counter,
     day,
     demo,
+    desk,
     events,
     field,
+    his,
     history,
     receipts,
     refund,
@@ -47,7 +49,9 @@ from terminal.web.routes import (
 
 __all__ = ["CodeFeed", "Hooks", "create_app"]
 
-_ROUTERS = (signin, counter, status, events, receipts, refund, history, day, field, api, demo)
+_ROUTERS = (
+    signin, counter, status, events, receipts, refund, history, day, field, api, demo, his, desk,
+)
 
 
 def create_app(
@@ -69,7 +73,7 @@ def create_app(
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     app.add_exception_handler(Answer, answer_handler)
     for module in _ROUTERS:
-        if module is api:  # the HTTP API: its Bearer token instead of a browser's checks
+        if module in (api, his):  # HTTP APIs: their Bearer token instead of a browser's checks
             app.include_router(module.router)
         else:
             app.include_router(module.router, dependencies=[Depends(origin_guard)])

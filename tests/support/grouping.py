@@ -15,11 +15,20 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["VPCD", "VPCD_FIXTURES", "VPCD_PATHS", "VpcdGroupPlugin", "in_vpcd_paths"]
+__all__ = [
+    "ONE_WORKER_MODULES",
+    "VPCD",
+    "VPCD_FIXTURES",
+    "VPCD_PATHS",
+    "VpcdGroupPlugin",
+    "in_vpcd_paths",
+]
 
 VPCD = "vpcd"
 # Node id prefixes: the card integration tests, the cashier's pages in Chromium, the web e2e
 # tests (`medpos serve`/`run` with the demo card slot), the card monitor's tests.
+# Modules whose tests share a module-scoped server: all on one worker, so it starts once.
+ONE_WORKER_MODULES = ("tests/e2e/test_his_api.py",)
 VPCD_PATHS = (
     "tests/integration/card/",
     "tests/ui/",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from xdist.scheduler import LoadGroupScheduling
 
-from tests.support.grouping import VPCD, in_vpcd_paths
+from tests.support.grouping import ONE_WORKER_MODULES, VPCD, in_vpcd_paths
 
 __all__ = ["VpcdGroupScheduling"]
 
@@ -16,4 +16,7 @@ class VpcdGroupScheduling(LoadGroupScheduling):  # type: ignore[misc]  # xdist h
         scope: str = super()._split_scope(nodeid)
         if scope == nodeid and in_vpcd_paths(nodeid):
             return VPCD
+        module = nodeid.split("::", 1)[0]
+        if scope == nodeid and module in ONE_WORKER_MODULES:
+            return module  # the module's tests share one module-scoped server
         return scope

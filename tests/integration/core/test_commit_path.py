@@ -159,7 +159,7 @@ def test_sale_input_reads_txn_lines_rows_by_position() -> None:
     assert LINE_COLUMNS[2:9] == ("code", "name", "chrgitm_lv", "covered", "reason", "qty", "price")
     money = ("det_item_fee_sumamt", "fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt")
     assert LINE_COLUMNS[9:14] == LINE_MONEY == (*money, "inscp_scp_amt")
-    assert LINE_COLUMNS[14:] == ("trac", "trdn_flag", "trac_format")  # trace-codes.md
+    assert LINE_COLUMNS[14:] == ("trac", "trdn_flag", "trac_format", "extra")
 
 
 def test_a_prepared_claim_sells_again_and_again_unchanged_by_later_edits(

@@ -150,7 +150,7 @@ def test_an_inserted_entry_is_found(service: CheckoutService, claim: dict[str, A
     conn.execute(
         "INSERT INTO txn_lines SELECT 2, line_no, code, name, chrgitm_lv, covered, reason, "
         "qty, price, det_item_fee_sumamt, fulamt_ownpay_amt, overlmt_selfpay, "
-        "preselfpay_amt, inscp_scp_amt, trac, trdn_flag, trac_format FROM txn_lines "
+        "preselfpay_amt, inscp_scp_amt, trac, trdn_flag, trac_format, extra FROM txn_lines "
         "WHERE seq = 1"
     )
     conn.execute(

@@ -22,6 +22,7 @@ COMMANDS = {
     "ecard",
     "enrol",
     "field",
+    "his",
     "hub",
     "ledger",
     "operator",

@@ -1,0 +1,244 @@
+"""HIS API benchmarks (issue 16, section Measure), against `medpos serve` on loopback.
+
+1. An outpatient visit of 20 lines (2201 → 2203 → 2204 → 2206 → 2207 over HTTP) against the same
+   sale through `CheckoutService.sell_claim` in-process. Target ≤ 3×.
+2. An inpatient stay of 1,200 lines (30 days × 40, 2301 of 40 lines per call: time per line), then
+   2303 over all of them against the engine alone (`settle`) on the same netted lines. Target ≤ 2×.
+
+`--visits N` (default 10) and `--days N` (default 30) size them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from terminal.bootstrap import open_terminal
+from terminal.checkout.operators import sign_session
+from terminal.config import load_config
+from terminal.demo import demo_catalogue, demo_people
+from terminal.settlement import parse_claim, settle
+from tests.conftest import HIGH_LIMITS, MEDPOS, free_port, medpos_env, wait_http, write_config
+
+VISIT_TARGET = 3.0
+STAY_TARGET = 2.0
+TOKEN = "bench-his"
+_SPLIT = ("fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt", "inscp_scp_amt")
+
+
+class _Client:
+    def __init__(self, url: str) -> None:
+        self.http = httpx.Client(base_url=url, headers={"Authorization": f"Bearer {TOKEN}"})
+        self.n = 0
+
+    def ok(self, infno: str, input: dict[str, Any]) -> Any:
+        self.n += 1
+        env = {"infno": infno, "msgid": f"b{self.n}", "opter": "1001", "input": input}
+        answer = self.http.post("/his/v1/call", json=env, timeout=60).json()
+        assert answer["infcode"] == 0, answer
+        return answer.get("output")
+
+
+def _codes() -> list[tuple[str, str]]:
+    return [(c["code"], c["price"]) for c in demo_catalogue() if c["category"] in ("A", "B")]
+
+
+def _line(sn: str, mid: str, psn_no: str, code: str, cnt: str, pric: str, when: str,
+          **extra: str) -> dict[str, Any]:  # fmt: skip
+    amount = (Decimal(cnt) * Decimal(pric)).quantize(Decimal("0.01"), "ROUND_HALF_UP")
+    return {"feedetl_sn": sn, "mdtrt_id": mid, "psn_no": psn_no, "fee_ocur_time": when,
+            "med_list_codg": code, "medins_list_codg": "H", "det_item_fee_sumamt": str(amount),
+            "cnt": cnt, "pric": pric, "bilg_dept_codg": "A", "bilg_dept_name": "内科",
+            "bilg_dr_codg": "D1", "bilg_dr_name": "医生", **extra}  # fmt: skip
+
+
+def _visit(client: _Client, p: Any, n: int, today: str) -> float:
+    cert = {"mdtrt_cert_type": "02", "mdtrt_cert_no": p.psn_cert}
+    started = time.perf_counter()
+    mid = client.ok("2201", {"data": {"psn_no": p.psn_no, "insutype": p.insutype, **cert,
+                    "begntime": f"{today} 08:00:00", "ipt_otp_no": f"MZ{n}", "atddr_no": "D1",
+                    "dr_name": "医生", "dept_code": "A", "dept_name": "内科", "caty": "A"}}
+                    )["data"]["mdtrt_id"]  # fmt: skip
+    client.ok("2203", {"mdtrtinfo": {"mdtrt_id": mid, "psn_no": p.psn_no, "med_type": "11",
+                                     "begntime": f"{today} 08:00:00"}, "diseinfo": []})  # fmt: skip
+    lines = [_line(str(i), mid, p.psn_no, code, "1", price, f"{today} 08:30:00", chrg_bchno="1")
+             for i, (code, price) in enumerate(_codes()[:20])]  # fmt: skip
+    client.ok("2204", {"feedetail": lines})
+    total = sum(Decimal(ln["det_item_fee_sumamt"]) for ln in lines)
+    data = {"psn_no": p.psn_no, **cert, "med_type": "11", "medfee_sumamt": str(total),
+            "psn_setlway": "01", "mdtrt_id": mid, "chrg_bchno": "1", "acct_used_flag": "1",
+            "insutype": p.insutype}  # fmt: skip
+    pre = client.ok("2206", {"data": data})
+    client.ok("2207", {"data": {**data, **{k: pre["setlinfo"][k] for k in _SPLIT}}})
+    return time.perf_counter() - started
+
+
+def _in_process(config_path: Path, root: Path, visits: int) -> float:
+    service = open_terminal(load_config(config_path, env={}), db_path=root / "inproc.db")
+    try:
+        today = service.local_now().date()
+        p = demo_people(today)[1]
+        person = {
+            "psn_no": p.psn_no,
+            "psn_cert": p.psn_cert,
+            "insutype": p.insutype,
+            "psn_type": p.psn_type,
+            "insuplc_admdvs": "330100",
+            "flags": list(p.flags),
+        }
+        basket = [{"code": c, "qty": "1", "price": pr} for c, pr in _codes()[:20]]
+        claim = {"person": person, "visit": {"med_type": "11", "inst_level": "2"},
+                 "basket": basket}  # fmt: skip
+        times = []
+        for _ in range(visits):
+            started = time.perf_counter()
+            service.sell_claim(claim)
+            times.append(time.perf_counter() - started)
+        return statistics.median(times)
+    finally:
+        service.ledger.close()
+
+
+def _stay(client: _Client, config_path: Path, p: Any, days: int) -> dict[str, float]:
+    config = load_config(config_path, env={})
+    today = datetime.now(config.tz)
+    begin = today - timedelta(days=days)
+    cert = {"mdtrt_cert_type": "02", "mdtrt_cert_no": p.psn_cert}
+    wid = client.ok("2401", {"mdtrtinfo": {"psn_no": p.psn_no, "insutype": p.insutype, **cert,
+                    "begntime": f"{begin:%Y-%m-%d} 08:00:00", "med_type": "21", "ipt_no": "ZYB",
+                    "atddr_no": "D", "chfpdr_name": "主任", "adm_dept_codg": "B",
+                    "adm_dept_name": "外科"}, "diseinfo": []})["result"]["mdtrt_id"]  # fmt: skip
+    codes = _codes()
+    upload, lines_all = 0.0, []
+    for day in range(days):
+        when = f"{begin + timedelta(days=day):%Y-%m-%d} 10:00:00"
+        batch = []
+        for i in range(40):
+            code, price = codes[(day * 40 + i) % len(codes)]
+            if i == 39 and day > 0:  # one return a day against yesterday's first line
+                back_code, back_price = codes[((day - 1) * 40) % len(codes)]
+                ln = _line(f"{day}-{i}", wid, p.psn_no, back_code, "1", back_price, when,
+                           init_feedetl_sn=f"{day - 1}-0")  # fmt: skip
+                ln.update(cnt="-1", det_item_fee_sumamt="-" + ln["det_item_fee_sumamt"])
+            else:
+                ln = _line(f"{day}-{i}", wid, p.psn_no, code, "2", price, when)
+            batch.append(ln)
+        started = time.perf_counter()
+        client.ok("2301", {"feedetail": batch})
+        upload += time.perf_counter() - started
+        lines_all += batch
+    client.ok("2402", {"dscginfo": {"mdtrt_id": wid, "psn_no": p.psn_no, "insutype": p.insutype,
+                                    "endtime": f"{today:%Y-%m-%d %H:%M:%S}",
+                                    "dscg_dept_codg": "B", "dscg_dept_name": "外科",
+                                    "dscg_way": "1"},
+                       "diseinfo": [{"maindiag_flag": "1"}]})  # fmt: skip
+    total = sum(Decimal(ln["det_item_fee_sumamt"]) for ln in lines_all)
+    data = {"psn_no": p.psn_no, **cert, "med_type": "21", "medfee_sumamt": str(total),
+            "psn_setlway": "01", "mdtrt_id": wid, "acct_used_flag": "1",
+            "insutype": p.insutype, "mid_setl_flag": "0"}  # fmt: skip
+    presettle = []
+    for _ in range(5):
+        started = time.perf_counter()
+        client.ok("2303", {"data": data})
+        presettle.append(time.perf_counter() - started)
+    # the engine alone on the same netted lines
+    net: dict[str, Decimal] = {}
+    for ln in lines_all:
+        key = ln.get("init_feedetl_sn") or ln["feedetl_sn"]
+        net[key] = net.get(key, Decimal(0)) + Decimal(ln["cnt"])
+    basket = [
+        {"code": ln["med_list_codg"], "qty": str(net[ln["feedetl_sn"]]), "price": ln["pric"]}
+        for ln in lines_all
+        if Decimal(ln["cnt"]) > 0 and net[ln["feedetl_sn"]] > 0
+    ]
+    service = open_terminal(config, db_path=config_path.parent / "engine.db")
+    try:
+        ref = service.reference()
+        person = {
+            "psn_cert": p.psn_cert,
+            "insutype": p.insutype,
+            "psn_type": p.psn_type,
+            "insuplc_admdvs": "330100",
+            "flags": list(p.flags),
+        }
+        claim = parse_claim({"person": person, "visit": {"med_type": "21", "inst_level": "2",
+                             "date": today.date().isoformat()}, "basket": basket})  # fmt: skip
+        engine = []
+        for _ in range(5):
+            started = time.perf_counter()
+            settle(ref.policy, ref.catalogue, claim)
+            engine.append(time.perf_counter() - started)
+    finally:
+        service.ledger.close()
+    return {
+        "per_line": upload / len(lines_all),
+        "presettle": statistics.median(presettle),
+        "engine": statistics.median(engine),
+        "lines": float(len(lines_all)),
+    }
+
+
+def main(argv: list[str]) -> int:
+    ap = argparse.ArgumentParser(prog="python -m bench his")
+    ap.add_argument("--visits", type=int, default=10)
+    ap.add_argument("--days", type=int, default=30)
+    args = ap.parse_args(argv)
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        port = free_port()
+        config = write_config(root / "config.toml", {
+            "risk": HIGH_LIMITS, "terminal": {"inst_level": "2"}, "web": {"port": port},
+            "qr": {"source": "none"}, "platform": {"url": f"http://127.0.0.1:{free_port()}"},
+            "his": {"enabled": True, "token": TOKEN, "allow_id_number": True}})  # fmt: skip
+        service = open_terminal(load_config(config, env={}))
+        sign_session(service, "1001", "bench", True)
+        service.ledger.close()
+        server = subprocess.Popen([MEDPOS, "serve"], env=medpos_env(config),
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+        try:
+            url = f"http://127.0.0.1:{port}"
+            wait_http(url + "/api/status")
+            client = _Client(url)
+            people = demo_people(time_today(config))
+            today = f"{time_today(config)}"
+            _visit(client, people[1], 0, today)  # warm
+            http = statistics.median(_visit(client, people[1], n, today)
+                                     for n in range(1, args.visits + 1))  # fmt: skip
+            inproc = _in_process(config, root, args.visits)
+            stay = _stay(client, config, people[11], args.days)
+        finally:
+            server.terminate()
+            server.wait(timeout=20)
+    visit_ratio = http / inproc
+    stay_ratio = stay["presettle"] / stay["engine"]
+    print(
+        f"visit of 20 lines over HTTP (5 calls): {http * 1000:.1f} ms; the same sale "
+        f"in-process: {inproc * 1000:.1f} ms; ratio {visit_ratio:.2f}x (target <= {VISIT_TARGET}x)"
+    )
+    print(
+        f"stay of {int(stay['lines'])} lines: 2301 of 40 lines per call: "
+        f"{stay['per_line'] * 1e6:.0f} us per line"
+    )
+    print(
+        f"2303 over the stay: {stay['presettle'] * 1000:.1f} ms; engine alone on the netted "
+        f"lines: {stay['engine'] * 1000:.1f} ms; ratio {stay_ratio:.2f}x (target <= {STAY_TARGET}x)"
+    )
+    return 0 if visit_ratio <= VISIT_TARGET and stay_ratio <= STAY_TARGET else 1
+
+
+def time_today(config: Path) -> Any:
+    return datetime.now(load_config(config, env={}).tz).date()
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,94 @@
+"""his-api.md "Numbers": money, `cnt` and `pric` read exactly from JSON numbers (parsed as
+`Decimal`, never through a float) or decimal strings, with the places the spec allows."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from terminal.his.refusal import HisRefused
+from terminal.settlement.money import round_half_up_fen
+
+__all__ = ["amount_of", "parse_cnt", "parse_money_fen", "parse_pric", "plain", "text_of"]
+
+_DECIMAL_TEXT = re.compile(r"-?[0-9]+(\.[0-9]+)?")
+
+
+def _decimal(value: Any, field: str) -> Decimal:
+    if isinstance(value, bool) or not isinstance(value, (int, Decimal, str)):
+        raise HisRefused("bad_input", f"{field}: {value!r} is not a number; send a decimal")
+    text = str(value).strip() if isinstance(value, str) else str(value)
+    if isinstance(value, Decimal):
+        text = format(value, "f")
+    if not _DECIMAL_TEXT.fullmatch(text):
+        raise HisRefused("bad_input", f"{field}: {value!r} is not a decimal number like 12.50")
+    try:
+        return Decimal(text)
+    except InvalidOperation:  # pragma: no cover - the pattern admits only decimals
+        raise HisRefused("bad_input", f"{field}: {value!r} is not a decimal number") from None
+
+
+def _places(d: Decimal) -> int:
+    """Places after the point, trailing zeros not counted."""
+    if d == 0:
+        return 0
+    exp = d.normalize().as_tuple().exponent
+    assert isinstance(exp, int)
+    return max(0, -exp)
+
+
+def parse_money_fen(value: Any, field: str) -> int:
+    """Money (yuan, at most 2 places) as int fen."""
+    d = _decimal(value, field)
+    if _places(d) > 2:
+        raise HisRefused("bad_input", f"{field}: {value} has more than 2 decimal places (fen)")
+    return int(d * 100)
+
+
+def parse_cnt(value: Any, field: str, *, returns: bool = False) -> Decimal:
+    """A quantity: at most 3 places; negative only where a return is allowed; never zero."""
+    d = _decimal(value, field)
+    if _places(d) > 3:
+        raise HisRefused("bad_input", f"{field}: {value} has more than 3 decimal places")
+    if d == 0 or (d < 0 and not returns):
+        what = "not zero" if returns else "positive"
+        raise HisRefused("bad_input", f"{field}: {value} must be {what}")
+    return d.normalize() if _places(d) else d.quantize(Decimal(1))
+
+
+def parse_pric(value: Any, field: str) -> Decimal:
+    """A unit price: not negative, at most 6 places (the engine takes 4: see docs/his.md)."""
+    d = _decimal(value, field)
+    if d < 0:
+        raise HisRefused("bad_input", f"{field}: {value} is negative; a price is 0 or more")
+    if _places(d) > 6:
+        raise HisRefused("bad_input", f"{field}: {value} has more than 6 decimal places")
+    if _places(d) > 4:
+        raise HisRefused(
+            "bad_input",
+            f"{field}: {value} has more than the 4 decimal places settlement uses; "
+            "round the unit price to 4 places",
+        )
+    return d.normalize() if _places(d) else d.quantize(Decimal(1))
+
+
+def amount_of(cnt: Decimal, pric: Decimal) -> int:
+    """`cnt × pric` rounded half-up to the fen (settlement.md's line amount)."""
+    return round_half_up_fen(cnt * pric)
+
+
+def plain(d: Decimal) -> str:
+    """A decimal as its plain text (`25`, `1.5`), never in exponent form."""
+    return format(d, "f")
+
+
+def text_of(value: Any) -> Any:
+    """JSON-ready: a parsed `Decimal` back to its decimal text (canonical JSON has no floats)."""
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, dict):
+        return {k: text_of(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [text_of(v) for v in value]
+    return value
