@@ -50,7 +50,19 @@ from terminal.web.routes import (
 __all__ = ["CodeFeed", "Hooks", "create_app"]
 
 _ROUTERS = (
-    signin, counter, status, events, receipts, refund, history, day, field, api, demo, his, desk,
+    signin,
+    counter,
+    status,
+    events,
+    receipts,
+    refund,
+    history,
+    day,
+    field,
+    api,
+    demo,
+    his,
+    desk,
 )
 
 
