@@ -85,7 +85,8 @@ def partial_refund(
             refused = time_refusal(service.ledger, now)
             if refused is not None:
                 raise CheckoutError(*refused)
-            if unit.trace_takes(txn_id):  # which packages' codes stay sold is not known
+            # which packages' codes stay sold is not known; no-code stock is given back and taken
+            if any(t["code"] for t in unit.trace_takes(txn_id)):
                 raise CheckoutError(
                     "refund_refused",
                     f"{txn_id} sold drugs with traceability codes: a part of it cannot be given "
@@ -94,14 +95,17 @@ def partial_refund(
             reversal = unit.append_reversal(
                 orig_txn_id=txn_id, reason=reason, operator=operator, settled_at=now
             )
+            unit.return_trace(txn_id, reversal.txn_id, now)
             # settled after the reversal gave the original's accumulators back
             settled = settle_in_unit(
                 service.ledger, unit, service.held, service.limits, sale, now, fresh
             )
             if settled.refusal is not None:
                 raise CheckoutRefused(settled.refusal)
+            codes = service.trace_plan(unit, settled.claim, "partial refund")
             record = sale_record(sale, settled, now, operator, orig["payment_method"])
             kept = unit.append_sale(record)
+            unit.record_trace(kept.txn_id, codes, now)
             unit.link_partial_refund(
                 PartialRefund(txn_id, reversal.txn_id, kept.txn_id, plan.refunded, reason)
             )

@@ -244,7 +244,7 @@ def refund_self_pay_part(
 def _refuse_coded(unit: WriteUnit, sale: SelfPayRecord, refund_id: str) -> None:
     """A partial refund cannot tell which packages' codes the customer keeps: a sale whose drugs
     carried traceability codes is refunded whole (its codes given back), then sold again."""
-    if unit.trace_takes(sale.self_pay_id):
+    if any(t["code"] for t in unit.trace_takes(sale.self_pay_id)):
         raise LedgerError(
             f"{sale.self_pay_id} sold drugs with traceability codes: a part of it cannot be "
             "given back; refund it whole and sell the kept packages again, scanning their codes"
