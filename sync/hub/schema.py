@@ -27,9 +27,11 @@ __all__ = [
     "devices",
     "enrol_codes",
     "entries",
+    "heartbeats",
     "hub_meta",
     "messages",
     "metadata",
+    "operators",
     "person_assignments",
     "persons",
     "refdata",
@@ -151,4 +153,30 @@ sign_ins = Table(
     Column("opter", String(64), nullable=False),
     Column("signed_in_at", BigInteger, nullable=False),
     Column("signed_out_at", BigInteger),
+)
+
+# the latest 9201 heartbeat of each device (platform-api.md "Field and fleet additions")
+heartbeats = Table(
+    "heartbeats",
+    metadata,
+    Column("dev_no", String(64), primary_key=True),
+    Column("received_at", BigInteger, nullable=False),  # epoch, the platform's clock
+    Column("sent_at", String(19), nullable=False),  # the envelope's inf_time
+    Column("queue", Integer, nullable=False),
+    Column("oldest_unsynced_at", String(19)),
+    Column("parked", Integer, nullable=False),
+    Column("chain_seq", BigInteger, nullable=False),
+    Column("chain_hash", String(64), nullable=False),
+    Column("refdata", Text, nullable=False),  # canonical JSON {kind: version}
+    Column("app_version", String(32), nullable=False),
+    Column("offline_since", String(19)),
+)
+
+# the fleet console's operators: a scrypt hash of each password (sync/hub/operators.py)
+operators = Table(
+    "operators",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("password_hash", Text, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
 )

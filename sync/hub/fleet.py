@@ -1,0 +1,90 @@
+"""The fleet's heartbeats (platform-api.md "Field and fleet additions", 9201): a device says how
+its outbox, chain and reference data stand; the platform keeps the latest per device for the
+fleet console (`sync/hub/console/`).
+
+"Latest" is by the envelope's `inf_time`: a heartbeat that arrives after a newer one (carried in
+a bundle, or a retry) changes nothing. `parked` is the number of parked outbox entries.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import Connection, insert, select, update
+
+from sync.hub import schema as t
+from sync.hub._common import Message, need
+from sync.hub.errors import Refused
+from sync.protocol.canonical import canonical_json
+from sync.protocol.envelope import parse_inf_time
+
+__all__ = ["HEARTBEAT_INFNO", "heartbeat", "refdata_held"]
+
+HEARTBEAT_INFNO = "9201"
+
+
+def heartbeat(conn: Connection, message: Message, inf_time: str) -> dict[str, Any]:
+    """9201: keep `message`'s heartbeat as its device's latest unless a newer one is kept."""
+    row = _heartbeat_row(message.data)
+    row.update(received_at=int(message.now.timestamp()), sent_at=inf_time)
+    held = conn.execute(
+        select(t.heartbeats.c.sent_at).where(t.heartbeats.c.dev_no == message.dev_no)
+    ).first()
+    if held is None:
+        conn.execute(insert(t.heartbeats).values(dev_no=message.dev_no, **row))
+    elif held.sent_at <= inf_time:
+        conn.execute(
+            update(t.heartbeats).where(t.heartbeats.c.dev_no == message.dev_no).values(**row)
+        )
+    return {}
+
+
+def _heartbeat_row(data: Mapping[str, Any]) -> dict[str, Any]:
+    """The columns of a heartbeat's input; `bad_input` naming the first field that is wrong."""
+    queue = need(data, "queue", int)
+    parked = need(data, "parked", int)
+    if queue < 0 or parked < 0:
+        raise Refused("bad_input", "input.queue, input.parked: counts, not negative")
+    head = need(data, "chain_head", Mapping)
+    seq, hash_ = head.get("seq"), head.get("hash")
+    if not isinstance(seq, int) or isinstance(seq, bool) or seq < 0:
+        raise Refused("bad_input", "input.chain_head.seq: missing or not a count")
+    if not isinstance(hash_, str) or len(hash_) != 64:
+        raise Refused("bad_input", "input.chain_head.hash: missing or not 64 hex digits")
+    refdata = need(data, "refdata", Mapping)
+    for kind, version in refdata.items():
+        if not isinstance(version, int) or isinstance(version, bool) or len(kind) > 16:
+            raise Refused("bad_input", f"input.refdata.{kind}: not a version number")
+    app_version = need(data, "app_version", str)
+    if len(app_version) > 32:
+        raise Refused("bad_input", "input.app_version: longer than 32 characters")
+    return {
+        "queue": queue,
+        "parked": parked,
+        "chain_seq": seq,
+        "chain_hash": hash_,
+        "refdata": canonical_json(dict(refdata)).decode(),
+        "app_version": app_version,
+        "oldest_unsynced_at": _local_time(data, "oldest_unsynced_at"),
+        "offline_since": _local_time(data, "offline_since"),
+    }
+
+
+def _local_time(data: Mapping[str, Any], field: str) -> str | None:
+    """An optional `yyyy-MM-dd HH:mm:ss` field, checked; None when absent."""
+    if field not in data:
+        return None
+    value = data[field]
+    try:
+        parse_inf_time(value)
+    except (TypeError, ValueError):
+        raise Refused("bad_input", f"input.{field}: not yyyy-MM-dd HH:mm:ss") from None
+    return str(value)
+
+
+def refdata_held(row: Any) -> dict[str, int]:
+    """The `{kind: version}` a stored heartbeat row names."""
+    held: dict[str, int] = json.loads(row.refdata)
+    return held
