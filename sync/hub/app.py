@@ -14,7 +14,9 @@ from typing import Any
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 
+from sync.hub.fleet import fleet_gauges
 from sync.hub.service import Hub
+from sync.metrics import count_messages, instrument
 from sync.protocol.limits import MAX_BODY_BYTES, JsonLimitError, load_limited_json
 
 __all__ = ["HUB_KEEPALIVE_S", "create_app"]
@@ -57,6 +59,7 @@ def create_app(hub: Hub) -> FastAPI:
         if isinstance(envelope, JSONResponse):
             return envelope
         status, response = await _run(hub.call, envelope)
+        count_messages("hub", [envelope], [response])
         return JSONResponse(response, status)
 
     @app.post("/fsi/api/batch")
@@ -65,6 +68,8 @@ def create_app(hub: Hub) -> FastAPI:
         if isinstance(body, JSONResponse):
             return body
         status, response = await _run(hub.batch, body)
+        if status == 200:
+            count_messages("hub", body["messages"], response["results"])
         return JSONResponse(response, status)
 
     @app.get("/fsi/api/refdata/{kind}")
@@ -79,6 +84,7 @@ def create_app(hub: Hub) -> FastAPI:
     def health() -> dict[str, str]:
         return {"status": "ok"}
 
+    instrument(app, "hub", lambda: fleet_gauges(hub.engine, hub.clock, hub.tz))
     return app
 
 

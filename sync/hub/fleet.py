@@ -9,10 +9,11 @@ a bundle, or a retry) changes nothing. `parked` is the number of parked outbox e
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from datetime import datetime, tzinfo
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, Engine, func, insert, select, update
 
 from sync.hub import schema as t
 from sync.hub._common import Message, need
@@ -20,7 +21,7 @@ from sync.hub.errors import Refused
 from sync.protocol.canonical import canonical_json
 from sync.protocol.envelope import parse_inf_time
 
-__all__ = ["HEARTBEAT_INFNO", "heartbeat", "refdata_held"]
+__all__ = ["HEARTBEAT_INFNO", "fleet_gauges", "heartbeat", "refdata_held"]
 
 HEARTBEAT_INFNO = "9201"
 
@@ -88,3 +89,58 @@ def refdata_held(row: Any) -> dict[str, int]:
     """The `{kind: version}` a stored heartbeat row names."""
     held: dict[str, int] = json.loads(row.refdata)
     return held
+
+
+def fleet_gauges(
+    engine: Engine, clock: Callable[[], float], tz: tzinfo
+) -> list[tuple[str, str, float, dict[str, str]]]:
+    """The fleet's figures for `/metrics`, aggregated in the database from the heartbeats:
+    devices, devices silent for a day, sales queued, the oldest unsynced sale's age, the age of
+    the newest heartbeat (the platform's last word from its fleet)."""
+    now = clock()
+    hb = t.heartbeats.c
+    with engine.connect() as conn:
+        enrolled = conn.execute(select(func.count()).select_from(t.devices)).scalar_one()
+        queued, oldest, newest, silent = conn.execute(
+            select(
+                func.coalesce(func.sum(hb.queue), 0),
+                func.min(hb.oldest_unsynced_at),
+                func.max(hb.received_at),
+                func.count().filter(hb.received_at < int(now) - 24 * 3600),
+            )
+        ).one()
+    gauges: list[tuple[str, str, float, dict[str, str]]] = [
+        ("medpos_fleet_devices", "Enrolled devices", float(enrolled), {}),
+        (
+            "medpos_fleet_silent_devices",
+            "Devices whose last heartbeat is over a day old",
+            float(silent),
+            {},
+        ),
+        (
+            "medpos_fleet_queue",
+            "Sales queued on the devices (their last heartbeats)",
+            float(queued),
+            {},
+        ),
+    ]
+    if oldest is not None:
+        at = datetime.strptime(oldest, "%Y-%m-%d %H:%M:%S").replace(tzinfo=tz)
+        gauges.append(
+            (
+                "medpos_fleet_oldest_unsynced_age_seconds",
+                "Age of the oldest unsynced sale any device reported",
+                max(0.0, now - at.timestamp()),
+                {},
+            )
+        )
+    if newest is not None:
+        gauges.append(
+            (
+                "medpos_fleet_last_heartbeat_age_seconds",
+                "Seconds since the newest heartbeat arrived",
+                max(0.0, now - newest),
+                {},
+            )
+        )
+    return gauges

@@ -7,7 +7,7 @@ from __future__ import annotations
 from terminal.checkout.syncing.drain import DrainReport, OutboxDrain, Transport
 from terminal.checkout.syncing.heartbeat import HEARTBEAT_MAX_INTERVAL_S, heartbeat_input
 from terminal.checkout.syncing.service import SyncService
-from terminal.checkout.syncing.status import day_figures, sync_status
+from terminal.checkout.syncing.status import day_figures, sync_gauges, sync_status
 
 __all__ = [
     "HEARTBEAT_MAX_INTERVAL_S",
@@ -17,5 +17,6 @@ __all__ = [
     "Transport",
     "day_figures",
     "heartbeat_input",
+    "sync_gauges",
     "sync_status",
 ]

@@ -74,3 +74,25 @@ def test_every_sync_pass_leaves_the_devices_latest_heartbeat_at_the_platform(
     [bad] = device.post(device.envelope("9201", HEARTBEAT | {"chain_head": {"seq": 1}}))
     assert bad["infcode"] == -1 and bad["err_msg"].startswith("bad_input: input.chain_head.hash")
     assert platform.scalars("SELECT COUNT(*) FROM heartbeats") == (2,)
+
+    # the platform's /metrics: messages by outcome, the fleet read from the heartbeats
+    import httpx
+
+    from tests.e2e.test_web_metrics import samples
+
+    got = samples(httpx.get(platform.url + "/metrics").text)
+    hub = (("app", "hub"),)
+    assert got[("medpos_messages_total", (*hub, ("infno", "9201"), ("outcome", "processed")))] >= 3
+    assert got[("medpos_messages_total", (*hub, ("infno", "9201"), ("outcome", "refused")))] == 1
+    sales = {
+        dict(labels)["outcome"]: n
+        for (name, labels), n in got.items()
+        if name == "medpos_messages_total" and dict(labels)["infno"] == "2102"
+    }
+    assert sales.get("accepted", 0) + sales.get("adjusted", 0) == 2, sales
+    assert got[("medpos_fleet_devices", ())] == 2
+    assert got[("medpos_fleet_queue", ())] == 3
+    assert got[("medpos_fleet_silent_devices", ())] == 0
+    assert 0 <= got[("medpos_fleet_oldest_unsynced_age_seconds", ())] < 3600
+    batch = (*hub, ("method", "POST"), ("route", "/fsi/api/batch"), ("status", "200"))
+    assert got[("medpos_http_requests_total", batch)] >= 3
