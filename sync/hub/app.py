@@ -14,6 +14,7 @@ from typing import Any
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 
+from sync.hub.console import install_console
 from sync.hub.fleet import fleet_gauges
 from sync.hub.service import Hub
 from sync.metrics import count_messages, instrument
@@ -84,6 +85,7 @@ def create_app(hub: Hub) -> FastAPI:
     def health() -> dict[str, str]:
         return {"status": "ok"}
 
+    install_console(app, hub)
     instrument(app, "hub", lambda: fleet_gauges(hub.engine, hub.clock, hub.tz))
     return app
 

@@ -2,8 +2,10 @@
 its outbox, chain and reference data stand; the platform keeps the latest per device for the
 fleet console (`sync/hub/console/`).
 
-"Latest" is by the envelope's `inf_time`: a heartbeat that arrives after a newer one (carried in
-a bundle, or a retry) changes nothing. `parked` is the number of parked outbox entries.
+The platform notes since when the device lacks a published reference-data version
+(`refdata_behind_since`). "Latest" is by the envelope's `inf_time`: a heartbeat that arrives
+after a newer one (carried in a bundle, or a retry) changes nothing. `parked` is the number of
+parked outbox entries.
 """
 
 from __future__ import annotations
@@ -29,7 +31,11 @@ HEARTBEAT_INFNO = "9201"
 def heartbeat(conn: Connection, message: Message, inf_time: str) -> dict[str, Any]:
     """9201: keep `message`'s heartbeat as its device's latest unless a newer one is kept."""
     row = _heartbeat_row(message.data)
-    row.update(received_at=int(message.now.timestamp()), sent_at=inf_time)
+    row.update(
+        received_at=int(message.now.timestamp()),
+        sent_at=inf_time,
+        refdata_behind_since=_behind_since(conn, json.loads(row["refdata"])),
+    )
     held = conn.execute(
         select(t.heartbeats.c.sent_at).where(t.heartbeats.c.dev_no == message.dev_no)
     ).first()
@@ -40,6 +46,16 @@ def heartbeat(conn: Connection, message: Message, inf_time: str) -> dict[str, An
             update(t.heartbeats).where(t.heartbeats.c.dev_no == message.dev_no).values(**row)
         )
     return {}
+
+
+def _behind_since(conn: Connection, held: Mapping[str, int]) -> int | None:
+    """The `issued_at` of the oldest version published after the one the device holds, of any
+    kind (a kind it does not hold at all: its first version); None when it holds the newest of
+    each. The console's "reference data too old" is this, long ago."""
+    r = t.refdata.c
+    rows = conn.execute(select(r.kind, r.version, r.issued_at)).all()
+    newer = [issued for kind, version, issued in rows if version > held.get(kind, 0)]
+    return min(newer, default=None)
 
 
 def _heartbeat_row(data: Mapping[str, Any]) -> dict[str, Any]:

@@ -117,6 +117,9 @@ entries = Table(
     Index("entries_dev_status", "dev_no", "status"),
     # a settled sale looks for a reversal held for it: without this, a scan of every entry
     Index("entries_orig_txn", "orig_txn_id"),
+    # the fleet console: a day's entries by status, the newest rejected and held
+    Index("entries_date_status", "setl_date", "status"),
+    Index("entries_status_stored", "status", "stored_at"),
 )
 
 persons = Table(
@@ -125,6 +128,7 @@ persons = Table(
     Column("psn_cert", String(18), primary_key=True),
     Column("person", Text, nullable=False),  # claim's person
     Column("unregistered", Boolean, nullable=False, default=False),
+    Index("persons_unregistered", "unregistered", "psn_cert"),  # the console's list
 )
 
 accumulators = Table(
@@ -170,6 +174,8 @@ heartbeats = Table(
     Column("refdata", Text, nullable=False),  # canonical JSON {kind: version}
     Column("app_version", String(32), nullable=False),
     Column("offline_since", String(19)),
+    # the issued_at of the oldest version published that the device did not hold (epoch)
+    Column("refdata_behind_since", BigInteger),
 )
 
 # the fleet console's operators: a scrypt hash of each password (sync/hub/operators.py)

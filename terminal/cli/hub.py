@@ -1,4 +1,5 @@
-"""`medpos hub serve | keygen | enrol-code | publish` (platform-api.md "Platform administration").
+"""`medpos hub serve | keygen | enrol-code | publish | operator add` (platform-api.md "Platform
+administration"; the console's operators: docs/operations.md "Fleet console").
 
 `publish --persons FILE --assign DEV_NO` also assigns every person of the file to device DEV_NO:
 its persons refdata carries them from then on, beside the persons of its region who settled at
@@ -60,6 +61,16 @@ def register(sub: Any) -> None:
         "whatever their region (a field team's list; repeat for several devices)",
     )
     pub.set_defaults(func=_publish)
+    op = hub.add_parser("operator", help="the fleet console's operators")
+    op_sub = op.add_subparsers(dest="operator_command", metavar="ACTION", required=True)
+    add = with_db(op_sub.add_parser("add", help="add an operator or set their password"))
+    add.add_argument("--name", required=True)
+    add.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read the password from the first line of standard input (else it is asked for)",
+    )
+    add.set_defaults(func=_operator_add)
 
 
 def _hub(args: argparse.Namespace, ctx: Context) -> Any:
@@ -173,4 +184,26 @@ def _publish(args: argparse.Namespace, ctx: Context) -> int:
         ]
         line["assigned"] = {dev: hub.assign_persons(dev, psn_certs) for dev in args.assign}
     emit_json(line)
+    return 0
+
+
+def _operator_add(args: argparse.Namespace, ctx: Context) -> int:
+    import getpass
+    import sys
+
+    from sync.hub.errors import HubError
+    from sync.hub.operators import add_operator
+
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = getpass.getpass(f"password for {args.name}: ")
+        if getpass.getpass("again: ") != password:
+            return fail("the two passwords differ: nothing was changed", 2)
+    hub = _hub(args, ctx)
+    try:
+        new = add_operator(hub.engine, hub.clock, args.name, password)
+    except HubError as exc:
+        return fail(str(exc), 2)
+    emit_json({"operator": args.name, "added": new, "password_changed": not new})
     return 0

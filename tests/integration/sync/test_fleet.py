@@ -78,7 +78,7 @@ def test_every_sync_pass_leaves_the_devices_latest_heartbeat_at_the_platform(
     # the platform's /metrics: messages by outcome, the fleet read from the heartbeats
     import httpx
 
-    from tests.e2e.test_web_metrics import samples
+    from tests.e2e.test_metrics_face import samples
 
     got = samples(httpx.get(platform.url + "/metrics").text)
     hub = (("app", "hub"),)

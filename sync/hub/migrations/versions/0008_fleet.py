@@ -1,5 +1,6 @@
 """The fleet's heartbeats (platform-api.md "Field and fleet additions", 9201): the latest one per
-device, for the fleet console; and the console's operators (a scrypt hash of each password).
+device, for the fleet console; the console's operators (a scrypt hash of each password); the
+indexes the console's queries need.
 
 Revision ID: 0008_fleet
 Revises: 0004 (the brief names it "0004_refdata_access": that file's revision id is "0004")
@@ -30,7 +31,13 @@ def upgrade() -> None:
         sa.Column("refdata", sa.Text, nullable=False),
         sa.Column("app_version", sa.String(32), nullable=False),
         sa.Column("offline_since", sa.String(19)),
+        sa.Column("refdata_behind_since", sa.BigInteger),
     )
+    # the console's hot queries (docs/scale.md "Indexes"): a day's entries by status, the
+    # newest rejected and held entries, the unregistered persons
+    op.create_index("entries_date_status", "entries", ["setl_date", "status"])
+    op.create_index("entries_status_stored", "entries", ["status", "stored_at"])
+    op.create_index("persons_unregistered", "persons", ["unregistered", "psn_cert"])
     op.create_table(
         "operators",
         sa.Column("name", sa.String(64), primary_key=True),
@@ -40,5 +47,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("persons_unregistered", table_name="persons")
+    op.drop_index("entries_status_stored", table_name="entries")
+    op.drop_index("entries_date_status", table_name="entries")
     op.drop_table("operators")
     op.drop_table("heartbeats")
