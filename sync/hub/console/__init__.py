@@ -27,6 +27,7 @@ __all__ = ["Console", "install_console"]
 def install_console(app: Any, hub: Any) -> Console:
     """Serve the console for `hub` on `app`."""
     console = Console(hub)
+    app.state.console = console
     app.include_router(console_router(console))
 
     async def refused(request: Request, exc: Exception) -> Response:

@@ -30,23 +30,28 @@ DAYS_SHOWN = 14
 PUBLISH_KINDS = ("policy", "catalogue", "trustlist", "hotlist", "persons")
 
 
+def _signed_in(request: Request) -> Session:
+    """The operator's session; a signed-out browser is sent to the sign-in form."""
+    session = request.app.state.console.session(request)
+    if session is None:
+        raise Refused(303, "/console/login")
+    return session  # type: ignore[no-any-return]
+
+
+async def _checked_form(request: Request) -> Any:
+    """The form of a POST that comes from this site with this browser's token."""
+    console: Console = request.app.state.console
+    form = await request.form()
+    console.check_post(request, form, console.session(request))
+    return form
+
+
+Operator = Annotated[Session, Depends(_signed_in)]
+Checked = Annotated[Any, Depends(_checked_form)]
+
+
 def console_router(console: Console) -> APIRouter:
     router = APIRouter(prefix="/console")
-
-    def signed_in(request: Request) -> Session:
-        session = console.session(request)
-        if session is None:
-            raise Refused(303, "/console/login")
-        return session
-
-    Operator = Annotated[Session, Depends(signed_in)]
-
-    async def checked_form(request: Request) -> Any:
-        form = await request.form()
-        console.check_post(request, form, console.session(request))
-        return form
-
-    Checked = Annotated[Any, Depends(checked_form)]
 
     def at(epoch: int | None) -> str:
         if epoch is None:
@@ -118,7 +123,7 @@ def console_router(console: Console) -> APIRouter:
             session,
             rows=rows,
             statuses=STATUSES,
-            chart=day_bars(totals),
+            chart=day_bars(_every_day(totals, since, DAYS_SHOWN)),
             money=_money,
             next_after=f"{last['setl_date']}|{last['fixmedins_code']}" if last else None,
         )
@@ -244,6 +249,17 @@ def _document(kind: str, raw: bytes) -> Any:
     if kind == "policy":
         return text
     return json.loads(text)
+
+
+def _every_day(totals: list[dict[str, Any]], since: str, days: int) -> list[dict[str, Any]]:
+    """`totals` with a zero entry for each day from `since` that had none (the chart's axis)."""
+    held = {d["day"]: d for d in totals}
+    first = datetime.fromisoformat(since).date()
+    out = []
+    for n in range(days):
+        day = (first + timedelta(days=n)).isoformat()
+        out.append(held.get(day, {"day": day}))
+    return out
 
 
 def _money(fen: int) -> str:
