@@ -45,10 +45,9 @@ def test_an_operator_runs_the_fleet_from_the_console(
     # two terminals: one up to date, one whose sale has waited four days
     now = datetime.now(ZoneInfo("Asia/Shanghai"))
     beat = {"queue": 0, "parked": 0, "refdata": {"catalogue": 1}, "app_version": "0.1.0"}
-    for dev_no, extra in (
-        ("H33010000001D0101", {}),
-        ("H33010000001D0102", {"queue": 4, "oldest_unsynced_at": f"{now - timedelta(days=4):%Y-%m-%d %H:%M:%S}"}),
-    ):  # fmt: skip
+    four_days = f"{now - timedelta(days=4):%Y-%m-%d %H:%M:%S}"
+    late: dict[str, Any] = {"queue": 4, "oldest_unsynced_at": four_days}
+    for dev_no, extra in (("H33010000001D0101", {}), ("H33010000001D0102", late)):
         device = FakeTerminal(platform, dev_no, sale_input)
         [sold] = device.post(device.envelope("2102", device.upload()))
         head = sold["output"]["chain_head"]
@@ -80,9 +79,9 @@ def test_an_operator_runs_the_fleet_from_the_console(
         page.fill("input[name=password]", PASSWORD)
         page.click("main button")
         expect(page.locator("h1")).to_have_text("终端")
-        late = page.locator("tr[data-dev=H33010000001D0102]")
-        expect(late.locator("[data-alert=deadline]")).to_have_text("超过上传期限")
-        expect(late).to_contain_text("4")
+        row = page.locator("tr[data-dev=H33010000001D0102]")
+        expect(row.locator("[data-alert=deadline]")).to_have_text("超过上传期限")
+        expect(row).to_contain_text(four_days)
         expect(page.locator("tr[data-dev=H33010000001D0101] .alert")).to_have_count(0)
         expect(page.locator("a[data-alert=deadline] strong")).to_have_text("1")
         page.click("text=English")
