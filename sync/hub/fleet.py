@@ -3,7 +3,9 @@ its outbox, chain and reference data stand; the platform keeps the latest per de
 fleet console (`sync/hub/console/`).
 
 The platform notes since when the device lacks a published reference-data version
-(`refdata_behind_since`). "Latest" is by the envelope's `inf_time`: a heartbeat that arrives
+(`refdata_behind_since`), and whether the heartbeat's chain head is behind the last entry it
+stored of that device (`rolled_back`: the device's database went back).
+"Latest" is by the envelope's `inf_time`: a heartbeat that arrives
 after a newer one (carried in a bundle, or a retry) changes nothing. `parked` is the number of
 parked outbox entries.
 """
@@ -31,10 +33,15 @@ HEARTBEAT_INFNO = "9201"
 def heartbeat(conn: Connection, message: Message, inf_time: str) -> dict[str, Any]:
     """9201: keep `message`'s heartbeat as its device's latest unless a newer one is kept."""
     row = _heartbeat_row(message.data)
+    platform_seq = conn.execute(
+        select(func.max(t.entries.c.seq)).where(t.entries.c.dev_no == message.dev_no)
+    ).scalar()
     row.update(
         received_at=int(message.now.timestamp()),
         sent_at=inf_time,
         refdata_behind_since=_behind_since(conn, json.loads(row["refdata"])),
+        platform_seq=platform_seq or 0,
+        rolled_back=row["chain_seq"] < (platform_seq or 0),
     )
     held = conn.execute(
         select(t.heartbeats.c.sent_at).where(t.heartbeats.c.dev_no == message.dev_no)

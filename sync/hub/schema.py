@@ -57,6 +57,7 @@ devices = Table(
     Column("dev_name", Text, nullable=False),
     Column("enrolled_at", BigInteger, nullable=False),
     Column("mdtrtarea_admvs", String(6)),  # its region (from its enrolment code)
+    Index("devices_enrolled", "enrolled_at"),  # the console's "never sent a heartbeat"
 )
 
 # persons the publisher assigns to a device (a field team's village list): in its persons refdata
@@ -176,6 +177,14 @@ heartbeats = Table(
     Column("offline_since", String(19)),
     # the issued_at of the oldest version published that the device did not hold (epoch)
     Column("refdata_behind_since", BigInteger),
+    # the platform's last seq of the device when the heartbeat arrived, and whether the
+    # heartbeat's chain head was behind it (the device's database went back)
+    Column("platform_seq", BigInteger, nullable=False),
+    Column("rolled_back", Boolean, nullable=False),
+    Index("heartbeats_received", "received_at"),
+    Index("heartbeats_oldest", "oldest_unsynced_at"),
+    Index("heartbeats_behind", "refdata_behind_since"),
+    Index("heartbeats_rolled_back", "rolled_back"),
 )
 
 # the fleet console's operators: a scrypt hash of each password (sync/hub/operators.py)

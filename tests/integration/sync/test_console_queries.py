@@ -61,6 +61,8 @@ def test_alerts_pages_and_day_counts_come_from_the_database(
         "app_version": "0.1.0",
         "oldest_unsynced_at": None,
         "refdata_behind_since": None,
+        "platform_seq": 2,
+        "rolled_back": False,
     }
     devices = [f"D{n:03d}" for n in range(60)]
     with engine.begin() as conn:
@@ -87,8 +89,8 @@ def test_alerts_pages_and_day_counts_come_from_the_database(
                 "oldest_unsynced_at": "2026-12-03 11:00:00",
             },
             "D002": {"received_at": int(NOW) - 2 * DAY, "chain_seq": 2},  # silent
-            # its heartbeat says seq 1, but seq 2 was stored before the heartbeat came
-            "D003": {"received_at": int(NOW) - 60, "chain_seq": 1},
+            # its heartbeat said seq 1, but seq 2 was stored before the heartbeat came
+            "D003": {"received_at": int(NOW) - 60, "chain_seq": 1, "rolled_back": True},
             # a version it lacks was published nine days ago
             "D004": {
                 "received_at": int(NOW) - 60,

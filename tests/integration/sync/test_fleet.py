@@ -62,8 +62,9 @@ def test_every_sync_pass_leaves_the_devices_latest_heartbeat_at_the_platform(
 
     device = FakeTerminal(platform, "H33010000001D0009", sale_input)
     now = datetime.now(ZoneInfo("Asia/Shanghai"))
+    oldest = {"oldest_unsynced_at": f"{now:%Y-%m-%d %H:%M:%S}"}
     [fresh, stale] = device.post(
-        device.envelope("9201", HEARTBEAT | {"oldest_unsynced_at": f"{now:%Y-%m-%d %H:%M:%S}"}),
+        device.envelope("9201", HEARTBEAT | oldest),
         device.envelope("9201", HEARTBEAT | {"queue": 99}, inf_time=now - timedelta(seconds=60)),
     )
     assert fresh["infcode"] == 0 and fresh["output"] == {} and stale["infcode"] == 0
@@ -71,6 +72,19 @@ def test_every_sync_pass_leaves_the_devices_latest_heartbeat_at_the_platform(
     assert platform.scalars(
         "SELECT queue, chain_seq FROM heartbeats WHERE dev_no = 'H33010000001D0009'"
     ) == (3, 7)
+    # a device whose heartbeat is behind what the platform stored of it: its database went back
+    [upload] = device.post(device.envelope("2102", device.upload()))
+    assert upload["output"]["chain_head"]["seq"] == 1
+    [back] = device.post(
+        device.envelope("9201", HEARTBEAT | {"chain_head": {"seq": 0, "hash": "0" * 64}} | oldest)
+    )
+    assert back["infcode"] == 0
+    assert platform.scalars(
+        "SELECT platform_seq, rolled_back FROM heartbeats WHERE dev_no = 'H33010000001D0009'"
+    ) == (1, True)
+    assert platform.scalars(
+        "SELECT rolled_back FROM heartbeats WHERE dev_no <> 'H33010000001D0009'"
+    ) == (False,)
     [bad] = device.post(device.envelope("9201", HEARTBEAT | {"chain_head": {"seq": 1}}))
     assert bad["infcode"] == -1 and bad["err_msg"].startswith("bad_input: input.chain_head.hash")
     assert platform.scalars("SELECT COUNT(*) FROM heartbeats") == (2,)
@@ -82,14 +96,14 @@ def test_every_sync_pass_leaves_the_devices_latest_heartbeat_at_the_platform(
 
     got = samples(httpx.get(platform.url + "/metrics").text)
     hub = (("app", "hub"),)
-    assert got[("medpos_messages_total", (*hub, ("infno", "9201"), ("outcome", "processed")))] >= 3
+    assert got[("medpos_messages_total", (*hub, ("infno", "9201"), ("outcome", "processed")))] >= 4
     assert got[("medpos_messages_total", (*hub, ("infno", "9201"), ("outcome", "refused")))] == 1
     sales = {
         dict(labels)["outcome"]: n
         for (name, labels), n in got.items()
         if name == "medpos_messages_total" and dict(labels)["infno"] == "2102"
     }
-    assert sales.get("accepted", 0) + sales.get("adjusted", 0) == 2, sales
+    assert sales.get("accepted", 0) + sales.get("adjusted", 0) == 3, sales
     assert got[("medpos_fleet_devices", ())] == 2
     assert got[("medpos_fleet_queue", ())] == 3
     assert got[("medpos_fleet_silent_devices", ())] == 0

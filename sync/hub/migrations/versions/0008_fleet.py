@@ -32,7 +32,15 @@ def upgrade() -> None:
         sa.Column("app_version", sa.String(32), nullable=False),
         sa.Column("offline_since", sa.String(19)),
         sa.Column("refdata_behind_since", sa.BigInteger),
+        sa.Column("platform_seq", sa.BigInteger, nullable=False),
+        sa.Column("rolled_back", sa.Boolean, nullable=False),
     )
+    # the console's alert counts, each a range of one index (docs/scale.md "Indexes")
+    op.create_index("heartbeats_received", "heartbeats", ["received_at"])
+    op.create_index("heartbeats_oldest", "heartbeats", ["oldest_unsynced_at"])
+    op.create_index("heartbeats_behind", "heartbeats", ["refdata_behind_since"])
+    op.create_index("heartbeats_rolled_back", "heartbeats", ["rolled_back"])
+    op.create_index("devices_enrolled", "devices", ["enrolled_at"])
     # the console's hot queries (docs/scale.md "Indexes"): a day's entries by status, the
     # newest rejected and held entries, the unregistered persons
     op.create_index("entries_date_status", "entries", ["setl_date", "status"])
@@ -47,6 +55,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("devices_enrolled", table_name="devices")
     op.drop_index("persons_unregistered", table_name="persons")
     op.drop_index("entries_status_stored", table_name="entries")
     op.drop_index("entries_date_status", table_name="entries")
