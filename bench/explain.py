@@ -31,8 +31,8 @@ FLEET_SQL = (
     "'P3301' || lpad((g % 500)::text, 7, '0'), 'bench', :now - 86400 * 30, '330100' "
     "FROM generate_series(1, :n) AS g",
     "INSERT INTO heartbeats (dev_no, received_at, sent_at, queue, parked, chain_seq, chain_hash, "
-    "refdata, app_version) SELECT dev_no, :now - 60, '2026-12-07 10:00:00', 0, 0, 0, "
-    "repeat('0', 64), '{}', '0.1.0' FROM devices",
+    "refdata, app_version, platform_seq, rolled_back) SELECT dev_no, :now - 60, "
+    "'2026-12-07 10:00:00', 0, 0, 0, repeat('0', 64), '{}', '0.1.0', 0, false FROM devices",
 )
 
 

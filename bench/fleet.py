@@ -290,10 +290,13 @@ def bench_console(
             conn.execute(
                 text(
                     "INSERT INTO heartbeats (dev_no, received_at, sent_at, queue, parked, "
-                    "chain_seq, chain_hash, refdata, app_version, oldest_unsynced_at) "
+                    "chain_seq, chain_hash, refdata, app_version, oldest_unsynced_at, "
+                    "platform_seq, "
+                    "rolled_back) "
                     "SELECT dev_no, :now - (g % 97) * 1800, '2026-12-07 10:00:00', g % 7, 0, 0, "
                     "repeat('0', 64), :refdata, '0.1.0', CASE WHEN g % 13 = 0 THEN "
-                    "'2026-12-01 10:00:00' END FROM (SELECT dev_no, row_number() OVER () AS g "
+                    "'2026-12-01 10:00:00' END, 0, g % 211 = 0 FROM (SELECT dev_no, "
+                    "row_number() OVER () AS g "
                     "FROM devices) AS d"
                 ),
                 {"now": now, "refdata": '{"policy":1}'},
