@@ -9,7 +9,7 @@
 3. Per-sale cost with many entries stored: the same load after filling the entries table in SQL
    to 10,000 and to 1,000,000 rows (`--full`: 10,000,000): target ≤ 1.3×.
 4. Console pages with 10,000 terminals against 100 (devices and heartbeats filled in SQL), p95
-   of the server's answer time over loopback: target ≤ 2×.
+   of the server's answer time over loopback: target ≤ 2× (bench/fleet_console.py).
 
 Real processes: `medpos hub serve` on 127.0.0.1 and PostgreSQL from tests/support/postgres.py.
 The terminals are `bench.sync._Device`s (their own keys, chained and signed uploads), entered in
@@ -35,11 +35,10 @@ from sqlalchemy import insert, text
 
 from bench.sync import _Device, _prepare_hub, _template
 from sync.hub import schema as t
-from sync.hub.operators import add_operator
 from tests.conftest import MEDPOS, free_port, medpos_env, wait_http, write_config
 from tests.support.postgres import PostgresServer, start_postgres
 
-SCALE_TARGET, STORED_TARGET, CONSOLE_TARGET = 1.6, 1.3, 2.0
+SCALE_TARGET, STORED_TARGET = 1.6, 1.3
 BATCH = 100
 
 
@@ -263,69 +262,6 @@ def bench_surge(
     }
 
 
-# -- 4: the console -------------------------------------------------------------------------
-
-CONSOLE_PAGES = ("/console", "/console?alert=silent", "/console/days", "/console/entries")
-
-
-def bench_console(
-    pg: PostgresServer, root: Path, fleets: Sequence[int], rounds: int
-) -> dict[int, dict[str, float]]:
-    """p95 ms of each console page with each fleet size (devices and heartbeats in SQL)."""
-    out: dict[int, dict[str, float]] = {}
-    for size in fleets:
-        hub, _ = _prepare_hub(_database(pg, f"console{size}"), [])
-        add_operator(hub.engine, time.time, "bench", "bench-password-1")
-        now = int(time.time())
-        with hub.engine.begin() as conn:
-            conn.execute(
-                text(
-                    "INSERT INTO devices (dev_no, public_key, key_id, fixmedins_code, dev_name, "
-                    "enrolled_at, mdtrtarea_admvs) SELECT 'C' || lpad(g::text, 6, '0'), 'k', 'k', "
-                    "'P3301' || lpad((g % 500)::text, 7, '0'), 'bench', :now - 86400 * 30, "
-                    "'330100' FROM generate_series(1, :n) AS g"
-                ),
-                {"n": size, "now": now},
-            )
-            conn.execute(
-                text(
-                    "INSERT INTO heartbeats (dev_no, received_at, sent_at, queue, parked, "
-                    "chain_seq, chain_hash, refdata, app_version, oldest_unsynced_at, "
-                    "platform_seq, "
-                    "rolled_back) "
-                    "SELECT dev_no, :now - (g % 97) * 1800, '2026-12-07 10:00:00', g % 7, 0, 0, "
-                    "repeat('0', 64), :refdata, '0.1.0', CASE WHEN g % 13 = 0 THEN "
-                    "'2026-12-01 10:00:00' END, 0, g % 211 = 0 FROM (SELECT dev_no, "
-                    "row_number() OVER () AS g "
-                    "FROM devices) AS d"
-                ),
-                {"now": now, "refdata": '{"policy":1}'},
-            )
-            conn.execute(text("ANALYZE"))
-        proc, url = _serve(hub.engine.url.render_as_string(False), root / "b.toml", 1)
-        try:
-            with httpx.Client(base_url=url, timeout=60) as client:
-                page = client.get("/console/login").text
-                csrf = page.split('name="csrf-token" content="', 1)[1].split('"', 1)[0]
-                client.post(
-                    "/console/login",
-                    data={"operator": "bench", "password": "bench-password-1", "csrf": csrf},
-                )
-                times: dict[str, list[float]] = {p: [] for p in CONSOLE_PAGES}
-                for _ in range(rounds):
-                    for path in CONSOLE_PAGES:
-                        t0 = time.perf_counter()
-                        reply = client.get(path)
-                        times[path].append(time.perf_counter() - t0)
-                        assert reply.status_code == 200, (path, reply.status_code)
-        finally:
-            proc.terminate()
-            proc.wait(60)
-        hub.engine.dispose()
-        out[size] = {p: _p(v, 0.95) for p, v in times.items()}
-    return out
-
-
 PARTS = ("processes", "surge", "stored", "console")
 
 
@@ -381,21 +317,6 @@ def _report_stored(
     return ratio > STORED_TARGET
 
 
-def _report_console(pg: PostgresServer, root: Path, rounds: int) -> bool:
-    pages = bench_console(pg, root, (100, 10_000), rounds)
-    missed = False
-    for path in CONSOLE_PAGES:
-        few, many = pages[100][path], pages[10_000][path]
-        ratio = many / few
-        missed |= ratio > CONSOLE_TARGET
-        print(
-            f"console {path}: p95 {few:.1f} ms with 100 terminals, {many:.1f} ms with 10,000: "
-            f"ratio {ratio:.2f}× (target ≤ {CONSOLE_TARGET}×) {_verdict(ratio <= CONSOLE_TARGET)}",
-            flush=True,
-        )
-    return missed
-
-
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.fleet")
     parser.add_argument("--full", action="store_true", help="the issue's sizes (long)")
@@ -419,7 +340,9 @@ def main(argv: list[str]) -> int:
             if "stored" in args.only:
                 missed |= _report_stored(pg, root, template, sizes)
             if "console" in args.only:
-                missed |= _report_console(pg, root, 30 if args.full else 15)
+                from bench.fleet_console import report_console
+
+                missed |= report_console(pg, root, 30 if args.full else 15)
         finally:
             pg.stop()
     return 1 if missed else 0
