@@ -323,8 +323,9 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--inflight", type=int, default=32, help="surge: batches in flight")
     parser.add_argument("--workers", type=int, default=2, help="surge: hub processes")
     parser.add_argument("--only", nargs="*", default=PARTS, choices=PARTS, help="these parts")
+    parser.add_argument("--surge", nargs=2, type=int, metavar=("TERMINALS", "SALES"))
     args = parser.parse_args(argv)
-    surge = (1000, 300) if args.full else (200, 30)
+    surge = tuple(args.surge) if args.surge else (1000, 300) if args.full else (200, 30)
     sizes = (10_000, 10_000_000) if args.full else (10_000, 1_000_000)
     missed = False
     with tempfile.TemporaryDirectory(prefix="medpos-bench-fleet-") as tmp:
