@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hmac
 import json
 from datetime import datetime, timedelta
 from typing import Annotated, Any
@@ -226,8 +227,6 @@ def console_router(console: Console) -> APIRouter:
         document: Annotated[str, Form()],
         mac: Annotated[str, Form()],
     ) -> Response:
-        import hmac
-
         if not hmac.compare_digest(mac, console.sign(f"{kind}:{document}")):
             raise Refused(400, "Stale or tampered preview: upload the file again.")
         try:

@@ -71,13 +71,12 @@ class Console:
 
     def secret(self) -> bytes:
         if self._secret is None:
-            for _ in range(2):  # two processes making it at once: the second reads the first's
-                try:
-                    with self.hub.engine.begin() as conn:
-                        text = console_secret(conn, lambda: secrets.token_hex(32))
-                    break
-                except IntegrityError:
-                    continue
+            try:
+                with self.hub.engine.begin() as conn:
+                    text = console_secret(conn, lambda: secrets.token_hex(32))
+            except IntegrityError:  # another process made it at the same moment: read theirs
+                with self.hub.engine.begin() as conn:
+                    text = console_secret(conn, lambda: secrets.token_hex(32))
             self._secret = bytes.fromhex(text)
         return self._secret
 
