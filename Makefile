@@ -5,7 +5,7 @@ SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-DEB_PACKAGES := pcscd vsmartcard-vpcd libpcsclite-dev swig pcsc-tools libzbar0 chromium postgresql gcc python3-dev fonts-noto-cjk
+DEB_PACKAGES := pcscd vsmartcard-vpcd libpcsclite-dev swig pcsc-tools libzbar0 chromium postgresql gcc python3-dev fonts-noto-cjk systemd
 # pytest-xdist workers: one per core. Tests on the machine-wide pcscd/vpcd share one xdist group
 # (tests/conftest.py), so one worker runs them in turn while the others run the rest.
 # More pytest options from the command line: `make test PYTEST_ARGS=--durations=30`.
@@ -14,7 +14,7 @@ PYTEST_ARGS ?=
 PYTEST := $(VENV)/bin/pytest -n $(WORKERS) --dist loadgroup $(PYTEST_ARGS)
 PIP_TOOLS := pip-tools==7.6.2
 
-.PHONY: setup system-packages run test lint typecheck pytest unit fuzz bench lock clean
+.PHONY: setup system-packages run test lint typecheck pytest unit fuzz bench lock clean deb
 
 setup: system-packages $(STAMP)
 
@@ -29,13 +29,17 @@ $(STAMP): requirements.lock pyproject.toml
 	$(PY) -m pip install --quiet --no-deps -e .
 	@touch $(STAMP)
 
-# requirements.lock from pyproject.toml: the runtime, dev and bench dependencies, pinned with hashes.
+# requirements.lock from pyproject.toml: the runtime, dev and bench dependencies, pinned with hashes;
+# packaging/requirements-runtime.lock: the runtime ones alone (what the Debian package installs).
 lock:
 	@test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet $(PIP_TOOLS)
 	CUSTOM_COMPILE_COMMAND="make lock" $(VENV)/bin/pip-compile --quiet --strip-extras \
-		--generate-hashes --allow-unsafe --extra dev --extra bench \
+		--generate-hashes --allow-unsafe --no-emit-index-url --no-emit-find-links --extra dev --extra bench \
 		--output-file requirements.lock pyproject.toml
+	CUSTOM_COMPILE_COMMAND="make lock" $(VENV)/bin/pip-compile --quiet --strip-extras \
+		--generate-hashes --allow-unsafe --no-emit-index-url --no-emit-find-links \
+		--output-file packaging/requirements-runtime.lock pyproject.toml
 
 run: setup
 	$(VENV)/bin/medpos run
@@ -67,5 +71,9 @@ fuzz: setup
 bench: setup
 	$(PY) -m bench
 
+# dist/medpos_<version>_all.deb (packaging/build-deb.sh; docs/operations.md "Installing")
+deb: setup
+	bash packaging/build-deb.sh dist
+
 clean:
-	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .hypothesis tests/artifacts
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .hypothesis tests/artifacts dist

@@ -11,7 +11,7 @@ import importlib
 import sys
 import time
 
-MODULES = ("core", "card", "ecard", "qr", "hub", "sync", "bundle", "ui", "trace", "his")
+MODULES = ("core", "card", "ecard", "qr", "hub", "sync", "bundle", "ui", "trace", "his", "fleet")
 
 
 def main(argv: list[str]) -> int:

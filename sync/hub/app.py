@@ -15,7 +15,10 @@ from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 
 from sync.hub.bundles import BundleRefused, answer_bundle, bundle_sender_ok
+from sync.hub.console import install_console
+from sync.hub.fleet import fleet_gauges
 from sync.hub.service import Hub
+from sync.metrics import count_messages, instrument
 from sync.protocol.bundle import MAX_BUNDLE_BYTES
 from sync.protocol.limits import MAX_BODY_BYTES, JsonLimitError, load_limited_json
 
@@ -59,6 +62,7 @@ def create_app(hub: Hub) -> FastAPI:
         if isinstance(envelope, JSONResponse):
             return envelope
         status, response = await _run(hub.call, envelope)
+        count_messages("hub", [envelope], [response])
         return JSONResponse(response, status)
 
     @app.post("/fsi/api/batch")
@@ -67,6 +71,8 @@ def create_app(hub: Hub) -> FastAPI:
         if isinstance(body, JSONResponse):
             return body
         status, response = await _run(hub.batch, body)
+        if status == 200:
+            count_messages("hub", body["messages"], response["results"])
         return JSONResponse(response, status)
 
     @app.post("/fsi/api/bundle")
@@ -99,6 +105,8 @@ def create_app(hub: Hub) -> FastAPI:
     def health() -> dict[str, str]:
         return {"status": "ok"}
 
+    install_console(app, hub)
+    instrument(app, "hub", lambda: fleet_gauges(hub.engine, hub.clock, hub.tz))
     return app
 
 

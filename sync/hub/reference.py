@@ -27,7 +27,7 @@ from terminal.errors import InvalidInputError
 from terminal.settlement import parse_catalogue, parse_policy
 from terminal.settlement.model import Catalogue, Policy
 
-__all__ = ["ReferenceData", "publish", "serve", "serve_to"]
+__all__ = ["ReferenceData", "check_document", "publish", "serve", "serve_to"]
 
 
 def publish(
@@ -76,6 +76,13 @@ def publish(
         if kind == "persons":
             load_persons(conn, document, datetime.fromtimestamp(clock(), tz).year)
     return obj
+
+
+def check_document(kind: str, document: Any) -> None:
+    """HubError when `document` is not a publishable `kind` (what `publish` checks first)."""
+    if kind not in KINDS:
+        raise HubError(f"unknown reference data kind {kind!r}: one of {', '.join(KINDS)}")
+    _check_document(kind, document)
 
 
 def _check_document(kind: str, document: Any) -> None:

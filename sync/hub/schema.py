@@ -27,9 +27,11 @@ __all__ = [
     "devices",
     "enrol_codes",
     "entries",
+    "heartbeats",
     "hub_meta",
     "messages",
     "metadata",
+    "operators",
     "person_assignments",
     "persons",
     "refdata",
@@ -55,6 +57,7 @@ devices = Table(
     Column("dev_name", Text, nullable=False),
     Column("enrolled_at", BigInteger, nullable=False),
     Column("mdtrtarea_admvs", String(6)),  # its region (from its enrolment code)
+    Index("devices_enrolled", "enrolled_at"),  # the console's "never sent a heartbeat"
 )
 
 # persons the publisher assigns to a device (a field team's village list): in its persons refdata
@@ -116,6 +119,9 @@ entries = Table(
     Index("entries_dev_status", "dev_no", "status"),
     # a settled sale looks for a reversal held for it: without this, a scan of every entry
     Index("entries_orig_txn", "orig_txn_id"),
+    # the fleet console: a day's entries by status, the newest rejected and held
+    Index("entries_date_status", "setl_date", "status"),
+    Index("entries_status_stored", "status", "stored_at"),
 )
 
 persons = Table(
@@ -124,6 +130,7 @@ persons = Table(
     Column("psn_cert", String(18), primary_key=True),
     Column("person", Text, nullable=False),  # claim's person
     Column("unregistered", Boolean, nullable=False, default=False),
+    Index("persons_unregistered", "unregistered", "psn_cert"),  # the console's list
 )
 
 accumulators = Table(
@@ -152,4 +159,40 @@ sign_ins = Table(
     Column("opter", String(64), nullable=False),
     Column("signed_in_at", BigInteger, nullable=False),
     Column("signed_out_at", BigInteger),
+)
+
+# the latest 9201 heartbeat of each device (platform-api.md "Field and fleet additions")
+heartbeats = Table(
+    "heartbeats",
+    metadata,
+    Column("dev_no", String(64), primary_key=True),
+    Column("received_at", BigInteger, nullable=False),  # epoch, the platform's clock
+    Column("sent_at", String(19), nullable=False),  # the envelope's inf_time
+    Column("queue", Integer, nullable=False),
+    Column("oldest_unsynced_at", String(19)),
+    Column("parked", Integer, nullable=False),
+    Column("chain_seq", BigInteger, nullable=False),
+    Column("chain_hash", String(64), nullable=False),
+    Column("refdata", Text, nullable=False),  # canonical JSON {kind: version}
+    Column("app_version", String(32), nullable=False),
+    Column("offline_since", String(19)),
+    # the issued_at of the oldest version published that the device did not hold (epoch)
+    Column("refdata_behind_since", BigInteger),
+    # the platform's last seq of the device when the heartbeat arrived, and whether the
+    # heartbeat's chain head was behind it (the device's database went back)
+    Column("platform_seq", BigInteger, nullable=False),
+    Column("rolled_back", Boolean, nullable=False),
+    Index("heartbeats_received", "received_at"),
+    Index("heartbeats_oldest", "oldest_unsynced_at"),
+    Index("heartbeats_behind", "refdata_behind_since"),
+    Index("heartbeats_rolled_back", "rolled_back"),
+)
+
+# the fleet console's operators: a scrypt hash of each password (sync/hub/operators.py)
+operators = Table(
+    "operators",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("password_hash", Text, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
 )

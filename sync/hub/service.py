@@ -34,7 +34,16 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from sync.hub import access, devices, persons, reconciliation, reference, settling, uploads
+from sync.hub import (
+    access,
+    devices,
+    fleet,
+    persons,
+    reconciliation,
+    reference,
+    settling,
+    uploads,
+)
 from sync.hub import statements as q
 from sync.hub._common import (
     PRESETTLE_INFNOS,
@@ -347,6 +356,8 @@ class Hub:
             return reconciliation.totals(conn, dev_no, data)
         if infno == "3202":
             return reconciliation.detail(conn, dev_no, data)
+        if infno == fleet.HEARTBEAT_INFNO:
+            return fleet.heartbeat(conn, message, env["inf_time"])
         raise Refused("bad_input", f"infno {infno}: not implemented by this platform")
 
 

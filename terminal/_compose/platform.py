@@ -20,7 +20,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from sync.client.http import PlatformRefusedHttp
-from terminal.checkout.syncing import SyncService
+from terminal.checkout.syncing import HEARTBEAT_MAX_INTERVAL_S, SyncService
 from terminal.config import Config
 from terminal.errors import MedposError, SyncError
 from terminal.ledger import retry_pending_now
@@ -152,7 +152,7 @@ class SyncLoop:
                     self._rounds += 1
                     self._busy = False
                     self._done.notify_all()
-                self._wake.wait(self.interval_s)
+                self._wake.wait(min(self.interval_s, HEARTBEAT_MAX_INTERVAL_S))
         finally:
             close()
 
@@ -166,5 +166,6 @@ class SyncLoop:
                 if report.sent == 0:  # nothing acknowledged: the platform's chain head
                     sync.check_chain_head()
                 sync.refresh_refdata()
+                sync.heartbeat()
         except MedposError as exc:
             self._say(f"sync: {exc}")

@@ -16,6 +16,7 @@ import pkgutil
 import sys
 from collections.abc import Sequence
 
+from terminal.appversion import app_version
 from terminal.cli._common import Context, fail
 from terminal.errors import MedposError
 
@@ -30,6 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--config", help="configuration file (default: MEDPOS_CONFIG or config.toml)"
     )
+    parser.add_argument("--version", action="version", version=f"medpos {app_version()}")
     parser.add_argument(
         "-v", "--verbose", action="count", default=0, help="more logging (-vv: APDUs)"
     )

@@ -1,4 +1,5 @@
-"""`medpos hub serve | keygen | enrol-code | publish` (platform-api.md "Platform administration").
+"""`medpos hub serve | keygen | enrol-code | publish | operator add` (platform-api.md "Platform
+administration"; the console's operators: docs/operations.md "Fleet console").
 
 `publish --persons FILE --assign DEV_NO` also assigns every person of the file to device DEV_NO:
 its persons refdata carries them from then on, beside the persons of its region who settled at
@@ -33,6 +34,12 @@ def register(sub: Any) -> None:
     s = with_db(hub.add_parser("serve", help="serve the platform API"))
     s.add_argument("--host", default="127.0.0.1")
     s.add_argument("--port", type=int, help="default: the port of [platform] url")
+    s.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="hub processes (uvicorn workers) sharing the database: one per core on PostgreSQL",
+    )
     s.set_defaults(func=_serve)
     k = with_db(hub.add_parser("keygen", help="create the platform root key"))
     k.add_argument("--replace", action="store_true", help="replace an existing root key")
@@ -61,6 +68,17 @@ def register(sub: Any) -> None:
     imp.add_argument("--to", required=True, metavar="DIR", help="where the answer is written")
     imp.set_defaults(func=_import)
 
+    op = hub.add_parser("operator", help="the fleet console's operators")
+    op_sub = op.add_subparsers(dest="operator_command", metavar="ACTION", required=True)
+    add = with_db(op_sub.add_parser("add", help="add an operator or set their password"))
+    add.add_argument("--name", required=True)
+    add.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read the password from the first line of standard input (else it is asked for)",
+    )
+    add.set_defaults(func=_operator_add)
+
 
 def _hub(args: argparse.Namespace, ctx: Context) -> Any:
     from sync.hub.db import migrate, open_engine
@@ -86,18 +104,48 @@ def _serve(args: argparse.Namespace, ctx: Context) -> int:
 
     from sync.hub.app import HUB_KEEPALIVE_S, create_app
 
+    if args.workers < 1:
+        return fail("--workers: give 1 or more hub processes", 2)
     hub = _hub(args, ctx)
     port = args.port or urlparse(ctx.config.platform.url).port or 8710
     print(f"medpos platform: http://{args.host}:{port}/fsi/api/", flush=True)
-    uvicorn.run(
-        create_app(hub),
-        host=args.host,
-        port=port,
-        log_level="warning",
-        # longer than a terminal keeps an idle connection (sync/client/http.py KEEPALIVE_S): the
-        # client always lets go first, so it never sends on a connection the hub is closing
-        timeout_keep_alive=HUB_KEEPALIVE_S,
-    )
+    # longer than a terminal keeps an idle connection (sync/client/http.py KEEPALIVE_S): the
+    # client always lets go first, so it never sends on a connection the hub is closing
+    options: dict[str, Any] = {
+        "host": args.host,
+        "port": port,
+        "log_level": "warning",
+        "timeout_keep_alive": HUB_KEEPALIVE_S,
+    }
+    if args.workers == 1:
+        uvicorn.run(create_app(hub), **options)
+        return 0
+    return _serve_workers(args.workers, hub, options)
+
+
+def _serve_workers(workers: int, hub: Any, options: dict[str, Any]) -> int:
+    """Several hub processes on one port (uvicorn workers), each building its app from the
+    environment; their metrics summed through prometheus-client's multiprocess directory."""
+    import os
+    import shutil
+    import tempfile
+
+    import uvicorn
+
+    from sync.hub.serving import DB_ENV, ZONE_ENV
+    from sync.metrics import MULTIPROC_ENV
+
+    os.environ[DB_ENV] = hub.engine.url.render_as_string(hide_password=False)
+    os.environ[ZONE_ENV] = str(hub.tz)
+    owned = None
+    if not os.environ.get(MULTIPROC_ENV):
+        owned = os.environ[MULTIPROC_ENV] = tempfile.mkdtemp(prefix="medpos-metrics-")
+    hub.engine.dispose()  # the workers open their own connections
+    try:
+        uvicorn.run("sync.hub.serving:app_from_env", factory=True, workers=workers, **options)
+    finally:
+        if owned is not None:
+            shutil.rmtree(owned, ignore_errors=True)
     return 0
 
 
@@ -167,4 +215,26 @@ def _import(args: argparse.Namespace, ctx: Context) -> int:
     path = Path(args.to) / answer_name(answer["dev_no"], obj["messages"])
     write_atomic(path, canonical_json(answer, strict=False))
     print(path, flush=True)
+    return 0
+
+
+def _operator_add(args: argparse.Namespace, ctx: Context) -> int:
+    import getpass
+    import sys
+
+    from sync.hub.errors import HubError
+    from sync.hub.operators import add_operator
+
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = getpass.getpass(f"password for {args.name}: ")
+        if getpass.getpass("again: ") != password:
+            return fail("the two passwords differ: nothing was changed", 2)
+    hub = _hub(args, ctx)
+    try:
+        new = add_operator(hub.engine, hub.clock, args.name, password)
+    except HubError as exc:
+        return fail(str(exc), 2)
+    emit_json({"operator": args.name, "added": new, "password_changed": not new})
     return 0

@@ -60,7 +60,7 @@ def _enrol(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def _sync(args: argparse.Namespace, ctx: Context) -> int:
-    from terminal.checkout.syncing import sync_status
+    from terminal.checkout.syncing import HEARTBEAT_MAX_INTERVAL_S, sync_status
     from terminal.errors import SyncError
 
     if args.action in ("export", "import", "relay"):
@@ -94,6 +94,7 @@ def _sync(args: argparse.Namespace, ctx: Context) -> int:
                 if report.sent == 0:  # nothing acknowledged: ask for the platform's chain head
                     syncer.check_chain_head()
                 line["refdata"] = syncer.refresh_refdata()
+                line["heartbeat"] = syncer.heartbeat()
             except SyncError as exc:
                 line["refdata_error"] = str(exc)
                 # a terminal not enrolled yet reached nothing to fail: that is not unreachable
@@ -110,7 +111,7 @@ def _sync(args: argparse.Namespace, ctx: Context) -> int:
             )
         if args.once:
             return 1 if unreachable else 0
-        time.sleep(ctx.config.platform.sync_interval_s)
+        time.sleep(min(ctx.config.platform.sync_interval_s, HEARTBEAT_MAX_INTERVAL_S))
 
 
 def _reconcile(args: argparse.Namespace, ctx: Context) -> int:

@@ -24,6 +24,7 @@ from typing import Any
 from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 
+from sync.metrics import instrument
 from terminal.checkout.counter import Counter
 from terminal.checkout.service import CheckoutService
 from terminal.errors import MedposError
@@ -89,6 +90,7 @@ def create_app(
             app.include_router(module.router)
         else:
             app.include_router(module.router, dependencies=[Depends(origin_guard)])
+    instrument(app, "terminal", web.sync_gauges)
     app.state.web = web
     app.state.counter = web.counter
     app.state.reconciliations = web.reconciliations

@@ -20,7 +20,7 @@ from fastapi.templating import Jinja2Templates
 from terminal.checkout.counter import MED_TYPES, PAYMENT_METHODS, Counter
 from terminal.checkout.operators import Operator, check_pin, sign_session
 from terminal.checkout.service import CheckoutService
-from terminal.checkout.syncing import sync_status
+from terminal.checkout.syncing import sync_gauges, sync_status
 from terminal.errors import CheckoutError
 from terminal.ledger.bundles import bundle_status
 from terminal.settlement.money import format_fen
@@ -120,6 +120,11 @@ class Web:
             head = self.service.ledger.head()
             bundles = bundle_status(self.service.ledger)
         return {**st, "head": head, "bundles": bundles}
+
+    def sync_gauges(self) -> list[tuple[str, str, float, dict[str, str]]]:
+        """The figures `/metrics` reads at each scrape (queue, oldest unsynced, last sync)."""
+        with self.lock:
+            return sync_gauges(self.service)
 
     def page(self, request: Request, name: str, **ctx: Any) -> HTMLResponse:
         self.use_language(request)

@@ -84,6 +84,7 @@ def test_the_hub_uses_only_the_engine_and_the_errors_from_terminal() -> None:
         ("smartcard", "drivers.card.pcsc"),
         ("sqlite_utils", "terminal.ledger"),
         ("httpx", "sync"),
+        ("prometheus_client", "sync.metrics"),
         ("cv2", "drivers.qr"),
         ("pyzbar", "drivers.qr"),
         ("zxingcpp", "drivers.qr"),

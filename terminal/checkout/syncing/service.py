@@ -10,6 +10,7 @@ is the `PlatformLink` the checkout service is given.
 
 from __future__ import annotations
 
+import logging
 import random
 from collections.abc import Mapping
 from datetime import date, datetime
@@ -26,6 +27,7 @@ from terminal.checkout.syncing.drain import (
     OutboxDrain,
     Transport,
 )
+from terminal.checkout.syncing.heartbeat import HEARTBEAT_INFNO, heartbeat_input
 from terminal.checkout.syncing.status import day_figures
 from terminal.checkout.syncing.tracedrain import TraceReportDrain
 from terminal.config import Config
@@ -33,6 +35,8 @@ from terminal.errors import SyncError
 from terminal.ledger import SqliteLedger, last_acked_entry
 
 __all__ = ["REFDATA_KINDS", "SyncService"]
+
+_log = logging.getLogger(__name__)
 
 # `trace`: the codes the institution's other terminals sold (trace-codes.md), as deltas
 REFDATA_KINDS = ("policy", "catalogue", "trustlist", "hotlist", "persons", "trace")
@@ -211,6 +215,26 @@ class SyncService:
             unit.set_platform_head(head)
             unit.commit()
         return dict(head)
+
+    # -- the heartbeat (9201) ---------------------------------------------------------------
+
+    def heartbeat(self) -> dict[str, Any]:
+        """Send this device's 9201 heartbeat; its input. A platform that refuses it (one that
+        does not know 9201) is logged and the sync goes on; raises SyncError when the platform
+        cannot be reached (recorded as the last sync error)."""
+        data = heartbeat_input(self.ledger, self.config.tz)
+        try:
+            answer = self.transport.call(self.envelope(HEARTBEAT_INFNO, data))
+        except SyncError as exc:
+            self._record_error(exc)
+            raise
+        if answer.get("infcode") != 0:
+            _log.warning("heartbeat refused by the platform: %s", answer.get("err_msg"))
+            return data
+        with self.ledger.write() as unit:
+            unit.set_meta("last_heartbeat_at", self.local_now().isoformat(timespec="seconds"))
+            unit.commit()
+        return data
 
     # -- reference data ---------------------------------------------------------------------
 

@@ -18,7 +18,7 @@ from terminal.ledger import (
 )
 from terminal.settlement.money import format_fen, parse_money
 
-__all__ = ["day_figures", "sync_status"]
+__all__ = ["day_figures", "sync_gauges", "sync_status"]
 
 
 class _Terminal(Protocol):
@@ -61,6 +61,27 @@ def sync_status(terminal: _Terminal) -> dict[str, Any]:
             else None
         ),
     }
+
+
+def sync_gauges(terminal: _Terminal) -> list[tuple[str, str, float, dict[str, str]]]:
+    """The terminal's figures for `/metrics` (name, help, value, labels): queue depth, the
+    oldest unsynced sale's age, seconds since the last successful sync, parked entries, online."""
+    status = sync_status(terminal)
+    now = terminal.local_now()
+    gauges = [
+        ("medpos_outbox_queue", "Sales and reversals waiting in the outbox", status["queue"]),
+        ("medpos_outbox_parked", "Outbox entries parked for the operator", len(status["parked"])),
+        ("medpos_platform_online", "1 when the last sync reached the platform", status["online"]),
+    ]
+    if status["oldest_unsynced"]:
+        age = (now - datetime.fromisoformat(status["oldest_unsynced"])).total_seconds()
+        gauges.append(("medpos_outbox_oldest_age_seconds", "Age of the oldest unsynced sale", age))
+    if status["last_sync_at"]:
+        since = (now - datetime.fromisoformat(status["last_sync_at"])).total_seconds()
+        gauges.append(
+            ("medpos_last_sync_age_seconds", "Seconds since the last successful sync", since)
+        )
+    return [(name, help_, float(value), {}) for name, help_, value in gauges]
 
 
 def day_figures(ledger: SqliteLedger, day: date) -> tuple[dict[str, Any], list[dict[str, Any]]]:
