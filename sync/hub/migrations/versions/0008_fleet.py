@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0008_fleet"
-down_revision = "0004"  # the lead re-chains the wave's migrations at merge
+down_revision = "0006_his_visits"
 branch_labels = None
 depends_on = None
 
