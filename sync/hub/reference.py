@@ -19,6 +19,7 @@ from sync.hub.access import refdata_device, visible_persons
 from sync.hub.devices import root_key
 from sync.hub.errors import HubError
 from sync.hub.persons import load_persons
+from sync.hub.trace_rules import ItemRule, item_rules
 from sync.protocol.canonical import canonical_json
 from sync.protocol.envelope import parse_inf_time
 from sync.protocol.hotlist import HotlistIndex
@@ -115,6 +116,10 @@ def serve(
                 "err_msg": "reference data is for enrolled devices: X-Dev-No, X-Dev-Time and "
                 "X-Dev-Sig by the device key, X-Dev-Time within 300 s"
             }
+        if kind == "trace":  # made for the device from the codes its institution sold
+            from sync.hub import trace  # (it imports this module)
+
+            return trace.serve(conn, device, since, clock(), root_key(conn))
         if kind not in KINDS:
             return 404, None
         row = conn.execute(
@@ -196,6 +201,18 @@ class ReferenceData:
         self._policy_rows: dict[int, Policy] = {}  # the same, by refdata version
         self._catalogues: dict[int, Catalogue] = {}
         self._hotlists: dict[int, HotlistIndex] = {}  # by refdata version
+        self._trace_rules: dict[int, dict[str, ItemRule]] = {}  # by catalogue version
+
+    def trace_rules(self, conn: Connection, version: int | None) -> dict[str, ItemRule]:
+        """The trace fields of catalogue `version` (the newest when None), by item code."""
+        if not isinstance(version, int):
+            version = _newest_version(conn, "catalogue")
+            if version is None:
+                return {}
+        if version not in self._trace_rules:
+            body = q.REFDATA_BODY.scalar(conn, {"kind": "catalogue", "version": version})
+            self._trace_rules[version] = item_rules(json.loads(body)) if body else {}
+        return self._trace_rules[version]
 
     def policy(self, conn: Connection, policy_version: str) -> Policy | None:
         """The published policy whose `[policy].version` is `policy_version`."""

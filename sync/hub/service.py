@@ -34,7 +34,16 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from sync.hub import access, devices, persons, reconciliation, reference, settling, uploads
+from sync.hub import (
+    access,
+    devices,
+    persons,
+    reconciliation,
+    reference,
+    settling,
+    trace,
+    uploads,
+)
 from sync.hub import statements as q
 from sync.hub._common import (
     PRESETTLE_INFNOS,
@@ -331,6 +340,8 @@ class Hub:
             return reconciliation.totals(conn, dev_no, data)
         if infno == "3202":
             return reconciliation.detail(conn, dev_no, data)
+        if infno == trace.REPORT_INFNO:
+            return trace.report(conn, self._reference, message)
         raise Refused("bad_input", f"infno {infno}: not implemented by this platform")
 
 
