@@ -275,14 +275,14 @@ def _plan_split(
     sold_at: str,
 ) -> None:
     """Units taken from packages in order: a code new here opens a package of `pack_qty`
-    units, an opened one gives what it has left."""
+    units, an opened one gives what it has left; a sold or emptied one is a conflict."""
     left = qty if rule.pack_qty is not None else None
     for code, fmt, gtin in good:
         holder = holders.get(code)
         if holder is not None and (holder.status == "sold" or holder.remaining == 0):
+            # flagged; its units counted as the terminal saw them: a package it opened
             _conflict(plan, number, code, holder, fixmedins_code, sold_at)
-            plan.rows.append(SoldCode(code, number, fmt, gtin, "1", "opened", 0))
-            continue
+            holder = None
         remaining: int | None = None
         if left is not None and rule.pack_qty is not None:
             has = (

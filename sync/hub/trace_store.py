@@ -58,7 +58,7 @@ _RETURN_OF_SALE = (
     .where(
         and_(
             _tc.code.in_(bindparam("codes", expanding=True)),
-            _tc.txn_id == bindparam("txn_id"),
+            _tc.txn_id == bindparam("sale"),
             _tc.status.in_(HOLDING),
         )
     )
@@ -168,7 +168,7 @@ def return_codes(
     if not codes:
         return 0
     if txn_id is not None:
-        result = conn.execute(_RETURN_OF_SALE, {"codes": list(codes), "txn_id": txn_id, "now": now})
+        result = conn.execute(_RETURN_OF_SALE, {"codes": list(codes), "sale": txn_id, "now": now})
     else:
         result = conn.execute(
             _RETURN_AT, {"codes": list(codes), "inst": fixmedins_code, "now": now}

@@ -30,7 +30,8 @@ __all__ = [
     "verify_refdata",
 ]
 
-KINDS = ("catalogue", "policy", "trustlist", "hotlist", "persons")
+# `trace` (trace-codes.md) is made by the platform for each device, never published
+KINDS = ("catalogue", "policy", "trustlist", "hotlist", "persons", "trace")
 # how delta entries are keyed (platform-api.md refdata)
 DELTA_KEYS = {"catalogue": ("code",), "hotlist": ("kind", "value")}
 
