@@ -31,7 +31,7 @@ class TraceTerminal(FakeTerminal):
             assert done.returncode == 0, done.stderr
             return done.stdout.strip()
 
-        platform.enrol_code = enrol_code  # type: ignore[method-assign]
+        platform.enrol_code = enrol_code  # type: ignore[method-assign,assignment]
         try:
             super().__init__(platform, dev_no, sale)
         finally:
