@@ -80,13 +80,16 @@ _partitions: set[tuple[str, int]] = set()
 
 
 def holders(conn: Connection, codes: Iterable[str]) -> dict[str, Holder]:
-    """The sale holding each of `codes` now (its newest `sold` or `opened` row), by code."""
+    """The sale holding each of `codes` now, by code: its first sale still `sold` (a conflict
+    names the sale that sold it first), else its newest `opened` row (what is left of it)."""
     wanted = sorted(set(codes))
     if not wanted:
         return {}
     found: dict[str, Holder] = {}
-    for row in conn.execute(_HOLDERS, {"codes": wanted}):
-        found[row.code] = Holder(*row)  # ordered: the newest row of a code comes last
+    for row in conn.execute(_HOLDERS, {"codes": wanted}):  # by code, oldest first
+        held = found.get(row.code)
+        if held is None or held.status != "sold":
+            found[row.code] = Holder(*row)
     return found
 
 

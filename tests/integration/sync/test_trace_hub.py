@@ -7,6 +7,7 @@ the `trace` reference data of an institution's other terminals."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -74,7 +75,11 @@ def line(item: str, qty: str, codes: list[str], trdn_flag: str = "0") -> dict[st
 
 
 def test_codes_sold_twice_are_flagged_reported_returned_and_shared(
-    platform: Platform, sale_input: dict[str, Any], demo_dir: Path, tmp_path: Path
+    platform: Platform,
+    sale_input: dict[str, Any],
+    demo_dir: Path,
+    tmp_path: Path,
+    make_config: Callable[..., Path],
 ) -> None:
     item = sale_input["claim"]["basket"][0]["code"]
     first = TraceTerminal(platform, "H33010000003D0001", sale_input, "P33010000001")
@@ -201,3 +206,34 @@ def test_codes_sold_twice_are_flagged_reported_returned_and_shared(
         assert fetch(obj["version"])[0] == 304
     finally:
         engine.dispose()
+
+    if platform.db.startswith("postgresql"):
+        return  # (the terminal's side is the same on either backend)
+    # a real terminal: its own 3505 sells CODE again; `medpos reconcile` lists the conflict
+    from sync.client.http import HttpPlatform, platform_client
+    from terminal.bootstrap import open_terminal
+    from terminal.checkout.syncing import SyncService
+    from terminal.config import load_config
+    from tests.integration.sync.conftest import medpos, terminal_config
+
+    config = terminal_config(make_config, platform, "trace-t1")
+    assert medpos(config, "enrol", "--code", platform.enrol_code()).returncode == 0
+    service = open_terminal(load_config(config, env={}))
+    transport = HttpPlatform(platform_client(platform.url))
+    try:
+        sync = SyncService(service.ledger, service.config, service.clock, transport)
+        sent = transport.call(
+            sync.envelope("3505", report("SP-9", "sale", line(item, "1", [CODE])))
+        )
+    finally:
+        transport.close()
+        service.ledger.close()
+    assert sent["output"]["result"]["flags"] == ["trace_duplicate"]
+    done = medpos(config, "reconcile", "--date", "2026-03-10")
+    assert done.returncode == 0, done.stdout + done.stderr
+    [conflict] = json.loads(done.stdout)["trace_conflicts"]
+    assert (conflict["code"], conflict["first_txn_id"], conflict["second_txn_id"]) == (
+        CODE,
+        sale_a["txn_id"],
+        "SP-9",
+    )
