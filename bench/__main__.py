@@ -11,7 +11,7 @@ import importlib
 import sys
 import time
 
-MODULES = ("core", "card", "ecard", "qr", "hub", "sync", "ui")
+MODULES = ("core", "card", "ecard", "qr", "hub", "sync", "ui", "trace_hub")
 
 
 def main(argv: list[str]) -> int:

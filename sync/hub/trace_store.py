@@ -51,6 +51,18 @@ _HOLDERS = (
     .where(and_(_tc.code.in_(bindparam("codes", expanding=True)), _tc.status.in_(HOLDING)))
     .order_by(_tc.code, _tc.sold_at, _tc.txn_id)
 )
+_PG_HOLDERS = (
+    "SELECT code, txn_id, status, remaining, fixmedins_code, dev_no, sold_at FROM trace_codes "
+    "WHERE code = ANY(%s) AND status IN ('sold', 'opened') ORDER BY code, sold_at, txn_id"
+)
+# PostgreSQL: a sale's rows in one statement, as arrays (one round trip, one plan)
+_PG_INSERT = (
+    "INSERT INTO trace_codes (code, sold_month, txn_id, line, dev_no, fixmedins_code, format, "
+    "gtin, trdn_flag, status, remaining, sold_at, changed_at) "
+    "SELECT code, %s, %s, line, %s, %s, format, gtin, trdn_flag, status, remaining, %s, %s "
+    "FROM unnest(%s::varchar[], %s::int[], %s::varchar[], %s::varchar[], %s::varchar[], "
+    "%s::varchar[], %s::bigint[]) AS r(code, line, format, gtin, trdn_flag, status, remaining)"
+)
 _INSERT_CODE = q.Statement(insert(t.trace_codes))
 _INSERT_CONFLICT = insert(t.trace_conflicts)
 _RETURN_OF_SALE = (
@@ -86,7 +98,15 @@ def holders(conn: Connection, codes: Iterable[str]) -> dict[str, Holder]:
     if not wanted:
         return {}
     found: dict[str, Holder] = {}
-    for row in conn.execute(_HOLDERS, {"codes": wanted}):  # by code, oldest first
+    if conn.dialect.name == "postgresql":  # one array parameter: no statement to expand
+        cursor = q.run_sql(conn, _PG_HOLDERS, (wanted,))
+        try:
+            rows: Any = cursor.fetchall()
+        finally:
+            cursor.close()
+    else:
+        rows = conn.execute(_HOLDERS, {"codes": wanted})
+    for row in rows:  # by code, oldest first
         held = found.get(row.code)
         if held is None or held.status != "sold":
             found[row.code] = Holder(*row)
@@ -109,6 +129,31 @@ def store_plan(
         return
     month = int(sold_at[:4] + sold_at[5:7])
     ensure_partition(conn, month)
+    if conn.dialect.name == "postgresql":
+        rows_pg = plan.rows
+        args = (
+            month,
+            txn_id,
+            dev_no,
+            fixmedins_code,
+            sold_at,
+            now,
+            [r.code for r in rows_pg],
+            [r.line for r in rows_pg],
+            [r.format for r in rows_pg],
+            [r.gtin for r in rows_pg],
+            [r.trdn_flag for r in rows_pg],
+            [r.status for r in rows_pg],
+            [r.remaining for r in rows_pg],
+        )
+        try:
+            q.run_sql(conn, _PG_INSERT, args).close()
+        except IntegrityError as exc:
+            if "partition" in str(exc.orig):  # created in a savepoint since rolled back
+                _partitions.discard((_key(conn), month))
+            raise
+        _store_conflicts(conn, plan, txn_id, dev_no, fixmedins_code, setl_date, now)
+        return
     rows = [
         {
             "code": r.code,
@@ -136,6 +181,18 @@ def store_plan(
         if "partition" in str(exc.orig):  # created in a savepoint since rolled back
             _partitions.discard((_key(conn), month))
         raise
+    _store_conflicts(conn, plan, txn_id, dev_no, fixmedins_code, setl_date, now)
+
+
+def _store_conflicts(
+    conn: Connection,
+    plan: Plan,
+    txn_id: str,
+    dev_no: str,
+    fixmedins_code: str,
+    setl_date: str,
+    now: int,
+) -> None:
     if plan.conflicts:
         conn.execute(
             _INSERT_CONFLICT,
