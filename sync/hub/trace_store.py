@@ -107,9 +107,9 @@ def holders(conn: Connection, codes: Iterable[str]) -> dict[str, Holder]:
     else:
         rows = conn.execute(_HOLDERS, {"codes": wanted})
     for row in rows:  # by code, oldest first
-        held = found.get(row.code)
+        held = found.get(row[0])
         if held is None or held.status != "sold":
-            found[row.code] = Holder(*row)
+            found[row[0]] = Holder(*row)
     return found
 
 

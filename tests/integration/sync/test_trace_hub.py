@@ -47,7 +47,7 @@ class TraceTerminal(FakeTerminal):
 
     def send(self, infno: str, data: dict[str, Any]) -> dict[str, Any]:
         [answer] = self.post(self.envelope(infno, data))
-        assert answer["infcode"] == 0, answer
+        assert answer["infcode"] == 0, answer["err_msg"]
         out: dict[str, Any] = answer["output"]
         return out
 
