@@ -100,6 +100,12 @@ def test_codes_sold_twice_are_flagged_reported_returned_and_shared(
             "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
             "WHERE i.inhparent = 'trace_codes'::regclass"
         ) == (f"trace_codes_{month}",)
+        made = platform.admin("trace-partitions", "--months", "2")
+        assert made.returncode == 0, made.stderr
+        assert len(json.loads(made.stdout)["partitions"]) == 2
+        assert platform.scalars(
+            "SELECT COUNT(*) FROM pg_inherits WHERE inhparent = 'trace_codes'::regclass"
+        ) == (2,)  # this month's (already there) and the next
 
     day = sale_b["settled_at"][:10]
     done = platform.admin("report", "trace-conflicts", "--date", day)
