@@ -11,7 +11,9 @@ import importlib
 import sys
 import time
 
-MODULES = ("core", "card", "ecard", "qr", "hub", "sync", "bundle", "ui", "trace", "his", "fleet")
+MODULES = (
+    "core", "card", "ecard", "qr", "hub", "sync", "bundle", "ui", "trace", "trace_hub", "his", "fleet",
+)
 
 
 def main(argv: list[str]) -> int:

@@ -26,7 +26,9 @@ __all__ = [
     "KINDS",
     "distorted_corpus",
     "ecard_like_text",
+    "gs1_trace_text",
     "photograph",
+    "render_datamatrix",
     "render_qr",
 ]
 
@@ -65,6 +67,31 @@ def render_qr(text: str | bytes, module_px: int, ec: str = "M") -> Image:
     modules = np.array(qr.get_matrix(), dtype=bool)
     img = np.where(modules, 0, 255).astype(np.uint8)
     return np.repeat(np.repeat(img, module_px, axis=0), module_px, axis=1)
+
+
+def render_datamatrix(text: str, module_px: int, *, gs1: bool = False) -> Image:
+    """The (square) Data Matrix of `text` as a grayscale image, black on white, with the same
+    4-module quiet zone as `render_qr` (so `photograph` sizes it the same way). With `gs1`,
+    `text` is a GS1 element string in parentheses, `(01)…(21)…`, encoded with FNC1."""
+    import zxingcpp  # (only drivers/qr imports it; loaded here for the generator alone)
+
+    if module_px < 1:
+        raise ValueError("module_px must be ≥ 1")
+    options = {"gs1": True} if gs1 else {}
+    symbol = zxingcpp.create_barcode(text, zxingcpp.BarcodeFormat.DataMatrix, **options)
+    modules = np.array(zxingcpp.write_barcode_to_image(symbol, scale=1, add_quiet_zones=False))
+    img = np.pad(modules, QUIET_MODULES, constant_values=255).astype(np.uint8)
+    return np.repeat(np.repeat(img, module_px, axis=0), module_px, axis=1)
+
+
+def gs1_trace_text(rng: np.random.Generator) -> str:
+    """A GS1 drug package's element string: GTIN-14 (valid check digit), expiry, lot, serial."""
+    body = "0" + "".join(str(d) for d in rng.integers(0, 10, 12))
+    total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(body)))
+    gtin = body + str((10 - total % 10) % 10)
+    lot = "".join(str(d) for d in rng.integers(0, 10, 6))
+    serial = "".join(str(d) for d in rng.integers(0, 10, 12))
+    return f"(01){gtin}(17)281231(10){lot}(21){serial}"
 
 
 def ecard_like_text(rng: np.random.Generator, length: int | None = None) -> str:

@@ -64,6 +64,7 @@ class Transaction:
     # txn_id, None when there was none
     messages: dict[tuple[str, str], Any] = dataclasses.field(default_factory=dict)
     entries: dict[str, Any] = dataclasses.field(default_factory=dict)
+    now: int = 0  # the platform's epoch of the message being answered
 
     def mark(self) -> tuple[set[str], dict[str, Link], dict[str, bool]]:
         """What a message's savepoint may change, to `undo` it."""

@@ -1,5 +1,6 @@
 """A device's day reconciled with the platform's record (platform-api.md "3201 totals
-reconciliation", "3202 detail reconciliation"): the split the platform kept for each entry."""
+reconciliation", "3202 detail reconciliation"): the split the platform kept for each entry; the
+3202 answer also lists the day's trace conflicts the device is a side of (trace-codes.md)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from sqlalchemy import Connection, and_, select
 
 from sync.hub import schema as t
 from sync.hub._common import amount, need
+from sync.hub.trace_store import conflicts_of_day
 from sync.protocol.upload import RECONCILED_AMOUNTS
 from terminal.settlement.money import format_fen
 
@@ -82,4 +84,7 @@ def detail(conn: Connection, dev_no: str, data: Mapping[str, Any]) -> dict[str, 
         "only_platform": sorted(str(k) for k in set(ours) - set(theirs)),
         "different": different,
         "visits": visits,  # his-api.md: the hospital visit each of the day's entries settled
+        # the day's trace conflicts this device is a side of (trace-codes.md): no money
+        # difference, listed for the pharmacist to look at the packages
+        "trace_conflicts": conflicts_of_day(conn, day, dev_no=dev_no),
     }

@@ -19,6 +19,7 @@ from sync.hub.access import refdata_device, visible_persons
 from sync.hub.devices import root_key
 from sync.hub.errors import HubError
 from sync.hub.persons import load_persons
+from sync.hub.trace_rules import ItemRule, item_rules
 from sync.protocol.canonical import canonical_json
 from sync.protocol.envelope import parse_inf_time
 from sync.protocol.hotlist import HotlistIndex
@@ -39,8 +40,9 @@ def publish(
     tz: tzinfo,
 ) -> dict[str, Any]:
     """Sign and store a new version of reference data; the platform numbers it itself."""
-    if kind not in KINDS:
-        raise HubError(f"unknown reference data kind {kind!r}: one of {', '.join(KINDS)}")
+    if kind not in KINDS or kind == "trace":
+        published = ", ".join(k for k in KINDS if k != "trace")
+        raise HubError(f"unknown reference data kind {kind!r}: one of {published}")
     _check_document(kind, document)
     now = int(clock())
     with engine.begin() as conn:
@@ -80,8 +82,9 @@ def publish(
 
 def check_document(kind: str, document: Any) -> None:
     """HubError when `document` is not a publishable `kind` (what `publish` checks first)."""
-    if kind not in KINDS:
-        raise HubError(f"unknown reference data kind {kind!r}: one of {', '.join(KINDS)}")
+    if kind not in KINDS or kind == "trace":
+        published = ", ".join(k for k in KINDS if k != "trace")
+        raise HubError(f"unknown reference data kind {kind!r}: one of {published}")
     _check_document(kind, document)
 
 
@@ -135,6 +138,10 @@ def serve_to(
     tz: tzinfo,
 ) -> tuple[int, dict[str, Any] | None]:
     """`serve` for `device` (a device row), known already: an answer bundle's refdata too."""
+    if kind == "trace":  # made for the device from the codes its institution sold
+        from sync.hub import trace  # (it imports this module)
+
+        return trace.serve(conn, device, since, clock(), root_key(conn))
     if kind not in KINDS:
         return 404, None
     row = conn.execute(
@@ -216,6 +223,18 @@ class ReferenceData:
         self._policy_rows: dict[int, Policy] = {}  # the same, by refdata version
         self._catalogues: dict[int, Catalogue] = {}
         self._hotlists: dict[int, HotlistIndex] = {}  # by refdata version
+        self._trace_rules: dict[int, dict[str, ItemRule]] = {}  # by catalogue version
+
+    def trace_rules(self, conn: Connection, version: int | None) -> dict[str, ItemRule]:
+        """The trace fields of catalogue `version` (the newest when None), by item code."""
+        if not isinstance(version, int):
+            version = _newest_version(conn, "catalogue")
+            if version is None:
+                return {}
+        if version not in self._trace_rules:
+            body = q.REFDATA_BODY.scalar(conn, {"kind": "catalogue", "version": version})
+            self._trace_rules[version] = item_rules(json.loads(body)) if body else {}
+        return self._trace_rules[version]
 
     def policy(self, conn: Connection, policy_version: str) -> Policy | None:
         """The published policy whose `[policy].version` is `policy_version`."""

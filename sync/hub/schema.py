@@ -36,6 +36,9 @@ __all__ = [
     "persons",
     "refdata",
     "sign_ins",
+    "trace_codes",
+    "trace_conflicts",
+    "trace_reports",
 ]
 
 metadata = MetaData()
@@ -114,6 +117,7 @@ entries = Table(
     Column("reversed_by", String(96)),
     Column("stored_at", BigInteger, nullable=False),
     Column("visit", Text),  # a hospital visit's fields (his-api.md "What is uploaded"), JSON
+    Column("flags", Text),  # the acknowledgement's flags (trace-codes.md), canonical JSON list
     UniqueConstraint("dev_no", "seq", name="entries_dev_seq"),
     Index("entries_dev_date", "dev_no", "setl_date"),
     Index("entries_dev_status", "dev_no", "status"),
@@ -195,4 +199,57 @@ operators = Table(
     Column("name", String(64), primary_key=True),
     Column("password_hash", Text, nullable=False),
     Column("created_at", BigInteger, nullable=False),
+)
+
+# every code sold (trace-codes.md "To the platform"): one row per code and sale, its status the
+# code's in that sale (sold, opened, returned). On PostgreSQL partitioned by the month of the
+# sale (`sold_month` yyyymm; a partition `trace_codes_yyyymm` is created when a month's first
+# code arrives, sync/hub/trace_store.py) and indexed by code (the primary key leads with it).
+trace_codes = Table(
+    "trace_codes",
+    metadata,
+    Column("code", String(100), primary_key=True),
+    Column("sold_month", Integer, primary_key=True),
+    Column("txn_id", String(96), primary_key=True),
+    Column("line", Integer, nullable=False),  # the sale's 1-based line
+    Column("dev_no", String(64), nullable=False),
+    Column("fixmedins_code", String(32), nullable=False),
+    Column("format", String(8), nullable=False),  # nmpa20 | gs1 | other
+    Column("gtin", String(14)),
+    Column("trdn_flag", String(1), nullable=False),
+    Column("status", String(8), nullable=False),  # sold | opened | returned
+    Column("remaining", BigInteger),  # opened: the package's units left after this sale
+    Column("sold_at", String(19), nullable=False),  # the sale's settled_at (sel_retn_time)
+    Column("changed_at", BigInteger, nullable=False),  # platform epoch: trace refdata deltas
+    Index("trace_codes_inst_changed", "fixmedins_code", "changed_at"),
+    postgresql_partition_by="RANGE (sold_month)",
+)
+
+trace_conflicts = Table(
+    "trace_conflicts",
+    metadata,
+    Column("code", String(100), primary_key=True),
+    Column("second_txn_id", String(96), primary_key=True),
+    Column("first_txn_id", String(96), nullable=False),
+    Column("first_fixmedins_code", String(32), nullable=False),
+    Column("first_dev_no", String(64), nullable=False),
+    Column("second_fixmedins_code", String(32), nullable=False),
+    Column("second_dev_no", String(64), nullable=False),
+    Column("hours_between", Integer, nullable=False),
+    Column("severity", String(8), nullable=False),  # high | normal
+    Column("setl_date", String(10), nullable=False),  # the second sale's date
+    Column("found_at", BigInteger, nullable=False),
+    Index("trace_conflicts_date", "setl_date"),
+)
+
+# 3505 trace reports (self-pay sales and their refunds), idempotent by txn_id
+trace_reports = Table(
+    "trace_reports",
+    metadata,
+    Column("txn_id", String(96), primary_key=True),
+    Column("dev_no", String(64), nullable=False),
+    Column("sel_retn", String(8), nullable=False),  # sale | return
+    Column("input_hash", String(64), nullable=False),
+    Column("output", Text, nullable=False),  # canonical JSON of the output answered
+    Column("stored_at", BigInteger, nullable=False),
 )

@@ -42,6 +42,7 @@ from sync.hub import (
     reconciliation,
     reference,
     settling,
+    trace,
     uploads,
 )
 from sync.hub import statements as q
@@ -358,6 +359,8 @@ class Hub:
             return reconciliation.detail(conn, dev_no, data)
         if infno == fleet.HEARTBEAT_INFNO:
             return fleet.heartbeat(conn, message, env["inf_time"])
+        if infno == trace.REPORT_INFNO:
+            return trace.report(conn, self._reference, message)
         raise Refused("bad_input", f"infno {infno}: not implemented by this platform")
 
 

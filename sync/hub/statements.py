@@ -169,7 +169,15 @@ MESSAGES_OF = select(  # (Connection.execute: the IN list expands)
 INSERT_MESSAGE = Statement(insert(t.messages))
 
 # what an acknowledgement is made of, and what tells the same input from another
-_ACK_COLUMNS = (_e.txn_id, _e.setl_id, _e.status, _e.reason, _e.result, _e.input_hash)
+_ACK_COLUMNS = (
+    _e.txn_id,
+    _e.setl_id,
+    _e.status,
+    _e.reason,
+    _e.result,
+    _e.input_hash,
+    _e.flags,
+)
 ENTRY_ACK = Statement(select(*_ACK_COLUMNS).where(_e.txn_id == bindparam("txn_id")))
 ENTRY_ACKS = select(*_ACK_COLUMNS).where(  # (Connection.execute: the IN list expands)
     _e.txn_id.in_(bindparam("txn_ids", expanding=True))

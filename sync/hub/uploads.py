@@ -14,10 +14,12 @@ from typing import Any
 from sqlalchemy import Connection
 
 from sync.hub import statements as q
+from sync.hub import trace
 from sync.hub._common import Link, Message, Transaction, need
 from sync.hub.errors import Refused
 from sync.hub.reference import ReferenceData
 from sync.hub.settling import lock_original, outcome, settle_entry, settle_reversal
+from sync.protocol.canonical import canonical_json
 from sync.protocol.envelope import INF_TIME_FORMAT, parse_inf_time
 from sync.protocol.signing import verify_entry_signature
 from sync.protocol.upload import ZERO_HASH, entry_hash
@@ -100,6 +102,7 @@ def _store_entry(
     psn_cert: str | None,
 ) -> dict[str, Any]:
     data, dev_no, now = message.data, message.dev_no, message.now
+    tx.now = int(now.timestamp())  # (when codes change: trace refdata deltas)
     txn_id, ledger = data["txn_id"], data["ledger"]
     seq = ledger["seq"]
     existing = (
@@ -116,7 +119,12 @@ def _store_entry(
                 "reason": "txn_id_reused",
             }
         return _ack(
-            existing.txn_id, existing.setl_id, existing.status, existing.reason, existing.result
+            existing.txn_id,
+            existing.setl_id,
+            existing.status,
+            existing.reason,
+            existing.result,
+            existing.flags,
         )
     try:
         settled = parse_inf_time(data["settled_at"])
@@ -149,6 +157,7 @@ def _store_entry(
         "accumulators": None,
         "reversed_by": None,
         "visit": visit_fields(data),
+        "flags": None,
     }
     status, reason = _chain_status(conn, tx, message.device, data, message.canonical)
     if status in ("pending", "held"):
@@ -158,6 +167,11 @@ def _store_entry(
         values.update(settle_entry(conn, tx, reference, txn_id, kind, data, values["setl_date"]))
     else:
         values.update(status=status, reason=reason)
+    if kind == "sale" and values["reason"] != "ledger_mismatch":  # (signed by the device)
+        flags = trace.record_upload(conn, reference, message, values["setl_date"])
+        values["flags"] = canonical_json(flags).decode() if flags else None
+    elif kind == "reversal" and values["status"] == "accepted":
+        _return_codes(conn, data["orig_txn_id"], tx.now)
     q.INSERT_ENTRY.run(conn, values)
     tx.links[dev_no] = Link(
         seq, ledger["hash"], _holds(values["status"], values["reason"]), data["settled_at"]
@@ -169,7 +183,14 @@ def _store_entry(
             _settle_waiting_reversal(conn, tx, txn_id)
         if tx.gaps[dev_no]:
             _release_held(conn, tx, reference, dev_no, seq + 1)
-    return _ack(txn_id, values["setl_id"], values["status"], values["reason"], values["result"])
+    return _ack(
+        txn_id,
+        values["setl_id"],
+        values["status"],
+        values["reason"],
+        values["result"],
+        values["flags"],
+    )
 
 
 def _chain_status(
@@ -249,14 +270,12 @@ def _release_held(
         elif data["settled_at"] < prev.settled_at:  # (its other bounds held when it came)
             _finish(conn, tx, row.txn_id, outcome("rejected", "bad_time"))
         else:
-            _finish(
-                conn,
-                tx,
-                row.txn_id,
-                settle_entry(conn, tx, reference, row.txn_id, row.kind, data, row.setl_date),
-            )
+            result = settle_entry(conn, tx, reference, row.txn_id, row.kind, data, row.setl_date)
+            _finish(conn, tx, row.txn_id, result)
             if row.kind == "sale":
                 _settle_waiting_reversal(conn, tx, row.txn_id)
+            elif result["status"] == "accepted":
+                _return_codes(conn, data["orig_txn_id"], tx.now)
         seq += 1
 
 
@@ -273,6 +292,8 @@ def _settle_waiting_reversal(conn: Connection, tx: Transaction, txn_id: str) -> 
     if waiting is not None:
         result = settle_reversal(conn, waiting.txn_id, json.loads(waiting.input))
         _finish(conn, tx, waiting.txn_id, result)
+        if result["status"] == "accepted":
+            _return_codes(conn, txn_id, tx.now)
 
 
 def _holds(status: str, reason: str | None) -> bool:
@@ -282,11 +303,25 @@ def _holds(status: str, reason: str | None) -> bool:
 
 
 def _ack(
-    txn_id: str, setl_id: str, status: str, reason: str | None, result: str | None
+    txn_id: str,
+    setl_id: str,
+    status: str,
+    reason: str | None,
+    result: str | None,
+    flags: str | None,
 ) -> dict[str, Any]:
     ack: dict[str, Any] = {"txn_id": txn_id, "setl_id": setl_id, "status": status}
     if reason and status == "rejected":
         ack["reason"] = reason
     if status == "adjusted" and result:
         ack["result"] = json.loads(result)
+    if flags:
+        ack["flags"] = json.loads(flags)  # trace-codes.md: the sale's status stands
     return ack
+
+
+def _return_codes(conn: Connection, orig_txn_id: str, now: int) -> None:
+    """A settled reversal returns the codes its original sold (trace-codes.md)."""
+    orig = q.ENTRY_BY_TXN.first(conn, {"txn_id": orig_txn_id})
+    if orig is not None:
+        trace.return_sale(conn, orig_txn_id, orig.input, now)

@@ -30,6 +30,7 @@ __all__ = [
     "verify_refdata",
 ]
 
+# `trace` (trace-codes.md) is made by the platform for each device, never published
 KINDS = ("catalogue", "policy", "trustlist", "hotlist", "persons", "trace")
 # how delta entries are keyed (platform-api.md refdata)
 DELTA_KEYS = {"catalogue": ("code",), "hotlist": ("kind", "value")}

@@ -1,5 +1,6 @@
-"""`medpos hub serve | keygen | enrol-code | publish | operator add` (platform-api.md "Platform
-administration"; the console's operators: docs/operations.md "Fleet console").
+"""`medpos hub serve | keygen | enrol-code | publish | import | operator add | report
+trace-conflicts | trace-partitions` (platform-api.md "Platform administration", trace-codes.md
+"To the platform"; the console's operators: docs/operations.md "Fleet console").
 
 `publish --persons FILE --assign DEV_NO` also assigns every person of the file to device DEV_NO:
 its persons refdata carries them from then on, beside the persons of its region who settled at
@@ -78,6 +79,17 @@ def register(sub: Any) -> None:
         help="read the password from the first line of standard input (else it is asked for)",
     )
     add.set_defaults(func=_operator_add)
+
+    report = hub.add_parser("report", help="platform reports")
+    reports = report.add_subparsers(dest="report_command", metavar="REPORT", required=True)
+    tc = with_db(reports.add_parser("trace-conflicts", help="codes sold twice (trace-codes.md)"))
+    tc.add_argument("--date", required=True, help="the second sale's date, yyyy-mm-dd")
+    tc.set_defaults(func=_trace_conflicts)
+    tp = with_db(
+        hub.add_parser("trace-partitions", help="PostgreSQL: create the code table's partitions")
+    )
+    tp.add_argument("--months", type=int, default=3, help="this month and the next ones")
+    tp.set_defaults(func=_trace_partitions)
 
 
 def _hub(args: argparse.Namespace, ctx: Context) -> Any:
@@ -237,4 +249,33 @@ def _operator_add(args: argparse.Namespace, ctx: Context) -> int:
     except HubError as exc:
         return fail(str(exc), 2)
     emit_json({"operator": args.name, "added": new, "password_changed": not new})
+    return 0
+
+
+def _trace_conflicts(args: argparse.Namespace, ctx: Context) -> int:
+    from datetime import date
+
+    from sync.hub.trace_store import conflicts_of_day
+
+    try:
+        day = date.fromisoformat(args.date).isoformat()
+    except ValueError:
+        return fail(f"--date {args.date!r}: give yyyy-mm-dd", 2)
+    hub = _hub(args, ctx)
+    with hub.engine.connect() as conn:
+        for row in conflicts_of_day(conn, day):
+            emit_json(row)
+    return 0
+
+
+def _trace_partitions(args: argparse.Namespace, ctx: Context) -> int:
+    from datetime import datetime
+
+    from sync.hub.trace_store import create_partitions
+
+    if args.months < 1:
+        return fail("--months: at least 1", 2)
+    hub = _hub(args, ctx)
+    today = datetime.fromtimestamp(hub.clock(), hub.tz).date()
+    emit_json({"partitions": create_partitions(hub.engine, today, args.months)})
     return 0

@@ -14,10 +14,13 @@ __all__ = ["register"]
 def register(sub: Any) -> None:
     qr = sub.add_parser("qr", help="read QR codes from images, a camera, a video or a folder")
     qs = qr.add_subparsers(dest="qr_command", metavar="ACTION", required=True)
-    decode = qs.add_parser("decode", help="print the codes in image files")
+    decode = qs.add_parser("decode", help="print the codes (QR, Data Matrix) in image files")
     decode.add_argument("files", nargs="+", metavar="FILE", help="image files (PNG, JPEG, …)")
     decode.add_argument(
-        "--json", action="store_true", help='one JSON object per code: {"file", "text"}'
+        "--json",
+        action="store_true",
+        help='one JSON object per code: {"file", "text"}, or {"file", "bytes_b64"} for a '
+        "payload that is not text",
     )
     decode.set_defaults(func=_decode)
     watch = qs.add_parser("watch", help="print each new code from a source as a JSON line")
@@ -37,8 +40,13 @@ def register(sub: Any) -> None:
 
 
 def _decode(args: argparse.Namespace, ctx: Context) -> int:
-    from drivers.qr.capture import payload_fields
+    """Each code's text, by the symbol's ECI or the character set a QR reader infers
+    (drivers/qr/text.py); a payload that is not text in any of them goes out as its bytes
+    (`bytes_b64` with --json)."""
+    import base64
+
     from drivers.qr.decode import QrError, decode_image_file
+    from drivers.qr.text import payload_text
 
     status = 0
     for path in args.files:
@@ -51,12 +59,19 @@ def _decode(args: argparse.Namespace, ctx: Context) -> int:
             status = fail(f"{path}: no code found in this image", 1)
             continue
         for code in codes:
+            text = payload_text(code.data, reader_text=code.text, symbology=code.symbology)
             if args.json:
-                emit_json({"file": path, **payload_fields(code.data)})
+                field = (
+                    {"text": text}
+                    if text is not None
+                    else {"bytes_b64": base64.b64encode(code.data).decode("ascii")}
+                )
+                emit_json({"file": path, **field})
             else:
-                # the raw text: bytes that are not UTF-8 go out unchanged
+                # text as UTF-8; a payload that is not text goes out as its bytes, unchanged
+                out = text.encode("utf-8") if text is not None else code.data
                 sys.stdout.flush()
-                sys.stdout.buffer.write(code.data + b"\n")
+                sys.stdout.buffer.write(out + b"\n")
                 sys.stdout.buffer.flush()
     return status
 

@@ -307,6 +307,8 @@ class SyncService:
                 raise SyncError(f"reconciliation {infno} refused: {answer.get('err_msg')}")
             out[key] = answer.get("output", {})
         detail = out["detail"]
+        # codes sold twice (trace-codes.md "To the platform"): listed, no money difference
+        out["trace_conflicts"] = detail.pop("trace_conflicts", [])
         out["matches"] = out["totals"].get("stmt_rslt") == "0" and not (
             detail.get("only_terminal") or detail.get("only_platform") or detail.get("different")
         )

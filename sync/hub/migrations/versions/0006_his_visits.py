@@ -11,7 +11,7 @@ from alembic import op
 
 revision = "0006_his_visits"
 # the brief names "0004_refdata_access"; the stored revision id of that migration is "0004"
-down_revision = "0004"
+down_revision = "0005_trace_codes"
 branch_labels = None
 depends_on = None
 
