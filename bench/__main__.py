@@ -12,7 +12,18 @@ import sys
 import time
 
 MODULES = (
-    "core", "card", "ecard", "qr", "hub", "sync", "bundle", "ui", "trace", "trace_hub", "his", "fleet",
+    "core",
+    "card",
+    "ecard",
+    "qr",
+    "hub",
+    "sync",
+    "bundle",
+    "ui",
+    "trace",
+    "trace_hub",
+    "his",
+    "fleet",
 )
 
 

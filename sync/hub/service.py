@@ -55,6 +55,7 @@ from sync.hub._common import (
     public_key,
 )
 from sync.hub.errors import Refused
+from sync.hub.readahead import read_ahead as _read_ahead
 from sync.hub.settling import UNHANDLED
 from sync.protocol.canonical import canonical_json
 from sync.protocol.envelope import build_response, cainfo_ok, parse_inf_time
@@ -362,34 +363,6 @@ class Hub:
         if infno == trace.REPORT_INFNO:
             return trace.report(conn, self._reference, message)
         raise Refused("bad_input", f"infno {infno}: not implemented by this platform")
-
-
-def _read_ahead(conn: Connection, tx: Transaction, messages: list[object]) -> None:
-    """Read the stored messages and entries `messages` name, two queries for a whole batch
-    rather than two for each message. Only a shortcut: a message or entry stored after this
-    read (by another process) still meets the database's keys when it is written."""
-    msgids: dict[str, list[str]] = {}
-    txn_ids: list[str] = []
-    for env in messages:
-        if not isinstance(env, Mapping):
-            continue
-        dev_no, msgid, data = env.get("dev_no"), env.get("msgid"), env.get("input")
-        if isinstance(dev_no, str) and isinstance(msgid, str):
-            msgids.setdefault(dev_no, []).append(msgid)
-        if (
-            env.get("infno") in UPLOAD_INFNOS + REVERSAL_INFNOS
-            and isinstance(data, Mapping)
-            and isinstance(data.get("txn_id"), str)
-        ):
-            txn_ids.append(data["txn_id"])
-    for dev_no, ids in msgids.items():
-        stored = {
-            r.msgid: r for r in conn.execute(q.MESSAGES_OF, {"dev_no": dev_no, "msgids": ids})
-        }
-        tx.messages.update({(dev_no, m): stored.get(m) for m in ids})
-    if txn_ids:
-        entries = {r.txn_id: r for r in conn.execute(q.ENTRY_ACKS, {"txn_ids": txn_ids})}
-        tx.entries.update({t: entries.get(t) for t in txn_ids})
 
 
 @contextmanager

@@ -3,6 +3,7 @@ deleted by state, and answered with the engine's per-line rules (`price_lines`).
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -111,8 +112,15 @@ def _read_line(raw: Any, i: int, inpatient: bool) -> dict[str, Any]:
     if not inpatient:
         text(raw, "chrg_bchno", where)
     for key in _OPTIONAL:
-        if raw.get(key) is not None and not isinstance(raw[key], str):
+        if key != "trac" and raw.get(key) is not None and not isinstance(raw[key], str):
             raise HisRefused("bad_input", f"{where}.{key}: not a string")
+    trac = raw.get("trac")  # trace-codes.md "Basket line additions": the codes, in scan order
+    if trac is not None and (
+        not isinstance(trac, list) or not all(isinstance(c, str) and c for c in trac)
+    ):
+        raise HisRefused(
+            "bad_input", f"{where}.trac: a list of the packages' traceability codes (strings)"
+        )
     cnt = parse_cnt(raw.get("cnt"), f"{where}.cnt", returns=inpatient)
     pric = parse_pric(raw.get("pric"), f"{where}.pric")
     fen = parse_money_fen(raw.get("det_item_fee_sumamt"), f"{where}.det_item_fee_sumamt")
@@ -129,7 +137,7 @@ def _read_line(raw: Any, i: int, inpatient: bool) -> dict[str, Any]:
         "det_item_fee_sumamt": fen,
         "fee_ocur_time": raw["fee_ocur_time"],
         "bilg_dr_codg": raw["bilg_dr_codg"],
-        "trac": raw.get("trac"),
+        "trac": json.dumps(trac, ensure_ascii=False) if trac is not None else None,
         "trdn_flag": raw.get("trdn_flag"),
         "state": "unsettled",
         "setl_id": None,

@@ -8,6 +8,7 @@ accumulators), written in the message's own unit of work together with its lines
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 from typing import Any
 
@@ -73,6 +74,8 @@ def net_basket(
         item = {"code": ln["med_list_codg"], "qty": plain(qty), "price": ln["pric"]}
         if upload:
             item.update({k: ln[k] for k in _LINE_UPLOAD if ln[k] is not None})
+            if "trac" in item:  # stored as JSON text (his_lines.trac)
+                item["trac"] = json.loads(item["trac"])
         basket.append(item)
         parsed.append(BasketLine(ln["med_list_codg"], qty, dec(ln["pric"])))
     return basket, parsed

@@ -179,7 +179,18 @@ def test_an_outpatient_visit_settles_as_medpos_settle_and_a_resent_msgid_gets_th
     when = f"{_today():%Y-%m-%d} 08:30:00"
     lines = [
         _line("1", mid, p.psn_no, "XJ01CA0001", 2, "8.50", when, chrg_bchno="B1"),
-        _line("2", mid, p.psn_no, "XJ01CR0004", "1.000", "26.4000", when, chrg_bchno="B1"),
+        # a drug with no stock bought before the rule: its package's traceability code
+        _line(
+            "2",
+            mid,
+            p.psn_no,
+            "XJ01CR0004",
+            "1.000",
+            "26.4000",
+            when,
+            chrg_bchno="B1",
+            trac=["83456789012345678901"],
+        ),
         _line("3", mid, p.psn_no, "XA12AX0219", "1", "26.80", when, chrg_bchno="B1"),
         _line("4", mid, p.psn_no, "NOT-IN-CATALOGUE", "3", "1.25", when, chrg_bchno="B1"),
     ]
@@ -246,16 +257,16 @@ def test_an_inpatient_stay_with_a_return_a_mid_stay_and_a_final_settlement(
     day = [f"{_today() - timedelta(days=d):%Y-%m-%d} 10:00:00" for d in (3, 2, 1)]
     his.ok("2301", {"feedetail": [
         _line("d1-1", mid, p.psn_no, "SV010", "1", "80.00", day[0]),
-        _line("d1-2", mid, p.psn_no, "XB01AC0049", "4", "58.00", day[0]),
+        _line("d1-2", mid, p.psn_no, "XB01AF0053", "4", "32.60", day[0]),
     ]})  # fmt: skip
     his.ok("2301", {"feedetail": [
         _line("d2-1", mid, p.psn_no, "SV011", "2", "150.00", day[1]),
-        _line("d2-2", mid, p.psn_no, "XB01AC0049", "-1", "58.00", day[1], init_feedetl_sn="d1-2"),
+        _line("d2-2", mid, p.psn_no, "XB01AF0053", "-1", "32.60", day[1], init_feedetl_sn="d1-2"),
     ]})  # fmt: skip
-    over = _line("d2-3", mid, p.psn_no, "XB01AC0049", "-4", "58.00", day[1],
+    over = _line("d2-3", mid, p.psn_no, "XB01AF0053", "-4", "32.60", day[1],
                  init_feedetl_sn="d1-2")  # fmt: skip
     assert his.refused("2301", {"feedetail": [over]}) == "return_exceeds"
-    total = Decimal("80.00") + 4 * Decimal("58.00") - Decimal("58.00") + 2 * Decimal("150.00")
+    total = Decimal("80.00") + 4 * Decimal("32.60") - Decimal("32.60") + 2 * Decimal("150.00")
     mid_data = _settle_data(i, mid, total, med_type="21", mid_setl_flag="1")
     assert his.refused("2303", {"data": {**mid_data, "mid_setl_flag": "0"}}) == "not_discharged"
     pre = his.ok("2303", {"data": mid_data})
@@ -266,12 +277,12 @@ def test_an_inpatient_stay_with_a_return_a_mid_stay_and_a_final_settlement(
         "visit": {"med_type": "21", "inst_level": "2", "date": _today().date().isoformat()},
         "accumulators": {**opening["accumulators"], "acct_balance": "0.00"},
         "basket": [{"code": "SV010", "qty": "1", "price": "80.00"},
-                   {"code": "XB01AC0049", "qty": "3", "price": "58.00"},
+                   {"code": "XB01AF0053", "qty": "3", "price": "32.60"},
                    {"code": "SV011", "qty": "2", "price": "150.00"}],
     }  # fmt: skip
     engine = _settle(demo_dir, tmp_path, claim)
     _matches(first["setlinfo"], engine, opening["accumulators"]["acct_balance"])
-    late = _line("d1-9", mid, p.psn_no, "XB01AC0049", "-1", "58.00", day[2], init_feedetl_sn="d1-2")
+    late = _line("d1-9", mid, p.psn_no, "XB01AF0053", "-1", "32.60", day[2], init_feedetl_sn="d1-2")
     assert his.refused("2301", {"feedetail": [late]}) == "line_settled"
     his.ok("2301", {"feedetail": [_line("d3-1", mid, p.psn_no, "SV012", "1", "260.00", day[2])]})
     assert his.refused("2402", {"dscginfo": {"mdtrt_id": mid, "psn_no": p.psn_no,
