@@ -6,6 +6,7 @@ the `trace` reference data of an institution's other terminals."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -39,8 +40,16 @@ class TraceTerminal(FakeTerminal):
             platform.enrol_code = real  # type: ignore[method-assign]
 
     def coded(self, codes: list[str]) -> dict[str, Any]:
-        """The next sale, its first line (one package) carrying `codes`."""
+        """The next sale, its first line carrying `codes`, then codes of this device's own for
+        the line's other packages (the demo claim sells two: one code a package)."""
         data = json.loads(json.dumps(self.sale))
+        packages = int(data["claim"]["basket"][0]["qty"])
+        seed = f"{self.dev_no}-{self.seq}"
+        own = [
+            f"84{int(hashlib.sha256(f'{seed}-{i}'.encode()).hexdigest(), 16) % 10**18:018d}"
+            for i in range(packages - len(codes))
+        ]
+        codes = [*codes, *own]
         data["claim"]["basket"][0].update(trac=codes, trdn_flag="0")
         data["claim"]["basket"][0]["trac_format"] = ["nmpa20" for _ in codes]
         return self._chain(data)
@@ -157,7 +166,9 @@ def test_codes_sold_twice_are_flagged_reported_returned_and_shared(
     assert first.send("3505", self_pay) == {"result": {"retRslt": "1", "msgRslt": "stored"}}
     again = second.send("3505", report("SP-2", "sale", line(item, "1", [THIRD])))
     assert again["result"]["flags"] == ["trace_duplicate"]
-    missing = first.send("3505", report("SP-3", "sale", line(item, "1", [])))["result"]
+    # a coded drug with no stock bought before the rule (the demo claim's items have some)
+    uncoded = line("XJ01CR0004", "1", [])
+    missing = first.send("3505", report("SP-3", "sale", uncoded))["result"]
     assert (missing["retRslt"], missing["flags"]) == ("1", ["trace_missing"])
     refund = report("SP-1R", "return", line(item, "1", [GS1]))
     assert first.send("3505", refund)["result"]["retRslt"] == "1"
@@ -205,6 +216,9 @@ def test_codes_sold_twice_are_flagged_reported_returned_and_shared(
         assert status == 200
         verify_refdata(obj, load_root_public_key(platform.root), "trace")
         codes = {e["code"]: e["status"] for e in obj["body"]["codes"]["added"]}
+        padded = {c for c in codes if c.startswith("84")}  # `coded`'s own second packages
+        assert padded and set(codes.values()) >= {codes[c] for c in padded}
+        codes = {c: st for c, st in codes.items() if c not in padded}
         # the first institution's codes sold by its other device: CODE sold, OTHER returned by
         # its reversal, THIRD sold and GS1 returned by 3505; the other institution's not
         assert codes == {CODE: "sold", OTHER: "returned", THIRD: "sold", GS1: "returned"}
