@@ -426,6 +426,8 @@ def test_history_finds_the_card_sale_reprints_it_and_a_supervisor_refunds_part_o
     expect(page.get_by_test_id("person")).to_contain_text("张伟")
     for code in BARCODES[:2]:
         scan(page, code)
+    # both lines on screen: an Enter while a scan is still on its way confirms nothing
+    expect(page.get_by_test_id("lines").locator("tbody tr")).to_have_count(2)
     expect(page.get_by_test_id("presettlement")).to_be_visible()
     page.keyboard.press("Enter")
     sale = page.get_by_test_id("last-sale")

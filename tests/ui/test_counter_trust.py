@@ -191,6 +191,7 @@ def test_the_card_in_the_reader_stays_the_customer_after_a_sale_and_a_void(
 def test_bounds_and_messages_at_the_counter(page: Page, terminal: Terminal) -> None:
     _sign_in(page, terminal)
     scan(page, BARCODES[0])
+    expect(page.get_by_test_id("lines").locator("tbody tr")).to_have_count(1)  # `*n` acts on it
     flash = page.locator("#counter .flash")
     for text, words in (
         ("*0", "✕"),
