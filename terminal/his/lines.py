@@ -20,6 +20,7 @@ from terminal.ledger.his import (
 )
 from terminal.settlement import Accumulators, BasketLine, Claim, Person, Visit, price_lines
 from terminal.settlement.money import format_fen
+from terminal.trace.normalise import TraceRefusal, normalise_scan
 
 __all__ = ["HANDLERS", "line_results", "person_of"]
 
@@ -147,11 +148,29 @@ def _read_line(raw: Any, i: int, inpatient: bool) -> dict[str, Any]:
     }
 
 
+def _check_codes(feed: list[Any], allow_other: bool) -> None:
+    """Each line's traceability codes as codes (trace-codes.md "Normalising a scan"), refused at
+    upload with the spec's code and the line; how many a line needs and whether one was sold
+    before are checked when the batch settles (2207/2304), in the sale's own unit of work."""
+    for raw in feed:
+        codes = raw.get("trac") or []
+        for code in codes:
+            got = normalise_scan(code, allow_other=allow_other)
+            if isinstance(got, TraceRefusal):
+                raise HisRefused(got.code, f"line {raw['feedetl_sn']}: {code!r}: {got.message}")
+        if len(set(codes)) != len(codes):
+            raise HisRefused(
+                "trace_duplicate_in_sale",
+                f"line {raw['feedetl_sn']}: the same code twice: scan each package once",
+            )
+
+
 def _upload(desk: HisDesk, call: Call, inpatient: bool) -> dict[str, Any]:  # 2204, 2301
     feed = call.input.get("feedetail")
     if not isinstance(feed, list) or not feed:
         raise HisRefused("bad_input", "input.feedetail: a non-empty list of fee lines is needed")
     lines = [_read_line(raw, i, inpatient) for i, raw in enumerate(feed)]
+    _check_codes(feed, desk.config.trace.allow_other)
     visit = visit_for(desk, call, lines[0]["mdtrt_id"], lines[0]["body"]["psn_no"])
     for ln in lines:
         if ln["mdtrt_id"] != visit["mdtrt_id"] or ln["body"]["psn_no"] != visit["psn_no"]:

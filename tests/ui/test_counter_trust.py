@@ -250,6 +250,35 @@ def test_a_card_swap_storm_with_psam_resets_ends_with_the_right_person(
     page.set_viewport_size({"width": 1024, "height": 768})
 
 
+def test_a_drug_takes_its_traceability_codes_at_the_counter_and_a_code_sells_once(
+    page: Page, terminal: Terminal, names: list[str]
+) -> None:
+    # trace-codes.md "At the counter": 头孢氨苄胶囊 0.125g has no stock bought before the rule
+    _sign_in(page, terminal)
+    _remove_card(page, terminal)
+    form_post(page, terminal.url + "/void")
+    page.goto(terminal.url + "/")
+    code = f"8{time.time_ns() % 10**19:019d}"  # a code this terminal never sold
+    codes = page.get_by_test_id("codes-1")
+    scan(page, "6911500000060")  # the box's barcode: an item, never a code
+    expect(codes).to_contain_text("0 / 1")
+    scan(page, code)  # the package's code: taken for the line, never an item
+    expect(codes).to_contain_text("1 / 1")
+    expect(page.get_by_test_id("lines").locator("tbody tr")).to_have_count(1)
+    page.get_by_test_id("self-pay-button").click()
+    expect(page.get_by_test_id("last-sale")).to_be_visible()
+    scan(page, "6911500000060")  # the same code again: a resold or a swapped package
+    scan(page, code)
+    expect(codes).to_contain_text("1 / 1")
+    page.get_by_test_id("self-pay-button").click()
+    expect(page.locator("#counter .flash")).to_contain_text("此追溯码已售出过")
+    expect(page.get_by_test_id("lines").locator("tbody tr")).to_have_count(1)  # nothing sold
+    shot(page, "15-counter-trace-duplicate")
+    form_post(page, terminal.url + "/void")
+    insert_card(page, terminal, 0)  # the next test sells to a card holder again
+    expect(page.get_by_test_id("person")).to_contain_text(names[0])
+
+
 # last: a closed day refuses every later sale on this terminal's date
 def test_the_day_end_page_shows_the_signed_closure_and_refuses_a_sale_into_the_closed_day(
     page: Page, terminal: Terminal
