@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +15,7 @@ from terminal.config import Config, load_config
 
 __all__ = [
     "Context",
+    "business_date",
     "emit_json",
     "fail",
     "open_service",
@@ -22,6 +25,14 @@ __all__ = [
     "read_stdin_text",
     "read_text_file",
 ]
+
+
+def business_date(text: str) -> date:
+    """An argparse `type=` for `--date`: a region-local business date, `YYYY-MM-DD`."""
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2026-03-15") from None
 
 
 class Context:

@@ -5,26 +5,20 @@ X report: what the closure would hold now, written nowhere). Money is printed as
 from __future__ import annotations
 
 import argparse
-from datetime import date
 from typing import Any
 
-from terminal.cli._common import Context, emit_json, fail, open_service
+from terminal.cli._common import Context, business_date, emit_json, fail, open_service
 
 __all__ = ["register"]
-
-
-def _date(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2026-03-15") from None
 
 
 def register(sub: Any) -> None:
     day = sub.add_parser("day", help="day-end operations")
     day_sub = day.add_subparsers(dest="day_command", metavar="ACTION", required=True)
     close = day_sub.add_parser("close", help="write the signed closure of a day")
-    close.add_argument("--date", type=_date, help="business date (default: today in the region)")
+    close.add_argument(
+        "--date", type=business_date, help="business date (default: today in the region)"
+    )
     close.add_argument("--operator", help="supervisor closing the day")
     close.add_argument("--db", metavar="PATH")
     close.set_defaults(func=_close)
@@ -32,13 +26,17 @@ def register(sub: Any) -> None:
     report = sub.add_parser("report", help="reports")
     report_sub = report.add_subparsers(dest="report_command", metavar="REPORT", required=True)
     rday = report_sub.add_parser("day", help="a day's closure, or its live totals if not closed")
-    rday.add_argument("--date", type=_date, help="business date (default: today in the region)")
+    rday.add_argument(
+        "--date", type=business_date, help="business date (default: today in the region)"
+    )
     rday.add_argument("--db", metavar="PATH")
     rday.set_defaults(func=_report)
     rx = report_sub.add_parser(
         "x", help="the X report: the figures the day's closure would have now (changes nothing)"
     )
-    rx.add_argument("--date", type=_date, help="business date (default: today in the region)")
+    rx.add_argument(
+        "--date", type=business_date, help="business date (default: today in the region)"
+    )
     rx.add_argument("--db", metavar="PATH")
     rx.set_defaults(func=_report_x)
 

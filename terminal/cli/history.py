@@ -10,27 +10,21 @@ written).
 from __future__ import annotations
 
 import argparse
-from datetime import date
 from pathlib import Path
 from typing import Any
 
-from terminal.cli._common import Context, emit_json, fail, open_service
+from terminal.cli._common import Context, business_date, emit_json, fail, open_service
 
 __all__ = ["register"]
-
-
-def _date(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2026-03-15") from None
 
 
 def register(sub: Any) -> None:
     sale = sub.add_parser("sale", help="find, show, partly refund a sale, or its PDF receipt")
     sale_sub = sale.add_subparsers(dest="sale_command", metavar="ACTION", required=True)
     found = sale_sub.add_parser("list", help="a day's sales and refunds, newest first")
-    found.add_argument("--date", type=_date, help="business date (default: today in the region)")
+    found.add_argument(
+        "--date", type=business_date, help="business date (default: today in the region)"
+    )
     found.add_argument("--from", dest="time_from", metavar="HH:MM", default="")
     found.add_argument("--to", dest="time_to", metavar="HH:MM", default="")
     found.add_argument("--person", default="", help="name, psn_no or last digits of the ID")

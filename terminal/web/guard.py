@@ -28,6 +28,7 @@ from terminal.web.sessions import same_token
 
 __all__ = [
     "API_TOKEN_FILE",
+    "demo_token",
     "CSRF_FIELD",
     "CSRF_HEADER",
     "PRE_COOKIE",
@@ -49,11 +50,18 @@ def load_api_token(config: Config) -> tuple[str, Path | None]:
     """(the API token, the file it is kept in): `[web] api_token` when set; on the demo default
     (`[terminal] demo = true`) one generated into `<data_dir>/api-token` (mode 0600) on the first
     start; else ("", None): the HTTP sale is off."""
-    if config.web.api_token:
-        return config.web.api_token, None
+    return demo_token(config, config.web.api_token, API_TOKEN_FILE)
+
+
+def demo_token(config: Config, configured: str, file_name: str) -> tuple[str, Path | None]:
+    """(a bearer token, the file it is kept in): `configured` when set; on the demo default one
+    generated into `<data_dir>/<file_name>` (mode 0600) on the first start and read back after;
+    else ("", None)."""
+    if configured:
+        return configured, None
     if not config.terminal.demo:
         return "", None
-    path = config.data_dir / API_TOKEN_FILE
+    path = config.data_dir / file_name
     try:
         text = path.read_text(encoding="ascii").strip()
     except FileNotFoundError:

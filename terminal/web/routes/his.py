@@ -5,8 +5,6 @@ only checks the token, reads the body and hands it to the desk (`terminal/his`).
 from __future__ import annotations
 
 import asyncio
-import os
-import secrets
 import time
 from pathlib import Path
 from typing import Any
@@ -20,7 +18,7 @@ from terminal.his.desk import MAX_BODY
 from terminal.ledger.his_desk import his_identification, last_identification_id
 from terminal.web.context import Web
 from terminal.web.deps import WebOf
-from terminal.web.guard import bearer_ok
+from terminal.web.guard import bearer_ok, demo_token
 
 __all__ = ["HIS_TOKEN_FILE", "desk_of", "load_his_token", "router"]
 
@@ -32,22 +30,7 @@ _JSON = "application/json; charset=utf-8"
 def load_his_token(config: Config) -> tuple[str, Path | None]:
     """(the token, the file it is kept in): `[his] token`; on the demo default one generated
     into `<data_dir>/his-token` (mode 0600) on the first start; else ("", None)."""
-    if config.his.token:
-        return config.his.token, None
-    if not config.terminal.demo:
-        return "", None
-    path = config.data_dir / HIS_TOKEN_FILE
-    try:
-        text = path.read_text(encoding="ascii").strip()
-    except FileNotFoundError:
-        text = ""
-    if not text:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        text = secrets.token_urlsafe(32)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="ascii") as f:
-            f.write(text + "\n")
-    return text, path
+    return demo_token(config, config.his.token, HIS_TOKEN_FILE)
 
 
 def desk_of(web: Web) -> tuple[HisDesk, str]:

@@ -4,12 +4,9 @@ written, the chain verifies and the accumulators are the sum of the sales."""
 from __future__ import annotations
 
 import json
-import os
 import random
-import signal
 import sqlite3
 import subprocess
-import time
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -20,6 +17,7 @@ from terminal.demo import demo_claim
 from terminal.ledger import SqliteLedger, verify_ledger
 from terminal.settlement.money import parse_money
 from tests.conftest import HIGH_LIMITS, MEDPOS, medpos_env
+from tests.support.kill9 import kill_while_printing
 
 KILLS = 30
 
@@ -42,19 +40,7 @@ def test_kill_9_during_repeated_checkout_loses_and_half_writes_nothing(
             stderr=subprocess.DEVNULL,
             env=env,
         )
-        assert proc.stdout is not None
-        first = proc.stdout.readline()  # the process is committing now
-        assert first, "checkout printed nothing before the kill"
-        time.sleep(rng.uniform(0.0, 0.25))
-        os.kill(proc.pid, signal.SIGKILL)
-        rest = proc.stdout.read()
-        proc.stdout.close()
-        proc.wait()
-        for line in (first + rest).decode().splitlines():
-            try:
-                sale = json.loads(line)
-            except json.JSONDecodeError:
-                continue  # the last line may be cut by the kill: it was not fully printed
+        for sale in kill_while_printing(proc, rng, 0.25):
             printed[sale["txn_id"]] = sale["hash"]
     assert len(printed) >= KILLS
 

@@ -5,18 +5,16 @@ terminal": written in the same transaction as the sale)."""
 from __future__ import annotations
 
 import json
-import os
 import random
-import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 from terminal.config import load_config
 from terminal.ledger import SqliteLedger, verify_ledger
 from tests.conftest import HIGH_LIMITS
+from tests.support.kill9 import kill_while_printing
 
 KILLS = 4
 
@@ -52,19 +50,7 @@ def test_kill_9_mid_sale_leaves_codes_and_sales_together(
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
         )
-        assert proc.stdout is not None
-        first = proc.stdout.readline()  # committing now
-        assert first, "the seller printed nothing before the kill"
-        time.sleep(rng.uniform(0.0, 0.2))
-        os.kill(proc.pid, signal.SIGKILL)
-        rest = proc.stdout.read()
-        proc.stdout.close()
-        proc.wait()
-        for line in (first + rest).decode().splitlines():
-            try:
-                sale = json.loads(line)
-            except json.JSONDecodeError:
-                continue  # cut by the kill
+        for sale in kill_while_printing(proc, rng, 0.2):
             printed[sale["txn_id"]] = sale["codes"]
     assert len(printed) >= KILLS
 
