@@ -27,15 +27,7 @@ def _when(text: str | None) -> datetime | None:
 
 def current_plan(config: Config, ledger: SqliteLedger, now: datetime, days: int) -> FieldPlan:
     """The plan for `days` days from `now` with what the ledger holds now (nothing fetched)."""
-    risk = config.risk
-    limits = RiskLimits(
-        risk.offline_max_fund_per_sale,
-        risk.offline_max_sales_per_person_day,
-        risk.offline_max_fund_per_person_day,
-        risk.max_unsynced_fund,
-        risk.max_sync_age_h,
-        risk.max_hotlist_age_days,
-    )
+    limits = RiskLimits.of(config.risk)
     held = ledger.refdata_versions()
     return plan_field(
         limits,

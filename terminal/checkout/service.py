@@ -79,15 +79,7 @@ class CheckoutService(AfterSale):
         self.clock = clock or SystemClock()
         self.platform = platform
         self._held = HeldReference(ledger)
-        risk = config.risk
-        self.limits = RiskLimits(
-            risk.offline_max_fund_per_sale,
-            risk.offline_max_sales_per_person_day,
-            risk.offline_max_fund_per_person_day,
-            risk.max_unsynced_fund,
-            risk.max_sync_age_h,
-            risk.max_hotlist_age_days,
-        )
+        self.limits = RiskLimits.of(config.risk)
 
     def local_now(self) -> datetime:
         """Now, in the region's time zone (every calendar date in medpos is in it)."""

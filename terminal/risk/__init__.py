@@ -11,8 +11,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from terminal.settlement.money import format_fen
+
+if TYPE_CHECKING:
+    from terminal.config import RiskConfig
 
 __all__ = ["Refusal", "RiskLimits", "RiskState", "check_limits"]
 
@@ -27,6 +31,18 @@ class RiskLimits:
     max_unsynced_fund: int
     max_sync_age_h: int
     max_hotlist_age_days: int
+
+    @classmethod
+    def of(cls, risk: RiskConfig) -> RiskLimits:
+        """The limits a terminal's `[risk]` configuration sets."""
+        return cls(
+            risk.offline_max_fund_per_sale,
+            risk.offline_max_sales_per_person_day,
+            risk.offline_max_fund_per_person_day,
+            risk.max_unsynced_fund,
+            risk.max_sync_age_h,
+            risk.max_hotlist_age_days,
+        )
 
 
 @dataclass(frozen=True, slots=True)
