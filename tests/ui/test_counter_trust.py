@@ -262,8 +262,10 @@ def test_a_drug_takes_its_traceability_codes_at_the_counter_and_a_code_sells_onc
     codes = page.get_by_test_id("codes-1")
     scan(page, "6911500000060")  # the box's barcode: an item, never a code
     expect(codes).to_contain_text("0 / 1")
+    expect(codes).to_contain_text("请扫追溯码")  # the scan field now takes this line's codes
     scan(page, code)  # the package's code: taken for the line, never an item
     expect(codes).to_contain_text("1 / 1")
+    expect(codes).not_to_contain_text("请扫追溯码")  # complete: nothing more to ask for
     expect(page.get_by_test_id("lines").locator("tbody tr")).to_have_count(1)
     page.get_by_test_id("self-pay-button").click()
     expect(page.get_by_test_id("last-sale")).to_be_visible()
