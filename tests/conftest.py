@@ -11,6 +11,7 @@ one after another while the other workers run everything else.
 from __future__ import annotations
 
 import os
+import random
 import socket
 import subprocess
 import time
@@ -123,22 +124,53 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     yield
 
 
+def _ephemeral_range() -> tuple[int, int]:
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 32768, 60999
+
+
+_EPHEMERAL = _ephemeral_range()
+_ports = random.Random(os.getpid() ^ time.monotonic_ns())
+
+
 def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A TCP port on 127.0.0.1 that nothing listens on now, outside the kernel's ephemeral range.
+
+    A port the kernel handed out (bind to 0) comes from the range it also gives to outgoing
+    connections: under load another test's client socket could take it before our server binds,
+    and that server then never answers. Ports below the range are never given out that way."""
+    low, high = 20000, _EPHEMERAL[0] - 1
+    if high - low < 1000:  # an unusual range: fall back to the kernel's choice
+        low, high = 0, 0
+    for _ in range(200):
+        port = _ports.randint(low, high) if high else 0
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return int(s.getsockname()[1])
+    raise AssertionError("no free TCP port on 127.0.0.1")
 
 
-def wait_http(url: str, attempts: int = 200) -> None:
-    """Until `url` answers at all (a server starting); AssertionError when it never does."""
-    for _ in range(attempts):
+def wait_http(url: str, timeout_s: float = 60.0, proc: subprocess.Popen[Any] | None = None) -> None:
+    """Until `url` answers at all (a server starting); AssertionError when it never does within
+    `timeout_s`, or at once when `proc` (the server's process) has exited."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
         try:
-            httpx.get(url, timeout=1)
+            httpx.get(url, timeout=2)
             return
         except httpx.TransportError:
+            if proc is not None and proc.poll() is not None:
+                raise AssertionError(
+                    f"{url} never answered: its process exited with {proc.returncode}"
+                ) from None
             time.sleep(0.05)
-    raise AssertionError(f"{url} never answered")
+    raise AssertionError(f"{url} never answered in {timeout_s:.0f} s")
 
 
 @contextmanager
@@ -155,7 +187,16 @@ def medpos_process(config: Path, *args: str, banner: int, ready: str) -> Iterato
     assert proc.stdout is not None
     try:
         lines = [proc.stdout.readline() for _ in range(banner)]
-        wait_http(ready)
+        try:
+            wait_http(ready, proc=proc)
+        except AssertionError as exc:
+            proc.terminate()
+            try:
+                rest, _ = proc.communicate(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                rest, _ = proc.communicate()
+            raise AssertionError(f"{exc}; it printed: {''.join(lines)}{rest}") from None
         yield lines
     finally:
         proc.terminate()

@@ -48,7 +48,7 @@ class Terminal:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        wait_http(self.url + "/api/status")
+        wait_http(self.url + "/api/status", proc=self.proc)
 
     def kill9(self) -> None:
         assert self.proc is not None

@@ -77,7 +77,7 @@ def start_hub(config: Path, db: str, port: int) -> subprocess.Popen[bytes]:
         stderr=subprocess.DEVNULL,
     )
     try:
-        wait_http(f"http://127.0.0.1:{port}/health")
+        wait_http(f"http://127.0.0.1:{port}/health", proc=proc)
     except AssertionError:
         proc.kill()
         raise
