@@ -50,6 +50,25 @@ def test_make_deb_builds_a_package_whose_medpos_runs_and_whose_units_verify(
     )
     assert ran.returncode == 0 and ran.stdout.strip() == f"medpos {version}", ran.stderr
     assert (tree / "etc/medpos/config.toml").read_text().count('data_dir = "/var/lib/medpos"') == 1
+    # with no --config, the package's own configuration (a stand-in venv python prints what the
+    # wrapper hands over); a named one is kept
+    venv_python = tree / "opt/medpos/venv/bin/python"
+    venv_python.parent.mkdir(parents=True)
+    venv_python.write_text('#!/bin/sh\necho "$MEDPOS_CONFIG $*"\n')
+    venv_python.chmod(0o755)
+    for env, expected in (
+        ({}, f"{(tree / 'etc/medpos/config.toml').resolve()} -m terminal.cli hub serve"),
+        ({"MEDPOS_CONFIG": "/srv/site.toml"}, "/srv/site.toml -m terminal.cli hub serve"),
+    ):
+        handed = subprocess.run(
+            [str(tree / "usr/bin/medpos"), "hub", "serve"],
+            env={"PATH": "/usr/bin:/bin", **env},
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        assert handed.stdout.strip() == expected, handed.stdout
+    venv_python.unlink()
     assert (tree / "opt/medpos/requirements.lock").read_text().count("--hash=sha256:") > 50
     assert (tree / "opt/medpos/lib/sync/hub/console/templates/terminals.html").is_file()
 
