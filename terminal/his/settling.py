@@ -76,6 +76,7 @@ def net_basket(
                 returns.append({"feedetl_sn": ln.feedetl_sn, "init_feedetl_sn": init,
                                 "cnt": ln.cnt, "init_cnt": None})  # fmt: skip
     parsed, basket = [], []
+    made: dict[tuple[str, Decimal, str], BasketLine] = {}
     for ln, cnt in zip(lines, counts, strict=True):
         if cnt < 0:
             continue
@@ -83,7 +84,11 @@ def net_basket(
         qty = cnt + returned[sn] if sn in returned else cnt
         if qty <= 0:
             continue
-        parsed.append(BasketLine(ln.med_list_codg, qty, dec(ln.pric)))
+        key = (ln.med_list_codg, qty, ln.pric)
+        line = made.get(key)  # the same drug, count and price day after day: one object
+        if line is None:
+            line = made[key] = BasketLine(ln.med_list_codg, qty, dec(ln.pric))
+        parsed.append(line)
         if upload:
             item = {"code": ln.med_list_codg, "qty": plain(qty), "price": ln.pric}
             item.update({k: getattr(ln, k) for k in _LINE_UPLOAD if getattr(ln, k) is not None})
