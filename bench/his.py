@@ -5,7 +5,9 @@
 2. An inpatient stay of 1,200 lines (30 days × 40, 2301 of 40 lines per call: time per line), then
    2303 over all of them against the engine alone (`settle`) on the same netted lines. Target ≤ 2×.
 
-`--visits N` (default 10) and `--days N` (default 30) size them.
+`--visits N` (default 10), `--days N` (default 30) and `--reps N` (2303 runs, default 9) size
+them. Each side's runs alternate with the baseline's (a visit, a sale; a 2303, an engine run), so
+that both see the same load on a shared machine.
 """
 
 from __future__ import annotations
@@ -40,17 +42,43 @@ class _Client:
     def __init__(self, url: str) -> None:
         self.http = httpx.Client(base_url=url, headers={"Authorization": f"Bearer {TOKEN}"})
         self.n = 0
+        self.took: dict[str, list[float]] = {}  # seconds per call, by infno
 
     def ok(self, infno: str, input: dict[str, Any]) -> Any:
         self.n += 1
         env = {"infno": infno, "msgid": f"b{self.n}", "opter": "1001", "input": input}
+        started = time.perf_counter()
         answer = self.http.post("/his/v1/call", json=env, timeout=60).json()
+        self.took.setdefault(infno, []).append(time.perf_counter() - started)
         assert answer["infcode"] == 0, answer
         return answer.get("output")
+
+    def bare(self, calls: int) -> float:
+        """`calls` round trips that do no work (a wrong token: 401): the transport's floor."""
+        headers = {"Authorization": "Bearer not-the-token"}
+        started = time.perf_counter()
+        for _ in range(calls):
+            assert self.http.post("/his/v1/call", json={}, headers=headers).status_code == 401
+        return time.perf_counter() - started
 
 
 def _codes() -> list[tuple[str, str]]:
     return [(c["code"], c["price"]) for c in demo_catalogue() if c["category"] in ("A", "B")]
+
+
+def _visit_codes() -> list[tuple[str, str, str]]:
+    """20 (code, cnt, price) a sale settles without scanning: drugs from their no-code stock (whole
+    packages, trace-codes.md) and items that need no code; the same for both sides."""
+    out = []
+    for c in demo_catalogue():
+        if c["category"] not in ("A", "B"):
+            continue
+        if not c.get("trac_required"):
+            out.append((c["code"], "1", c["price"]))
+        elif c.get("no_code_qty") and c.get("pack_qty"):
+            out.append((c["code"], c["pack_qty"], c["price"]))
+    drugs = [x for x in out if x[1] != "1"][:10]
+    return drugs + [x for x in out if x[1] == "1"][: 20 - len(drugs)]
 
 
 def _line(sn: str, mid: str, psn_no: str, code: str, cnt: str, pric: str, when: str,
@@ -71,8 +99,8 @@ def _visit(client: _Client, p: Any, n: int, today: str) -> float:
                     )["data"]["mdtrt_id"]  # fmt: skip
     client.ok("2203", {"mdtrtinfo": {"mdtrt_id": mid, "psn_no": p.psn_no, "med_type": "11",
                                      "begntime": f"{today} 08:00:00"}, "diseinfo": []})  # fmt: skip
-    lines = [_line(str(i), mid, p.psn_no, code, "1", price, f"{today} 08:30:00", chrg_bchno="1")
-             for i, (code, price) in enumerate(_codes()[:20])]  # fmt: skip
+    lines = [_line(str(i), mid, p.psn_no, code, cnt, price, f"{today} 08:30:00", chrg_bchno="1")
+             for i, (code, cnt, price) in enumerate(_visit_codes())]  # fmt: skip
     client.ok("2204", {"feedetail": lines})
     total = sum(Decimal(ln["det_item_fee_sumamt"]) for ln in lines)
     data = {"psn_no": p.psn_no, **cert, "med_type": "11", "medfee_sumamt": str(total),
@@ -83,11 +111,13 @@ def _visit(client: _Client, p: Any, n: int, today: str) -> float:
     return time.perf_counter() - started
 
 
-def _in_process(config_path: Path, root: Path, visits: int) -> float:
-    service = open_terminal(load_config(config_path, env={}), db_path=root / "inproc.db")
-    try:
-        today = service.local_now().date()
-        p = demo_people(today)[1]
+class _InProcess:
+    """The same sale through `CheckoutService.sell_claim`, in this process, on its own database
+    (same config, catalogue and lines): one sale per `sell()`, timed."""
+
+    def __init__(self, config_path: Path, root: Path) -> None:
+        self.service = open_terminal(load_config(config_path, env={}), db_path=root / "inproc.db")
+        p = demo_people(self.service.local_now().date())[1]
         person = {
             "psn_no": p.psn_no,
             "psn_cert": p.psn_cert,
@@ -96,20 +126,20 @@ def _in_process(config_path: Path, root: Path, visits: int) -> float:
             "insuplc_admdvs": "330100",
             "flags": list(p.flags),
         }
-        basket = [{"code": c, "qty": "1", "price": pr} for c, pr in _codes()[:20]]
-        claim = {"person": person, "visit": {"med_type": "11", "inst_level": "2"},
-                 "basket": basket}  # fmt: skip
-        times = []
-        for _ in range(visits):
-            started = time.perf_counter()
-            service.sell_claim(claim)
-            times.append(time.perf_counter() - started)
-        return statistics.median(times)
-    finally:
-        service.ledger.close()
+        basket = [{"code": c, "qty": n, "price": pr} for c, n, pr in _visit_codes()]
+        self.claim = {"person": person, "visit": {"med_type": "11", "inst_level": "2"},
+                      "basket": basket}  # fmt: skip
+
+    def sell(self) -> float:
+        started = time.perf_counter()
+        self.service.sell_claim(self.claim)
+        return time.perf_counter() - started
+
+    def close(self) -> None:
+        self.service.ledger.close()
 
 
-def _stay(client: _Client, config_path: Path, p: Any, days: int) -> dict[str, float]:
+def _stay(client: _Client, config_path: Path, p: Any, days: int, reps: int) -> dict[str, float]:
     config = load_config(config_path, env={})
     today = datetime.now(config.tz)
     begin = today - timedelta(days=days)
@@ -146,11 +176,6 @@ def _stay(client: _Client, config_path: Path, p: Any, days: int) -> dict[str, fl
     data = {"psn_no": p.psn_no, **cert, "med_type": "21", "medfee_sumamt": str(total),
             "psn_setlway": "01", "mdtrt_id": wid, "acct_used_flag": "1",
             "insutype": p.insutype, "mid_setl_flag": "0"}  # fmt: skip
-    presettle = []
-    for _ in range(5):
-        started = time.perf_counter()
-        client.ok("2303", {"data": data})
-        presettle.append(time.perf_counter() - started)
     # the engine alone on the same netted lines
     net: dict[str, Decimal] = {}
     for ln in lines_all:
@@ -173,8 +198,11 @@ def _stay(client: _Client, config_path: Path, p: Any, days: int) -> dict[str, fl
         }
         claim = parse_claim({"person": person, "visit": {"med_type": "21", "inst_level": "2",
                              "date": today.date().isoformat()}, "basket": basket})  # fmt: skip
-        engine = []
-        for _ in range(5):
+        presettle, engine = [], []
+        for _ in range(reps):  # interleaved, so that both see the same load on a shared machine
+            started = time.perf_counter()
+            client.ok("2303", {"data": data})
+            presettle.append(time.perf_counter() - started)
             started = time.perf_counter()
             settle(ref.policy, ref.catalogue, claim)
             engine.append(time.perf_counter() - started)
@@ -192,6 +220,7 @@ def main(argv: list[str]) -> int:
     ap = argparse.ArgumentParser(prog="python -m bench his")
     ap.add_argument("--visits", type=int, default=10)
     ap.add_argument("--days", type=int, default=30)
+    ap.add_argument("--reps", type=int, default=9, help="2303 / engine pairs (default 9)")
     args = ap.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
@@ -211,11 +240,22 @@ def main(argv: list[str]) -> int:
             client = _Client(url)
             people = demo_people(time_today(config))
             today = f"{time_today(config)}"
-            _visit(client, people[1], 0, today)  # warm
-            http = statistics.median(_visit(client, people[1], n, today)
-                                     for n in range(1, args.visits + 1))  # fmt: skip
-            inproc = _in_process(config, root, args.visits)
-            stay = _stay(client, config, people[11], args.days)
+            seller = _InProcess(config, root)
+            try:
+                _visit(client, people[1], 0, today)  # warm both
+                seller.sell()
+                client.took.clear()
+                http_t, inproc_t, floor_t = [], [], []
+                for n in range(1, args.visits + 1):  # interleaved: the same load on both sides
+                    http_t.append(_visit(client, people[1], n, today))
+                    inproc_t.append(seller.sell())
+                    floor_t.append(client.bare(5))
+            finally:
+                seller.close()
+            http, inproc = statistics.median(http_t), statistics.median(inproc_t)
+            floor = statistics.median(floor_t)
+            calls = {k: statistics.median(v) for k, v in client.took.items()}
+            stay = _stay(client, config, people[11], args.days, args.reps)
         finally:
             server.terminate()
             server.wait(timeout=20)
@@ -224,6 +264,12 @@ def main(argv: list[str]) -> int:
     print(
         f"visit of 20 lines over HTTP (5 calls): {http * 1000:.1f} ms; the same sale "
         f"in-process: {inproc * 1000:.1f} ms; ratio {visit_ratio:.2f}x (target <= {VISIT_TARGET}x)"
+    )
+    print(
+        "  per call (median ms): "
+        + ", ".join(f"{k} {v * 1000:.1f}" for k, v in calls.items())
+        + "; durable commits: 4 (2201, 2203, 2204, 2207) against the sale's 1; 5 round trips "
+        f"that do no work (401): {floor * 1000:.1f} ms = {floor / inproc:.2f}x the sale"
     )
     print(
         f"stay of {int(stay['lines'])} lines: 2301 of 40 lines per call: "

@@ -214,10 +214,14 @@ def kind_of_med_type(med_type: str) -> str:
     return "inpatient" if med_type.startswith("2") or med_type == "52" else "outpatient"
 
 
+# made once: json.dumps builds an encoder per call, and a message's input can be a few hundred lines
+_CANONICAL = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=text_of
+)
+
+
 def _canonical(obj: Any) -> bytes:
-    return json.dumps(
-        text_of(obj), sort_keys=True, separators=(",", ":"), ensure_ascii=False
-    ).encode("utf-8")
+    return _CANONICAL.encode(obj).encode("utf-8")
 
 
 def _bad_request(message: str) -> bytes:

@@ -30,6 +30,7 @@ _OUT_FIELDS = (
     "bilg_dept_codg", "bilg_dept_name", "bilg_dr_codg", "bilg_dr_name",
 )  # fmt: skip
 _OPTIONAL = ("dise_codg", "rxno", "trac", "trdn_flag", "drord_no", "init_feedetl_sn")
+_BODY_FIELDS = (*_OUT_FIELDS, *_OPTIONAL, "chrg_bchno")
 
 
 def person_of(cached: dict[str, Any]) -> Person:
@@ -125,7 +126,7 @@ def _read_line(raw: Any, i: int, inpatient: bool) -> dict[str, Any]:
     cnt = parse_cnt(raw.get("cnt"), f"{where}.cnt", returns=inpatient)
     pric = parse_pric(raw.get("pric"), f"{where}.pric")
     fen = parse_money_fen(raw.get("det_item_fee_sumamt"), f"{where}.det_item_fee_sumamt")
-    body = {k: raw[k] for k in (*_OUT_FIELDS, *_OPTIONAL, "chrg_bchno") if raw.get(k) is not None}
+    body = {k: raw[k] for k in _BODY_FIELDS if raw.get(k) is not None}
     body.update(cnt=plain(cnt), pric=plain(pric), det_item_fee_sumamt=format_fen(fen))
     return {
         "mdtrt_id": raw["mdtrt_id"],
@@ -133,8 +134,8 @@ def _read_line(raw: Any, i: int, inpatient: bool) -> dict[str, Any]:
         "chrg_bchno": None if inpatient else raw["chrg_bchno"],
         "init_feedetl_sn": raw.get("init_feedetl_sn"),
         "med_list_codg": raw["med_list_codg"],
-        "cnt": plain(cnt),
-        "pric": plain(pric),
+        "cnt": body["cnt"],
+        "pric": body["pric"],
         "det_item_fee_sumamt": fen,
         "fee_ocur_time": raw["fee_ocur_time"],
         "bilg_dr_codg": raw["bilg_dr_codg"],
@@ -193,7 +194,9 @@ def _upload(desk: HisDesk, call: Call, inpatient: bool) -> dict[str, Any]:  # 22
     stored = {ln["feedetl_sn"]: ln for ln in his_line_rows(desk.ledger, mid, sns=named)}
     catalogue = desk.service.reference().catalogue
     new: dict[str, dict[str, Any]] = {}
-    returned: dict[str, Decimal] = {}
+    returned = _returned(
+        desk, mid, {ln["init_feedetl_sn"] for ln in lines if ln["_cnt"] < 0} - {None}
+    )
     for ln in lines:
         sn = ln["feedetl_sn"]
         old = stored.get(sn) or new.get(sn)
@@ -261,18 +264,25 @@ def _check_return(
             "bad_input",
             f"return {sn}: med_list_codg and pric must be those of line {init}",
         )
-    if init not in returned:
-        earlier = his_line_rows(desk.ledger, mid, inits=[init])
-        returned[init] = sum(
-            (Decimal(s["cnt"]) for s in earlier if s["state"] != "deleted"), Decimal(0)
-        )
-    returned[init] += ln["_cnt"]
+    returned[init] = returned.get(init, Decimal(0)) + ln["_cnt"]
     if -returned[init] > Decimal(orig["cnt"]):
         raise HisRefused(
             "return_exceeds",
             f"return {sn}: the returns against line {init} ({plain(-returned[init])}) exceed "
             f"its cnt {orig['cnt']}",
         )
+
+
+def _returned(desk: HisDesk, mid: str, inits: set[Any]) -> dict[str, Decimal]:
+    """What the stored returns already take from each line in `inits` (one query)."""
+    out: dict[str, Decimal] = {}
+    if not inits:
+        return out
+    for row in his_line_rows(desk.ledger, mid, inits=inits, with_body=False):
+        if row["state"] != "deleted":
+            init = row["init_feedetl_sn"]
+            out[init] = out.get(init, Decimal(0)) + Decimal(row["cnt"])
+    return out
 
 
 def _check_batches(desk: HisDesk, visit: dict[str, Any], new: list[dict[str, Any]]) -> None:

@@ -49,12 +49,13 @@ def parse_money_fen(value: Any, field: str) -> int:
 def parse_cnt(value: Any, field: str, *, returns: bool = False) -> Decimal:
     """A quantity: at most 3 places; negative only where a return is allowed; never zero."""
     d = _decimal(value, field)
-    if _places(d) > 3:
+    places = _places(d)
+    if places > 3:
         raise HisRefused("bad_input", f"{field}: {value} has more than 3 decimal places")
     if d == 0 or (d < 0 and not returns):
         what = "not zero" if returns else "positive"
         raise HisRefused("bad_input", f"{field}: {value} must be {what}")
-    return d.normalize() if _places(d) else d.quantize(Decimal(1))
+    return d.normalize() if places else d.quantize(Decimal(1))
 
 
 def parse_pric(value: Any, field: str) -> Decimal:
@@ -62,15 +63,16 @@ def parse_pric(value: Any, field: str) -> Decimal:
     d = _decimal(value, field)
     if d < 0:
         raise HisRefused("bad_input", f"{field}: {value} is negative; a price is 0 or more")
-    if _places(d) > 6:
+    places = _places(d)
+    if places > 6:
         raise HisRefused("bad_input", f"{field}: {value} has more than 6 decimal places")
-    if _places(d) > 4:
+    if places > 4:
         raise HisRefused(
             "bad_input",
             f"{field}: {value} has more than the 4 decimal places settlement uses; "
             "round the unit price to 4 places",
         )
-    return d.normalize() if _places(d) else d.quantize(Decimal(1))
+    return d.normalize() if places else d.quantize(Decimal(1))
 
 
 def amount_of(cnt: Decimal, pric: Decimal) -> int:
@@ -83,12 +85,9 @@ def plain(d: Decimal) -> str:
     return format(d, "f")
 
 
-def text_of(value: Any) -> Any:
-    """JSON-ready: a parsed `Decimal` back to its decimal text (canonical JSON has no floats)."""
+def text_of(value: Any) -> str:
+    """A JSON number parsed as a `Decimal`, back to its decimal text: the `default` of an encoder
+    (canonical JSON has no floats); any other type is not JSON."""
     if isinstance(value, Decimal):
         return format(value, "f")
-    if isinstance(value, dict):
-        return {k: text_of(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [text_of(v) for v in value]
-    return value
+    raise TypeError(f"{type(value).__name__} is not JSON")

@@ -23,8 +23,10 @@ from terminal.his.visits import text, visit_for
 from terminal.identity.model import CERT_CARD, Identity
 from terminal.ledger import time_refusal
 from terminal.ledger.his import (
+    SettleLine,
     his_line_rows,
     his_settlement,
+    his_unsettled_lines,
     set_his_lines,
     store_his_settlement,
     update_his_visit,
@@ -48,11 +50,13 @@ _ZERO = Decimal(0)
 
 
 def net_basket(
-    lines: list[dict[str, Any]], *, upload: bool = True
-) -> tuple[list[dict[str, Any]], list[BasketLine]]:
-    """The claim's basket: each return netted into its line, lines netted to zero left out; each
-    line carries its own fields for the upload (his-api.md "What is uploaded") when `upload`.
-    Also the same basket as the engine's `BasketLine`s (read once, here)."""
+    lines: list[SettleLine], *, upload: bool = True
+) -> tuple[list[BasketLine], list[dict[str, Any]], list[dict[str, Any]]]:
+    """The claim's basket in one pass over the lines: each return netted into its line, lines
+    netted to zero left out, as the engine's `BasketLine`s (each quantity and price read once).
+    With `upload`, also the same basket as the claim's lines with their own fields (his-api.md
+    "What is uploaded") and the returns with the line each nets into (`visit.returns`); a
+    pre-settlement needs neither."""
     read: dict[str, Decimal] = {}  # a stay repeats the same few quantities and prices
 
     def dec(text: str) -> Decimal:
@@ -61,34 +65,41 @@ def net_basket(
             value = read[text] = Decimal(text)
         return value
 
-    net: dict[str, Decimal] = {}
-    counts = [dec(ln["cnt"]) for ln in lines]
+    counts = [dec(ln.cnt) for ln in lines]
+    returned: dict[str, Decimal] = {}  # by the line a return names
+    returns: list[dict[str, Any]] = []
     for ln, cnt in zip(lines, counts, strict=True):
-        key = ln["init_feedetl_sn"] if cnt < 0 else ln["feedetl_sn"]
-        net[key] = net.get(key, _ZERO) + cnt
-    basket, parsed = [], []
+        if cnt < 0:
+            init = ln.init_feedetl_sn or ""  # a return names its line (checked at upload)
+            returned[init] = returned.get(init, _ZERO) + cnt
+            if upload:
+                returns.append({"feedetl_sn": ln.feedetl_sn, "init_feedetl_sn": init,
+                                "cnt": ln.cnt, "init_cnt": None})  # fmt: skip
+    parsed, basket = [], []
+    made: dict[tuple[str, Decimal, str], BasketLine] = {}
     for ln, cnt in zip(lines, counts, strict=True):
-        qty = net[ln["feedetl_sn"]] if cnt > 0 else _ZERO
+        if cnt < 0:
+            continue
+        sn = ln.feedetl_sn
+        qty = cnt + returned[sn] if sn in returned else cnt
         if qty <= 0:
             continue
-        item = {"code": ln["med_list_codg"], "qty": plain(qty), "price": ln["pric"]}
+        key = (ln.med_list_codg, qty, ln.pric)
+        line = made.get(key)  # the same drug, count and price day after day: one object
+        if line is None:
+            line = made[key] = BasketLine(ln.med_list_codg, qty, dec(ln.pric))
+        parsed.append(line)
         if upload:
-            item.update({k: ln[k] for k in _LINE_UPLOAD if ln[k] is not None})
+            item = {"code": ln.med_list_codg, "qty": plain(qty), "price": ln.pric}
+            item.update({k: getattr(ln, k) for k in _LINE_UPLOAD if getattr(ln, k) is not None})
             if "trac" in item:  # stored as JSON text (his_lines.trac)
                 item["trac"] = json.loads(item["trac"])
-        basket.append(item)
-        parsed.append(BasketLine(ln["med_list_codg"], qty, dec(ln["pric"])))
-    return basket, parsed
-
-
-def _returns(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Each return and the line it nets into, as the claim's `visit.returns` keeps them."""
-    cnt = {ln["feedetl_sn"]: ln["cnt"] for ln in lines}
-    return [
-        {"feedetl_sn": ln["feedetl_sn"], "init_feedetl_sn": ln["init_feedetl_sn"],
-         "cnt": ln["cnt"], "init_cnt": cnt.get(ln["init_feedetl_sn"])}
-        for ln in lines if Decimal(ln["cnt"]) < 0
-    ]  # fmt: skip
+            basket.append(item)
+    if returns:
+        cnt_of = {ln.feedetl_sn: ln.cnt for ln in lines}
+        for r in returns:
+            r["init_cnt"] = cnt_of.get(r["init_feedetl_sn"])
+    return parsed, basket, returns
 
 
 def _claim_visit(
@@ -96,7 +107,7 @@ def _claim_visit(
     call: Call,
     visit: dict[str, Any],
     flag: str | None,
-    lines: list[dict[str, Any]],
+    returns: list[dict[str, Any]],
     acct_used_flag: str,
 ) -> dict[str, Any]:
     out: dict[str, Any] = {
@@ -115,37 +126,36 @@ def _claim_visit(
         out["endtime"] = visit["endtime"]
     if flag is not None:
         out["mid_setl_flag"] = flag
-    returns = _returns(lines)
     if returns:
         out["returns"] = returns
     return out
 
 
-def _scope(desk: HisDesk, call: Call, visit: dict[str, Any], data: dict[str, Any]) -> tuple[
-    list[dict[str, Any]], str | None, str | None
-]:  # fmt: skip
-    """The lines a settlement covers, its batch (outpatient) and its mid_setl_flag."""
-    rows = his_line_rows(desk.ledger, visit["mdtrt_id"], state="unsettled", with_body=False)
+def _scope(
+    desk: HisDesk, call: Call, visit: dict[str, Any], data: dict[str, Any], upload: bool
+) -> tuple[list[SettleLine], str | None, str | None]:
+    """The lines a settlement covers (one query), its batch (outpatient) and its mid_setl_flag."""
+    mid = visit["mdtrt_id"]
     if visit["kind"] == "outpatient":
         bchno = text(data, "chrg_bchno", "input.data")
         if visit["state"] != "open":
-            raise HisRefused("visit_closed", f"visit {visit['mdtrt_id']} is {visit['state']}")
-        return [r for r in rows if r["chrg_bchno"] == bchno], bchno, None
+            raise HisRefused("visit_closed", f"visit {mid} is {visit['state']}")
+        return his_unsettled_lines(desk.ledger, mid, bchno=bchno, upload=upload), bchno, None
     flag = data.get("mid_setl_flag", "0")
     if flag == "0":
         if visit["state"] != "discharged":
             raise HisRefused(
                 "not_discharged",
-                f"visit {visit['mdtrt_id']} is {visit['state']}: discharge it (2402) before "
+                f"visit {mid} is {visit['state']}: discharge it (2402) before "
                 'the final settlement, or send mid_setl_flag "1" for a mid-stay one',
             )
-        return rows, None, "0"
+        return his_unsettled_lines(desk.ledger, mid, upload=upload), None, "0"
     if flag != "1":
         raise HisRefused("bad_input", f'mid_setl_flag {flag!r}: "0" final or "1" mid-stay')
     if visit["state"] != "admitted":
-        raise HisRefused("visit_closed", f"visit {visit['mdtrt_id']} is {visit['state']}")
+        raise HisRefused("visit_closed", f"visit {mid} is {visit['state']}")
     upto = f"{call.now:%Y-%m-%d %H:%M:%S}"
-    return [r for r in rows if r["fee_ocur_time"] <= upto], None, "1"
+    return his_unsettled_lines(desk.ledger, mid, upto=upto, upload=upload), None, "1"
 
 
 def _settle(desk: HisDesk, call: Call, commit: bool) -> dict[str, Any]:
@@ -166,18 +176,18 @@ def _settle(desk: HisDesk, call: Call, commit: bool) -> dict[str, Any]:
             f"med_type {data.get('med_type')} is not the visit's {visit['med_type']}: send "
             "2203/2403 first or settle as the visit's med_type",
         )
-    lines, bchno, flag = _scope(desk, call, visit, data)
+    lines, bchno, flag = _scope(desk, call, visit, data, commit)
     if not lines:
         raise HisRefused("empty_batch", "there is no unsettled fee line to settle")
-    total = sum(ln["det_item_fee_sumamt"] for ln in lines)
+    total = sum(ln.det_item_fee_sumamt for ln in lines)
     if medfee != total:
         raise HisRefused(
             "sum_mismatch",
             f"medfee_sumamt {format_fen(medfee)} is not the lines' total {format_fen(total)}: "
             "upload the missing lines or pre-settle again",
         )
-    basket, parsed_basket = net_basket(lines, upload=commit)
-    if not basket:
+    parsed_basket, basket, returns = net_basket(lines, upload=commit)
+    if not parsed_basket:
         raise HisRefused("empty_batch", "every line is returned in full: nothing to settle")
     cached = desk.ledger.get_person(visit["psn_cert"])
     assert cached is not None
@@ -191,7 +201,7 @@ def _settle(desk: HisDesk, call: Call, commit: bool) -> dict[str, Any]:
         card_sn=visit.get("card_sn") if card else None,
     )
     no_account = data.get("acct_used_flag", "0") != "1"
-    claim_visit = _claim_visit(desk, call, visit, flag, lines, "0" if no_account else "1")
+    claim_visit = _claim_visit(desk, call, visit, flag, returns, "0" if no_account else "1")
     parsed = Claim(
         person_of(cached),
         Visit(visit["med_type"], desk.config.terminal.inst_level, call.now.date()),
@@ -251,7 +261,7 @@ def _settle(desk: HisDesk, call: Call, commit: bool) -> dict[str, Any]:
         _restore_account(desk, call, visit["psn_cert"], year, balance)
     setl_id = appended.txn_id
     out["setlinfo"] = {"setl_id": setl_id, **out["setlinfo"]}
-    set_his_lines(desk.ledger, visit["mdtrt_id"], [ln["feedetl_sn"] for ln in lines],
+    set_his_lines(desk.ledger, visit["mdtrt_id"], [ln.feedetl_sn for ln in lines],
                   "settled", setl_id)  # fmt: skip
     store_his_settlement(
         desk.ledger,

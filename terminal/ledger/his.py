@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from terminal.ledger.store import SqliteLedger, translate_sqlite_error
 
@@ -24,6 +24,7 @@ __all__ = [
     "his_next_line_seq",
     "his_settlement",
     "his_settlements",
+    "his_unsettled_lines",
     "his_visit",
     "his_visits",
     "insert_his_lines",
@@ -31,6 +32,7 @@ __all__ = [
     "prune_his_answers",
     "remember_his_answer",
     "set_his_lines",
+    "SettleLine",
     "store_his_settlement",
     "update_his_visit",
 ]
@@ -59,10 +61,14 @@ _INSERT_LINE = (
 )
 
 
+# a JSON number the HIS sent in a free-form field was read as a Decimal: kept as its text. Made
+# once: json.dumps builds an encoder per call, and a stay stores a body per fee line.
+_STORED = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
+
+
 def dump_json(obj: Any) -> str:
     """Canonical JSON of a stored document (keys sorted, no spaces, UTF-8 as itself)."""
-    # a JSON number the HIS sent in a free-form field was read as a Decimal: kept as its text
-    return json.dumps(obj, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
+    return _STORED.encode(obj)
 
 
 def his_rows(ledger: SqliteLedger, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
@@ -233,6 +239,55 @@ def his_line_rows(
         line["body"] = json.loads(line["body"]) if with_body else None
         out.append(line)
     return out
+
+
+class SettleLine(NamedTuple):
+    """The columns of a fee line that a settlement reads (a stay has a thousand lines or more:
+    a tuple, not a dict)."""
+
+    feedetl_sn: str
+    init_feedetl_sn: str | None
+    med_list_codg: str
+    cnt: str
+    pric: str
+    det_item_fee_sumamt: int
+    chrg_bchno: str | None
+    fee_ocur_time: str
+    bilg_dr_codg: str | None
+    trac: str | None
+    trdn_flag: str | None
+
+
+_UPLOAD_ONLY = ("chrg_bchno", "fee_ocur_time", "bilg_dr_codg", "trac", "trdn_flag")
+
+
+def his_unsettled_lines(
+    ledger: SqliteLedger,
+    mdtrt_id: str,
+    *,
+    bchno: str | None = None,
+    upto: str | None = None,
+    upload: bool = True,
+) -> list[SettleLine]:
+    """The lines a settlement covers, in the order they came, in one query: the visit's
+    unsettled lines, of batch `bchno` and with `fee_ocur_time` up to `upto` when given. Without
+    `upload` (a pre-settlement) the columns only the upload reads are None (a stay of a
+    thousand lines reads half as many values)."""
+    columns = [f"NULL AS {c}" if c in _UPLOAD_ONLY and not upload else c
+               for c in SettleLine._fields]  # fmt: skip
+    sql = f"SELECT {', '.join(columns)} FROM his_lines WHERE mdtrt_id = ? AND state = 'unsettled'"
+    params: list[Any] = [mdtrt_id]
+    if bchno is not None:
+        sql += " AND chrg_bchno = ?"
+        params.append(bchno)
+    if upto is not None:
+        sql += " AND fee_ocur_time <= ?"
+        params.append(upto)
+    try:
+        rows = ledger.conn.execute(sql + " ORDER BY seq", params).fetchall()
+    except sqlite3.Error as exc:
+        raise translate_sqlite_error(exc, ledger.path) from exc
+    return list(map(SettleLine._make, rows))
 
 
 def his_next_line_seq(ledger: SqliteLedger, mdtrt_id: str) -> int:

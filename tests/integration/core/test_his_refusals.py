@@ -17,6 +17,7 @@ from terminal.checkout.service import CheckoutService
 from terminal.demo import demo_people
 from terminal.his import HisDesk, build_desk
 from terminal.his.pending import pending_settlements
+from terminal.ledger.his import his_unsettled_lines, his_visit
 from terminal.ledger.his_desk import his_deferred
 from tests.conftest import HIGH_LIMITS
 from tests.integration.core.conftest import SetClock
@@ -310,3 +311,42 @@ def test_2601_undoes_what_a_message_changed_and_knows_a_message_that_never_arriv
     assert desk.send("2206", {"data": data})["err_code"] == "empty_batch"  # line 7 is deleted
     never = {"data": {"psn_no": p.psn_no, "omsgid": "never-sent", "oinfno": "2207"}}
     assert desk.ok("2601", never) == {"found": False}
+
+
+def test_2601_of_a_2203_or_2403_is_found_and_undoes_nothing(desk: Desk) -> None:
+    """his-api.md 2601 undoes "as by 2202/2208/2305/2302/2205/2404/2405": no message undoes a
+    2203 or a 2403, so their changes stay and the answer says nothing was undone."""
+    p, q = desk.person(1), desk.person(11)
+    info = {"mdtrt_id": desk.v2, "psn_no": p.psn_no, "med_type": "11", "begntime": desk.when(8)}
+    assert desk.send("2203", {"mdtrtinfo": info, "diseinfo": []}, msgid="info-2")["infcode"] == 0
+    change = {"adminfo": {"mdtrt_id": desk.w1, "psn_no": q.psn_no, "adm_bed": "12"},
+              "diseinfo": []}  # fmt: skip
+    assert desk.send("2403", change, msgid="adm-1")["infcode"] == 0
+    for omsgid, oinfno, psn_no in (("info-2", "2203", p), ("adm-1", "2403", q)):
+        undo = {"data": {"psn_no": psn_no.psn_no, "omsgid": omsgid, "oinfno": oinfno}}
+        assert desk.ok("2601", undo) == {"found": True, "undone": None}
+    # the visit information stays: fee lines are taken, the admission is as changed
+    line = desk.line("9", desk.v2, 1, chrg_bchno="B9")
+    assert desk.ok("2204", {"feedetail": [line]})["result"][0]["feedetl_sn"] == "9"
+    admitted = his_visit(desk.service.ledger, desk.w1)
+    assert admitted is not None and (admitted["state"], admitted["adm_bed"]) == ("admitted", "12")
+
+
+def test_a_settlement_reads_its_unsettled_lines_in_one_query_in_the_order_they_came(
+    desk: Desk,
+) -> None:
+    q = desk.person(11)
+    returned = desk.line("r", desk.w1, 11, "SV002", "-1", "20.00", init_feedetl_sn="a")
+    desk.ok("2301", {"feedetail": [desk.line("b", desk.w1, 11, "SV001"), returned]})
+    desk.ok("2302", {"data": {"feedetl_sn": "b", "mdtrt_id": desk.w1, "psn_no": q.psn_no}})
+    full = his_unsettled_lines(desk.service.ledger, desk.w1)
+    assert [(ln.feedetl_sn, ln.cnt, ln.fee_ocur_time) for ln in full] == [
+        ("a", "2", desk.when()),
+        ("r", "-1", desk.when()),
+    ]
+    lean = his_unsettled_lines(desk.service.ledger, desk.w1, upload=False)
+    assert [ln[:6] for ln in lean] == [ln[:6] for ln in full]  # what the engine reads
+    assert {ln.fee_ocur_time for ln in lean} == {None}  # what only the upload reads
+    assert his_unsettled_lines(desk.service.ledger, desk.v1, bchno="B1") == []  # settled
+    assert [ln.feedetl_sn for ln in his_unsettled_lines(desk.service.ledger, desk.v1,
+                                                        bchno="B2")] == ["2"]  # fmt: skip

@@ -1,0 +1,51 @@
+"""A settlement's basket from its fee lines (his-api.md "How a visit settles"): each return nets
+into its line in one pass, lines netted to zero are left out, and a pre-settlement gets the same
+engine lines without the upload's fields."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from terminal.his.settling import net_basket
+from terminal.ledger.his import SettleLine
+from terminal.settlement import BasketLine
+
+
+def _line(sn: str, code: str, cnt: str, pric: str, init: str | None = None) -> SettleLine:
+    fen = int(Decimal(cnt) * Decimal(pric) * 100)
+    return SettleLine(sn, init, code, cnt, pric, fen, None, "2026-12-01 10:00:00", "D1",
+                      '["83456789012345678901"]' if code == "XJ" else None, None)  # fmt: skip
+
+
+STAY = [
+    _line("a", "SV002", "2", "20"),
+    _line("b", "XJ", "3", "8.5"),
+    _line("c", "SV001", "1", "10"),
+    _line("r1", "SV002", "-1", "20", init="a"),
+    _line("r2", "SV001", "-1", "10", init="c"),  # c returned in full: left out
+    _line("r3", "XJ", "-0.5", "8.5", init="b"),
+]
+
+
+def test_returns_net_into_their_lines_and_a_line_netted_to_zero_is_left_out() -> None:
+    parsed, basket, returns = net_basket(STAY)
+    assert parsed == [
+        BasketLine("SV002", Decimal(1), Decimal(20)),
+        BasketLine("XJ", Decimal("2.5"), Decimal("8.5")),
+    ]
+    assert [(b["feedetl_sn"], b["qty"], b["price"]) for b in basket] == [
+        ("a", "1", "20"),
+        ("b", "2.5", "8.5"),
+    ]
+    assert basket[1]["trac"] == ["83456789012345678901"] and "trac" not in basket[0]
+    assert returns == [
+        {"feedetl_sn": "r1", "init_feedetl_sn": "a", "cnt": "-1", "init_cnt": "2"},
+        {"feedetl_sn": "r2", "init_feedetl_sn": "c", "cnt": "-1", "init_cnt": "1"},
+        {"feedetl_sn": "r3", "init_feedetl_sn": "b", "cnt": "-0.5", "init_cnt": "3"},
+    ]
+
+
+def test_a_presettlement_gets_the_same_engine_lines_and_nothing_for_the_upload() -> None:
+    parsed, basket, returns = net_basket(STAY, upload=False)
+    assert parsed == net_basket(STAY)[0]
+    assert basket == [] and returns == []
