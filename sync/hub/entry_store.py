@@ -27,7 +27,8 @@ from __future__ import annotations
 
 import logging
 import zlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -36,7 +37,16 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from sync.hub import statements as q
 
-__all__ = ["create_months", "ensure_month", "insert_entry", "keep_ahead", "month_range"]
+__all__ = [
+    "Archived",
+    "create_months",
+    "ensure_month",
+    "insert_entry",
+    "keep_ahead",
+    "month_range",
+    "stored_ack",
+    "stored_acks",
+]
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +56,38 @@ _known: set[tuple[str, str]] = set()
 _ahead: dict[str, str] = {}
 AHEAD = 2  # keep_ahead: this month and the next
 _KEY_COLUMNS = ("txn_id", "dev_no", "seq", "setl_date")
+
+
+@dataclass(frozen=True, slots=True)
+class Archived:
+    """An entry whose keys are stored but whose month's partition was detached (docs/scale.md
+    "Partitioning and retention"): stored once, its outcome no longer here to answer with."""
+
+    txn_id: str
+    setl_date: str
+
+
+def stored_ack(conn: Connection, txn_id: str) -> Any:
+    """What the acknowledgement of stored entry `txn_id` is made of (`statements.ENTRY_ACK`'s
+    row), `Archived`, or None when it is not stored: its keys, then its one partition."""
+    setl_date = q.ENTRY_KEY.scalar(conn, {"txn_id": txn_id})
+    if setl_date is None:
+        return None
+    row = q.ENTRY_ACK.first(conn, {"txn_id": txn_id, "setl_date": setl_date})
+    return row if row is not None else Archived(txn_id, setl_date)
+
+
+def stored_acks(conn: Connection, txn_ids: Sequence[str]) -> dict[str, Any]:
+    """`stored_ack` of each of `txn_ids`, in two statements: their keys, then the entries of
+    the keys found, from the partitions of their months."""
+    keys = {r.txn_id: r.setl_date for r in conn.execute(q.ENTRY_KEYS, {"txn_ids": list(txn_ids)})}
+    found: dict[str, Any] = {}
+    if keys:
+        dates = sorted(set(keys.values()))
+        for row in conn.execute(q.ENTRY_ACKS, {"txn_ids": list(keys), "dates": dates}):
+            if keys[row.txn_id] == row.setl_date:
+                found[row.txn_id] = row
+    return {t: found.get(t) or (Archived(t, keys[t]) if t in keys else None) for t in txn_ids}
 
 
 def insert_entry(conn: Connection, values: Mapping[str, Any]) -> None:

@@ -45,6 +45,8 @@ __all__ = [
     "ENTRY_ACKS",
     "ENTRY_AT",
     "ENTRY_BY_TXN",
+    "ENTRY_KEY",
+    "ENTRY_KEYS",
     "FINISH_ENTRY",
     "HELD_FOR_GAP",
     "HOTLIST_VERSIONS",
@@ -173,36 +175,48 @@ MESSAGES_OF = select(  # (Connection.execute: the IN list expands)
 )
 INSERT_MESSAGE = Statement(insert(t.messages))
 
-# Entries by txn_id or by (dev_no, seq) are found through `entry_keys` (unpartitioned, unique on
-# both), joined to `entries` on its key (txn_id, setl_date): on PostgreSQL the join reads the one
-# partition of the entry's month (run-time partition pruning), never a probe of every month.
+# Entries are found through `entry_keys` (unpartitioned, unique on txn_id and on (dev_no, seq)),
+# then read by their key (txn_id, setl_date): on PostgreSQL from the one partition of the entry's
+# month, pruned when the statement is planned or as it runs (bench/explain.py shows the plans).
+# By txn_id the keys come first in a statement of their own (sync/hub/entry_store.py): a join
+# with the txn_id given would have the planner probe every month's primary key for it.
 _k = t.entry_keys.c
 _KEYED = t.entry_keys.join(t.entries, and_(_e.txn_id == _k.txn_id, _e.setl_date == _k.setl_date))
-# what an acknowledgement is made of, and what tells the same input from another; an outer join:
-# a key whose entry is gone (its month detached, docs/scale.md "retention") has setl_id None
+ENTRY_KEY = Statement(select(_k.setl_date).where(_k.txn_id == bindparam("txn_id")))
+ENTRY_KEYS = select(_k.txn_id, _k.setl_date).where(  # (Connection.execute: the IN list expands)
+    _k.txn_id.in_(bindparam("txn_ids", expanding=True))
+)
+# what an acknowledgement is made of, and what tells the same input from another
 _ACK_COLUMNS = (
-    _k.txn_id,
+    _e.txn_id,
     _e.setl_id,
     _e.status,
     _e.reason,
     _e.result,
     _e.input_hash,
     _e.flags,
-    _k.setl_date,
-)
-_ACKED = t.entry_keys.outerjoin(
-    t.entries, and_(_e.txn_id == _k.txn_id, _e.setl_date == _k.setl_date)
+    _e.setl_date,
 )
 ENTRY_ACK = Statement(
-    select(*_ACK_COLUMNS).select_from(_ACKED).where(_k.txn_id == bindparam("txn_id"))
+    select(*_ACK_COLUMNS).where(
+        and_(_e.txn_id == bindparam("txn_id"), _e.setl_date == bindparam("setl_date"))
+    )
 )
-ENTRY_ACKS = (  # (Connection.execute: the IN list expands)
-    select(*_ACK_COLUMNS)
-    .select_from(_ACKED)
-    .where(_k.txn_id.in_(bindparam("txn_ids", expanding=True)))
+ENTRY_ACKS = select(*_ACK_COLUMNS).where(  # (the months of the keys found: their partitions)
+    and_(
+        _e.txn_id.in_(bindparam("txn_ids", expanding=True)),
+        _e.setl_date.in_(bindparam("dates", expanding=True)),
+    )
 )
+# one statement: the key's date is a sub-select, which prunes the partitions as it runs
 ENTRY_BY_TXN = Statement(
-    select(t.entries).select_from(_KEYED).where(_k.txn_id == bindparam("txn_id"))
+    select(t.entries).where(
+        and_(
+            _e.txn_id == bindparam("txn_id"),
+            _e.setl_date
+            == select(_k.setl_date).where(_k.txn_id == bindparam("txn_id")).scalar_subquery(),
+        )
+    )
 )
 _AT = and_(_k.dev_no == bindparam("dev_no"), _k.seq == bindparam("seq"))
 ENTRY_AT = Statement(select(t.entries).select_from(_KEYED).where(_AT))

@@ -106,12 +106,10 @@ def _store_entry(
     txn_id, ledger = data["txn_id"], data["ledger"]
     seq = ledger["seq"]
     existing = (
-        tx.entries.pop(txn_id)
-        if txn_id in tx.entries
-        else q.ENTRY_ACK.first(conn, {"txn_id": txn_id})
+        tx.entries.pop(txn_id) if txn_id in tx.entries else entry_store.stored_ack(conn, txn_id)
     )
     if existing is not None:
-        if existing.setl_id is None:  # its month's partition was detached (archived)
+        if isinstance(existing, entry_store.Archived):  # its month's partition was detached
             raise Refused(
                 "bad_input",
                 f"input.txn_id: {txn_id} was stored, settled {existing.setl_date}, in a month "

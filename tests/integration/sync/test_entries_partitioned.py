@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sync.hub import statements as q
 from sync.hub.console import queries as console
 from sync.hub.db import MIGRATIONS, migrate, open_engine
+from sync.hub.entry_store import stored_ack, stored_acks
 from tests.integration.sync.conftest import FakeTerminal, Platform, hub_database, medpos
 
 ZONE = ZoneInfo("Asia/Shanghai")
@@ -166,8 +167,11 @@ def test_migration_0009_keeps_every_row_and_answers_the_same(
         migrate(engine)
         assert answers() == before
         with engine.begin() as conn:
+            batch = stored_acks(conn, [r["txn_id"] for r in rows] + ["D1-404"])
+            assert batch.pop("D1-404") is None
             for row in rows:  # each by its keys, as the upload path reads it
-                ack = q.ENTRY_ACK.first(conn, {"txn_id": row["txn_id"]})
+                ack = stored_ack(conn, row["txn_id"])
+                assert ack == batch[row["txn_id"]]
                 assert (ack.setl_id, ack.status, ack.input_hash, ack.setl_date) == (
                     row["setl_id"],
                     row["status"],
