@@ -27,6 +27,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Sequence
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,7 @@ from sqlalchemy import insert, text
 
 from bench.sync import _Device, _prepare_hub, _template
 from sync.hub import schema as t
+from sync.hub.entry_store import create_months
 from tests.conftest import MEDPOS, free_port, medpos_env, wait_http, write_config
 from tests.support.postgres import PostgresServer, start_postgres
 
@@ -184,16 +186,26 @@ FROM generate_series(:start, :stop - 1) AS g
 """
 
 
+FILL_KEYS_SQL = """
+INSERT INTO entry_keys (txn_id, dev_no, seq, setl_date)
+SELECT 'F' || (g / 1000) || '-' || (g % 1000 + 1), 'F' || (g / 1000), g % 1000 + 1,
+       to_char(date '2026-01-01' + (g % 330), 'YYYY-MM-DD')
+FROM generate_series(:start, :stop - 1) AS g
+"""
+
+
 def _fill_entries(hub: Any, upto: int, have: int, sample: str) -> None:
-    """Grow the entries table to `upto` rows (1,000 per filler device), in SQL, 1 M at a time."""
+    """Grow the entries table (and its keys) to `upto` rows (1,000 per filler device, dated
+    over January to November 2026: a partition a month), in SQL, 1 M at a time."""
+    create_months(hub.engine, date(2026, 1, 1), 11)
     step = 1_000_000
     for start in range(have, upto, step):
+        bounds = {"start": start, "stop": min(upto, start + step)}
         with hub.engine.begin() as conn:
-            conn.execute(
-                text(FILL_SQL), {"input": sample, "start": start, "stop": min(upto, start + step)}
-            )
+            conn.execute(text(FILL_SQL), {"input": sample, **bounds})
+            conn.execute(text(FILL_KEYS_SQL), bounds)
     with hub.engine.begin() as conn:
-        conn.execute(text("ANALYZE entries"))
+        conn.execute(text("ANALYZE entries, entry_keys"))
 
 
 def bench_stored(

@@ -77,6 +77,7 @@ def visible_persons(conn: Connection, device: Any, persons: list[Any], now: date
                     d.fixmedins_code == device.fixmedins_code,
                     e.kind == "sale",
                     e.status.in_(("accepted", "adjusted")),
+                    e.setl_date >= since[:10],  # (the months it needs, on PostgreSQL)
                     e.settled_at >= since,
                 )
             )

@@ -34,7 +34,7 @@ def heartbeat(conn: Connection, message: Message, inf_time: str) -> dict[str, An
     """9201: keep `message`'s heartbeat as its device's latest unless a newer one is kept."""
     row = _heartbeat_row(message.data)
     platform_seq = conn.execute(
-        select(func.max(t.entries.c.seq)).where(t.entries.c.dev_no == message.dev_no)
+        select(func.max(t.entry_keys.c.seq)).where(t.entry_keys.c.dev_no == message.dev_no)
     ).scalar()
     row.update(
         received_at=int(message.now.timestamp()),

@@ -1,4 +1,4 @@
-"""The hub's batch read-ahead: the stored messages and entries a batch names, read in two
+"""The hub's batch read-ahead: the stored messages and entries a batch names, read in a few
 queries for the whole batch (`Hub._answer_all`)."""
 
 from __future__ import annotations
@@ -9,13 +9,15 @@ from sqlalchemy import Connection
 
 from sync.hub import statements as q
 from sync.hub._common import REVERSAL_INFNOS, UPLOAD_INFNOS, Transaction
+from sync.hub.entry_store import stored_acks
 
 __all__ = ["read_ahead"]
 
 
 def read_ahead(conn: Connection, tx: Transaction, messages: list[object]) -> None:
-    """Read the stored messages and entries `messages` name, two queries for a whole batch
-    rather than two for each message. Only a shortcut: a message or entry stored after this
+    """Read the stored messages and entries `messages` name, a query per device for the
+    messages and two for the entries (their keys, then those found) for a whole batch rather
+    than for each message. Only a shortcut: a message or entry stored after this
     read (by another process) still meets the database's keys when it is written."""
     msgids: dict[str, list[str]] = {}
     txn_ids: list[str] = []
@@ -37,5 +39,4 @@ def read_ahead(conn: Connection, tx: Transaction, messages: list[object]) -> Non
         }
         tx.messages.update({(dev_no, m): stored.get(m) for m in ids})
     if txn_ids:
-        entries = {r.txn_id: r for r in conn.execute(q.ENTRY_ACKS, {"txn_ids": txn_ids})}
-        tx.entries.update({t: entries.get(t) for t in txn_ids})
+        tx.entries.update(stored_acks(conn, txn_ids))

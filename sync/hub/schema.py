@@ -2,9 +2,13 @@
 
 Money is BIGINT fen; documents (envelope inputs, results, persons, reference data) are canonical
 JSON text. Idempotency rests on constraints, never on check-then-insert: an entry's `txn_id` is the
-primary key and `(dev_no, seq)` unique, a message's `(dev_no, msgid)` is the primary key, so two hub
-processes receiving the same sale at the same moment store it once. `migrations/` creates these
-tables (Alembic); this module is what the code reads and writes through.
+primary key of `entry_keys` and `(dev_no, seq)` unique there, a message's `(dev_no, msgid)` is the
+primary key of `messages`, so two hub processes receiving the same sale at the same moment store it
+once. On PostgreSQL `entries` is partitioned by month of `setl_date` (sync/hub/entry_store.py),
+and a partitioned table's unique keys must hold the partition key: so the keys that make a sale
+unique live in the narrow, unpartitioned `entry_keys`, written in the same savepoint as the entry,
+and `entries` is keyed `(txn_id, setl_date)`. `migrations/` creates these tables (Alembic); this
+module is what the code reads and writes through.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ __all__ = [
     "devices",
     "enrol_codes",
     "entries",
+    "entry_keys",
     "heartbeats",
     "hub_meta",
     "messages",
@@ -94,6 +99,18 @@ messages = Table(
     Column("received_at", BigInteger, nullable=False),
 )
 
+# what makes an entry unique, unpartitioned: its txn_id, its place in its device's chain, and the
+# date that names its partition of `entries` (per-sale lookups start here, then read one partition)
+entry_keys = Table(
+    "entry_keys",
+    metadata,
+    Column("txn_id", String(96), primary_key=True),
+    Column("dev_no", String(64), nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("setl_date", String(10), nullable=False),
+    UniqueConstraint("dev_no", "seq", name="entry_keys_dev_seq"),
+)
+
 entries = Table(
     "entries",
     metadata,
@@ -111,14 +128,13 @@ entries = Table(
     Column("accumulators", Text),  # {"before", "after"} the platform settled a sale with
     Column("setl_id", String(64), nullable=False),
     Column("settled_at", String(19), nullable=False),
-    Column("setl_date", String(10), nullable=False),
+    Column("setl_date", String(10), primary_key=True),  # the partition key (PostgreSQL)
     Column("psn_cert", String(18)),
     Column("orig_txn_id", String(96)),
     Column("reversed_by", String(96)),
     Column("stored_at", BigInteger, nullable=False),
     Column("visit", Text),  # a hospital visit's fields (his-api.md "What is uploaded"), JSON
     Column("flags", Text),  # the acknowledgement's flags (trace-codes.md), canonical JSON list
-    UniqueConstraint("dev_no", "seq", name="entries_dev_seq"),
     Index("entries_dev_date", "dev_no", "setl_date"),
     Index("entries_dev_status", "dev_no", "status"),
     # a settled sale looks for a reversal held for it: without this, a scan of every entry
@@ -126,6 +142,8 @@ entries = Table(
     # the fleet console: a day's entries by status, the newest rejected and held
     Index("entries_date_status", "setl_date", "status"),
     Index("entries_status_stored", "status", "stored_at"),
+    # PostgreSQL: a partition `entries_yyyymm` per month, FROM ('yyyy-mm-01') TO the next month's
+    postgresql_partition_by="RANGE (setl_date)",
 )
 
 persons = Table(

@@ -37,6 +37,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sync.hub import (
     access,
     devices,
+    entry_store,
     fleet,
     persons,
     reconciliation,
@@ -178,6 +179,9 @@ class Hub:
         message again in a new transaction (up to three times)."""
         answers: list[dict[str, Any]] = []
         failures, failed_at = 0, -1
+        # PostgreSQL: this month's and the next month's partitions of `entries`, before (never
+        # inside) the batch's transaction; once a month per process
+        entry_store.keep_ahead(self.engine, datetime.fromtimestamp(self.clock(), self.tz).date())
         with self.engine.connect() as conn:
             while len(answers) < len(messages):
                 done = len(answers)

@@ -188,7 +188,9 @@ def settle_reversal(conn: Connection, txn_id: str, data: Mapping[str, Any]) -> d
         return outcome("rejected", "already_reversed")
     kept = json.loads(orig.kept)
     negated = {k: _negate(v) for k, v in kept.items()}
-    q.MARK_REVERSED.run(conn, {"key": orig.txn_id, "reversed_by": txn_id})
+    q.MARK_REVERSED.run(
+        conn, {"key": orig.txn_id, "key_date": orig.setl_date, "reversed_by": txn_id}
+    )
     _give_back(conn, orig)
     return outcome("accepted", None, kept=canonical_json(negated).decode())
 

@@ -45,11 +45,14 @@ __all__ = [
     "ENTRY_ACKS",
     "ENTRY_AT",
     "ENTRY_BY_TXN",
+    "ENTRY_KEY",
+    "ENTRY_KEYS",
     "FINISH_ENTRY",
     "HELD_FOR_GAP",
     "HOTLIST_VERSIONS",
     "INSERT_ACCUMULATORS",
     "INSERT_ENTRY",
+    "INSERT_ENTRY_KEY",
     "INSERT_MESSAGE",
     "INSERT_PERSON",
     "LINK_AT",
@@ -90,11 +93,15 @@ class Statement:
             compiled = self._compiled[dialect.name] = (c.string, order, fixed)
         return compiled
 
-    def _cursor(self, conn: Connection, params: Mapping[str, Any]) -> Any:
+    def bound(self, conn: Connection, params: Mapping[str, Any]) -> tuple[str, Any]:
+        """(SQL, DBAPI arguments) as sent on `conn` with `params` (bench/explain.py plans it)."""
         sql, order, fixed = self._sql(conn)
         values = {**fixed, **params} if fixed else params
         args: Any = tuple(values[n] for n in order) if order is not None else values
-        return run_sql(conn, sql, args)
+        return sql, args
+
+    def _cursor(self, conn: Connection, params: Mapping[str, Any]) -> Any:
+        return run_sql(conn, *self.bound(conn, params))
 
     def run(self, conn: Connection, params: Mapping[str, Any]) -> None:
         """Execute (an INSERT, UPDATE or lock)."""
@@ -168,6 +175,17 @@ MESSAGES_OF = select(  # (Connection.execute: the IN list expands)
 )
 INSERT_MESSAGE = Statement(insert(t.messages))
 
+# Entries are found through `entry_keys` (unpartitioned, unique on txn_id and on (dev_no, seq)),
+# then read by their key (txn_id, setl_date): on PostgreSQL from the one partition of the entry's
+# month, pruned when the statement is planned or as it runs (bench/explain.py shows the plans).
+# By txn_id the keys come first in a statement of their own (sync/hub/entry_store.py): a join
+# with the txn_id given would have the planner probe every month's primary key for it.
+_k = t.entry_keys.c
+_KEYED = t.entry_keys.join(t.entries, and_(_e.txn_id == _k.txn_id, _e.setl_date == _k.setl_date))
+ENTRY_KEY = Statement(select(_k.setl_date).where(_k.txn_id == bindparam("txn_id")))
+ENTRY_KEYS = select(_k.txn_id, _k.setl_date).where(  # (Connection.execute: the IN list expands)
+    _k.txn_id.in_(bindparam("txn_ids", expanding=True))
+)
 # what an acknowledgement is made of, and what tells the same input from another
 _ACK_COLUMNS = (
     _e.txn_id,
@@ -177,18 +195,41 @@ _ACK_COLUMNS = (
     _e.result,
     _e.input_hash,
     _e.flags,
+    _e.setl_date,
 )
-ENTRY_ACK = Statement(select(*_ACK_COLUMNS).where(_e.txn_id == bindparam("txn_id")))
-ENTRY_ACKS = select(*_ACK_COLUMNS).where(  # (Connection.execute: the IN list expands)
-    _e.txn_id.in_(bindparam("txn_ids", expanding=True))
+ENTRY_ACK = Statement(
+    select(*_ACK_COLUMNS).where(
+        and_(_e.txn_id == bindparam("txn_id"), _e.setl_date == bindparam("setl_date"))
+    )
 )
-ENTRY_BY_TXN = Statement(select(t.entries).where(_e.txn_id == bindparam("txn_id")))
-_AT = and_(_e.dev_no == bindparam("dev_no"), _e.seq == bindparam("seq"))
-ENTRY_AT = Statement(select(t.entries).where(_AT))
-LINK_AT = Statement(select(_e.hash, _e.status, _e.reason, _e.settled_at).where(_AT))
+ENTRY_ACKS = select(*_ACK_COLUMNS).where(  # (the months of the keys found: their partitions)
+    and_(
+        _e.txn_id.in_(bindparam("txn_ids", expanding=True)),
+        _e.setl_date.in_(bindparam("dates", expanding=True)),
+    )
+)
+# one statement: the key's date is a sub-select, which prunes the partitions as it runs
+ENTRY_BY_TXN = Statement(
+    select(t.entries).where(
+        and_(
+            _e.txn_id == bindparam("txn_id"),
+            _e.setl_date
+            == select(_k.setl_date).where(_k.txn_id == bindparam("txn_id")).scalar_subquery(),
+        )
+    )
+)
+_AT = and_(_k.dev_no == bindparam("dev_no"), _k.seq == bindparam("seq"))
+ENTRY_AT = Statement(select(t.entries).select_from(_KEYED).where(_AT))
+LINK_AT = Statement(
+    select(_e.hash, _e.status, _e.reason, _e.settled_at).select_from(_KEYED).where(_AT)
+)
 # the device's chain head: the last seq (and its hash) stored (platform-api.md "Trust rules")
 CHAIN_HEAD = Statement(
-    select(_e.seq, _e.hash).where(_e.dev_no == bindparam("dev_no")).order_by(_e.seq.desc()).limit(1)
+    select(_k.seq, _e.hash)
+    .select_from(_KEYED)
+    .where(_k.dev_no == bindparam("dev_no"))
+    .order_by(_k.seq.desc())
+    .limit(1)
 )
 HELD_FOR_GAP = Statement(
     select(_e.seq)
@@ -206,10 +247,13 @@ WAITING_REVERSAL = Statement(
     )
     .limit(1)
 )
+INSERT_ENTRY_KEY = Statement(insert(t.entry_keys))
 INSERT_ENTRY = Statement(insert(t.entries))  # every column given, None for NULL
+# an entry by its key (txn_id, setl_date): one partition on PostgreSQL
+_KEY = and_(_e.txn_id == bindparam("key"), _e.setl_date == bindparam("key_date"))
 FINISH_ENTRY = Statement(
     update(t.entries)
-    .where(_e.txn_id == bindparam("key"))
+    .where(_KEY)
     .values(
         status=bindparam("status"),
         reason=bindparam("reason"),
@@ -219,9 +263,7 @@ FINISH_ENTRY = Statement(
     )
 )
 MARK_REVERSED = Statement(
-    update(t.entries)
-    .where(_e.txn_id == bindparam("key"))
-    .values(reversed_by=bindparam("reversed_by"))
+    update(t.entries).where(_KEY).values(reversed_by=bindparam("reversed_by"))
 )
 # PostgreSQL: a transaction-level advisory lock (released at commit or rollback)
 ORIGINAL_LOCK = Statement(select(func.pg_advisory_xact_lock(bindparam("key", type_=BigInteger))))

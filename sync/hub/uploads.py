@@ -13,8 +13,8 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from sync.hub import entry_store, trace
 from sync.hub import statements as q
-from sync.hub import trace
 from sync.hub._common import Link, Message, Transaction, need
 from sync.hub.errors import Refused
 from sync.hub.reference import ReferenceData
@@ -106,11 +106,15 @@ def _store_entry(
     txn_id, ledger = data["txn_id"], data["ledger"]
     seq = ledger["seq"]
     existing = (
-        tx.entries.pop(txn_id)
-        if txn_id in tx.entries
-        else q.ENTRY_ACK.first(conn, {"txn_id": txn_id})
+        tx.entries.pop(txn_id) if txn_id in tx.entries else entry_store.stored_ack(conn, txn_id)
     )
     if existing is not None:
+        if isinstance(existing, entry_store.Archived):  # its month's partition was detached
+            raise Refused(
+                "bad_input",
+                f"input.txn_id: {txn_id} was stored, settled {existing.setl_date}, in a month "
+                "the platform has archived: ask the platform's operators for its outcome",
+            )
         if existing.input_hash != message.input_hash:
             return {
                 "txn_id": txn_id,
@@ -172,7 +176,7 @@ def _store_entry(
         values["flags"] = canonical_json(flags).decode() if flags else None
     elif kind == "reversal" and values["status"] == "accepted":
         _return_codes(conn, data["orig_txn_id"], tx.now)
-    q.INSERT_ENTRY.run(conn, values)
+    entry_store.insert_entry(conn, values)
     tx.links[dev_no] = Link(
         seq, ledger["hash"], _holds(values["status"], values["reason"]), data["settled_at"]
     )
@@ -266,12 +270,12 @@ def _release_held(
         prev = q.LINK_AT.first(conn, {"dev_no": dev_no, "seq": seq - 1})
         data = json.loads(row.input)
         if prev is None or prev.hash != data["ledger"]["prev_hash"]:
-            _finish(conn, tx, row.txn_id, outcome("rejected", "ledger_mismatch"))
+            _finish(conn, tx, row, outcome("rejected", "ledger_mismatch"))
         elif data["settled_at"] < prev.settled_at:  # (its other bounds held when it came)
-            _finish(conn, tx, row.txn_id, outcome("rejected", "bad_time"))
+            _finish(conn, tx, row, outcome("rejected", "bad_time"))
         else:
             result = settle_entry(conn, tx, reference, row.txn_id, row.kind, data, row.setl_date)
-            _finish(conn, tx, row.txn_id, result)
+            _finish(conn, tx, row, result)
             if row.kind == "sale":
                 _settle_waiting_reversal(conn, tx, row.txn_id)
             elif result["status"] == "accepted":
@@ -279,10 +283,10 @@ def _release_held(
         seq += 1
 
 
-def _finish(conn: Connection, tx: Transaction, txn_id: str, result: Mapping[str, Any]) -> None:
-    """Settle an entry stored before (held until now)."""
-    q.FINISH_ENTRY.run(conn, {"key": txn_id, **result})
-    tx.entries.pop(txn_id, None)  # what was read ahead of it is no longer its state
+def _finish(conn: Connection, tx: Transaction, row: Any, result: Mapping[str, Any]) -> None:
+    """Settle entry `row`, stored before (held until now)."""
+    q.FINISH_ENTRY.run(conn, {"key": row.txn_id, "key_date": row.setl_date, **result})
+    tx.entries.pop(row.txn_id, None)  # what was read ahead of it is no longer its state
 
 
 def _settle_waiting_reversal(conn: Connection, tx: Transaction, txn_id: str) -> None:
@@ -291,7 +295,7 @@ def _settle_waiting_reversal(conn: Connection, tx: Transaction, txn_id: str) -> 
     waiting = q.WAITING_REVERSAL.first(conn, {"txn_id": txn_id})
     if waiting is not None:
         result = settle_reversal(conn, waiting.txn_id, json.loads(waiting.input))
-        _finish(conn, tx, waiting.txn_id, result)
+        _finish(conn, tx, waiting, result)
         if result["status"] == "accepted":
             _return_codes(conn, txn_id, tx.now)
 

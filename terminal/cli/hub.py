@@ -1,6 +1,7 @@
 """`medpos hub serve | keygen | enrol-code | publish | import | operator add | report
-trace-conflicts | trace-partitions` (platform-api.md "Platform administration", trace-codes.md
-"To the platform"; the console's operators: docs/operations.md "Fleet console").
+trace-conflicts | trace-partitions | partitions` (platform-api.md "Platform administration",
+trace-codes.md "To the platform"; the console's operators: docs/operations.md "Fleet console";
+the monthly partitions: docs/scale.md "Partitioning and retention").
 
 `publish --persons FILE --assign DEV_NO` also assigns every person of the file to device DEV_NO:
 its persons refdata carries them from then on, beside the persons of its region who settled at
@@ -90,6 +91,15 @@ def register(sub: Any) -> None:
     )
     tp.add_argument("--months", type=int, default=3, help="this month and the next ones")
     tp.set_defaults(func=_trace_partitions)
+    pa = with_db(
+        hub.add_parser(
+            "partitions", help="PostgreSQL: make the monthly partitions of entries and codes"
+        )
+    )
+    pa.add_argument(
+        "--ahead", type=int, default=3, metavar="N", help="this month and the N months after it"
+    )
+    pa.set_defaults(func=_partitions)
 
 
 def _hub(args: argparse.Namespace, ctx: Context) -> Any:
@@ -278,4 +288,23 @@ def _trace_partitions(args: argparse.Namespace, ctx: Context) -> int:
     hub = _hub(args, ctx)
     today = datetime.fromtimestamp(hub.clock(), hub.tz).date()
     emit_json({"partitions": create_partitions(hub.engine, today, args.months)})
+    return 0
+
+
+def _partitions(args: argparse.Namespace, ctx: Context) -> int:
+    from datetime import datetime
+
+    from sync.hub.entry_store import create_months
+    from sync.hub.trace_store import create_partitions
+
+    if args.ahead < 0:
+        return fail("--ahead: give 0 or more months", 2)
+    hub = _hub(args, ctx)
+    today = datetime.fromtimestamp(hub.clock(), hub.tz).date()
+    emit_json(
+        {
+            "entries": create_months(hub.engine, today, args.ahead + 1),
+            "trace_codes": create_partitions(hub.engine, today, args.ahead + 1),
+        }
+    )
     return 0

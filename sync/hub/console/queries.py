@@ -38,6 +38,8 @@ __all__ = [
     "PAGE",
     "Limits",
     "alert_counts",
+    "conflict_days",
+    "conflicts",
     "console_secret",
     "daily_counts",
     "daily_totals",
@@ -227,6 +229,52 @@ def held_and_rejected(
     )
     if before is not None:
         query = query.where(e.stored_at < before)
+    return [dict(r._mapping) for r in conn.execute(query)]
+
+
+def conflict_days(conn: Connection, *, before: str = "") -> list[dict[str, Any]]:
+    """Per day (the second sale's date), newest first: the traceability conflicts found
+    (trace-codes.md "To the platform"), the high-severity ones among them, and the codes
+    concerned; a page of days before the day `before`."""
+    c = t.trace_conflicts.c
+    query = (
+        select(
+            c.setl_date,
+            func.count().label("conflicts"),
+            func.count().filter(c.severity == "high").label("high"),
+            func.count(c.code.distinct()).label("codes"),
+        )
+        .group_by(c.setl_date)
+        .order_by(c.setl_date.desc())
+        .limit(PAGE)
+    )
+    if before:
+        query = query.where(c.setl_date < before)
+    return [dict(r._mapping) for r in conn.execute(query)]
+
+
+def conflicts(conn: Connection, day: str, *, after: str = "") -> list[dict[str, Any]]:
+    """A page of the conflicts of `day` by code, after the key `after` ("code|second txn_id")."""
+    c = t.trace_conflicts.c
+    query = (
+        select(
+            c.code,
+            c.first_txn_id,
+            c.first_fixmedins_code,
+            c.first_dev_no,
+            c.second_txn_id,
+            c.second_fixmedins_code,
+            c.second_dev_no,
+            c.hours_between,
+            c.severity,
+        )
+        .where(c.setl_date == day)
+        .order_by(c.code, c.second_txn_id)
+        .limit(PAGE)
+    )
+    if after:
+        code, _, txn_id = after.partition("|")
+        query = query.where(or_(c.code > code, and_(c.code == code, c.second_txn_id > txn_id)))
     return [dict(r._mapping) for r in conn.execute(query)]
 
 

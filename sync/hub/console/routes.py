@@ -11,8 +11,9 @@ import base64
 import binascii
 import hmac
 import json
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -146,6 +147,30 @@ def console_router(console: Console) -> APIRouter:
             status=status,
             next_before=rows[-1]["stored_at"] if len(rows) == q.PAGE else None,
         )
+
+    @router.get("/conflicts", response_class=HTMLResponse)
+    def trace_conflicts(
+        request: Request,
+        session: Operator,
+        day: str = "",
+        before: str = "",
+        after: str = "",
+    ) -> Response:
+        if day:
+            try:
+                day = date.fromisoformat(day).isoformat()
+            except ValueError:
+                raise Refused(400, f"day {day!r}: give yyyy-mm-dd") from None
+        with console.hub.engine.connect() as conn:
+            rows = (
+                q.conflicts(conn, day, after=after) if day else q.conflict_days(conn, before=before)
+            )
+        more = None  # the next page's query, when this one is full
+        if len(rows) == q.PAGE:
+            last = rows[-1]
+            key = quote(f"{last['code']}|{last['second_txn_id']}") if day else ""
+            more = f"day={day}&after={key}" if day else f"before={last['setl_date']}"
+        return console.page(request, "conflicts.html", session, day=day, rows=rows, more=more)
 
     @router.get("/persons", response_class=HTMLResponse)
     def persons(request: Request, session: Operator, after: str = "") -> Response:

@@ -2,7 +2,8 @@
 console"): an operator added by `medpos hub operator add` signs in, sees the terminals with their
 heartbeats and alerts, the day's chart, switches to English, makes an enrolment code and
 publishes a catalogue after its preview; a form without its token, or from another site, is
-refused; a wrong password is told."""
+refused; a wrong password is told. The traceability conflicts, by day and then the day's, a page
+at a time."""
 
 from __future__ import annotations
 
@@ -22,6 +23,14 @@ from tests.support.cli import in_process
 from tests.ui.harness import ARTIFACTS, CHROMIUM
 
 PASSWORD = "correct horse battery"  # noqa: S105 - the test operator's
+
+
+def sign_in(page: Any) -> None:
+    """Sign in as the test operator on the sign-in form `page` shows."""
+    page.fill("input[name=operator]", "ops")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("main button")
+    expect(page.locator("h1")).to_have_text("终端")
 
 
 @pytest.mark.parametrize("platform", ["sqlite"], indirect=True)
@@ -75,10 +84,7 @@ def test_an_operator_runs_the_fleet_from_the_console(
         page.fill("input[name=password]", "not the password")
         page.click("button")
         expect(page.get_by_role("alert")).to_contain_text("用户名或密码错误")
-        page.fill("input[name=operator]", "ops")
-        page.fill("input[name=password]", PASSWORD)
-        page.click("main button")
-        expect(page.locator("h1")).to_have_text("终端")
+        sign_in(page)
         row = page.locator("tr[data-dev=H33010000001D0102]")
         expect(row.locator("[data-alert=deadline]")).to_have_text("超过上传期限")
         expect(row).to_contain_text(four_days)
@@ -120,3 +126,71 @@ def test_an_operator_runs_the_fleet_from_the_console(
     assert forged.status_code == 403
     assert platform.scalars("SELECT MAX(version) FROM refdata WHERE kind = 'catalogue'") == (2,)
     assert platform.scalars("SELECT COUNT(*) FROM enrol_codes WHERE dev_no = 'X'") == (0,)
+
+
+@pytest.mark.parametrize("platform", ["sqlite"], indirect=True)
+def test_the_traceability_conflicts_are_listed_by_day_a_page_at_a_time(
+    platform: Platform,
+) -> None:
+    from sqlalchemy import insert
+
+    from sync.hub import schema as t
+    from sync.hub.db import open_engine
+
+    added = in_process(
+        platform.config, "hub", "operator", "add", "--name", "ops", "--password-stdin",
+        "--db", platform.db, stdin=PASSWORD + "\n",
+    )  # fmt: skip
+    assert added.returncode == 0, added.stderr
+
+    def conflict(day: str, n: int) -> dict[str, Any]:
+        return {
+            "code": f"8100000000000000{n:04d}",
+            "second_txn_id": f"H33010000004D0001-{n}",
+            "first_txn_id": f"H33010000003D0001-{n}",
+            "first_fixmedins_code": "P33010000001",
+            "first_dev_no": "H33010000003D0001",
+            "second_fixmedins_code": "P33010000002",
+            "second_dev_no": "H33010000004D0001",
+            "hours_between": 2 if n % 10 == 0 else 30,
+            "severity": "high" if n % 10 == 0 else "normal",
+            "setl_date": day,
+            "found_at": 1_796_000_000 + n,
+        }
+
+    rows = [conflict("2026-12-06", n) for n in range(1, 52)] + [conflict("2026-12-05", 99)]
+    engine = open_engine(platform.db)
+    try:
+        with engine.begin() as conn:
+            conn.execute(insert(t.trace_conflicts), rows)
+    finally:
+        engine.dispose()
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        page = browser.new_page(locale="zh-CN")
+        page.set_default_timeout(20_000)
+        page.goto(platform.url + "/console")
+        sign_in(page)
+        page.click("header >> text=追溯码冲突")
+        days = page.locator("#conflict-days tbody tr")
+        expect(days).to_have_count(2)
+        expect(days.first.locator("td")).to_have_text(["2026-12-06", "51", "5", "51"])
+        expect(days.nth(1)).to_contain_text("2026-12-05")
+        page.click("text=2026-12-06")
+        expect(page.locator("h1")).to_have_text("追溯码冲突 2026-12-06")
+        expect(page.locator("#conflicts tbody tr")).to_have_count(50)
+        expect(page.locator("#conflicts tbody tr").nth(9).locator("td").nth(1)).to_have_text("高")
+        page.click("a[rel=next]")
+        last = page.locator("#conflicts tbody tr")
+        expect(last).to_have_count(1)
+        expect(last).to_contain_text("81000000000000000051")
+        expect(page.locator("a[rel=next]")).to_have_count(0)
+        page.click("text=English")
+        page.click("header >> text=Traceability conflicts")
+        expect(page.locator("#conflict-days th").first).to_have_text("Day")
+        page.screenshot(path=str(ARTIFACTS / "console-conflicts.png"), full_page=True)
+        bad = page.goto(platform.url + "/console/conflicts?day=yesterday")
+        assert bad is not None and bad.status == 400
+        expect(page.locator("body")).to_contain_text("give yyyy-mm-dd")
+        browser.close()

@@ -5,7 +5,7 @@ persons, and the preview of a publication."""
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -18,6 +18,7 @@ from sync.hub.console import queries as q
 from sync.hub.console.chart import day_bars
 from sync.hub.console.preview import preview
 from sync.hub.db import migrate, open_engine
+from sync.hub.entry_store import create_months
 from tests.integration.sync.conftest import hub_database
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -52,6 +53,7 @@ def test_alerts_pages_and_day_counts_come_from_the_database(
 ) -> None:
     engine = open_engine(hub_database(backend, request, tmp_path))
     migrate(engine)
+    create_months(engine, date(2026, 12, 1), 1)  # PostgreSQL: the entries' month, whenever run
     hb: dict[str, Any] = {
         "sent_at": "2026-12-07 11:00:00",
         "queue": 0,

@@ -324,9 +324,18 @@ def test_the_migrations_build_exactly_the_schema_the_code_uses(
             migrate(engine)
             migrate(engine)  # idempotent
             with engine.connect() as conn:
-                assert compare_metadata(MigrationContext.configure(conn), metadata) == [], backend
+                context = MigrationContext.configure(conn, opts={"include_object": _no_partition})
+                assert compare_metadata(context, metadata) == [], backend
         finally:
             engine.dispose()
+
+
+def _no_partition(obj: Any, name: str | None, kind: str, reflected: bool, _: Any) -> bool:
+    """Not a month's partition (`entries_yyyymm`, `trace_codes_yyyymm`) nor its indexes: the
+    schema names the partitioned tables; their months are made as time goes."""
+    table = obj if kind == "table" else getattr(obj, "table", None)
+    tail = str(getattr(table, "name", "")).rsplit("_", 1)[-1]
+    return not (reflected and len(tail) == 6 and tail.isdigit())
 
 
 def test_a_refund_gives_the_platforms_accumulators_back(
