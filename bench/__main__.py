@@ -2,7 +2,8 @@
 
 Each benchmark measures its own baseline in the same run (raw sqlite3 commit, raw pyscard
 transmit, raw pyzbar decode, raw signature verification, …) and prints ratios against it, so a
-slow or busy machine moves both sides. `python -m bench core qr` runs only those.
+slow or busy machine moves both sides. `python -m bench core qr` runs only those; options after
+the names go to each of them (`python -m bench fleet --only processes`).
 """
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ MODULES = (
 
 
 def main(argv: list[str]) -> int:
-    chosen = argv or list(MODULES)
+    split = next((i for i, arg in enumerate(argv) if arg.startswith("-")), len(argv))
+    chosen, options = argv[:split] or list(MODULES), argv[split:]
     failed = []
     for name in chosen:
         try:
@@ -40,7 +42,7 @@ def main(argv: list[str]) -> int:
             raise
         print(f"== bench.{name}", flush=True)
         started = time.perf_counter()
-        code = module.main([])
+        code = module.main(options)
         print(f"== bench.{name}: {time.perf_counter() - started:.1f} s, exit {code}", flush=True)
         if code:
             failed.append(name)

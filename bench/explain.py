@@ -26,7 +26,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import event, text
 
-from bench.fleet import _bodies, _database, _devices, _fill_entries
+from bench.fleet import _database, _devices, _fill_entries
+from bench.fleet_load import _bodies
 from bench.sync import _prepare_hub, _template
 from sync.hub import reconciliation
 from sync.hub import statements as m

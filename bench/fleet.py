@@ -13,7 +13,8 @@
 
 Real processes: `medpos hub serve` on 127.0.0.1 and PostgreSQL from tests/support/postgres.py.
 The terminals are `bench.sync._Device`s (their own keys, chained and signed uploads), entered in
-the devices table directly (enrolment is not what is measured).
+the devices table directly (enrolment is not what is measured); bench/fleet_load.py signs and
+sends their batches.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import argparse
 import asyncio
 import base64
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -31,9 +33,9 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import httpx
 from sqlalchemy import insert, text
 
+from bench.fleet_load import _bodies, _cpu_seconds, _lazy_bodies, _send
 from bench.sync import _Device, _prepare_hub, _template
 from sync.hub import schema as t
 from sync.hub.entry_store import create_months
@@ -41,7 +43,6 @@ from tests.conftest import MEDPOS, free_port, medpos_env, wait_http, write_confi
 from tests.support.postgres import PostgresServer, start_postgres
 
 SCALE_TARGET, STORED_TARGET = 1.6, 1.3
-BATCH = 100
 
 
 def _database(pg: PostgresServer, name: str) -> str:
@@ -69,18 +70,6 @@ def _devices(hub: Any, count: int, template: dict[str, Any], prefix: str) -> lis
     return devices
 
 
-def _bodies(device: _Device, first_seq: int, sales: int) -> list[bytes]:
-    """The device's next `sales` uploads as batch bodies, signed now."""
-    out = []
-    for start in range(first_seq, first_seq + sales, BATCH):
-        envs = [
-            device.envelope("2102", device.upload(seq))
-            for seq in range(start, min(start + BATCH, first_seq + sales))
-        ]
-        out.append(json.dumps({"messages": envs}).encode())
-    return out
-
-
 def _serve(db: str, config: Path, workers: int) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     proc = subprocess.Popen(
@@ -92,47 +81,6 @@ def _serve(db: str, config: Path, workers: int) -> tuple[subprocess.Popen[bytes]
     url = f"http://127.0.0.1:{port}"
     wait_http(url + "/health")
     return proc, url
-
-
-async def _send(
-    url: str, work: Sequence[Sequence[bytes] | Any], inflight: int
-) -> tuple[float, list[float], list[str]]:
-    """Each terminal's batches in order, at most `inflight` at once over all terminals: (seconds,
-    batch latencies, failures). An item of `work` is a list of bodies, or a callable giving
-    them when the terminal starts (signed then: an envelope's inf_time must be fresh)."""
-    gate = asyncio.Semaphore(inflight)
-    latencies: list[float] = []
-    failures: list[str] = []
-    limits = httpx.Limits(max_connections=inflight, max_keepalive_connections=inflight)
-    async with httpx.AsyncClient(base_url=url, timeout=600, limits=limits) as client:
-
-        async def terminal(item: Any) -> None:
-            # signed in a worker thread: the event loop goes on timing the batches in flight
-            bodies = await asyncio.to_thread(item) if callable(item) else item
-            for body in bodies:
-                for _attempt in range(5):
-                    async with gate:
-                        t0 = time.perf_counter()
-                        try:
-                            reply = await client.post(
-                                "/fsi/api/batch",
-                                content=body,
-                                headers={"content-type": "application/json"},
-                            )
-                            ok = reply.status_code == 200 and all(
-                                r["infcode"] == 0 for r in reply.json()["results"]
-                            )
-                            why = f"HTTP {reply.status_code}"
-                        except httpx.HTTPError as exc:
-                            ok, why = False, repr(exc)
-                        latencies.append(time.perf_counter() - t0)
-                    if ok:
-                        break
-                    failures.append(why)
-
-        started = time.perf_counter()
-        await asyncio.gather(*(terminal(item) for item in work))
-        return time.perf_counter() - started, latencies, failures
 
 
 def _count(hub: Any, prefix: str) -> tuple[int, int]:
@@ -154,16 +102,20 @@ def _p(values: list[float], q: float) -> float:
 
 def bench_processes(
     pg: PostgresServer, root: Path, template: dict[str, Any], terminals: int, sales: int
-) -> dict[int, float]:
-    """Sales/s through 1 and 2 hub processes, each on a fresh database, the same load."""
-    rates = {}
+) -> tuple[dict[int, float], dict[int, tuple[float, float, float]]]:
+    """Sales/s through 1 and 2 hub processes, each on a fresh database, the same load; and
+    the CPU seconds per sale of the hub's processes, PostgreSQL and the load generator."""
+    rates, cpu = {}, {}
+    postmaster = int((pg.datadir / "postmaster.pid").read_text().split()[0])
     for workers in (1, 2):
         hub, _ = _prepare_hub(_database(pg, f"procs{workers}"), [])
         devices = _devices(hub, terminals, template, f"W{workers}D")
         work = [_bodies(d, 1, sales) for d in devices]
         proc, url = _serve(hub.engine.url.render_as_string(False), root / "b.toml", workers)
         try:
+            before = (_cpu_seconds(proc.pid), _cpu_seconds(postmaster), time.process_time())
             seconds, _, failures = asyncio.run(_send(url, work, inflight=16))  # the same load
+            after = (_cpu_seconds(proc.pid), _cpu_seconds(postmaster), time.process_time())
         finally:
             proc.terminate()
             proc.wait(60)
@@ -171,7 +123,9 @@ def bench_processes(
         hub.engine.dispose()
         assert stored == terminals * sales and not failures, (stored, failures[:3])
         rates[workers] = stored / seconds
-    return rates
+        hub_s, pg_s, gen_s = ((b - a) / stored for a, b in zip(before, after, strict=True))
+        cpu[workers] = (hub_s, pg_s, gen_s)
+    return rates, cpu
 
 
 FILL_SQL = """
@@ -254,8 +208,8 @@ def bench_surge(
     devices = _devices(hub, terminals, template, "RD")
     proc, url = _serve(hub.engine.url.render_as_string(False), root / "b.toml", workers)
     try:
-        # each terminal signs its queue when it reconnects (inf_time is the time of sending)
-        work = [lambda d=d: _bodies(d, 1, sales) for d in devices]
+        # each terminal signs a batch of its queue when it sends it (inf_time: the time of sending)
+        work = [_lazy_bodies(d, sales) for d in devices]
         seconds, latencies, failures = asyncio.run(_send(url, work, inflight))
     finally:
         proc.terminate()
@@ -282,12 +236,29 @@ def _verdict(ok: bool) -> str:
 
 
 def _report_processes(pg: PostgresServer, root: Path, template: dict[str, Any]) -> bool:
-    rates = bench_processes(pg, root, template, 40, 200)
+    rates, cpu = bench_processes(pg, root, template, 40, 200)
     ratio = rates[2] / rates[1]
     print(
         f"hub processes on PostgreSQL, 40 terminals × 200 sales: 1 process "
         f"{rates[1]:.0f} sales/s, 2 processes {rates[2]:.0f} sales/s, ratio {ratio:.2f}× "
         f"(target ≥ {SCALE_TARGET}×) {_verdict(ratio >= SCALE_TARGET)}",
+        flush=True,
+    )
+    # One process is bound by its one core (the GIL) at 1/H sales/s; two share the machine's
+    # cores with PostgreSQL and the load generator: at most cores / (H + P + G). So on this
+    # machine two processes can reach at most cores × H / (H + P + G) of one.
+    hub_s, pg_s, gen_s = cpu[1]
+    cores = os.cpu_count() or 1
+    ceiling = min(2.0, cores * hub_s / (hub_s + pg_s + gen_s))
+    for workers, (h, p, g) in cpu.items():
+        print(
+            f"  CPU per sale with {workers} process{'es' if workers > 1 else ''}: hub "
+            f"{h * 1e3:.2f} ms, PostgreSQL {p * 1e3:.2f} ms, load generator {g * 1e3:.2f} ms",
+            flush=True,
+        )
+    print(
+        f"  what {cores} cores allow when nothing else runs: at most {ceiling:.2f}× (the "
+        f"hub's share of the CPU a sale costs, times the cores)",
         flush=True,
     )
     return ratio < SCALE_TARGET

@@ -45,6 +45,9 @@ class Link:
     settled_at: str = ""  # the entry's settled_at: the next one may not be earlier
 
 
+Mark = tuple[set[str], dict[str, Link], dict[str, bool], dict[str, tuple[int, str]]]
+
+
 @dataclass(slots=True)
 class Transaction:
     """What the current database transaction has read, written or locked already: a batch's
@@ -59,20 +62,25 @@ class Transaction:
     locked: set[str] = dataclasses.field(default_factory=set)  # locked FOR UPDATE (PostgreSQL)
     links: dict[str, Link] = dataclasses.field(default_factory=dict)  # the last entry written
     gaps: dict[str, bool] = dataclasses.field(default_factory=dict)  # may hold entries for a gap
+    # the device's chain head (seq, hash), kept while its entries are ours alone (locked)
+    heads: dict[str, tuple[int, str]] = dataclasses.field(default_factory=dict)
     # read ahead for the batch, each taken once (a second look, or one after a constraint
     # violation, reads the database): stored messages by (dev_no, msgid) and entries by
     # txn_id, None when there was none
     messages: dict[tuple[str, str], Any] = dataclasses.field(default_factory=dict)
     entries: dict[str, Any] = dataclasses.field(default_factory=dict)
     now: int = 0  # the platform's epoch of the message being answered
+    # PostgreSQL: the last message's savepoint, released with the next one's SAVEPOINT (one
+    # round trip) or by the COMMIT
+    savepoint: bool = False
 
-    def mark(self) -> tuple[set[str], dict[str, Link], dict[str, bool]]:
+    def mark(self) -> Mark:
         """What a message's savepoint may change, to `undo` it."""
-        return set(self.locked), dict(self.links), dict(self.gaps)
+        return set(self.locked), dict(self.links), dict(self.gaps), dict(self.heads)
 
-    def undo(self, mark: tuple[set[str], dict[str, Link], dict[str, bool]]) -> None:
+    def undo(self, mark: Mark) -> None:
         """Go back to `mark` (the savepoint was rolled back)."""
-        self.locked, self.links, self.gaps = mark
+        self.locked, self.links, self.gaps, self.heads = mark
 
 
 @dataclass(frozen=True, slots=True)

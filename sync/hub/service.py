@@ -240,7 +240,7 @@ class Hub:
         for attempt in range(3):
             mark = tx.mark()
             try:
-                with _savepoint(conn):
+                with _savepoint(conn, tx):
                     return self._call(conn, tx, envelope, now, bundled)
             except Refused as refused:
                 tx.undo(mark)  # what the savepoint wrote and locked went with it
@@ -344,10 +344,10 @@ class Hub:
         dev_no, data, now = message.dev_no, message.data, message.now
         if infno in UPLOAD_INFNOS:
             setlinfo = uploads.upload(conn, tx, self._reference, message)
-            return {"setlinfo": setlinfo, "chain_head": uploads.chain_head(conn, dev_no)}
+            return {"setlinfo": setlinfo, "chain_head": uploads.chain_head(conn, tx, dev_no)}
         if infno in REVERSAL_INFNOS:
             setlinfo = uploads.reversal(conn, tx, self._reference, message)
-            return {"setlinfo": setlinfo, "chain_head": uploads.chain_head(conn, dev_no)}
+            return {"setlinfo": setlinfo, "chain_head": uploads.chain_head(conn, tx, dev_no)}
         if infno == "9001":
             return devices.sign_in(conn, dev_no, data, now)
         if infno == "9002":
@@ -370,18 +370,33 @@ class Hub:
 
 
 @contextmanager
-def _savepoint(conn: Connection) -> Iterator[None]:
+def _savepoint(conn: Connection, tx: Transaction) -> Iterator[None]:
     """A SAVEPOINT around one message: released when it was answered, rolled back to when it
     raised. Plain SQL (the same on SQLite and PostgreSQL) on the DBAPI cursor rather than
-    `begin_nested()`, whose savepoint clauses SQLAlchemy compiles afresh each time."""
-    q.run_sql(conn, "SAVEPOINT message").close()
+    `begin_nested()`, whose savepoint clauses SQLAlchemy compiles afresh each time. On
+    PostgreSQL an answered message's savepoint is released with the next message's SAVEPOINT,
+    in one round trip (or by the COMMIT): a message's round trips are what a batch costs."""
+    pg = conn.dialect.name == "postgresql"
+    if tx.savepoint:
+        q.run_sql(conn, "RELEASE SAVEPOINT message; SAVEPOINT message", None).close()
+    else:
+        q.run_sql(conn, "SAVEPOINT message").close()
+    tx.savepoint = False
     try:
         yield
     except BaseException:
-        q.run_sql(conn, "ROLLBACK TO SAVEPOINT message").close()
-        q.run_sql(conn, "RELEASE SAVEPOINT message").close()
+        if pg:
+            q.run_sql(
+                conn, "ROLLBACK TO SAVEPOINT message; RELEASE SAVEPOINT message", None
+            ).close()
+        else:
+            q.run_sql(conn, "ROLLBACK TO SAVEPOINT message").close()
+            q.run_sql(conn, "RELEASE SAVEPOINT message").close()
         raise
-    q.run_sql(conn, "RELEASE SAVEPOINT message").close()
+    if pg:
+        tx.savepoint = True
+    else:
+        q.run_sql(conn, "RELEASE SAVEPOINT message").close()
 
 
 def _refmsgid() -> str:

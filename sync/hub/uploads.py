@@ -87,10 +87,17 @@ def visit_fields(data: Mapping[str, Any]) -> str | None:
     return json.dumps(kept, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def chain_head(conn: Connection, dev_no: str) -> dict[str, Any]:
-    """`{"seq", "hash"}` of the last entry stored for the device (seq 0 and 64 zeros: none)."""
-    row = q.CHAIN_HEAD.first(conn, {"dev_no": dev_no})
-    return {"seq": row.seq, "hash": row.hash} if row is not None else {"seq": 0, "hash": ZERO_HASH}
+def chain_head(conn: Connection, tx: Transaction, dev_no: str) -> dict[str, Any]:
+    """`{"seq", "hash"}` of the last entry stored for the device (seq 0 and 64 zeros: none).
+    Read once per transaction while nobody else adds the device's entries (its row locked on
+    PostgreSQL, the write lock on SQLite), then kept as this transaction stores them."""
+    head = tx.heads.get(dev_no)
+    if head is None:
+        row = q.CHAIN_HEAD.first(conn, {"dev_no": dev_no})
+        head = (row.seq, row.hash) if row is not None else (0, ZERO_HASH)
+        if dev_no in tx.locked or conn.dialect.name != "postgresql":
+            tx.heads[dev_no] = head
+    return {"seq": head[0], "hash": head[1]}
 
 
 def _store_entry(
@@ -177,6 +184,9 @@ def _store_entry(
     elif kind == "reversal" and values["status"] == "accepted":
         _return_codes(conn, data["orig_txn_id"], tx.now)
     entry_store.insert_entry(conn, values)
+    head = tx.heads.get(dev_no)
+    if head is not None and seq > head[0]:
+        tx.heads[dev_no] = (seq, ledger["hash"])
     tx.links[dev_no] = Link(
         seq, ledger["hash"], _holds(values["status"], values["reason"]), data["settled_at"]
     )

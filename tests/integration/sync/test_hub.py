@@ -402,6 +402,14 @@ def test_a_batch_is_answered_message_by_message(
     assert platform.scalars(
         "SELECT COUNT(*), COUNT(DISTINCT txn_id) FROM entries WHERE dev_no = 'H33010000002D0001'"
     ) == (2, 2)
+    # each answer's chain head is the last seq stored by then: one held for a gap counts
+    assert [answers[i]["output"]["chain_head"]["seq"] for i in (0, 2, 3)] == [1, 2, 1]
+    third, fourth, fifth = fake.upload(), fake.upload(), fake.upload()
+    envs = [fake.envelope("2102", u) for u in (fifth, third, fourth)]
+    later = fake.post(*envs, envs[0])
+    held = [a["output"]["setlinfo"]["status"] == "held" for a in later]
+    assert held == [True, False, False, True]  # the fifth waited; sent again: its stored answer
+    assert [a["output"]["chain_head"]["seq"] for a in later] == [5, 5, 5, 5]
 
 
 def test_a_reversal_from_another_terminal_that_arrives_first_settles_with_its_original(

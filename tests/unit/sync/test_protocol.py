@@ -241,5 +241,9 @@ def test_json_beyond_the_depth_and_digit_limits_is_refused() -> None:
         with pytest.raises(JsonLimitError, match="30 digits"):
             load_limited_json(body)
     assert load_limited_json(b'{"qty": "' + b"1" * 40 + b'"}') == {"qty": "1" * 40}  # a string
+    # a long run of digits in a string does not hide a long number after it, nor make one
+    with pytest.raises(JsonLimitError, match="30 digits"):
+        load_limited_json(b'{"h": "' + b"0" * 64 + b'", "n":\n ' + b"1" * 31 + b"}")
+    assert load_limited_json(b'["1e' + b"0" * 40 + b'", 1e' + b"0" * 27 + b"]")[1] == 1.0
     with pytest.raises(ValueError):
         load_limited_json(b"[NaN]")
