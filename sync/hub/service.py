@@ -179,8 +179,7 @@ class Hub:
         message again in a new transaction (up to three times)."""
         answers: list[dict[str, Any]] = []
         failures, failed_at = 0, -1
-        # PostgreSQL: this month's and the next month's partitions of `entries`, before (never
-        # inside) the batch's transaction; once a month per process
+        # PostgreSQL: this and next month's `entries` partitions, outside the batch's transaction
         entry_store.keep_ahead(self.engine, datetime.fromtimestamp(self.clock(), self.tz).date())
         with self.engine.connect() as conn:
             while len(answers) < len(messages):
@@ -373,9 +372,8 @@ class Hub:
 def _savepoint(conn: Connection, tx: Transaction) -> Iterator[None]:
     """A SAVEPOINT around one message: released when it was answered, rolled back to when it
     raised. Plain SQL (the same on SQLite and PostgreSQL) on the DBAPI cursor rather than
-    `begin_nested()`, whose savepoint clauses SQLAlchemy compiles afresh each time. On
-    PostgreSQL an answered message's savepoint is released with the next message's SAVEPOINT,
-    in one round trip (or by the COMMIT): a message's round trips are what a batch costs."""
+    `begin_nested()`, whose clauses SQLAlchemy compiles afresh each time. On PostgreSQL an
+    answered message's savepoint is released with the next SAVEPOINT (or the COMMIT): one trip."""
     pg = conn.dialect.name == "postgresql"
     if tx.savepoint:
         q.run_sql(conn, "RELEASE SAVEPOINT message; SAVEPOINT message", None).close()
