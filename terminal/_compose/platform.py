@@ -85,7 +85,8 @@ def start_local_hub(config: Config, db: str) -> subprocess.Popen[bytes]:
 
 def enrol_with_local_hub(sync: SyncService, data_dir: Path, say: Say) -> None:
     """Wait until the local hub listens, then enrol once with the code it left."""
-    for _ in range(100):  # the hub takes a moment to listen
+    deadline = time.monotonic() + 60  # the hub takes a moment to listen (longer on a busy box)
+    while time.monotonic() < deadline:
         try:
             sync.transport.refdata("policy", 10**9)
             break
