@@ -370,10 +370,9 @@ class Hub:
 
 @contextmanager
 def _savepoint(conn: Connection, tx: Transaction) -> Iterator[None]:
-    """A SAVEPOINT around one message: released when it was answered, rolled back to when it
-    raised. Plain SQL (the same on SQLite and PostgreSQL) on the DBAPI cursor rather than
-    `begin_nested()`, whose clauses SQLAlchemy compiles afresh each time. On PostgreSQL an
-    answered message's savepoint is released with the next SAVEPOINT (or the COMMIT): one trip."""
+    """A SAVEPOINT around one message, rolled back to when it raised; plain SQL on the DBAPI
+    cursor (`begin_nested()` compiles its clauses afresh each time). Released when answered, on
+    PostgreSQL with the next SAVEPOINT (or the COMMIT), in one round trip."""
     pg = conn.dialect.name == "postgresql"
     if tx.savepoint:
         q.run_sql(conn, "RELEASE SAVEPOINT message; SAVEPOINT message", None).close()
