@@ -212,18 +212,25 @@ def test_codes_sold_twice_are_flagged_reported_returned_and_shared(
             signed = refdata_request_headers(third.dev_no, "trace", since, later, third._sign)
             return hub.refdata("trace", since, {k.lower(): v for k, v in signed.items()})
 
+        # what the whole copy held, brought up to date by the delta: a slow machine may have
+        # put every change before the whole copy's version, and then the delta is a 304
+        codes = {e["code"]: e["status"] for e in whole["body"]["codes"]["added"]}
         status, obj = fetch(whole["version"])
-        assert status == 200
-        verify_refdata(obj, load_root_public_key(platform.root), "trace")
-        codes = {e["code"]: e["status"] for e in obj["body"]["codes"]["added"]}
+        version = whole["version"]
+        if status == 200:
+            verify_refdata(obj, load_root_public_key(platform.root), "trace")
+            assert obj["base_version"] == whole["version"]
+            codes.update((e["code"], e["status"]) for e in obj["body"]["codes"]["added"])
+            version = obj["version"]
+        else:
+            assert status == 304, status
         padded = {c for c in codes if c.startswith("84")}  # `coded`'s own second packages
         assert padded and set(codes.values()) >= {codes[c] for c in padded}
         codes = {c: st for c, st in codes.items() if c not in padded}
         # the first institution's codes sold by its other device: CODE sold, OTHER returned by
         # its reversal, THIRD sold and GS1 returned by 3505; the other institution's not
         assert codes == {CODE: "sold", OTHER: "returned", THIRD: "sold", GS1: "returned"}
-        assert obj["base_version"] == whole["version"]
-        assert fetch(obj["version"])[0] == 304
+        assert fetch(version)[0] == 304
     finally:
         engine.dispose()
 
