@@ -8,8 +8,6 @@ accumulators), written in the message's own unit of work together with its lines
 
 from __future__ import annotations
 
-import json
-from decimal import Decimal
 from typing import Any
 
 from terminal.checkout.committing import SaleRequest, sale_record, settle_in_unit
@@ -17,13 +15,13 @@ from terminal.checkout.tracing import TraceRefused
 from terminal.errors import NoSchemeError
 from terminal.his.desk import Call, HisDesk
 from terminal.his.lines import person_of
-from terminal.his.numbers import parse_money_fen, plain
+from terminal.his.netting import net_basket, presettle_basket
+from terminal.his.numbers import parse_money_fen
 from terminal.his.refusal import HisRefused
 from terminal.his.visits import text, visit_for
 from terminal.identity.model import CERT_CARD, Identity
 from terminal.ledger import time_refusal
 from terminal.ledger.his import (
-    SettleLine,
     his_line_rows,
     his_settlement,
     his_unsettled_lines,
@@ -32,74 +30,16 @@ from terminal.ledger.his import (
     update_his_visit,
 )
 from terminal.ledger.his_desk import clear_deferred
-from terminal.settlement import Accumulators, BasketLine, Claim, Visit
+from terminal.settlement import Accumulators, Claim, Visit
 from terminal.settlement.money import format_fen
 from terminal.settlement.output import SETLINFO_FIELDS, format_ratio
 
-__all__ = ["HANDLERS", "FUNDS", "net_basket", "setl_output"]
+__all__ = ["HANDLERS", "FUNDS", "net_basket", "presettle_basket", "setl_output"]
 
 FUNDS = (("310100", "hifp_pay"), ("330200", "cvlserv_pay"), ("390200", "hifmi_pay"),
          ("610100", "maf_pay"), ("999999", "oth_pay"))  # fmt: skip
 _SPLIT = ("fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt", "inscp_scp_amt")
 _HARD_RISK = {"hotlisted"}
-
-
-_LINE_UPLOAD = ("feedetl_sn", "chrg_bchno", "init_feedetl_sn", "fee_ocur_time", "bilg_dr_codg",
-                "trac", "trdn_flag")  # fmt: skip
-_ZERO = Decimal(0)
-
-
-def net_basket(
-    lines: list[SettleLine], *, upload: bool = True
-) -> tuple[list[BasketLine], list[dict[str, Any]], list[dict[str, Any]]]:
-    """The claim's basket in one pass over the lines: each return netted into its line, lines
-    netted to zero left out, as the engine's `BasketLine`s (each quantity and price read once).
-    With `upload`, also the same basket as the claim's lines with their own fields (his-api.md
-    "What is uploaded") and the returns with the line each nets into (`visit.returns`); a
-    pre-settlement needs neither."""
-    read: dict[str, Decimal] = {}  # a stay repeats the same few quantities and prices
-
-    def dec(text: str) -> Decimal:
-        value = read.get(text)
-        if value is None:
-            value = read[text] = Decimal(text)
-        return value
-
-    counts = [dec(ln.cnt) for ln in lines]
-    returned: dict[str, Decimal] = {}  # by the line a return names
-    returns: list[dict[str, Any]] = []
-    for ln, cnt in zip(lines, counts, strict=True):
-        if cnt < 0:
-            init = ln.init_feedetl_sn or ""  # a return names its line (checked at upload)
-            returned[init] = returned.get(init, _ZERO) + cnt
-            if upload:
-                returns.append({"feedetl_sn": ln.feedetl_sn, "init_feedetl_sn": init,
-                                "cnt": ln.cnt, "init_cnt": None})  # fmt: skip
-    parsed, basket = [], []
-    made: dict[tuple[str, Decimal, str], BasketLine] = {}
-    for ln, cnt in zip(lines, counts, strict=True):
-        if cnt < 0:
-            continue
-        sn = ln.feedetl_sn
-        qty = cnt + returned[sn] if sn in returned else cnt
-        if qty <= 0:
-            continue
-        key = (ln.med_list_codg, qty, ln.pric)
-        line = made.get(key)  # the same drug, count and price day after day: one object
-        if line is None:
-            line = made[key] = BasketLine(ln.med_list_codg, qty, dec(ln.pric))
-        parsed.append(line)
-        if upload:
-            item = {"code": ln.med_list_codg, "qty": plain(qty), "price": ln.pric}
-            item.update({k: getattr(ln, k) for k in _LINE_UPLOAD if getattr(ln, k) is not None})
-            if "trac" in item:  # stored as JSON text (his_lines.trac)
-                item["trac"] = json.loads(item["trac"])
-            basket.append(item)
-    if returns:
-        cnt_of = {ln.feedetl_sn: ln.cnt for ln in lines}
-        for r in returns:
-            r["init_cnt"] = cnt_of.get(r["init_feedetl_sn"])
-    return parsed, basket, returns
 
 
 def _claim_visit(
@@ -132,15 +72,16 @@ def _claim_visit(
 
 
 def _scope(
-    desk: HisDesk, call: Call, visit: dict[str, Any], data: dict[str, Any], upload: bool
-) -> tuple[list[SettleLine], str | None, str | None]:
-    """The lines a settlement covers (one query), its batch (outpatient) and its mid_setl_flag."""
+    desk: HisDesk, call: Call, visit: dict[str, Any], data: dict[str, Any]
+) -> tuple[dict[str, str | None], str | None, str | None]:
+    """Which unsettled lines a settlement covers (`bchno`, `upto`), its batch (outpatient) and
+    its mid_setl_flag."""
     mid = visit["mdtrt_id"]
     if visit["kind"] == "outpatient":
         bchno = text(data, "chrg_bchno", "input.data")
         if visit["state"] != "open":
             raise HisRefused("visit_closed", f"visit {mid} is {visit['state']}")
-        return his_unsettled_lines(desk.ledger, mid, bchno=bchno, upload=upload), bchno, None
+        return {"bchno": bchno, "upto": None}, bchno, None
     flag = data.get("mid_setl_flag", "0")
     if flag == "0":
         if visit["state"] != "discharged":
@@ -149,13 +90,12 @@ def _scope(
                 f"visit {mid} is {visit['state']}: discharge it (2402) before "
                 'the final settlement, or send mid_setl_flag "1" for a mid-stay one',
             )
-        return his_unsettled_lines(desk.ledger, mid, upload=upload), None, "0"
+        return {"bchno": None, "upto": None}, None, "0"
     if flag != "1":
         raise HisRefused("bad_input", f'mid_setl_flag {flag!r}: "0" final or "1" mid-stay')
     if visit["state"] != "admitted":
         raise HisRefused("visit_closed", f"visit {mid} is {visit['state']}")
-    upto = f"{call.now:%Y-%m-%d %H:%M:%S}"
-    return his_unsettled_lines(desk.ledger, mid, upto=upto, upload=upload), None, "1"
+    return {"bchno": None, "upto": f"{call.now:%Y-%m-%d %H:%M:%S}"}, None, "1"
 
 
 def _settle(desk: HisDesk, call: Call, commit: bool) -> dict[str, Any]:
@@ -176,17 +116,24 @@ def _settle(desk: HisDesk, call: Call, commit: bool) -> dict[str, Any]:
             f"med_type {data.get('med_type')} is not the visit's {visit['med_type']}: send "
             "2203/2403 first or settle as the visit's med_type",
         )
-    lines, bchno, flag = _scope(desk, call, visit, data, commit)
-    if not lines:
+    where, bchno, flag = _scope(desk, call, visit, data)
+    if commit:
+        lines = his_unsettled_lines(
+            desk.ledger, visit["mdtrt_id"], bchno=where["bchno"], upto=where["upto"]
+        )
+        count, total = len(lines), sum(ln.det_item_fee_sumamt for ln in lines)
+        parsed_basket, basket, returns = net_basket(lines)
+    else:
+        lines, basket, returns = [], [], []
+        parsed_basket, count, total = presettle_basket(desk, visit["mdtrt_id"], where)
+    if not count:
         raise HisRefused("empty_batch", "there is no unsettled fee line to settle")
-    total = sum(ln.det_item_fee_sumamt for ln in lines)
     if medfee != total:
         raise HisRefused(
             "sum_mismatch",
             f"medfee_sumamt {format_fen(medfee)} is not the lines' total {format_fen(total)}: "
             "upload the missing lines or pre-settle again",
         )
-    parsed_basket, basket, returns = net_basket(lines, upload=commit)
     if not parsed_basket:
         raise HisRefused("empty_batch", "every line is returned in full: nothing to settle")
     cached = desk.ledger.get_person(visit["psn_cert"])

@@ -11,8 +11,14 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, NamedTuple
+from typing import Any
 
+from terminal.ledger.his_scope import (
+    PresettleLines,
+    SettleLine,
+    his_presettle_lines,
+    his_unsettled_lines,
+)
 from terminal.ledger.store import SqliteLedger, translate_sqlite_error
 
 __all__ = [
@@ -22,6 +28,8 @@ __all__ = [
     "his_line_rows",
     "his_message",
     "his_next_line_seq",
+    "his_presettle_lines",
+    "PresettleLines",
     "his_settlement",
     "his_settlements",
     "his_unsettled_lines",
@@ -239,55 +247,6 @@ def his_line_rows(
         line["body"] = json.loads(line["body"]) if with_body else None
         out.append(line)
     return out
-
-
-class SettleLine(NamedTuple):
-    """The columns of a fee line that a settlement reads (a stay has a thousand lines or more:
-    a tuple, not a dict)."""
-
-    feedetl_sn: str
-    init_feedetl_sn: str | None
-    med_list_codg: str
-    cnt: str
-    pric: str
-    det_item_fee_sumamt: int
-    chrg_bchno: str | None
-    fee_ocur_time: str
-    bilg_dr_codg: str | None
-    trac: str | None
-    trdn_flag: str | None
-
-
-_UPLOAD_ONLY = ("chrg_bchno", "fee_ocur_time", "bilg_dr_codg", "trac", "trdn_flag")
-
-
-def his_unsettled_lines(
-    ledger: SqliteLedger,
-    mdtrt_id: str,
-    *,
-    bchno: str | None = None,
-    upto: str | None = None,
-    upload: bool = True,
-) -> list[SettleLine]:
-    """The lines a settlement covers, in the order they came, in one query: the visit's
-    unsettled lines, of batch `bchno` and with `fee_ocur_time` up to `upto` when given. Without
-    `upload` (a pre-settlement) the columns only the upload reads are None (a stay of a
-    thousand lines reads half as many values)."""
-    columns = [f"NULL AS {c}" if c in _UPLOAD_ONLY and not upload else c
-               for c in SettleLine._fields]  # fmt: skip
-    sql = f"SELECT {', '.join(columns)} FROM his_lines WHERE mdtrt_id = ? AND state = 'unsettled'"
-    params: list[Any] = [mdtrt_id]
-    if bchno is not None:
-        sql += " AND chrg_bchno = ?"
-        params.append(bchno)
-    if upto is not None:
-        sql += " AND fee_ocur_time <= ?"
-        params.append(upto)
-    try:
-        rows = ledger.conn.execute(sql + " ORDER BY seq", params).fetchall()
-    except sqlite3.Error as exc:
-        raise translate_sqlite_error(exc, ledger.path) from exc
-    return list(map(SettleLine._make, rows))
 
 
 def his_next_line_seq(ledger: SqliteLedger, mdtrt_id: str) -> int:

@@ -90,6 +90,7 @@ def create_app(
             app.include_router(module.router)
         else:
             app.include_router(module.router, dependencies=[Depends(origin_guard)])
+    app.add_middleware(his.CallFront, web=web)  # inside the metrics' timing, before the router
     instrument(app, "terminal", web.sync_gauges)
     app.state.web = web
     app.state.counter = web.counter

@@ -5,9 +5,14 @@ engine lines without the upload's fields."""
 from __future__ import annotations
 
 from decimal import Decimal
+from random import Random
 
+from hypothesis import given
+from hypothesis import strategies as st
+
+from terminal.his.netting import net_rows
 from terminal.his.settling import net_basket
-from terminal.ledger.his import SettleLine
+from terminal.ledger.his import PresettleLines, SettleLine
 from terminal.settlement import BasketLine
 
 
@@ -49,3 +54,44 @@ def test_a_presettlement_gets_the_same_engine_lines_and_nothing_for_the_upload()
     parsed, basket, returns = net_basket(STAY, upload=False)
     assert parsed == net_basket(STAY)[0]
     assert basket == [] and returns == []
+
+
+_KIND = st.sampled_from([("SV001", "10"), ("SV002", "20"), ("XJ", "8.5"), ("XB", "0.333333")])
+
+
+@st.composite
+def _stays(draw: st.DrawFn) -> list[SettleLine]:
+    """Lines in upload order: each either a fee line or a return naming an earlier one (possibly
+    netting it to zero), counts with up to three places, some written as "-0"."""
+    lines: list[SettleLine] = []
+    for i in range(draw(st.integers(0, 25))):
+        earlier = [ln for ln in lines if not ln.cnt.startswith("-")]
+        returning: bool = draw(st.booleans())
+        if earlier and returning:
+            orig = draw(st.sampled_from(earlier))
+            back = draw(st.sampled_from(["-1", "-0.5", "-0.125", "-2", "-0"]))
+            lines.append(_line(f"r{i}", orig.med_list_codg, back, orig.pric, init=orig.feedetl_sn))
+        else:
+            code, pric = draw(_KIND)
+            cnt = draw(st.sampled_from(["1", "2", "0.5", "3.125", "0"]))
+            lines.append(_line(f"l{i}", code, cnt, pric))
+    return lines
+
+
+@given(_stays(), st.randoms())
+def test_a_presettlement_read_lean_gets_the_settlements_engine_lines(
+    stay: list[SettleLine], order: Random
+) -> None:
+    """`net_rows` (what a pre-settlement reads, in no set order) gives the same engine lines as
+    `net_basket` on the settlement's full lines."""
+    lean = [ln for ln in stay]
+    order.shuffle(lean)
+    read = PresettleLines(
+        len(stay),
+        sum(ln.det_item_fee_sumamt for ln in stay),
+        [(ln.init_feedetl_sn, ln.cnt) for ln in lean if ln.cnt.startswith("-")],
+        [(ln.feedetl_sn, ln.med_list_codg, ln.cnt, ln.pric) for ln in lean
+         if not ln.cnt.startswith("-")],
+    )  # fmt: skip
+    key = lambda b: (b.code, b.qty, b.price)  # noqa: E731
+    assert sorted(net_rows(read), key=key) == sorted(net_basket(stay)[0], key=key)

@@ -1,0 +1,110 @@
+"""A settlement's engine lines from its fee lines (his-api.md "How a visit settles"): returns
+(negative `cnt`) netted into their line, lines netted to zero left out."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from typing import Any
+
+from terminal.his.desk import HisDesk
+from terminal.his.numbers import plain
+from terminal.ledger.his import PresettleLines, SettleLine, his_presettle_lines
+from terminal.settlement import BasketLine
+
+__all__ = ["net_basket", "net_rows", "presettle_basket"]
+
+_LINE_UPLOAD = ("feedetl_sn", "chrg_bchno", "init_feedetl_sn", "fee_ocur_time", "bilg_dr_codg",
+                "trac", "trdn_flag")  # fmt: skip
+_ZERO = Decimal(0)
+
+
+def net_basket(
+    lines: list[SettleLine], *, upload: bool = True
+) -> tuple[list[BasketLine], list[dict[str, Any]], list[dict[str, Any]]]:
+    """The claim's basket in one pass over the lines: each return netted into its line, lines
+    netted to zero left out, as the engine's `BasketLine`s (each quantity and price read once).
+    With `upload`, also the same basket as the claim's lines with their own fields (his-api.md
+    "What is uploaded") and the returns with the line each nets into (`visit.returns`); a
+    pre-settlement needs neither."""
+    read: dict[str, Decimal] = {}  # a stay repeats the same few quantities and prices
+
+    def dec(text: str) -> Decimal:
+        value = read.get(text)
+        if value is None:
+            value = read[text] = Decimal(text)
+        return value
+
+    counts = [dec(ln.cnt) for ln in lines]
+    returned: dict[str, Decimal] = {}  # by the line a return names
+    returns: list[dict[str, Any]] = []
+    for ln, cnt in zip(lines, counts, strict=True):
+        if cnt < 0:
+            init = ln.init_feedetl_sn or ""  # a return names its line (checked at upload)
+            returned[init] = returned.get(init, _ZERO) + cnt
+            if upload:
+                returns.append({"feedetl_sn": ln.feedetl_sn, "init_feedetl_sn": init,
+                                "cnt": ln.cnt, "init_cnt": None})  # fmt: skip
+    parsed, basket = [], []
+    made: dict[tuple[str, Decimal, str], BasketLine] = {}
+    for ln, cnt in zip(lines, counts, strict=True):
+        if cnt < 0:
+            continue
+        sn = ln.feedetl_sn
+        qty = cnt + returned[sn] if sn in returned else cnt
+        if qty <= 0:
+            continue
+        key = (ln.med_list_codg, qty, ln.pric)
+        line = made.get(key)  # the same drug, count and price day after day: one object
+        if line is None:
+            line = made[key] = BasketLine(ln.med_list_codg, qty, dec(ln.pric))
+        parsed.append(line)
+        if upload:
+            item = {"code": ln.med_list_codg, "qty": plain(qty), "price": ln.pric}
+            item.update({k: getattr(ln, k) for k in _LINE_UPLOAD if getattr(ln, k) is not None})
+            if "trac" in item:  # stored as JSON text (his_lines.trac)
+                item["trac"] = json.loads(item["trac"])
+            basket.append(item)
+    if returns:
+        cnt_of = {ln.feedetl_sn: ln.cnt for ln in lines}
+        for r in returns:
+            r["init_cnt"] = cnt_of.get(r["init_feedetl_sn"])
+    return parsed, basket, returns
+
+
+def presettle_basket(
+    desk: HisDesk, mdtrt_id: str, where: dict[str, str | None]
+) -> tuple[list[BasketLine], int, int]:
+    """A pre-settlement's engine lines, its line count and its total in fen, read lean
+    (`his_presettle_lines`, `net_rows`)."""
+    read = his_presettle_lines(desk.ledger, mdtrt_id, **where)
+    return net_rows(read), read.size, read.total
+
+
+def net_rows(read: PresettleLines) -> list[BasketLine]:
+    """`net_basket`'s engine lines from what a pre-settlement reads, in no set order. A stay of
+    a thousand lines repeats a few hundred kinds: each kind's `BasketLine` is made once, and a
+    count is read as a number only once a kind, or for a line a return names."""
+    returned: dict[str, Decimal] = {}  # by the line a return names
+    for init, cnt in read.returns:
+        if Decimal(cnt) < 0:  # "-0" is no return
+            returned[init or ""] = returned.get(init or "", _ZERO) + Decimal(cnt)
+    parsed: list[BasketLine] = []
+    made: dict[tuple[str, str, str], BasketLine | None] = {}
+    for sn, code, cnt, pric in read.lines:
+        if sn in returned:
+            qty = Decimal(cnt) + returned[sn]
+            if qty > 0:
+                parsed.append(BasketLine(code, qty, Decimal(pric)))
+            continue
+        key = (code, cnt, pric)
+        line = made.get(key, _UNSEEN)
+        if line is _UNSEEN:
+            qty = Decimal(cnt)  # a zero count is no engine line
+            line = made[key] = BasketLine(code, qty, Decimal(pric)) if qty > 0 else None
+        if line is not None:
+            parsed.append(line)
+    return parsed
+
+
+_UNSEEN = BasketLine("", _ZERO, _ZERO)
