@@ -83,25 +83,22 @@ def presettle_basket(
 
 def net_rows(read: PresettleLines) -> list[BasketLine]:
     """`net_basket`'s engine lines from what a pre-settlement reads, in no set order. A stay of
-    a thousand lines repeats a few hundred kinds: each kind's `BasketLine` is made once, and a
-    count is read as a number only once a kind, or for a line a return names."""
+    a thousand lines repeats a few hundred kinds: each kind's `BasketLine` is made once."""
     returned: dict[str, Decimal] = {}  # by the line a return names
     for init, cnt in read.returns:
         if Decimal(cnt) < 0:  # "-0" is no return
             returned[init or ""] = returned.get(init or "", _ZERO) + Decimal(cnt)
     parsed: list[BasketLine] = []
+    for sn, code, cnt, pric in read.named:
+        qty = Decimal(cnt) + returned.get(sn, _ZERO)
+        if qty > 0:
+            parsed.append(BasketLine(code, qty, Decimal(pric)))
     made: dict[tuple[str, str, str], BasketLine | None] = {}
-    for sn, code, cnt, pric in read.lines:
-        if sn in returned:
-            qty = Decimal(cnt) + returned[sn]
-            if qty > 0:
-                parsed.append(BasketLine(code, qty, Decimal(pric)))
-            continue
-        key = (code, cnt, pric)
-        line = made.get(key, _UNSEEN)
+    for kind in read.kinds:  # (code, cnt, pric), the row itself as the key
+        line = made.get(kind, _UNSEEN)
         if line is _UNSEEN:
-            qty = Decimal(cnt)  # a zero count is no engine line
-            line = made[key] = BasketLine(code, qty, Decimal(pric)) if qty > 0 else None
+            qty = Decimal(kind[1])  # a zero count is no engine line
+            line = made[kind] = BasketLine(kind[0], qty, Decimal(kind[2])) if qty > 0 else None
         if line is not None:
             parsed.append(line)
     return parsed

@@ -56,7 +56,9 @@ class PresettleLines(NamedTuple):
     size: int  # how many lines
     total: int  # Σ det_item_fee_sumamt, fen
     returns: list[tuple[str | None, str]]  # (init_feedetl_sn, cnt): `cnt` written with a minus
-    lines: list[tuple[str, str, str, str]]  # (feedetl_sn, med_list_codg, cnt, pric): the others
+    named: list[tuple[str, str, str, str]]  # (feedetl_sn, med_list_codg, cnt, pric): lines
+    # without a minus that a line with one names
+    kinds: list[tuple[str, str, str]]  # (med_list_codg, cnt, pric): every other line
 
 
 def his_presettle_lines(
@@ -64,20 +66,28 @@ def his_presettle_lines(
 ) -> PresettleLines:
     """The lines of `his_unsettled_lines` as a pre-settlement needs them: its answer is the
     bill's totals, so the lines come in no set order, and only what the engine and the netting
-    read (a stay has a thousand lines; each column read costs)."""
+    read (a stay has a thousand lines, and each value read costs)."""
     scope, params = _scope(mdtrt_id, bchno, upto)
+    minus = "substr(cnt, 1, 1) = '-'"
+    named = f"feedetl_sn IN (SELECT init_feedetl_sn {scope} AND {minus})"
     ((size, total),) = _read(
         ledger, f"SELECT COUNT(*), COALESCE(SUM(det_item_fee_sumamt), 0) {scope}", params
     )
-    returns = _read(
-        ledger, f"SELECT init_feedetl_sn, cnt {scope} AND substr(cnt, 1, 1) = '-'", params
+    return PresettleLines(
+        size,
+        total,
+        _read(ledger, f"SELECT init_feedetl_sn, cnt {scope} AND {minus}", params),
+        _read(
+            ledger,
+            f"SELECT feedetl_sn, med_list_codg, cnt, pric {scope} AND NOT {minus} AND {named}",
+            params * 2,
+        ),
+        _read(
+            ledger,
+            f"SELECT med_list_codg, cnt, pric {scope} AND NOT {minus} AND NOT {named}",
+            params * 2,
+        ),
     )
-    lines = _read(
-        ledger,
-        f"SELECT feedetl_sn, med_list_codg, cnt, pric {scope} AND substr(cnt, 1, 1) != '-'",
-        params,
-    )
-    return PresettleLines(size, total, returns, lines)
 
 
 def _scope(mdtrt_id: str, bchno: str | None, upto: str | None) -> tuple[str, list[Any]]:

@@ -274,3 +274,11 @@ CREATE TABLE parked_baskets (
 );
 """,
     )
+
+
+@MIGRATIONS()
+def m0013_his_visit_numbers(db: Database) -> None:
+    # a registration (2201/2401) looks for an open visit with the same outpatient number; outpatient
+    # visits stay `open` after they settle, so without this index each registration read every
+    # visit the desk ever opened
+    run_script(db, "CREATE INDEX his_visits_number ON his_visits (ipt_otp_no, state);")

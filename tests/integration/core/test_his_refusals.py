@@ -350,3 +350,18 @@ def test_a_settlement_reads_its_unsettled_lines_in_one_query_in_the_order_they_c
     assert his_unsettled_lines(desk.service.ledger, desk.v1, bchno="B1") == []  # settled
     assert [ln.feedetl_sn for ln in his_unsettled_lines(desk.service.ledger, desk.v1,
                                                         bchno="B2")] == ["2"]  # fmt: skip
+
+
+def test_a_registration_finds_an_open_visit_of_its_number_by_index(desk: Desk) -> None:
+    """Outpatient visits stay open after they settle: the check for another open visit of the
+    same outpatient number must not read them all (migration m0013)."""
+    seen: list[str] = []
+    conn = desk.service.ledger.conn
+    conn.set_trace_callback(seen.append)
+    try:
+        assert desk.send("2201", {"data": desk.reg_data(1, "MZ-index")})["infcode"] == 0
+    finally:
+        conn.set_trace_callback(None)
+    lookup = next(sql for sql in seen if "FROM his_visits WHERE" in sql and "ipt_otp_no" in sql)
+    plan = " ".join(str(row[3]) for row in conn.execute("EXPLAIN QUERY PLAN " + lookup))
+    assert "his_visits_number" in plan, plan

@@ -86,12 +86,16 @@ def test_a_presettlement_read_lean_gets_the_settlements_engine_lines(
     `net_basket` on the settlement's full lines."""
     lean = [ln for ln in stay]
     order.shuffle(lean)
+    minus = [ln for ln in lean if ln.cnt.startswith("-")]
+    named = {ln.init_feedetl_sn for ln in minus}
     read = PresettleLines(
         len(stay),
         sum(ln.det_item_fee_sumamt for ln in stay),
-        [(ln.init_feedetl_sn, ln.cnt) for ln in lean if ln.cnt.startswith("-")],
+        [(ln.init_feedetl_sn, ln.cnt) for ln in minus],
         [(ln.feedetl_sn, ln.med_list_codg, ln.cnt, ln.pric) for ln in lean
-         if not ln.cnt.startswith("-")],
+         if not ln.cnt.startswith("-") and ln.feedetl_sn in named],
+        [(ln.med_list_codg, ln.cnt, ln.pric) for ln in lean
+         if not ln.cnt.startswith("-") and ln.feedetl_sn not in named],
     )  # fmt: skip
     key = lambda b: (b.code, b.qty, b.price)  # noqa: E731
     assert sorted(net_rows(read), key=key) == sorted(net_basket(stay)[0], key=key)
