@@ -438,3 +438,8 @@ def test_the_transport_refuses_a_wrong_token_and_bad_envelopes(terminal: Termina
         assert answer.json()["err_code"] == "bad_request" and named in answer.json()["err_msg"]
     refused = his.post({**envelope, "opter": "nobody"})
     assert refused.status_code == 200 and refused.json()["err_code"] == "not_signed_in"
+    assert httpx.get(terminal.url + "/his/v1/call", timeout=10).status_code == 405
+    # answered before the app's router, and still counted under its route
+    scrape = httpx.get(terminal.url + "/metrics", timeout=10).text
+    counted = 'medpos_http_requests_total{app="terminal",method="POST",route="/his/v1/call",'
+    assert counted + 'status="401"}' in scrape and counted + 'status="400"}' in scrape
