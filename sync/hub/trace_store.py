@@ -4,17 +4,12 @@ partitions on PostgreSQL.
 
 `trace_codes` keeps one row per code and sale; a code's current holder is its newest row whose
 status is `sold` or `opened`. On PostgreSQL the table is partitioned by `sold_month` (yyyymm,
-range); `ensure_partition` creates a month's partition (`trace_codes_yyyymm`) the first time
-a code of that month arrives, under a transaction-level advisory lock so that two hub processes
-create it once. A partition created inside a message's savepoint goes if the savepoint is rolled
-back: an insert meeting a missing partition drops the process's note of it, and the message is
-answered again (the hub retries a message on an integrity error), which creates it.
-`create_partitions` makes them ahead (`medpos hub trace-partitions`).
+range), a partition `trace_codes_yyyymm` a month, made as `sync/hub/months.py` says (ahead of
+need, and on demand inside the message's savepoint, by `ATTACH`).
 """
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import Iterable, Sequence
 from datetime import date
 from typing import Any
@@ -22,6 +17,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, and_, bindparam, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
+from sync.hub import months
 from sync.hub import schema as t
 from sync.hub import statements as q
 from sync.hub.trace_rules import Holder, Plan
@@ -88,7 +84,6 @@ _RETURN_AT = (
     .values(status="returned", changed_at=bindparam("now"))
 )
 # (dialect url, month) partitions known to exist, per process
-_partitions: set[tuple[str, int]] = set()
 
 
 def holders(conn: Connection, codes: Iterable[str]) -> dict[str, Holder]:
@@ -150,7 +145,7 @@ def store_plan(
             q.run_sql(conn, _PG_INSERT, args).close()
         except IntegrityError as exc:
             if "partition" in str(exc.orig):  # created in a savepoint since rolled back
-                _partitions.discard((_key(conn), month))
+                months.forget(conn, months.TRACE_CODES, str(month))
             raise
         _store_conflicts(conn, plan, txn_id, dev_no, fixmedins_code, setl_date, now)
         return
@@ -179,7 +174,7 @@ def store_plan(
             conn.execute(insert(t.trace_codes), rows)
     except IntegrityError as exc:
         if "partition" in str(exc.orig):  # created in a savepoint since rolled back
-            _partitions.discard((_key(conn), month))
+            months.forget(conn, months.TRACE_CODES, str(month))
         raise
     _store_conflicts(conn, plan, txn_id, dev_no, fixmedins_code, setl_date, now)
 
@@ -287,36 +282,12 @@ def institution_changes(
 
 
 def ensure_partition(conn: Connection, month: int) -> None:
-    """PostgreSQL: the partition of `month` (yyyymm) exists (created in this transaction when
-    it did not). Nothing on SQLite, where the table is one plain table."""
-    if conn.dialect.name != "postgresql" or (_key(conn), month) in _partitions:
-        return
-    name = f"trace_codes_{month}"
-    conn.exec_driver_sql("SELECT pg_advisory_xact_lock(%s)", (zlib.crc32(name.encode()),))
-    exists = conn.exec_driver_sql("SELECT to_regclass(%s)", (name,)).scalar()
-    if exists is None:
-        year, mon = divmod(month, 100)
-        upper = (year + 1) * 100 + 1 if mon == 12 else month + 1
-        conn.exec_driver_sql(
-            f"CREATE TABLE {name} PARTITION OF trace_codes "  # noqa: S608 (digits only)
-            f"FOR VALUES FROM ({month}) TO ({upper})"
-        )
-    _partitions.add((_key(conn), month))
+    """PostgreSQL: the partition of `month` (yyyymm) is attached (in this transaction when it
+    was not). Nothing on SQLite, where the table is one plain table."""
+    months.ensure(conn, months.TRACE_CODES, str(month))
 
 
-def create_partitions(engine: Engine, first: date, months: int) -> list[str]:
-    """PostgreSQL: the partitions of `months` months from `first`'s, made now; their names."""
-    if engine.dialect.name != "postgresql":
-        return []
-    names = []
-    year, mon = first.year, first.month
-    with engine.begin() as conn:
-        for _ in range(months):
-            ensure_partition(conn, year * 100 + mon)
-            names.append(f"trace_codes_{year * 100 + mon}")
-            year, mon = (year + 1, 1) if mon == 12 else (year, mon + 1)
-    return names
-
-
-def _key(conn: Connection) -> str:
-    return str(conn.engine.url)
+def create_partitions(engine: Engine, first: date, count: int) -> list[str]:
+    """PostgreSQL: the code table's partitions of `count` months from `first`'s, attached now;
+    their names."""
+    return months.create_ahead(engine, (months.TRACE_CODES,), first, count)["trace_codes"]

@@ -87,7 +87,10 @@ def register(sub: Any) -> None:
     tc.add_argument("--date", required=True, help="the second sale's date, yyyy-mm-dd")
     tc.set_defaults(func=_trace_conflicts)
     tp = with_db(
-        hub.add_parser("trace-partitions", help="PostgreSQL: create the code table's partitions")
+        hub.add_parser(
+            "trace-partitions",
+            help="PostgreSQL: the code table's partitions alone (older name; see partitions)",
+        )
     )
     tp.add_argument("--months", type=int, default=3, help="this month and the next ones")
     tp.set_defaults(func=_trace_partitions)
@@ -294,17 +297,12 @@ def _trace_partitions(args: argparse.Namespace, ctx: Context) -> int:
 def _partitions(args: argparse.Namespace, ctx: Context) -> int:
     from datetime import datetime
 
-    from sync.hub.entry_store import create_months
-    from sync.hub.trace_store import create_partitions
+    from sync.hub import months
 
     if args.ahead < 0:
         return fail("--ahead: give 0 or more months", 2)
     hub = _hub(args, ctx)
     today = datetime.fromtimestamp(hub.clock(), hub.tz).date()
-    emit_json(
-        {
-            "entries": create_months(hub.engine, today, args.ahead + 1),
-            "trace_codes": create_partitions(hub.engine, today, args.ahead + 1),
-        }
-    )
+    tables = (months.ENTRIES, months.TRACE_CODES)
+    emit_json(months.create_ahead(hub.engine, tables, today, args.ahead + 1))
     return 0
