@@ -126,7 +126,8 @@ def _insert(
         (chain, seq, ref, prev, digest, sig),
     )
     conn.execute(
-        "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+        "INSERT INTO meta (key, value) VALUES (?, ?) "
+        "ON CONFLICT (key) DO UPDATE SET value = excluded.value",  # in place: the key's index stays
         (f"journal/{chain}", json.dumps({"seq": seq, "hash": digest})),
     )
     return seq, digest

@@ -24,6 +24,13 @@ if TYPE_CHECKING:
 __all__ = ["WriteUnit"]
 
 
+# an upsert in place: INSERT OR REPLACE deletes and inserts the row, rewriting the key's index page
+_SET_META = (
+    "INSERT INTO meta (key, value) VALUES (?, ?) "
+    "ON CONFLICT (key) DO UPDATE SET value = excluded.value"
+)
+
+
 class WriteUnit:
     """Writes inside one `BEGIN IMMEDIATE` transaction of a `SqliteLedger`."""
 
@@ -250,7 +257,7 @@ class WriteUnit:
         return int(row[0])
 
     def set_meta(self, key: str, value: str) -> None:
-        self._conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+        self._conn.execute(_SET_META, (key, value))
 
     def audit(self, kind: str, actor: str | None, detail: Mapping[str, Any], at: datetime) -> None:
         """Append an audit record and its signed journal entry."""
