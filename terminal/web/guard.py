@@ -32,6 +32,7 @@ __all__ = [
     "CSRF_FIELD",
     "CSRF_HEADER",
     "PRE_COOKIE",
+    "bearer_header_ok",
     "bearer_ok",
     "check_origin",
     "load_api_token",
@@ -77,7 +78,12 @@ def demo_token(config: Config, configured: str, file_name: str) -> tuple[str, Pa
 
 def bearer_ok(request: Request, token: str) -> bool:
     """The request carries `Authorization: Bearer <token>` (never true without a token)."""
-    scheme, _, given = request.headers.get("authorization", "").partition(" ")
+    return bearer_header_ok(request.headers.get("authorization", ""), token)
+
+
+def bearer_header_ok(header: str, token: str) -> bool:
+    """An `Authorization` header's value is `Bearer <token>` (never true without a token)."""
+    scheme, _, given = header.partition(" ")
     return bool(token) and scheme.lower() == "bearer" and same_token(given.strip(), token)
 
 

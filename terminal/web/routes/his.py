@@ -3,8 +3,8 @@
 only checks the token, reads the body and hands it to the desk (`terminal/his`).
 
 `POST /his/v1/call` is answered by `CallFront`, a plain ASGI layer in front of the app's router:
-a visit is five calls in a row, and FastAPI's matching of this app's ~100 routes and its
-dependency solving cost about 0.5 ms a call, more than the HTTP server's own work (docs/his.md
+a visit is five calls in a row, and FastAPI's routing through the app's routers, its request
+objects and its dependency solving cost about 0.5 ms a call, more than the HTTP server's own work (docs/his.md
 "Durability and speed"). The route's metrics are kept as for any other route.
 """
 
@@ -26,8 +26,7 @@ from terminal.his.desk import MAX_BODY
 from terminal.ledger.his_desk import his_identification, last_identification_id
 from terminal.web.context import Web
 from terminal.web.deps import WebOf
-from terminal.web.guard import bearer_ok, demo_token
-from terminal.web.sessions import same_token
+from terminal.web.guard import bearer_header_ok, bearer_ok, demo_token
 
 __all__ = ["CALL_PATH", "HIS_TOKEN_FILE", "CallFront", "desk_of", "load_his_token", "router"]
 
@@ -108,8 +107,7 @@ def _bearer_ok(scope: Scope, token: str) -> bool:
     """As `bearer_ok`, on the raw headers."""
     for name, value in scope["headers"]:
         if name.lower() == b"authorization":
-            scheme, _, given = value.decode("latin-1").partition(" ")
-            return bool(token) and scheme.lower() == "bearer" and same_token(given.strip(), token)
+            return bearer_header_ok(value.decode("latin-1"), token)
     return False
 
 
