@@ -439,6 +439,9 @@ def test_the_transport_refuses_a_wrong_token_and_bad_envelopes(terminal: Termina
     refused = his.post({**envelope, "opter": "nobody"})
     assert refused.status_code == 200 and refused.json()["err_code"] == "not_signed_in"
     assert httpx.get(terminal.url + "/his/v1/call", timeout=10).status_code == 405
+    slash = httpx.post(terminal.url + "/his/v1/call/", json={**envelope, "msgid": "tr-slash"},
+                       headers={"Authorization": f"Bearer {TOKEN}"}, timeout=10)  # fmt: skip
+    assert slash.status_code == 200 and "inf_refmsgid" in slash.json(), slash.text  # answered
     # answered before the app's router, and still counted under its route
     scrape = httpx.get(terminal.url + "/metrics", timeout=10).text
     counted = 'medpos_http_requests_total{app="terminal",method="POST",route="/his/v1/call",'

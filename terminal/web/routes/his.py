@@ -4,8 +4,8 @@ only checks the token, reads the body and hands it to the desk (`terminal/his`).
 
 `POST /his/v1/call` is answered by `CallFront`, a plain ASGI layer in front of the app's router:
 a visit is five calls in a row, and FastAPI's routing through the app's routers, its request
-objects and its dependency solving cost about 0.5 ms a call, more than the HTTP server's own work (docs/his.md
-"Durability and speed"). The route's metrics are kept as for any other route.
+objects and its dependency solving cost about 0.5 ms a call, more than the HTTP server's own
+work (docs/his.md "Durability and speed"). The route's metrics are kept as for any other route.
 """
 
 from __future__ import annotations
@@ -61,6 +61,7 @@ def _denied(request: Request, web: Web) -> Response | None:
 
 
 CALL_PATH = "/his/v1/call"
+_CALL_PATHS = (CALL_PATH, CALL_PATH + "/")  # (a trailing slash was redirected to it before)
 _CALL_ROUTE = SimpleNamespace(path=CALL_PATH)  # what the metrics read as the route's template
 
 
@@ -71,7 +72,7 @@ class CallFront:
         self.app, self.web = app, web
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] != CALL_PATH:
+        if scope["type"] != "http" or scope["path"] not in _CALL_PATHS:
             await self.app(scope, receive, send)
             return
         scope["route"] = _CALL_ROUTE
