@@ -277,3 +277,38 @@ def test_a_non_loopback_bind_is_named_as_exposed() -> None:
     assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("localhost")
     assert not is_loopback("0.0.0.0") and not is_loopback("192.168.1.20")  # noqa: S104
     assert not is_loopback("counter.example")
+
+
+class _Reconciling:
+    """The platform hook's reconciliation (what `SyncService.reconcile` answers, here fixed: its
+    3202 with codes sold twice is tested against a real hub in test_trace_hub)."""
+
+    def __init__(self, conflicts: list[dict[str, object]]) -> None:
+        self.conflicts = conflicts
+
+    def reconcile(self, day: date) -> dict[str, object]:
+        totals = {"stmt_rslt": "0"}
+        return {"setl_date": day.isoformat(), "totals": totals, "detail": {},
+                "trace_conflicts": self.conflicts, "matches": True}  # fmt: skip
+
+
+def test_the_day_page_shows_the_codes_the_platform_found_sold_twice(
+    service: CheckoutService, seconds: Seconds
+) -> None:
+    conflict = {"code": "83456789012345678901", "first_txn_id": "H1-7", "second_txn_id": "H2-3",
+                "first_fixmedins_code": "H33010000002", "second_fixmedins_code": "H33010000001",
+                "hours_between": 5, "severity": "high"}  # fmt: skip
+    hooks = Hooks()
+    client = Client(create_app(service, hooks=hooks, clock=seconds))
+    try:
+        _sign_in(client, SUPERVISOR)
+        hooks.platform = _Reconciling([conflict])  # (after the sign-in, which it would tell)
+        day = NOW.date().isoformat()
+        assert "trace-conflicts" not in client.get(f"/day?d={day}").text
+        assert client.post("/day/reconcile", data={"d": day}).status_code == 303
+        page = client.get(f"/day?d={day}").text
+    finally:
+        client.close()
+    assert 'data-testid="trace-conflicts"' in page and "追溯码被重复销售" in page
+    assert "83456789012345678901" in page and "H1-7" in page and "H2-3" in page
+    assert "72 小时内在另一机构销售" in page
