@@ -34,7 +34,8 @@ def register(sub: Any) -> None:
         "txn_id",
         nargs="?",
         metavar="TXN_ID|FILE",
-        help="with release: one parked sale (default: all); with import and relay: the file",
+        help="with release: one parked sale or 3505 report (default: all); with import and "
+        "relay: the file",
     )
     s.add_argument("--to", metavar="DIR", help="with export and relay: where the file goes")
     s.add_argument("--once", action="store_true", help="one pass, then exit")
@@ -72,17 +73,18 @@ def _sync(args: argparse.Namespace, ctx: Context) -> int:
     if args.action == "status":
         emit_json(sync_status(service))
         return 0
-    if args.action == "release":
+    if args.action == "release":  # parked uploads and parked 3505 reports, after a fix
         with service.ledger.write() as unit:
             released = unit.release_parked(args.txn_id)
+            reports = unit.release_trace_reports(args.txn_id)
             unit.audit(
                 "release_parked",
                 None,
-                {"txn_id": args.txn_id, "count": released},
+                {"txn_id": args.txn_id, "count": released, "trace_reports": reports},
                 service.local_now(),
             )
             unit.commit()
-        emit_json({"released": released})
+        emit_json({"released": released, "trace_reports_released": reports})
         return 0
     syncer = terminal.sync or terminal.connect()
     while True:

@@ -45,7 +45,11 @@ from terminal.ledger.syncstate import (
     retry_pending_now,
 )
 from terminal.ledger.trace import trace_of_txn as _trace_of_txn
-from terminal.ledger.tracereports import due_trace_reports, trace_report_state
+from terminal.ledger.tracereports import (
+    due_trace_reports,
+    parked_trace_reports,
+    trace_report_state,
+)
 from terminal.ledger.unit import WriteUnit
 from terminal.ledger.verify import VerifyReport, report_text, verify_ledger, verify_platform
 
@@ -61,6 +65,7 @@ __all__ = [
     "VerifyReport",
     "WriteUnit",
     "due_trace_reports",
+    "parked_trace_reports",
     "trace_report_state",
     "trace_takes",
     "add_pin_failure",

@@ -19,7 +19,9 @@ if TYPE_CHECKING:
 __all__ = [
     "due_trace_reports",
     "park_trace_report",
+    "parked_trace_reports",
     "queue_trace_report",
+    "release_trace_reports",
     "retry_trace_report",
     "trace_report_done",
     "trace_report_state",
@@ -81,6 +83,26 @@ def retry_trace_report(
         "WHERE txn_id = ?",
         (error, _stamp(next_attempt_at), txn_id),
     )
+
+
+def release_trace_reports(conn: sqlite3.Connection, txn_id: str | None = None) -> int:
+    """Put parked reports (one, or all) back in the queue, to be judged afresh (the platform
+    stores nothing of a report it refused); how many."""
+    cur = conn.execute(
+        "UPDATE trace_reports SET state = 'pending', next_attempt_at = NULL "
+        "WHERE state = 'parked' AND (? IS NULL OR txn_id = ?)",
+        (txn_id, txn_id),
+    )
+    return cur.rowcount
+
+
+def parked_trace_reports(ledger: SqliteLedger) -> list[dict[str, Any]]:
+    """The parked reports in the order queued: `txn_id`, `last_error` (why), `attempts`."""
+    rows = ledger.conn.execute(
+        "SELECT txn_id, last_error, attempts FROM trace_reports WHERE state = 'parked' "
+        "ORDER BY rowid"
+    ).fetchall()
+    return [{"txn_id": t, "last_error": e, "attempts": a} for t, e, a in rows]
 
 
 def trace_report_state(ledger: SqliteLedger, txn_id: str) -> dict[str, Any] | None:

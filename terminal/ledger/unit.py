@@ -109,6 +109,9 @@ class WriteUnit:
     def retry_trace_report(self, txn_id: str, error: str, next_attempt_at: datetime) -> None:
         tracereports.retry_trace_report(self._conn, txn_id, error, next_attempt_at)
 
+    def release_trace_reports(self, txn_id: str | None = None) -> int:
+        return tracereports.release_trace_reports(self._conn, txn_id)
+
     def _add_outbox_fund(self, fund: int) -> None:
         # a running total, so the unsynced-exposure limit costs one row read per sale
         self._conn.execute(

@@ -14,6 +14,7 @@ from terminal.ledger import (
     day_acknowledgements,
     outbox_summary,
     parked_entries,
+    parked_trace_reports,
     rollback_state,
 )
 from terminal.settlement.money import format_fen, parse_money
@@ -34,7 +35,8 @@ class _Terminal(Protocol):
 
 
 def sync_status(terminal: _Terminal) -> dict[str, Any]:
-    """Queue depth, oldest unsynced sale, last success, parked items, the deadline alert, and
+    """Queue depth, oldest unsynced sale, last success, parked uploads and 3505 trace reports (the
+    platform refused them; `medpos sync release` puts them back), the deadline alert, and
     `rolled_back` (`{"local", "platform"}` chain heads) when the platform's chain head is ahead of
     this terminal's (its database was restored from an older copy), else None."""
     ledger = terminal.ledger
@@ -54,6 +56,7 @@ def sync_status(terminal: _Terminal) -> dict[str, Any]:
         "oldest_age_h": age_h,
         "last_sync_at": meta.get("last_sync_at"),
         "parked": parked_entries(ledger),
+        "parked_trace_reports": parked_trace_reports(ledger),
         "rolled_back": rollback_state(ledger),
         "alert": (
             f"sales have waited {age_h} h for the platform (deadline {deadline} h): sync now"
@@ -65,12 +68,18 @@ def sync_status(terminal: _Terminal) -> dict[str, Any]:
 
 def sync_gauges(terminal: _Terminal) -> list[tuple[str, str, float, dict[str, str]]]:
     """The terminal's figures for `/metrics` (name, help, value, labels): queue depth, the
-    oldest unsynced sale's age, seconds since the last successful sync, parked entries, online."""
+    oldest unsynced sale's age, seconds since the last successful sync, parked entries and trace
+    reports, online."""
     status = sync_status(terminal)
     now = terminal.local_now()
     gauges = [
         ("medpos_outbox_queue", "Sales and reversals waiting in the outbox", status["queue"]),
         ("medpos_outbox_parked", "Outbox entries parked for the operator", len(status["parked"])),
+        (
+            "medpos_trace_reports_parked",
+            "3505 trace reports the platform refused, parked for the operator",
+            len(status["parked_trace_reports"]),
+        ),
         ("medpos_platform_online", "1 when the last sync reached the platform", status["online"]),
     ]
     if status["oldest_unsynced"]:

@@ -14,7 +14,7 @@ import pytest
 from sync.client.http import HttpPlatform
 from terminal.checkout.selfpay import refund_self_pay, sell_self_pay
 from terminal.checkout.service import CheckoutService
-from terminal.checkout.syncing import SyncService
+from terminal.checkout.syncing import SyncService, sync_status
 from terminal.checkout.tracing import TraceRefused
 from terminal.ledger import day_report, trace_report_state
 from tests.conftest import HIGH_LIMITS
@@ -113,6 +113,24 @@ def test_the_drain_sends_reports_and_keeps_each_answer(
     assert [s["state"] if s else None for s in states.values()] == ["done", "parked", "done"]
     parked = states[ids[1]]
     assert parked is not None and parked["last_error"] == "bad code"
+    # shown to the operator, and put back in the queue by `medpos sync release` after a fix
+    assert sync_status(service)["parked_trace_reports"] == [
+        {"txn_id": ids[1], "last_error": "bad code", "attempts": 1}
+    ]
+    with service.ledger.write() as unit:
+        assert unit.release_trace_reports("no-such-sale") == 0
+        assert unit.release_trace_reports() == 1
+        unit.commit()
+    assert sync_status(service)["parked_trace_reports"] == []
+    fixed = {"results": [{"infcode": 0, "output": {"result": {"retRslt": "1", "msgRslt": "ok"}}}]}
+    with httpx.Client(
+        base_url="http://platform.test",
+        transport=httpx.MockTransport(lambda request: httpx.Response(200, json=fixed)),
+    ) as client:
+        again = SyncService(service.ledger, service.config, clock, HttpPlatform(client)).drain()
+    assert again.trace_reports == {"done": 1}
+    done = trace_report_state(service.ledger, ids[1])
+    assert done is not None and (done["state"], done["attempts"]) == ("done", 2)
 
 
 def test_an_unreachable_platform_leaves_the_reports_queued(

@@ -133,7 +133,8 @@ def test_a_refusal_at_the_envelope_parks_the_sale_until_a_supervisor_releases_it
     )
     # parked sales are not retried on their own
     assert lines(medpos(config, "sync", "--once").stdout)[0]["upload"]["sent"] == 0
-    assert lines(medpos(config, "sync", "release").stdout)[0] == {"released": 1}
+    released = lines(medpos(config, "sync", "release").stdout)[0]
+    assert released == {"released": 1, "trace_reports_released": 0}
     done = lines(medpos(config, "sync", "--once").stdout)[0]
     assert done["upload"]["acked"] == {"accepted": 1} and done["status"]["queue"] == 0
 
