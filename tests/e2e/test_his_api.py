@@ -347,7 +347,7 @@ def test_a_kill_9_between_the_call_and_the_answer_settles_once(terminal: Termina
 
 
 def test_the_billing_desk_page_settles_a_batch_and_reverses_it_in_chromium(
-    terminal: Terminal,
+    terminal: Terminal, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from playwright.sync_api import expect, sync_playwright
 
@@ -368,6 +368,7 @@ def test_the_billing_desk_page_settles_a_batch_and_reverses_it_in_chromium(
             page.click("button[type=submit]")
             expect(page.get_by_test_id("visits-open")).to_contain_text(mid)
             _identity_from_an_ecard_scanned_at_the_counter(terminal, page)
+            _the_demo_his_runs_a_visit_and_a_stay_for_that_person(terminal, capsys)
             page.goto(f"{terminal.url}/desk?mdtrt_id={mid}")
             expect(page.get_by_test_id("lines")).to_contain_text("SV002")
             batch = page.get_by_test_id("batch-U1")
@@ -385,6 +386,22 @@ def test_the_billing_desk_page_settles_a_batch_and_reverses_it_in_chromium(
             expect(page.get_by_test_id("settlements")).to_contain_text("已撤销")
         finally:
             browser.close()
+
+
+def _the_demo_his_runs_a_visit_and_a_stay_for_that_person(
+    terminal: Terminal, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`python -m terminal.demo his` (what `make run` offers a newcomer): one outpatient visit
+    and one inpatient stay through the HIS API, for the person just identified."""
+    from terminal.config import load_config
+    from terminal.demo.his import run_demo_his
+
+    capsys.readouterr()
+    assert run_demo_his(load_config(terminal.config, env={}), terminal.url, TOKEN) == 0
+    shown = capsys.readouterr().out.splitlines()
+    answered = [ln.split()[0] for ln in shown if "  -> 0 " in ln]
+    assert answered == ["1101", "2201", "2203", "2204", "2206", "2207",
+                        "2401", "2301", "2402", "2303", "2304"], shown  # fmt: skip
 
 
 def _identity_from_an_ecard_scanned_at_the_counter(terminal: Terminal, page: Any) -> None:
