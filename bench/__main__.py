@@ -17,7 +17,6 @@ MODULES = (
     "card",
     "ecard",
     "qr",
-    "hub",
     "sync",
     "bundle",
     "ui",
