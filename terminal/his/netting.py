@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from decimal import Decimal
 from typing import Any
 
@@ -78,30 +79,30 @@ def presettle_basket(
     """A pre-settlement's engine lines, its line count and its total in fen, read lean
     (`his_presettle_lines`, `net_rows`)."""
     read = his_presettle_lines(desk.ledger, mdtrt_id, **where)
-    return net_rows(read), read.size, read.total
+    parsed, total = net_rows(read)
+    return parsed, len(read.returns) + len(read.lines), total
 
 
-def net_rows(read: PresettleLines) -> list[BasketLine]:
-    """`net_basket`'s engine lines from what a pre-settlement reads, in no set order. A stay of
-    a thousand lines repeats a few hundred kinds: each kind's `BasketLine` is made once."""
+def net_rows(read: PresettleLines) -> tuple[list[BasketLine], int]:
+    """`net_basket`'s engine lines from what a pre-settlement reads, in no set order, and the
+    lines' total in fen. A stay of a thousand lines repeats a few hundred kinds (the same code,
+    count, price and so amount): they are counted, and each kind's `BasketLine` made once."""
     returned: dict[str, Decimal] = {}  # by the line a return names
-    for init, cnt in read.returns:
+    total = 0
+    for init, cnt, fen in read.returns:
+        total += fen
         if Decimal(cnt) < 0:  # "-0" is no return
             returned[init or ""] = returned.get(init or "", _ZERO) + Decimal(cnt)
+    kinds = Counter(read.lines)
+    total += sum(kind[3] * n for kind, n in kinds.items())
     parsed: list[BasketLine] = []
-    for sn, code, cnt, pric in read.named:
+    for sn, code, cnt, pric, fen in read.named:  # netted one by one, out of their kind
+        kinds[(code, cnt, pric, fen)] -= 1
         qty = Decimal(cnt) + returned.get(sn, _ZERO)
         if qty > 0:
             parsed.append(BasketLine(code, qty, Decimal(pric)))
-    made: dict[tuple[str, str, str], BasketLine | None] = {}
-    for kind in read.kinds:  # (code, cnt, pric), the row itself as the key
-        line = made.get(kind, _UNSEEN)
-        if line is _UNSEEN:
-            qty = Decimal(kind[1])  # a zero count is no engine line
-            line = made[kind] = BasketLine(kind[0], qty, Decimal(kind[2])) if qty > 0 else None
-        if line is not None:
-            parsed.append(line)
-    return parsed
-
-
-_UNSEEN = BasketLine("", _ZERO, _ZERO)
+    for (code, cnt, pric, _fen), n in kinds.items():
+        qty = Decimal(cnt)
+        if n > 0 and qty > 0:  # a zero count is no engine line
+            parsed += [BasketLine(code, qty, Decimal(pric))] * n
+    return parsed, total

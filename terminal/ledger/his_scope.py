@@ -4,6 +4,7 @@ engine reads for a pre-settlement (`his_presettle_lines`)."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from typing import Any, NamedTuple
 
@@ -51,14 +52,15 @@ def his_unsettled_lines(
 
 
 class PresettleLines(NamedTuple):
-    """What a pre-settlement reads of the lines `his_unsettled_lines` would give."""
+    """What a pre-settlement reads of the lines `his_unsettled_lines` would give, in no set
+    order."""
 
-    size: int  # how many lines
-    total: int  # Σ det_item_fee_sumamt, fen
-    returns: list[tuple[str | None, str]]  # (init_feedetl_sn, cnt): `cnt` written with a minus
-    named: list[tuple[str, str, str, str]]  # (feedetl_sn, med_list_codg, cnt, pric): lines
-    # without a minus that a line with one names
-    kinds: list[tuple[str, str, str]]  # (med_list_codg, cnt, pric): every other line
+    returns: list[tuple[str | None, str, int]]  # (init_feedetl_sn, cnt, det_item_fee_sumamt):
+    # the lines whose `cnt` is written with a minus
+    lines: list[tuple[str, str, str, int]]  # (med_list_codg, cnt, pric, det_item_fee_sumamt):
+    # every other line
+    named: list[tuple[str, str, str, str, int]]  # (feedetl_sn, *the same*): those of `lines`
+    # that a line with a minus names
 
 
 def his_presettle_lines(
@@ -66,28 +68,29 @@ def his_presettle_lines(
 ) -> PresettleLines:
     """The lines of `his_unsettled_lines` as a pre-settlement needs them: its answer is the
     bill's totals, so the lines come in no set order, and only what the engine and the netting
-    read (a stay has a thousand lines, and each value read costs)."""
+    read (a stay has a thousand lines, and each value read costs): a scan for the lines with a
+    minus, a scan of the others' code, count, price and amount, and the few lines the first
+    name, by their key."""
     scope, params = _scope(mdtrt_id, bchno, upto)
     minus = "substr(cnt, 1, 1) = '-'"
-    named = f"feedetl_sn IN (SELECT init_feedetl_sn {scope} AND {minus})"
-    ((size, total),) = _read(
-        ledger, f"SELECT COUNT(*), COALESCE(SUM(det_item_fee_sumamt), 0) {scope}", params
-    )
-    return PresettleLines(
-        size,
-        total,
-        _read(ledger, f"SELECT init_feedetl_sn, cnt {scope} AND {minus}", params),
+    returns = _read(ledger, f"SELECT init_feedetl_sn, cnt, det_item_fee_sumamt {scope} AND {minus}",
+                    params)  # fmt: skip
+    lines = _read(
+        ledger, f"SELECT med_list_codg, cnt, pric, det_item_fee_sumamt {scope} AND NOT {minus}",
+        params,
+    )  # fmt: skip
+    inits = sorted({init for init, _, _ in returns if init is not None})
+    named = (
         _read(
             ledger,
-            f"SELECT feedetl_sn, med_list_codg, cnt, pric {scope} AND NOT {minus} AND {named}",
-            params * 2,
-        ),
-        _read(
-            ledger,
-            f"SELECT med_list_codg, cnt, pric {scope} AND NOT {minus} AND NOT {named}",
-            params * 2,
-        ),
+            f"SELECT feedetl_sn, med_list_codg, cnt, pric, det_item_fee_sumamt {scope} "
+            f"AND NOT {minus} AND feedetl_sn IN (SELECT value FROM json_each(?))",
+            [*params, json.dumps(inits)],
+        )
+        if inits
+        else []
     )
+    return PresettleLines(returns, lines, named)
 
 
 def _scope(mdtrt_id: str, bchno: str | None, upto: str | None) -> tuple[str, list[Any]]:

@@ -83,19 +83,19 @@ def test_a_presettlement_read_lean_gets_the_settlements_engine_lines(
     stay: list[SettleLine], order: Random
 ) -> None:
     """`net_rows` (what a pre-settlement reads, in no set order) gives the same engine lines as
-    `net_basket` on the settlement's full lines."""
+    `net_basket` on the settlement's full lines, and their total."""
     lean = [ln for ln in stay]
     order.shuffle(lean)
     minus = [ln for ln in lean if ln.cnt.startswith("-")]
-    named = {ln.init_feedetl_sn for ln in minus}
+    names = {ln.init_feedetl_sn for ln in minus}
+    others = [ln for ln in lean if not ln.cnt.startswith("-")]
     read = PresettleLines(
-        len(stay),
-        sum(ln.det_item_fee_sumamt for ln in stay),
-        [(ln.init_feedetl_sn, ln.cnt) for ln in minus],
-        [(ln.feedetl_sn, ln.med_list_codg, ln.cnt, ln.pric) for ln in lean
-         if not ln.cnt.startswith("-") and ln.feedetl_sn in named],
-        [(ln.med_list_codg, ln.cnt, ln.pric) for ln in lean
-         if not ln.cnt.startswith("-") and ln.feedetl_sn not in named],
+        [(ln.init_feedetl_sn, ln.cnt, ln.det_item_fee_sumamt) for ln in minus],
+        [(ln.med_list_codg, ln.cnt, ln.pric, ln.det_item_fee_sumamt) for ln in others],
+        [(ln.feedetl_sn, ln.med_list_codg, ln.cnt, ln.pric, ln.det_item_fee_sumamt)
+         for ln in others if ln.feedetl_sn in names],
     )  # fmt: skip
+    parsed, total = net_rows(read)
+    assert total == sum(ln.det_item_fee_sumamt for ln in stay)
     key = lambda b: (b.code, b.qty, b.price)  # noqa: E731
-    assert sorted(net_rows(read), key=key) == sorted(net_basket(stay)[0], key=key)
+    assert sorted(parsed, key=key) == sorted(net_basket(stay)[0], key=key)
