@@ -1,7 +1,8 @@
 """Shared fixtures: a terminal configuration of its own for each test, on a real database file.
 
-Also the suite's two run-wide rules: the Hypothesis profile (tests/support/profiles.py) and the
-`vpcd` group (tests/support/grouping.py). pcscd is one daemon per machine and vpcd's virtual
+Also the suite's run-wide rules: the Hypothesis profile (tests/support/profiles.py), coverage
+measured in tests/unit alone (tests/support/coverage_scope.py) and the `vpcd` group
+(tests/support/grouping.py). pcscd is one daemon per machine and vpcd's virtual
 readers listen on fixed ports, so every test that inserts virtual cards, starts `medpos run` or
 drives the cashier's pages through them is marked `vpcd` here, by path, fixture or its own mark,
 so that nobody has to remember it; under pytest-xdist (`--dist loadgroup`) one worker runs them
@@ -26,6 +27,7 @@ import pytest
 
 from tests.support.cli import MEDPOS as MEDPOS
 from tests.support.cli import medpos_env as medpos_env
+from tests.support.coverage_scope import CoverageScope
 from tests.support.grouping import VPCD, VPCD_FIXTURES, VpcdGroupPlugin, in_vpcd_paths
 from tests.support.profiles import load_profile
 
@@ -64,6 +66,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def pytest_configure(config: pytest.Config) -> None:
     if config.pluginmanager.hasplugin("xdist"):
         config.pluginmanager.register(VpcdGroupPlugin(), "medpos-vpcd-group")
+    if config.pluginmanager.hasplugin("_cov"):
+        config.pluginmanager.register(CoverageScope(), "medpos-coverage-scope")
 
 
 # Limits high enough for tests and benchmarks that make many sales (DESIGN.md "Offline risk").
