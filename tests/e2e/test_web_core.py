@@ -138,10 +138,11 @@ def test_make_run_identifies_the_virtual_card_and_syncs_in_the_background(
             )
             assert httpx.get(url + "/api/status", timeout=5).json()["head_seq"] == 1
             deadline = time.monotonic() + 60  # the background sync uploads the sale
-            while time.monotonic() < deadline:
-                if httpx.get(url + "/api/status", timeout=5).json()["outbox"] == 0:
-                    break
-                time.sleep(0.1)
+            with httpx.Client(timeout=5) as plain:  # one TLS context, not one a try
+                while time.monotonic() < deadline:
+                    if plain.get(url + "/api/status").json()["outbox"] == 0:
+                        break
+                    time.sleep(0.1)
             synced = httpx.get(url + "/api/status", timeout=5).json()
             assert synced["outbox"] == 0 and synced["online"] is True and synced["last_sync_at"]
             assert "在线" in client.get("/status-bar").text
