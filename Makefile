@@ -64,7 +64,20 @@ pytest: setup
 unit: setup
 	HYPOTHESIS_PROFILE=ci $(PYTEST) $(COVERAGE) tests/unit
 
-test: lint typecheck pytest
+# mypy runs beside pytest, not before it: on a fresh clone it has no cache (some 20 s of one core),
+# and pytest leaves a core idle at times while its workers wait on pcscd, Chromium and hub processes.
+# Its output follows pytest's; a failure of either (or of lint, before both) fails `make test`.
+test: lint
+	@mypy_log=$$(mktemp); \
+	$(VENV)/bin/mypy terminal drivers sync bench tests >"$$mypy_log" 2>&1 & mypy_pid=$$!; \
+	trap 'kill $$mypy_pid 2>/dev/null; rm -f "$$mypy_log"' EXIT; \
+	echo "HYPOTHESIS_PROFILE=ci $(PYTEST) $(COVERAGE)  (mypy beside it)"; \
+	HYPOTHESIS_PROFILE=ci $(PYTEST) $(COVERAGE); pytest_rc=$$?; \
+	wait $$mypy_pid; mypy_rc=$$?; \
+	echo "$(VENV)/bin/mypy terminal drivers sync bench tests"; cat "$$mypy_log"; \
+	if [ $$mypy_rc -ne 0 ]; then echo "make test: mypy failed (exit $$mypy_rc)"; fi; \
+	if [ $$pytest_rc -ne 0 ]; then echo "make test: pytest failed (exit $$pytest_rc)"; fi; \
+	[ $$pytest_rc -eq 0 ] && [ $$mypy_rc -eq 0 ]
 
 # Every Hypothesis property on the `deep` profile: random, with the full example counts.
 fuzz: setup

@@ -1,7 +1,8 @@
 """Shared fixtures: a terminal configuration of its own for each test, on a real database file.
 
-Also the suite's two run-wide rules: the Hypothesis profile (tests/support/profiles.py) and the
-`vpcd` group (tests/support/grouping.py). pcscd is one daemon per machine and vpcd's virtual
+Also the suite's run-wide rules: the Hypothesis profile (tests/support/profiles.py), coverage
+measured in tests/unit alone (tests/support/coverage_scope.py) and the `vpcd` group
+(tests/support/grouping.py). pcscd is one daemon per machine and vpcd's virtual
 readers listen on fixed ports, so every test that inserts virtual cards, starts `medpos run` or
 drives the cashier's pages through them is marked `vpcd` here, by path, fixture or its own mark,
 so that nobody has to remember it; under pytest-xdist (`--dist loadgroup`) one worker runs them
@@ -26,6 +27,7 @@ import pytest
 
 from tests.support.cli import MEDPOS as MEDPOS
 from tests.support.cli import medpos_env as medpos_env
+from tests.support.coverage_scope import CoverageScope
 from tests.support.grouping import VPCD, VPCD_FIXTURES, VpcdGroupPlugin, in_vpcd_paths
 from tests.support.profiles import load_profile
 
@@ -64,6 +66,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def pytest_configure(config: pytest.Config) -> None:
     if config.pluginmanager.hasplugin("xdist"):
         config.pluginmanager.register(VpcdGroupPlugin(), "medpos-vpcd-group")
+    if config.pluginmanager.hasplugin("_cov"):
+        config.pluginmanager.register(CoverageScope(), "medpos-coverage-scope")
 
 
 # Limits high enough for tests and benchmarks that make many sales (DESIGN.md "Offline risk").
@@ -160,16 +164,19 @@ def wait_http(url: str, timeout_s: float = 60.0, proc: subprocess.Popen[Any] | N
     """Until `url` answers at all (a server starting); AssertionError when it never does within
     `timeout_s`, or at once when `proc` (the server's process) has exited."""
     deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        try:
-            httpx.get(url, timeout=2)
-            return
-        except httpx.TransportError:
-            if proc is not None and proc.poll() is not None:
-                raise AssertionError(
-                    f"{url} never answered: its process exited with {proc.returncode}"
-                ) from None
-            time.sleep(0.05)
+    # one client for every try: `httpx.get` builds a TLS context each time, some 45 ms of CPU a
+    # try, 20 tries a second, which slowed the very server it waited for on a busy machine
+    with httpx.Client(timeout=2) as client:
+        while time.monotonic() < deadline:
+            try:
+                client.get(url)
+                return
+            except httpx.TransportError:
+                if proc is not None and proc.poll() is not None:
+                    raise AssertionError(
+                        f"{url} never answered: its process exited with {proc.returncode}"
+                    ) from None
+                time.sleep(0.05)
     raise AssertionError(f"{url} never answered in {timeout_s:.0f} s")
 
 

@@ -8,7 +8,7 @@ import codecs
 import csv
 import io
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -19,20 +19,33 @@ import httpx
 import pytest
 
 from terminal.demo import demo_claim
-from tests.conftest import HIGH_LIMITS, free_port, medpos_process
+from tests.conftest import HIGH_LIMITS, free_port, medpos_process, write_config
 from tests.e2e.webauth import API_TOKEN, AUTH, sign_in
 
 CASHIER, SUPERVISOR = ("1001", "1234"), ("2001", "2468")
 
 
-@pytest.fixture
-def server(make_config: Callable[..., Path]) -> Iterator[tuple[str, Path]]:
-    """The terminal's URL, and its database file."""
+def _serve(config_file: Path) -> Iterator[tuple[str, Path]]:
     port = free_port()
-    config = make_config(risk=HIGH_LIMITS, web={"port": port, "api_token": API_TOKEN})
+    config = write_config(
+        config_file, {"risk": HIGH_LIMITS, "web": {"port": port, "api_token": API_TOKEN}}
+    )
     url = f"http://127.0.0.1:{port}"
     with medpos_process(config, "serve", banner=2, ready=url + "/api/status"):
         yield url, config.parent / "var" / "medpos.db"
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """The terminal's URL, and its database file."""
+    yield from _serve(tmp_path / "config.toml")
+
+
+@pytest.fixture(scope="module")
+def refusing_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    """One terminal for every refusal case: each asserts that its own request wrote nothing, so
+    none needs a fresh one (a case that wrote would fail itself, and every one after it)."""
+    yield from _serve(tmp_path_factory.mktemp("refusals") / "config.toml")
 
 
 def _claim() -> dict[str, Any]:
@@ -91,9 +104,9 @@ def test_a_hospital_system_sells_the_claims_basket_as_self_pay(server: tuple[str
     ],
 )
 def test_bad_self_pay_input_is_422_naming_the_field_and_writes_nothing(
-    server: tuple[str, Path], changes: dict[str, Any], words: str
+    refusing_server: tuple[str, Path], changes: dict[str, Any], words: str
 ) -> None:
-    url, db = server
+    url, db = refusing_server
     body = {"self_pay": True, "basket_id": "his-0002", "basket": _claim()["basket"], **changes}
     bad = httpx.post(url + "/api/checkout", json=body, headers=AUTH, timeout=10)
     assert bad.status_code == 422, bad.text

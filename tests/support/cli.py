@@ -5,24 +5,33 @@ codes, what a command writes): the same answer as the console script, without st
 importing the terminal for every call. What lives in the process is put back after each call: the
 MEDPOS_* environment, sys.stdin/stdout/stderr and the root logger. A few tests per command family
 still run the installed `medpos` (`as_process`), and crash tests (kill -9) can only be processes.
+
+The parser is built once per test process and used for every in-process call: building it (every
+subcommand of every module, argparse asking gettext for each help string) took most of a call's
+time, some 30 ms, over thousands of calls. Parsing does not change a parser, and the handlers only
+read what it returns; a handler a test monkeypatched is looked up again at each call
+(tests/unit/cli/test_main.py checks a freshly built parser).
 """
 
 from __future__ import annotations
 
+import argparse
+import functools
 import io
 import json
 import logging
 import os
 import subprocess
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from terminal.cli import main
+import terminal.cli
+from terminal.cli import build_parser, main
 
 __all__ = ["MEDPOS", "as_process", "in_process", "lines", "medpos_env"]
 
@@ -95,6 +104,25 @@ def _root_logger_kept() -> Iterator[None]:
         root.setLevel(level)
 
 
+class _BuiltOnce:
+    """The parser `main` builds, built once: its handlers are looked up again at each parse, so
+    a test that monkeypatches a command's handler (`terminal.cli.settle._settle`) gets its own."""
+
+    def __init__(self) -> None:
+        self._parser = build_parser()
+
+    def parse_args(self, argv: Sequence[str] | None = None) -> argparse.Namespace:
+        args = self._parser.parse_args(argv)
+        func = args.func
+        args.func = getattr(sys.modules[func.__module__], func.__name__, func)
+        return args
+
+
+@functools.cache
+def _parser() -> _BuiltOnce:
+    return _BuiltOnce()
+
+
 def in_process(
     config: Path, *args: str, stdin: str | None = None, env: Mapping[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
@@ -108,6 +136,7 @@ def in_process(
         patch.setenv("MEDPOS_CONFIG", str(config))
         for key, value in (env or {}).items():
             patch.setenv(key, value)
+        patch.setattr(terminal.cli, "build_parser", _parser)
         patch.setattr(sys, "stdin", _text_stream(stdin or ""))
         patch.setattr(sys, "stdout", out)
         patch.setattr(sys, "stderr", err)

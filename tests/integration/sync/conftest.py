@@ -59,8 +59,10 @@ class Platform:
         return done.stdout.strip()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo's policy, catalogue, persons and claims, written once per test process: tests
+    only read them (each copies what it changes into its own directory)."""
     out = tmp_path_factory.mktemp("demo")
     subprocess.run(
         [str(Path(MEDPOS).parent / "python"), "-m", "terminal.demo", "write", str(out)], check=True

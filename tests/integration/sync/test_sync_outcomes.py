@@ -19,8 +19,9 @@ from sync.hub.service import Hub
 from terminal.bootstrap import open_terminal
 from terminal.checkout.syncing import SyncService
 from terminal.config import load_config
-from tests.conftest import HIGH_LIMITS, MEDPOS, medpos_env
+from tests.conftest import HIGH_LIMITS, MEDPOS, free_port, medpos_env
 from tests.integration.sync.conftest import DEV_NO, NoTransport, Platform, lines, medpos
+from tests.support.cli import in_process
 from tests.support.proxy import start_fault_proxy
 
 
@@ -37,9 +38,20 @@ def ready_terminal(
     return config
 
 
-def sell(config: Path, demo_dir: Path, n: int = 1) -> list[dict[str, Any]]:
-    done = medpos(
-        config, "checkout", "--claim", str(demo_dir / "claim-pharmacy.json"), "--repeat", str(n)
+def sell(
+    config: Path, demo_dir: Path, n: int = 1, *, offline: bool = False
+) -> list[dict[str, Any]]:
+    """`n` sales; `offline`: with the platform out of reach, each settled at once instead of
+    after a 1101 round trip (for tests about what happens to sales waiting to be sent)."""
+    env = {"MEDPOS_PLATFORM__URL": f"http://127.0.0.1:{free_port()}"} if offline else None
+    done = in_process(
+        config,
+        "checkout",
+        "--claim",
+        str(demo_dir / "claim-pharmacy.json"),
+        "--repeat",
+        str(n),
+        env=env,
     )
     assert done.returncode == 0, done.stderr
     return lines(done.stdout)
@@ -185,7 +197,7 @@ def test_a_terminal_killed_mid_drain_resumes_without_loss_or_duplicate(
     platform: Platform, make_config: Callable[..., Path], demo_dir: Path
 ) -> None:
     config = ready_terminal(platform, make_config, "kill")
-    sell(config, demo_dir, 400)
+    sell(config, demo_dir, 400, offline=True)
     port = urlparse(platform.url).port
     assert port is not None
     slow = start_fault_proxy(port, delay=1.0, delay_ms=150, seed=3)
