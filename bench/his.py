@@ -5,7 +5,7 @@
 2. An inpatient stay of 1,200 lines (30 days × 40, 2301 of 40 lines per call: time per line), then
    2303 over all of them against the engine alone (`settle`) on the same netted lines. Target ≤ 2×.
 
-`--visits N` (default 10), `--days N` (default 30) and `--reps N` (2303 runs, default 9) size
+`--visits N` (default 30), `--days N` (default 30) and `--reps N` (2303 runs, default 31) size
 them. Each side's runs alternate with the baseline's (a visit, a sale; a 2303, an engine run), so
 that both see the same load on a shared machine.
 """
@@ -246,9 +246,9 @@ def _stay(client: _Client, config_path: Path, p: Any, days: int, reps: int) -> d
 
 def main(argv: list[str]) -> int:
     ap = argparse.ArgumentParser(prog="python -m bench his")
-    ap.add_argument("--visits", type=int, default=10)
+    ap.add_argument("--visits", type=int, default=30)
     ap.add_argument("--days", type=int, default=30)
-    ap.add_argument("--reps", type=int, default=9, help="2303 / engine pairs (default 9)")
+    ap.add_argument("--reps", type=int, default=31, help="2303 / engine pairs (default 31)")
     args = ap.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
