@@ -80,29 +80,34 @@ def presettle_basket(
     (`his_presettle_lines`, `net_rows`)."""
     read = his_presettle_lines(desk.ledger, mdtrt_id, **where)
     parsed, total = net_rows(read)
-    return parsed, len(read.returns) + len(read.lines), total
+    return parsed, len(read.lines), total
 
 
 def net_rows(read: PresettleLines) -> tuple[list[BasketLine], int]:
     """`net_basket`'s engine lines from what a pre-settlement reads, in no set order, and the
     lines' total in fen. A stay of a thousand lines repeats a few hundred kinds (the same code,
-    count, price and so amount): they are counted, and each kind's `BasketLine` made once."""
-    returned: dict[str, Decimal] = {}  # by the line a return names
-    total = 0
-    for init, cnt, fen in read.returns:
-        total += fen
-        if Decimal(cnt) < 0:  # "-0" is no return
-            returned[init or ""] = returned.get(init or "", _ZERO) + Decimal(cnt)
+    count, price, amount and named line): they are counted, and each kind's `BasketLine` made
+    once; a line a return names is netted alone."""
     kinds = Counter(read.lines)
-    total += sum(kind[3] * n for kind, n in kinds.items())
+    total = 0
+    returned: dict[str, Decimal] = {}  # by the line a return names
+    made: list[tuple[tuple[str, str, str, int, str | None], BasketLine]] = []
+    for kind, n in kinds.items():
+        code, cnt, pric, fen, init = kind
+        total += fen * n
+        if cnt[:1] == "-":
+            if Decimal(cnt) < 0:  # ("-0" is no return)
+                returned[init or ""] = returned.get(init or "", _ZERO) + Decimal(cnt) * n
+            continue
+        qty = Decimal(cnt)
+        if qty > 0:  # a zero count is no engine line
+            made.append((kind, BasketLine(code, qty, Decimal(pric))))
     parsed: list[BasketLine] = []
-    for sn, code, cnt, pric, fen in read.named:  # netted one by one, out of their kind
-        kinds[(code, cnt, pric, fen)] -= 1
+    for sn, code, cnt, pric, fen, init in read.named:  # netted one by one, out of their kind
+        kinds[(code, cnt, pric, fen, init)] -= 1
         qty = Decimal(cnt) + returned.get(sn, _ZERO)
         if qty > 0:
             parsed.append(BasketLine(code, qty, Decimal(pric)))
-    for (code, cnt, pric, _fen), n in kinds.items():
-        qty = Decimal(cnt)
-        if n > 0 and qty > 0:  # a zero count is no engine line
-            parsed += [BasketLine(code, qty, Decimal(pric))] * n
+    for kind, line in made:
+        parsed += [line] * kinds[kind]
     return parsed, total

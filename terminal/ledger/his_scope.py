@@ -55,12 +55,10 @@ class PresettleLines(NamedTuple):
     """What a pre-settlement reads of the lines `his_unsettled_lines` would give, in no set
     order."""
 
-    returns: list[tuple[str | None, str, int]]  # (init_feedetl_sn, cnt, det_item_fee_sumamt):
-    # the lines whose `cnt` is written with a minus
-    lines: list[tuple[str, str, str, int]]  # (med_list_codg, cnt, pric, det_item_fee_sumamt):
-    # every other line
-    named: list[tuple[str, str, str, str, int]]  # (feedetl_sn, *the same*): those of `lines`
-    # that a line with a minus names
+    lines: list[tuple[str, str, str, int, str | None]]  # every line: (med_list_codg, cnt, pric,
+    # det_item_fee_sumamt, init_feedetl_sn)
+    named: list[tuple[str, str, str, str, int, str | None]]  # (feedetl_sn, *the same*): the
+    # lines without a minus in `cnt` that a line with one names
 
 
 def his_presettle_lines(
@@ -68,29 +66,23 @@ def his_presettle_lines(
 ) -> PresettleLines:
     """The lines of `his_unsettled_lines` as a pre-settlement needs them: its answer is the
     bill's totals, so the lines come in no set order, and only what the engine and the netting
-    read (a stay has a thousand lines, and each value read costs): a scan for the lines with a
-    minus, a scan of the others' code, count, price and amount, and the few lines the first
-    name, by their key."""
+    read (a stay has a thousand lines, and each value read costs): one scan, then the few lines
+    that returns name, by their key."""
     scope, params = _scope(mdtrt_id, bchno, upto)
-    minus = "substr(cnt, 1, 1) = '-'"
-    returns = _read(ledger, f"SELECT init_feedetl_sn, cnt, det_item_fee_sumamt {scope} AND {minus}",
-                    params)  # fmt: skip
-    lines = _read(
-        ledger, f"SELECT med_list_codg, cnt, pric, det_item_fee_sumamt {scope} AND NOT {minus}",
-        params,
-    )  # fmt: skip
-    inits = sorted({init for init, _, _ in returns if init is not None})
+    columns = "med_list_codg, cnt, pric, det_item_fee_sumamt, init_feedetl_sn"
+    lines = _read(ledger, f"SELECT {columns} {scope}", params)
+    inits = sorted({ln[4] for ln in lines if ln[1][:1] == "-" and ln[4] is not None})
     named = (
         _read(
             ledger,
-            f"SELECT feedetl_sn, med_list_codg, cnt, pric, det_item_fee_sumamt {scope} "
-            f"AND NOT {minus} AND feedetl_sn IN (SELECT value FROM json_each(?))",
+            f"SELECT feedetl_sn, {columns} {scope} AND substr(cnt, 1, 1) != '-' "
+            "AND feedetl_sn IN (SELECT value FROM json_each(?))",
             [*params, json.dumps(inits)],
         )
         if inits
         else []
     )
-    return PresettleLines(returns, lines, named)
+    return PresettleLines(lines, named)
 
 
 def _scope(mdtrt_id: str, bchno: str | None, upto: str | None) -> tuple[str, list[Any]]:

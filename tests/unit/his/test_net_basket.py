@@ -86,14 +86,13 @@ def test_a_presettlement_read_lean_gets_the_settlements_engine_lines(
     `net_basket` on the settlement's full lines, and their total."""
     lean = [ln for ln in stay]
     order.shuffle(lean)
-    minus = [ln for ln in lean if ln.cnt.startswith("-")]
-    names = {ln.init_feedetl_sn for ln in minus}
-    others = [ln for ln in lean if not ln.cnt.startswith("-")]
+    names = {ln.init_feedetl_sn for ln in lean if ln.cnt.startswith("-")}
     read = PresettleLines(
-        [(ln.init_feedetl_sn, ln.cnt, ln.det_item_fee_sumamt) for ln in minus],
-        [(ln.med_list_codg, ln.cnt, ln.pric, ln.det_item_fee_sumamt) for ln in others],
-        [(ln.feedetl_sn, ln.med_list_codg, ln.cnt, ln.pric, ln.det_item_fee_sumamt)
-         for ln in others if ln.feedetl_sn in names],
+        [(ln.med_list_codg, ln.cnt, ln.pric, ln.det_item_fee_sumamt, ln.init_feedetl_sn)
+         for ln in lean],
+        [(ln.feedetl_sn, ln.med_list_codg, ln.cnt, ln.pric, ln.det_item_fee_sumamt,
+          ln.init_feedetl_sn) for ln in lean
+         if not ln.cnt.startswith("-") and ln.feedetl_sn in names],
     )  # fmt: skip
     parsed, total = net_rows(read)
     assert total == sum(ln.det_item_fee_sumamt for ln in stay)
