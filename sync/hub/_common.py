@@ -16,6 +16,8 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 from sqlalchemy import Connection, and_, insert, select, update
 
 from sync.hub.errors import Refused
+from sync.protocol.canonical import canonical_json
+from sync.protocol.envelope import cainfo_ok
 
 __all__ = [
     "PRESETTLE_INFNOS",
@@ -23,10 +25,12 @@ __all__ = [
     "UPLOAD_INFNOS",
     "Link",
     "Message",
+    "Prechecked",
     "Transaction",
     "amount",
     "need",
     "public_key",
+    "signed_input",
     "upsert",
 ]
 
@@ -129,3 +133,29 @@ def upsert(conn: Connection, table: Any, key: dict[str, Any], **values: Any) -> 
         conn.execute(insert(table).values(**key, **values))
     else:
         conn.execute(update(table).where(cond).values(**values))
+
+
+@dataclass(frozen=True, slots=True)
+class Prechecked:
+    """A bundle's messages whose envelopes and signatures its check verified, with the device's
+    key `device_key`, before anything was stored (platform-api.md "Bundles"): each message's
+    canonical input, by the identity of its envelope (the bundle's list holds them)."""
+
+    device_key: str
+    inputs: dict[int, bytes]
+
+
+def signed_input(env: Mapping[str, Any], device_key: str, pre: Prechecked | None) -> bytes:
+    """The canonical JSON of `env`'s input, once its `cainfo` verifies with `device_key` (or the
+    bundle's check verified it with that key); refused `bad_signature` otherwise."""
+    if pre is not None and pre.device_key == device_key:
+        checked = pre.inputs.get(id(env))
+        if checked is not None:
+            return checked
+    try:
+        canonical = canonical_json(env["input"])  # the one walk that refuses floats
+    except TypeError:  # a float: no terminal signed that (money and ratios are strings)
+        raise Refused("bad_signature", "cainfo does not verify with the device key") from None
+    if not cainfo_ok(env, public_key(device_key), input_json=canonical):
+        raise Refused("bad_signature", "cainfo does not verify with the device key")
+    return canonical

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from sync.hub import statements as q
-from sync.hub._common import public_key
+from sync.hub._common import Prechecked, public_key
 from sync.hub.access import refdata_device
 from sync.hub.errors import HubError
 from sync.hub.reference import serve_to
@@ -52,8 +52,12 @@ def bundle_sender_ok(hub: Hub, headers: Mapping[str, str]) -> bool:
         return refdata_device(conn, headers, BUNDLE_KIND, None, hub.clock()) is not None
 
 
-def _first_bad(messages: list[Any], dev_no: str, key: Any) -> tuple[int, str | None, str] | None:
-    """(index, msgid, what is wrong) of the first message whose envelope or signature fails."""
+def _first_bad(
+    messages: list[Any], dev_no: str, key: Any, inputs: dict[int, bytes]
+) -> tuple[int, str | None, str] | None:
+    """(index, msgid, what is wrong) of the first message whose envelope or signature fails;
+    each message that passes leaves its canonical input in `inputs` (by its envelope's id), so
+    that storing it does not verify it again."""
     for i, env in enumerate(messages):
         msgid = env.get("msgid") if isinstance(env, Mapping) else None
         problem = envelope_shape_error(env)
@@ -61,10 +65,13 @@ def _first_bad(messages: list[Any], dev_no: str, key: Any) -> tuple[int, str | N
             problem = f"dev_no: {env['dev_no']} is not the bundle's device {dev_no}"
         if problem is None:
             try:
-                ok = cainfo_ok(env, key, input_json=canonical_json(env["input"]))
+                canonical = canonical_json(env["input"])
+                ok = cainfo_ok(env, key, input_json=canonical)
             except TypeError:  # a float: no device signed that
                 ok = False
-            if not ok:
+            if ok:
+                inputs[id(env)] = canonical
+            else:
                 problem = "bad_signature: cainfo does not verify with the device key"
         if problem is not None:
             return i, msgid if isinstance(msgid, str) else None, problem
@@ -83,7 +90,8 @@ def answer_bundle(hub: Hub, obj: object) -> dict[str, Any]:
         device = q.DEVICE.first(conn, {"dev_no": dev_no})
     if device is None:
         raise BundleRefused(f"bundle refused: unknown_device: {dev_no} is not enrolled")
-    bad = _first_bad(messages, dev_no, public_key(device.public_key))
+    checked = Prechecked(device.public_key, {})
+    bad = _first_bad(messages, dev_no, public_key(device.public_key), checked.inputs)
     if bad is not None:
         index, msgid, problem = bad
         raise BundleRefused(
@@ -94,7 +102,7 @@ def answer_bundle(hub: Hub, obj: object) -> dict[str, Any]:
     results: list[dict[str, Any]] = []
     for start in range(0, len(messages), BUNDLE_CHUNK):
         # the batch path itself (one transaction per chunk, a SAVEPOINT per message)
-        results += hub._answer_all(messages[start : start + BUNDLE_CHUNK], bundled=True)  # noqa: SLF001
+        results += hub._answer_all(messages[start : start + BUNDLE_CHUNK], bundled=checked)  # noqa: SLF001
     refdata = []
     with hub.engine.connect() as conn:
         for kind in KINDS:

@@ -52,14 +52,14 @@ from sync.hub._common import (
     REVERSAL_INFNOS,
     UPLOAD_INFNOS,
     Message,
+    Prechecked,
     Transaction,
-    public_key,
+    signed_input,
 )
 from sync.hub.errors import Refused
 from sync.hub.readahead import read_ahead as _read_ahead
 from sync.hub.settling import UNHANDLED
-from sync.protocol.canonical import canonical_json
-from sync.protocol.envelope import build_response, cainfo_ok, parse_inf_time
+from sync.protocol.envelope import build_response, parse_inf_time
 from sync.protocol.envelope import envelope_shape_error as shape_error
 
 __all__ = ["Hub"]
@@ -168,7 +168,9 @@ class Hub:
             )
         return 200, {"results": self._answer_all(messages)}
 
-    def _answer_all(self, messages: list[object], *, bundled: bool = False) -> list[dict[str, Any]]:
+    def _answer_all(
+        self, messages: list[object], *, bundled: Prechecked | None = None
+    ) -> list[dict[str, Any]]:
         """The answers to `messages`, in order, each processed on its own.
 
         One database transaction carries as many messages as it can (one commit, and one SQLite
@@ -202,7 +204,7 @@ class Hub:
         conn: Connection,
         messages: list[object],
         answers: list[dict[str, Any]],
-        bundled: bool = False,
+        bundled: Prechecked | None = None,
     ) -> None:
         """Answer messages from `len(answers)` on in the transaction begun on `conn`; return
         early (to commit) when a message met a lock problem after others were answered."""
@@ -232,7 +234,7 @@ class Hub:
         tx: Transaction,
         envelope: Mapping[str, Any],
         now: datetime,
-        bundled: bool = False,
+        bundled: Prechecked | None = None,
     ) -> dict[str, Any]:
         """One message in its own SAVEPOINT; a constraint violation (another process stored
         this sale or message first) undoes it and answers again from what is stored."""
@@ -274,7 +276,7 @@ class Hub:
         tx: Transaction,
         env: Mapping[str, Any],
         now: datetime,
-        bundled: bool = False,
+        bundled: Prechecked | None = None,
     ) -> dict[str, Any]:
         infno, dev_no, data = env["infno"], env["dev_no"], env["input"]
         if infno == "9101":
@@ -288,14 +290,7 @@ class Hub:
             if device is None:
                 raise Refused("unknown_device", f"{dev_no} is not enrolled")
             tx.devices[dev_no] = device
-        try:
-            canonical: bytes | None = canonical_json(data)  # the one walk that refuses floats
-        except TypeError:
-            canonical = None  # a float: no terminal signed that (money and ratios are strings)
-        if canonical is None or not cainfo_ok(
-            env, public_key(device.public_key), input_json=canonical
-        ):
-            raise Refused("bad_signature", "cainfo does not verify with the device key")
+        canonical = signed_input(env, device.public_key, bundled)
         input_hash = hashlib.sha256(canonical).hexdigest()
         key = (dev_no, env["msgid"])
         stored = (
