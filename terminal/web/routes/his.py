@@ -49,9 +49,12 @@ def desk_of(web: Web) -> tuple[HisDesk, str]:
     """The web app's desk and token, made on first use."""
     found = getattr(web, "his_desk", None)
     if found is None:
-        token, _ = load_his_token(web.service.config)
-        found = (build_desk(web.service), token)
-        web.his_desk = found  # type: ignore[attr-defined]
+        with web.lock:  # (making it writes the ledger: never beside a page's request)
+            found = getattr(web, "his_desk", None)
+            if found is None:
+                token, _ = load_his_token(web.service.config)
+                found = (build_desk(web.service), token)
+                web.his_desk = found  # type: ignore[attr-defined]
     return found
 
 
