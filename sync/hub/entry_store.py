@@ -26,8 +26,6 @@ __all__ = [
     "create_months",
     "ensure_month",
     "insert_entry",
-    "keep_ahead",
-    "month_range",
     "stored_ack",
     "stored_acks",
 ]
@@ -87,22 +85,10 @@ def ensure_month(conn: Connection, setl_date: str) -> None:
     months.ensure(conn, months.ENTRIES, _month(setl_date))
 
 
-def keep_ahead(engine: Engine, today: date) -> None:
-    """`months.keep_ahead`: this month's partitions and the next one's, of every partitioned
-    table."""
-    months.keep_ahead(engine, today)
-
-
 def create_months(engine: Engine, first: date, count: int) -> list[str]:
     """PostgreSQL: the partitions of `entries` for `count` months from `first`'s, attached now in
     one transaction; their names. Nothing on SQLite."""
     return months.create_ahead(engine, (months.ENTRIES,), first, count)["entries"]
-
-
-def month_range(month: str) -> tuple[str, str]:
-    """The bounds of partition `month` ("yyyymm"): ("yyyy-mm-01", the next month's first)."""
-    lower, upper = months.ENTRIES.bounds(month)
-    return lower.strip("'"), upper.strip("'")
 
 
 def _month(setl_date: str) -> str:

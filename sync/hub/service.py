@@ -37,8 +37,8 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sync.hub import (
     access,
     devices,
-    entry_store,
     fleet,
+    months,
     persons,
     reconciliation,
     reference,
@@ -181,8 +181,8 @@ class Hub:
         message again in a new transaction (up to three times)."""
         answers: list[dict[str, Any]] = []
         failures, failed_at = 0, -1
-        # PostgreSQL: this and next month's `entries` partitions, outside the batch's transaction
-        entry_store.keep_ahead(self.engine, datetime.fromtimestamp(self.clock(), self.tz).date())
+        # PostgreSQL: this and next month's partitions, outside the batch's transaction
+        months.keep_ahead(self.engine, datetime.fromtimestamp(self.clock(), self.tz).date())
         with self.engine.connect() as conn:
             while len(answers) < len(messages):
                 done = len(answers)

@@ -21,13 +21,13 @@ _ZERO = Decimal(0)
 
 
 def net_basket(
-    lines: list[SettleLine], *, upload: bool = True
+    lines: list[SettleLine],
 ) -> tuple[list[BasketLine], list[dict[str, Any]], list[dict[str, Any]]]:
-    """The claim's basket in one pass over the lines: each return netted into its line, lines
-    netted to zero left out, as the engine's `BasketLine`s (each quantity and price read once).
-    With `upload`, also the same basket as the claim's lines with their own fields (his-api.md
-    "What is uploaded") and the returns with the line each nets into (`visit.returns`); a
-    pre-settlement needs neither."""
+    """A settlement's basket in one pass over the lines: each return netted into its line, lines
+    netted to zero left out, as the engine's `BasketLine`s (each quantity and price read once),
+    as the claim's lines with their own fields (his-api.md "What is uploaded"), and the returns
+    with the line each nets into (`visit.returns`). A pre-settlement needs only the engine's
+    lines, read lean: `net_rows`."""
     read: dict[str, Decimal] = {}  # a stay repeats the same few quantities and prices
 
     def dec(text: str) -> Decimal:
@@ -43,9 +43,8 @@ def net_basket(
         if cnt < 0:
             init = ln.init_feedetl_sn or ""  # a return names its line (checked at upload)
             returned[init] = returned.get(init, _ZERO) + cnt
-            if upload:
-                returns.append({"feedetl_sn": ln.feedetl_sn, "init_feedetl_sn": init,
-                                "cnt": ln.cnt, "init_cnt": None})  # fmt: skip
+            returns.append({"feedetl_sn": ln.feedetl_sn, "init_feedetl_sn": init,
+                            "cnt": ln.cnt, "init_cnt": None})  # fmt: skip
     parsed, basket = [], []
     made: dict[tuple[str, Decimal, str], BasketLine] = {}
     for ln, cnt in zip(lines, counts, strict=True):
@@ -60,12 +59,11 @@ def net_basket(
         if line is None:
             line = made[key] = BasketLine(ln.med_list_codg, qty, dec(ln.pric))
         parsed.append(line)
-        if upload:
-            item = {"code": ln.med_list_codg, "qty": plain(qty), "price": ln.pric}
-            item.update({k: getattr(ln, k) for k in _LINE_UPLOAD if getattr(ln, k) is not None})
-            if "trac" in item:  # stored as JSON text (his_lines.trac)
-                item["trac"] = json.loads(item["trac"])
-            basket.append(item)
+        item = {"code": ln.med_list_codg, "qty": plain(qty), "price": ln.pric}
+        item.update({k: getattr(ln, k) for k in _LINE_UPLOAD if getattr(ln, k) is not None})
+        if "trac" in item:  # stored as JSON text (his_lines.trac)
+            item["trac"] = json.loads(item["trac"])
+        basket.append(item)
     if returns:
         cnt_of = {ln.feedetl_sn: ln.cnt for ln in lines}
         for r in returns:

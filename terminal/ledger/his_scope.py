@@ -30,24 +30,18 @@ class SettleLine(NamedTuple):
     trdn_flag: str | None
 
 
-_UPLOAD_ONLY = ("chrg_bchno", "fee_ocur_time", "bilg_dr_codg", "trac", "trdn_flag")
-
-
 def his_unsettled_lines(
     ledger: SqliteLedger,
     mdtrt_id: str,
     *,
     bchno: str | None = None,
     upto: str | None = None,
-    upload: bool = True,
 ) -> list[SettleLine]:
     """The lines a settlement covers, in the order they came, in one query: the visit's
-    unsettled lines, of batch `bchno` and with `fee_ocur_time` up to `upto` when given. Without
-    `upload` the columns only the upload reads are None."""
-    columns = [f"NULL AS {c}" if c in _UPLOAD_ONLY and not upload else c
-               for c in SettleLine._fields]  # fmt: skip
+    unsettled lines, of batch `bchno` and with `fee_ocur_time` up to `upto` when given (a
+    pre-settlement reads less: `his_presettle_lines`)."""
     scope, params = _scope(mdtrt_id, bchno, upto)
-    rows = _read(ledger, f"SELECT {', '.join(columns)} {scope} ORDER BY seq", params)
+    rows = _read(ledger, f"SELECT {', '.join(SettleLine._fields)} {scope} ORDER BY seq", params)
     return list(map(SettleLine._make, rows))
 
 

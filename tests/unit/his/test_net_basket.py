@@ -50,10 +50,15 @@ def test_returns_net_into_their_lines_and_a_line_netted_to_zero_is_left_out() ->
     ]
 
 
-def test_a_presettlement_gets_the_same_engine_lines_and_nothing_for_the_upload() -> None:
-    parsed, basket, returns = net_basket(STAY, upload=False)
-    assert parsed == net_basket(STAY)[0]
-    assert basket == [] and returns == []
+def test_a_presettlement_gets_the_same_engine_lines_from_what_it_reads() -> None:
+    kinds = [(ln.med_list_codg, ln.cnt, ln.pric, ln.det_item_fee_sumamt, ln.init_feedetl_sn)
+             for ln in STAY]  # fmt: skip
+    named = [(ln.feedetl_sn, *kind) for ln, kind in zip(STAY, kinds, strict=True)
+             if ln.feedetl_sn in ("a", "b", "c")]  # fmt: skip
+    parsed, total = net_rows(PresettleLines(kinds, named))
+    key = lambda b: (b.code, b.qty, b.price)  # noqa: E731
+    assert sorted(parsed, key=key) == sorted(net_basket(STAY)[0], key=key)
+    assert total == sum(ln.det_item_fee_sumamt for ln in STAY)
 
 
 _KIND = st.sampled_from([("SV001", "10"), ("SV002", "20"), ("XJ", "8.5"), ("XB", "0.333333")])
