@@ -66,6 +66,7 @@ def _claim(service: CheckoutService) -> dict[str, Any]:
 
 def _template_rows(ledger: SqliteLedger, seq: int) -> dict[str, Any]:
     conn = ledger.conn
+    (txn_id,) = conn.execute("SELECT txn_id FROM txns WHERE seq = ?", (seq,)).fetchone()
     return {
         "txn": dict(
             zip(
@@ -80,6 +81,8 @@ def _template_rows(ledger: SqliteLedger, seq: int) -> dict[str, Any]:
         "accs": conn.execute("SELECT * FROM txn_accumulators WHERE seq = ?", (seq,)).fetchall(),
         "ledger": conn.execute("SELECT * FROM ledger WHERE seq = ?", (seq,)).fetchone(),
         "outbox": conn.execute("SELECT * FROM outbox WHERE seq = ?", (seq,)).fetchone(),
+        # the traceability rows a sale of drugs from no-code stock writes (trace-codes.md)
+        "takes": conn.execute("SELECT * FROM trace_takes WHERE txn_id = ?", (txn_id,)).fetchall(),
         # the sold person's accumulators for the sale's year: the rows a sale rewrites
         "pools": conn.execute(
             "SELECT p.* FROM person_pools p JOIN txns t ON t.psn_cert = p.psn_cert "
@@ -90,7 +93,8 @@ def _template_rows(ledger: SqliteLedger, seq: int) -> dict[str, Any]:
 
 
 def _raw_commit(path: Path, rows: dict[str, Any], n: int, start: int) -> float:
-    """Seconds per commit of raw sqlite3 writing one sale's rows, same pragmas and schema."""
+    """Seconds per commit of raw sqlite3 writing one sale's rows (its traceability rows too),
+    same pragmas and schema."""
     conn = sqlite3.connect(str(path), isolation_level=None)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=FULL")
@@ -135,6 +139,13 @@ def _raw_commit(path: Path, rows: dict[str, Any], n: int, start: int) -> float:
             "setl_date) DO UPDATE SET sales = sales + 1, fund = fund + 1",
             (rows["txn"]["setl_date"],),
         )
+        conn.executemany(
+            "INSERT INTO trace_nocode VALUES (?, ?, ?) ON CONFLICT (item_code) DO UPDATE SET "
+            "taken = taken + excluded.taken, open_units = excluded.open_units",
+            [(r[3], r[4], r[5] or "0") for r in rows["takes"] if r[2] is None],
+        )
+        takes = [(f"raw-{seq}", *r[1:]) for r in rows["takes"]]
+        conn.executemany("INSERT INTO trace_takes VALUES (?, ?, ?, ?, ?, ?, ?, ?)", takes)
         conn.execute("COMMIT")
     elapsed = time.perf_counter() - t0
     conn.close()

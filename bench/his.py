@@ -27,6 +27,7 @@ from typing import Any
 
 import httpx
 
+from bench.wire import Wire
 from terminal.bootstrap import open_terminal
 from terminal.checkout.operators import sign_session
 from terminal.config import load_config
@@ -41,18 +42,24 @@ _SPLIT = ("fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt", "inscp_scp_a
 
 
 class _Client:
-    """The HIS's side: one kept-alive HTTP/1.1 connection (the standard library's client, whose
-    cost per call is a HIS adapter's, small beside httpx's ~0.5 ms here: `bare` prints both)."""
+    """The HIS's side: `Wire` (bench/wire.py) by default, or the standard library's
+    `http.client` (`stdlib`); each on one kept-alive connection."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, stdlib: bool = False) -> None:
         self.url = url
         port = int(url.rsplit(":", 1)[1])
+        self.wire = Wire(port)
         self.http = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        self.stdlib = stdlib
         self.n = 0
         self.took: dict[str, list[float]] = {}  # seconds per call, by infno
-        self.other = httpx.Client(base_url=url)  # `bare`'s second client, made once
+        self.other = httpx.Client(base_url=url)  # `bare`'s third client, made once
 
-    def post(self, body: bytes, token: str = TOKEN) -> tuple[int, bytes]:
+    def post(
+        self, body: bytes, token: str = TOKEN, stdlib: bool | None = None
+    ) -> tuple[int, bytes]:
+        if not (self.stdlib if stdlib is None else stdlib):
+            return self.wire.post("/his/v1/call", body, token)
         headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
         self.http.request("POST", "/his/v1/call", body=body, headers=headers)
         answer = self.http.getresponse()
@@ -63,24 +70,27 @@ class _Client:
         env = {"infno": infno, "msgid": f"b{self.n}", "opter": "1001", "input": input}
         started = time.perf_counter()
         status, body = self.post(json.dumps(env, ensure_ascii=False).encode("utf-8"))
-        self.took.setdefault(infno, []).append(time.perf_counter() - started)
+        if not self.stdlib:
+            self.took.setdefault(infno, []).append(time.perf_counter() - started)
         answer = json.loads(body)
         assert status == 200 and answer["infcode"] == 0, answer
         return answer.get("output")
 
-    def bare(self, calls: int) -> tuple[float, float]:
+    def bare(self, calls: int) -> tuple[float, float, float]:
         """`calls` round trips that do no work (a wrong token: 401), the transport's floor: with
-        this client, and with httpx."""
-        started = time.perf_counter()
-        for _ in range(calls):
-            assert self.post(b"{}", token="not-the-token")[0] == 401  # noqa: S106
-        ours = time.perf_counter() - started
+        `Wire` (bench/wire.py), with `http.client` and with httpx."""
+        out = []
+        for stdlib in (False, True):
+            started = time.perf_counter()
+            for _ in range(calls):
+                assert self.post(b"{}", "not-the-token", stdlib)[0] == 401  # noqa: S106
+            out.append(time.perf_counter() - started)
         headers = {"Authorization": "Bearer not-the-token"}
         self.other.post("/his/v1/call", json={}, headers=headers)  # its connection, made
         started = time.perf_counter()
         for _ in range(calls):
             assert self.other.post("/his/v1/call", json={}, headers=headers).status_code == 401
-        return ours, time.perf_counter() - started
+        return out[0], out[1], time.perf_counter() - started
 
 
 def _codes() -> list[tuple[str, str]]:
@@ -273,17 +283,22 @@ def main(argv: list[str]) -> int:
                 _visit(client, people[1], 0, today)  # warm both
                 seller.sell()
                 client.took.clear()
-                http_t, inproc_t, floor_t, floor_x = [], [], [], []
+                http_t, inproc_t, stdlib_t = [], [], []
+                floors: list[tuple[float, float, float]] = []
                 for n in range(1, args.visits + 1):  # interleaved: the same load on both sides
                     http_t.append(_visit(client, people[1], n, today))
                     inproc_t.append(seller.sell())
-                    ours, theirs = client.bare(5)
-                    floor_t.append(ours)
-                    floor_x.append(theirs)
+                    client.stdlib = True  # the same visit with the standard library's client
+                    stdlib_t.append(_visit(client, people[1], args.visits + n, today))
+                    client.stdlib = False
+                    floors.append(client.bare(5))
             finally:
                 seller.close()
             http, inproc = statistics.median(http_t), statistics.median(inproc_t)
-            floor, floor_httpx = statistics.median(floor_t), statistics.median(floor_x)
+            stdlib = statistics.median(stdlib_t)
+            floor, floor_stdlib, floor_httpx = (
+                statistics.median(f) for f in zip(*floors, strict=True)
+            )
             calls = {k: statistics.median(v) for k, v in client.took.items()}
             stay = _stay(client, config, people[11], args.days, args.reps)
         finally:
@@ -298,9 +313,13 @@ def main(argv: list[str]) -> int:
     print(
         "  per call (median ms): "
         + ", ".join(f"{k} {v * 1000:.1f}" for k, v in calls.items())
-        + "; durable commits: 4 (2201, 2203, 2204, 2207) against the sale's 1; 5 round trips "
-        f"that do no work (401): {floor * 1000:.1f} ms = {floor / inproc:.2f}x the sale "
-        f"(with httpx as the client: {floor_httpx * 1000:.1f} ms)"
+        + "; durable commits: 4 (2201, 2203, 2204, 2207) against the sale's 1"
+    )
+    print(
+        f"  5 round trips that do no work (401): {floor * 1000:.1f} ms = {floor / inproc:.2f}x "
+        f"the sale; with http.client as the client {floor_stdlib * 1000:.1f} ms, with httpx "
+        f"{floor_httpx * 1000:.1f} ms; the visit with http.client: {stdlib * 1000:.1f} ms "
+        f"({stdlib / inproc:.2f}x)"
     )
     print(
         f"stay of {int(stay['lines'])} lines: 2301 of 40 lines per call: "

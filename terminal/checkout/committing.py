@@ -23,6 +23,7 @@ from terminal.ledger import Appended, SaleRecord, SqliteLedger, WriteUnit, insur
 from terminal.risk import Refusal, RiskLimits, RiskState, check_limits
 from terminal.settlement import (
     Accumulators,
+    Catalogue,
     Claim,
     SettlementResult,
     accumulators_from_json,
@@ -66,6 +67,7 @@ class Settlement:
     before: Accumulators | None
     catalogue_version: int
     year: int
+    catalogue: Catalogue | None = None  # what it was priced with (its traceability rules too)
 
 
 def settle_in_unit(
@@ -91,11 +93,20 @@ def settle_in_unit(
     stopped = insurance_refusal(ledger, now, ref.catalogue_version)
     if stopped is not None:
         return Settlement(
-            claim, fresh is None, Refusal(*stopped), None, None, ref.catalogue_version, year
+            claim,
+            fresh is None,
+            Refusal(*stopped),
+            None,
+            None,
+            ref.catalogue_version,
+            year,
+            ref.catalogue,
         )
     blocked = _hotlisted(sale.identity, psn_cert, held.hotlist(versions))
     if blocked is not None:
-        return Settlement(claim, fresh is None, blocked, None, None, ref.catalogue_version, year)
+        return Settlement(
+            claim, fresh is None, blocked, None, None, ref.catalogue_version, year, ref.catalogue
+        )
     accumulators = ledger.accumulators_value(psn_cert, year)
     if accumulators is None:
         seed = dict(sale.seed_accumulators or {})
@@ -126,7 +137,14 @@ def settle_in_unit(
     )
     refusal = check_limits(limits, state)
     return Settlement(
-        claim, fresh is None, refusal, result, accumulators, ref.catalogue_version, year
+        claim,
+        fresh is None,
+        refusal,
+        result,
+        accumulators,
+        ref.catalogue_version,
+        year,
+        ref.catalogue,
     )
 
 

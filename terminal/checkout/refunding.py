@@ -102,7 +102,7 @@ def partial_refund(
             )
             if settled.refusal is not None:
                 raise CheckoutRefused(settled.refusal)
-            codes = service.trace_plan(unit, settled.claim, "partial refund")
+            codes = service.trace_plan(unit, settled.claim, "partial refund", settled.catalogue)
             record = sale_record(sale, settled, now, operator, orig["payment_method"])
             kept = unit.append_sale(record)
             unit.record_trace(kept.txn_id, codes, now)

@@ -48,7 +48,7 @@ from terminal.ledger import (
     remember_basket,
 )
 from terminal.risk import Refusal, RiskLimits
-from terminal.settlement import parse_claim
+from terminal.settlement import Catalogue, parse_claim
 from terminal.trace import TracePlan
 
 __all__ = [
@@ -244,7 +244,7 @@ class CheckoutService(AfterSale):
             refusal = settled.refusal
             if refusal is None:
                 try:
-                    self.trace_plan(unit, settled.claim, source)
+                    self.trace_plan(unit, settled.claim, source, settled.catalogue)
                 except TraceRefused as exc:
                     refusal = Refusal(exc.code, str(exc))
         return Quote(settled.result, settled.offline, refusal)
@@ -309,7 +309,7 @@ class CheckoutService(AfterSale):
             refusal = settled.refusal
             lifted = refusal is not None and bool(approved_by) and refusal.code in SOFT_LIMITS
             if refusal is None or lifted:
-                plan = self.trace_plan(unit, settled.claim, sale.source)
+                plan = self.trace_plan(unit, settled.claim, sale.source, settled.catalogue)
                 if refusal is not None:
                     unit.audit(
                         "override",
@@ -358,9 +358,17 @@ class CheckoutService(AfterSale):
         """The platform's figures of a person (a bounded wait), or None: settle offline."""
         return self._fresh_person(psn_cert)
 
-    def trace_plan(self, unit: WriteUnit, claim: dict[str, Any], source: str) -> TracePlan:
-        """A claim's traceability codes checked in `unit` (raises `TraceRefused`)."""
-        return trace_claim(unit, self.reference().catalogue, claim, self.config.trace, source)
+    def trace_plan(
+        self,
+        unit: WriteUnit,
+        claim: dict[str, Any],
+        source: str,
+        catalogue: Catalogue | None = None,
+    ) -> TracePlan:
+        """A claim's traceability codes checked in `unit` (raises `TraceRefused`), by the rules of
+        `catalogue` (the one the claim was settled with in `unit`; None: the one held now)."""
+        catalogue = catalogue or self.reference().catalogue
+        return trace_claim(unit, catalogue, claim, self.config.trace, source)
 
     def _fresh_person(self, psn_cert: str) -> Mapping[str, Any] | None:
         if self.platform is None:

@@ -189,7 +189,7 @@ class HisDesk:
         answer["inf_refmsgid"] = f"{call.dev_no}{now:%Y%m%d%H%M%S}{seq:04d}"
         answer["refmsg_time"] = f"{call.now:%Y-%m-%d %H:%M:%S}"
         answer["respond_time"] = f"{now:%Y-%m-%d %H:%M:%S}"
-        return json.dumps(answer, ensure_ascii=False, separators=(",", ":"))
+        return _ANSWER.encode(answer)
 
     def _fresh_person(self, call: Call) -> Mapping[str, Any] | None:
         data = call.input.get("data")
@@ -218,6 +218,9 @@ def kind_of_med_type(med_type: str) -> str:
 _CANONICAL = json.JSONEncoder(
     sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=text_of
 )
+
+
+_ANSWER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
 
 def _canonical(obj: Any) -> bytes:

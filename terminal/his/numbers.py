@@ -15,41 +15,36 @@ __all__ = ["amount_of", "parse_cnt", "parse_money_fen", "parse_pric", "plain", "
 _DECIMAL_TEXT = re.compile(r"-?[0-9]+(\.[0-9]+)?")
 
 
-def _decimal(value: Any, field: str) -> Decimal:
+def _decimal(value: Any, field: str) -> tuple[Decimal, int]:
+    """The value exactly, and its places after the point (trailing zeros not counted), read off
+    its decimal text."""
     if isinstance(value, bool) or not isinstance(value, (int, Decimal, str)):
         raise HisRefused("bad_input", f"{field}: {value!r} is not a number; send a decimal")
-    text = str(value).strip() if isinstance(value, str) else str(value)
-    if isinstance(value, Decimal):
+    if isinstance(value, str):
+        text = value.strip()
+    elif isinstance(value, Decimal):
         text = format(value, "f")
+    else:
+        text = str(value)
     if not _DECIMAL_TEXT.fullmatch(text):
         raise HisRefused("bad_input", f"{field}: {value!r} is not a decimal number like 12.50")
     try:
-        return Decimal(text)
+        return Decimal(text), len(text.partition(".")[2].rstrip("0"))
     except InvalidOperation:  # pragma: no cover - the pattern admits only decimals
         raise HisRefused("bad_input", f"{field}: {value!r} is not a decimal number") from None
 
 
-def _places(d: Decimal) -> int:
-    """Places after the point, trailing zeros not counted."""
-    if d == 0:
-        return 0
-    exp = d.normalize().as_tuple().exponent
-    assert isinstance(exp, int)
-    return max(0, -exp)
-
-
 def parse_money_fen(value: Any, field: str) -> int:
     """Money (yuan, at most 2 places) as int fen."""
-    d = _decimal(value, field)
-    if _places(d) > 2:
+    d, places = _decimal(value, field)
+    if places > 2:
         raise HisRefused("bad_input", f"{field}: {value} has more than 2 decimal places (fen)")
     return int(d * 100)
 
 
 def parse_cnt(value: Any, field: str, *, returns: bool = False) -> Decimal:
     """A quantity: at most 3 places; negative only where a return is allowed; never zero."""
-    d = _decimal(value, field)
-    places = _places(d)
+    d, places = _decimal(value, field)
     if places > 3:
         raise HisRefused("bad_input", f"{field}: {value} has more than 3 decimal places")
     if d == 0 or (d < 0 and not returns):
@@ -60,10 +55,9 @@ def parse_cnt(value: Any, field: str, *, returns: bool = False) -> Decimal:
 
 def parse_pric(value: Any, field: str) -> Decimal:
     """A unit price: not negative, at most 6 places (the engine takes 4: see docs/his.md)."""
-    d = _decimal(value, field)
+    d, places = _decimal(value, field)
     if d < 0:
         raise HisRefused("bad_input", f"{field}: {value} is negative; a price is 0 or more")
-    places = _places(d)
     if places > 6:
         raise HisRefused("bad_input", f"{field}: {value} has more than 6 decimal places")
     if places > 4:

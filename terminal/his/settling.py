@@ -198,7 +198,7 @@ def _settle(desk: HisDesk, call: Call, commit: bool) -> dict[str, Any]:
     if not commit:
         return out
     try:  # the packages' traceability codes (trace-codes.md), checked in the sale's unit
-        plan = service.trace_plan(call.work, settled.claim, "his")
+        plan = service.trace_plan(call.work, settled.claim, "his", settled.catalogue)
     except TraceRefused as exc:
         raise HisRefused(exc.refusal.code, str(exc)) from None
     record = sale_record(sale, settled, call.now, call.opter, "insurance")

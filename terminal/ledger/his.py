@@ -276,11 +276,15 @@ def set_his_lines(
     state: str,
     setl_id: str | None,
 ) -> None:
-    """Move lines to `state` (with `setl_id`, None to clear it)."""
-    ledger.conn.executemany(
-        "UPDATE his_lines SET state = ?, setl_id = ? WHERE mdtrt_id = ? AND feedetl_sn = ?",
-        [(state, setl_id, mdtrt_id, sn) for sn in feedetl_sns],
-    )
+    """Move lines to `state` (with `setl_id`, None to clear it): one statement per 500 lines."""
+    sns = list(feedetl_sns)
+    for at in range(0, len(sns), 500):
+        chunk = sns[at : at + 500]
+        ledger.conn.execute(
+            "UPDATE his_lines SET state = ?, setl_id = ? WHERE mdtrt_id = ? "
+            f"AND feedetl_sn IN ({', '.join('?' * len(chunk))})",
+            (state, setl_id, mdtrt_id, *chunk),
+        )
 
 
 # -- settlements ----------------------------------------------------------------------------

@@ -17,7 +17,15 @@ from terminal.checkout.service import CheckoutService
 from terminal.demo import demo_people
 from terminal.his import HisDesk, build_desk
 from terminal.his.pending import pending_settlements
-from terminal.ledger.his import his_presettle_lines, his_unsettled_lines, his_visit
+from terminal.ledger.his import (
+    HIS_LINE_COLUMNS,
+    his_line_rows,
+    his_presettle_lines,
+    his_unsettled_lines,
+    his_visit,
+    insert_his_lines,
+    set_his_lines,
+)
 from terminal.ledger.his_desk import his_deferred
 from tests.conftest import HIGH_LIMITS
 from tests.integration.core.conftest import SetClock
@@ -368,3 +376,20 @@ def test_a_registration_finds_an_open_visit_of_its_number_by_index(desk: Desk) -
     lookup = next(sql for sql in seen if "FROM his_visits WHERE" in sql and "ipt_otp_no" in sql)
     plan = " ".join(str(row[3]) for row in conn.execute("EXPLAIN QUERY PLAN " + lookup))
     assert "his_visits_number" in plan, plan
+
+
+def test_lines_change_state_by_key_in_statements_of_500(desk: Desk) -> None:
+    ledger = desk.service.ledger
+    lines = [dict.fromkeys(HIS_LINE_COLUMNS, None) | {
+        "mdtrt_id": "X1", "feedetl_sn": str(i), "seq": i, "med_list_codg": "SV001", "cnt": "1",
+        "pric": "1", "det_item_fee_sumamt": 100, "fee_ocur_time": desk.when(), "state": "unsettled",
+        "body": {}} for i in range(1201)]  # fmt: skip
+    with ledger.write() as unit:
+        insert_his_lines(ledger, lines)
+        set_his_lines(ledger, "X1", [str(i) for i in range(1, 1201)], "settled", "S1")
+        unit.commit()
+    states = {(r["state"], r["setl_id"]) for r in his_line_rows(ledger, "X1", sns=["0"])}
+    assert states == {("unsettled", None)}  # the one not named
+    assert {(r["state"], r["setl_id"]) for r in his_line_rows(ledger, "X1")[1:]} == {
+        ("settled", "S1")
+    }
