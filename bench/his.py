@@ -315,6 +315,12 @@ def main(argv: list[str]) -> int:
         + ", ".join(f"{k} {v * 1000:.1f}" for k, v in calls.items())
         + "; durable commits: 4 (2201, 2203, 2204, 2207) against the sale's 1"
     )
+    least = calls["2203"]  # the least a durable, audited, stored answer costs: a visit's info
+    print(
+        f"  floor of this design: four answers as cheap as a 2203 ({least * 1000:.1f} ms each) "
+        f"and the sale itself = {(4 * least + inproc) / inproc:.2f}x the sale, before the "
+        "upload's lines, the pre-settlement and the settlement's own answer"
+    )
     print(
         f"  5 round trips that do no work (401): {floor * 1000:.1f} ms = {floor / inproc:.2f}x "
         f"the sale; with http.client as the client {floor_stdlib * 1000:.1f} ms, with httpx "

@@ -32,6 +32,7 @@ from tests.integration.core.conftest import SetClock
 from tests.support.cli import in_process
 
 Row = tuple[str, str, Callable[["Desk"], dict[str, Any]]]
+_SPLIT = ("fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt", "inscp_scp_amt")
 
 
 class Desk:
@@ -108,10 +109,7 @@ class Desk:
     def settle(self, i: int, mid: str, total: str, **extra: Any) -> str:
         data = self.setl(i, mid, total, **extra)
         pre = self.ok("2206" if "chrg_bchno" in extra else "2303", {"data": data})
-        split = {
-            k: pre["setlinfo"][k]
-            for k in ("fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt", "inscp_scp_amt")
-        }
+        split = {k: pre["setlinfo"][k] for k in _SPLIT}
         out = self.ok("2207" if "chrg_bchno" in extra else "2304", {"data": {**data, **split}})
         return str(out["setlinfo"]["setl_id"])  # fmt: skip
 
@@ -393,3 +391,25 @@ def test_lines_change_state_by_key_in_statements_of_500(desk: Desk) -> None:
     assert {(r["state"], r["setl_id"]) for r in his_line_rows(ledger, "X1")[1:]} == {
         ("settled", "S1")
     }
+
+
+def test_a_hotlisted_person_is_refused_at_the_person_query_and_at_settlement(desk: Desk) -> None:
+    p = desk.person(0)
+    query = {"data": {"mdtrt_cert_type": "02", "mdtrt_cert_no": p.psn_cert}}
+    assert desk.ok("1101", query)["baseinfo"]["certno"] == p.psn_cert
+    desk.ok("2204", {"feedetail": [desk.line("3", desk.v1, 0, chrg_bchno="B3")]})
+    pre = desk.ok("2206", {"data": desk.setl(0, desk.v1, "10.00", chrg_bchno="B3")})
+    conn = desk.service.ledger.conn  # the platform's hotlist arrives (as a sync stores it)
+    conn.execute(
+        "UPDATE refdata SET version = version + 1, body = ? WHERE kind = 'hotlist'",
+        (f'{{"entries": [{{"kind": "psn_cert", "value": "{p.psn_cert}", "reason": "x"}}]}}',),
+    )
+    conn.commit()
+    refused = desk.send("1101", query)
+    assert (refused["infcode"], refused["err_code"]) == (-1, "hotlisted")
+    assert "do not settle on insurance" in refused["err_msg"]
+    split = {k: pre["setlinfo"][k] for k in _SPLIT}
+    data = {**desk.setl(0, desk.v1, "10.00", chrg_bchno="B3"), **split}
+    refused = desk.send("2207", {"data": data})
+    assert (refused["infcode"], refused["err_code"]) == (-1, "hotlisted")
+    assert his_unsettled_lines(desk.service.ledger, desk.v1, bchno="B3")  # nothing settled
