@@ -28,7 +28,10 @@ VPCD = "vpcd"
 # Node id prefixes: the card integration tests, the cashier's pages in Chromium, the web e2e
 # tests (`medpos serve`/`run` with the demo card slot), the card monitor's tests.
 # Modules whose tests share a module-scoped server: all on one worker, so it starts once.
-ONE_WORKER_MODULES = ("tests/e2e/test_his_api.py",)
+ONE_WORKER_MODULES = (
+    "tests/e2e/test_his_api.py",
+    "tests/integration/sync/test_hub_trust.py",  # `shared_platform` (tests/integration/sync)
+)
 VPCD_PATHS = (
     "tests/integration/card/",
     "tests/ui/",
