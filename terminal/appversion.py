@@ -4,7 +4,6 @@ heartbeat's `app_version`, the metrics' build info."""
 from __future__ import annotations
 
 import functools
-from importlib import metadata
 
 __all__ = ["app_version"]
 
@@ -12,6 +11,10 @@ __all__ = ["app_version"]
 @functools.cache
 def app_version() -> str:
     """The installed distribution's version; "unknown" when medpos runs from an uninstalled tree."""
+    # imported here: importlib.metadata (email parsing, zip paths) is some 20 ms of every process's
+    # start, and most never ask for the version
+    from importlib import metadata
+
     try:
         return metadata.version("medpos")
     except metadata.PackageNotFoundError:

@@ -9,13 +9,17 @@ mode misreads. So `text()` is not used: the stream enters Chinese mode once afte
 `columns.printable` has reduced it to what prints as one glyph, so that the column count
 (ASCII 1, Chinese 2) is exact. python-escpos still builds the commands: styles, the native QR
 code (GS ( k) and the cut (GS V).
+
+python-escpos is imported at the first receipt, not with this module: at import it reads its
+printer database (`escpos.capabilities`), which `_escpos_cache` keeps for the next process.
 """
 
 from __future__ import annotations
 
-from escpos.constants import QR_ECLEVEL_M
-from escpos.printer import Dummy
+import functools
+from typing import Any
 
+from drivers.printer._escpos_cache import keep_capabilities
 from drivers.printer.columns import printable, row, wrap
 from drivers.printer.qrcodes import QUIET_MODULES, build_qr
 from drivers.printer.receipt import Field, ItemView, Receipt, present
@@ -39,12 +43,22 @@ def qr_module_dots(text: str, width: int) -> int:
     return max(1, min(QR_MAX_MODULE_DOTS, DOTS[width] // modules))
 
 
+@functools.cache
+def _escpos() -> tuple[Any, int]:
+    """python-escpos's `Dummy` printer and its QR error correction M, imported on first use."""
+    keep_capabilities()
+    from escpos.constants import QR_ECLEVEL_M
+    from escpos.printer import Dummy
+
+    return Dummy, QR_ECLEVEL_M
+
+
 class _Stream:
     """A python-escpos `Dummy` that takes text lines as GB18030."""
 
     def __init__(self, width: int) -> None:
         self.width = width
-        self.printer = Dummy()
+        self.printer = _escpos()[0]()
 
     def lines(self, lines: list[str]) -> None:
         for line in lines:
@@ -111,7 +125,7 @@ def escpos_bytes(receipt: Receipt, width: int = 32) -> bytes:
         p._raw(LF)
         p.qr(
             view.verify_text,
-            ec=QR_ECLEVEL_M,
+            ec=_escpos()[1],
             size=qr_module_dots(view.verify_text, width),
             native=True,  # the printer draws it: a few bytes instead of a raster image
         )

@@ -23,8 +23,8 @@ from sync.client.http import PlatformRefusedHttp
 from terminal.checkout.syncing import HEARTBEAT_MAX_INTERVAL_S, SyncService
 from terminal.config import Config
 from terminal.errors import MedposError, SyncError
+from terminal.files import create_private_database, write_private_file
 from terminal.ledger import retry_pending_now
-from terminal.ledger.files import create_private_database, write_private_file
 
 __all__ = ["SyncLoop", "enrol_with_local_hub", "prepare_local_hub", "start_local_hub"]
 

@@ -31,7 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--config", help="configuration file (default: MEDPOS_CONFIG or config.toml)"
     )
-    parser.add_argument("--version", action="version", version=f"medpos {app_version()}")
+    parser.add_argument("--version", action=_Version)
     parser.add_argument(
         "-v", "--verbose", action="count", default=0, help="more logging (-vv: APDUs)"
     )
@@ -42,6 +42,23 @@ def build_parser() -> argparse.ArgumentParser:
         module = importlib.import_module(f"{__name__}.{info.name}")
         module.register(sub)
     return parser
+
+
+class _Version(argparse.Action):
+    """`--version`: argparse's version action, with the version looked up only when asked."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **_: object) -> None:
+        super().__init__(
+            option_strings,
+            dest=argparse.SUPPRESS,
+            default=argparse.SUPPRESS,
+            nargs=0,
+            help="show program's version number and exit",
+        )
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: object) -> None:
+        sys.stdout.write(f"medpos {app_version()}\n")
+        parser.exit()
 
 
 # sysexits.h EX_SOFTWARE: an internal error, told apart from 1 (refused), 2 (bad input or

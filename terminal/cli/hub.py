@@ -108,7 +108,7 @@ def register(sub: Any) -> None:
 def _hub(args: argparse.Namespace, ctx: Context) -> Any:
     from sync.hub.db import migrate, open_engine
     from sync.hub.service import Hub
-    from terminal.ledger.files import create_private_database
+    from terminal.files import create_private_database
 
     url = args.db or str(ctx.config.data_dir / "hub.db")
     if "://" not in url and Path(url).parent.is_dir():

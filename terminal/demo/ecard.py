@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from terminal.demo.people import DemoPerson
+from terminal.files import check_private_file
 from terminal.identity.issuer import IssuerKey, generate_issuer_key, load_issuer_key, trust_entry
-from terminal.ledger.files import check_private_file
 
 __all__ = ["DEMO_ISSUER", "demo_ecard_claims", "demo_issuer_key", "demo_trust_list"]
 

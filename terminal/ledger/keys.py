@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from terminal.errors import LedgerError
-from terminal.ledger.files import check_private_file, write_private_file
+from terminal.files import check_private_file, write_private_file
 
 __all__ = ["DeviceKey", "key_id_of"]
 

@@ -21,7 +21,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from terminal.errors import LedgerBusyError, LedgerError
-from terminal.ledger.files import create_private_database
+from terminal.files import create_private_database
 from terminal.ledger.keys import DeviceKey
 from terminal.ledger.schema_next import migrate
 from terminal.ledger.unit import WriteUnit

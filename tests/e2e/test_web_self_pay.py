@@ -27,8 +27,15 @@ CASHIER, SUPERVISOR = ("1001", "1234"), ("2001", "2468")
 
 def _serve(config_file: Path) -> Iterator[tuple[str, Path]]:
     port = free_port()
+    # no card reader: self-pay needs none, and the server then never asks the machine-wide
+    # pcscd, so these tests run beside the card tests (tests/support/grouping.py)
     config = write_config(
-        config_file, {"risk": HIGH_LIMITS, "web": {"port": port, "api_token": API_TOKEN}}
+        config_file,
+        {
+            "risk": HIGH_LIMITS,
+            "web": {"port": port, "api_token": API_TOKEN},
+            "card": {"reader": ""},
+        },
     )
     url = f"http://127.0.0.1:{port}"
     with medpos_process(config, "serve", banner=2, ready=url + "/api/status"):

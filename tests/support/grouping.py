@@ -25,14 +25,20 @@ __all__ = [
 ]
 
 VPCD = "vpcd"
-# Node id prefixes: the card integration tests, the cashier's pages in Chromium, the web e2e
-# tests (`medpos serve`/`run` with the demo card slot), the card monitor's tests.
+# Node id prefixes: the card integration tests, the cashier's pages in Chromium on `medpos run`
+# with the demo cards, the web e2e tests on `medpos run`, the card monitor's tests. The pages and
+# web tests on an app or `medpos serve` without a card reader (test_tender_ui, test_cross_origin,
+# test_web_self_pay, test_web_trust) reach no pcscd and run beside everything else.
 # Modules whose tests share a module-scoped server: all on one worker, so it starts once.
-ONE_WORKER_MODULES = ("tests/e2e/test_his_api.py",)
+ONE_WORKER_MODULES = (
+    "tests/e2e/test_his_api.py",
+    "tests/integration/sync/test_hub_trust.py",  # `shared_platform` (tests/integration/sync)
+)
 VPCD_PATHS = (
     "tests/integration/card/",
-    "tests/ui/",
-    "tests/e2e/test_web_",
+    "tests/ui/test_cashier_ui.py",
+    "tests/ui/test_counter_trust.py",
+    "tests/e2e/test_web_core.py",
     "tests/unit/card/test_monitor.py",
 )
 # Fixtures that reach pcscd or a vpcd slot (tests/integration/card/conftest.py).

@@ -12,6 +12,7 @@ model). A POST must carry the token (form field `csrf`) and, when the browser se
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import json
@@ -19,16 +20,18 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy.exc import IntegrityError
 
 from sync.hub.console.i18n import LANGUAGES, translator
 from sync.hub.console.queries import Limits, console_secret
+
+if TYPE_CHECKING:
+    from jinja2 import Environment
 
 __all__ = ["Console", "Refused", "Session"]
 
@@ -60,7 +63,14 @@ class Console:
         self.hub = hub
         self._limits = limits or (lambda now, tz: Limits(now=now, tz=tz))
         self._secret: bytes | None = None
-        self.templates = Environment(
+
+    @functools.cached_property
+    def templates(self) -> Environment:
+        """The pages' Jinja2 environment, made at the first page: a hub that only answers
+        terminals never imports Jinja2."""
+        from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+        return Environment(
             loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"])
         )
 

@@ -7,13 +7,14 @@ import json
 import subprocess
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import HIGH_LIMITS, MEDPOS, free_port, medpos_env, wait_http
+from tests.conftest import HIGH_LIMITS, MEDPOS, free_port, medpos_env, wait_http, write_config
 from tests.support.cli import in_process
 from tests.support.postgres import PostgresServer, start_postgres
 
@@ -119,17 +120,15 @@ def hub_database(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -
     return server.url.rsplit("/", 1)[0] + "/" + name
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def platform(
-    request: pytest.FixtureRequest,
-    tmp_path: Path,
-    make_config: Callable[..., Path],
-    demo_dir: Path,
+@contextmanager
+def serving_platform(
+    backend: str, request: pytest.FixtureRequest, folder: Path, demo_dir: Path
 ) -> Iterator[Platform]:
-    """A real hub process serving a fresh database with the demo policy, catalogue, persons."""
+    """A real hub process serving a fresh database on `backend` in `folder`, with the demo
+    policy, catalogue and persons published; stopped at the end."""
     port = free_port()
-    config = make_config("hub.toml")
-    db = hub_database(request.param, request, tmp_path)
+    config = write_config(folder / "hub.toml", {})
+    db = hub_database(backend, request, folder)
     keygen = medpos(config, "hub", "keygen", "--db", db)
     assert keygen.returncode == 0, keygen.stderr
     root = json.loads(keygen.stdout)["root_public_key"]
@@ -146,6 +145,26 @@ def platform(
     finally:
         proc.terminate()
         proc.wait(timeout=20)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def platform(request: pytest.FixtureRequest, tmp_path: Path, demo_dir: Path) -> Iterator[Platform]:
+    """A real hub process serving a fresh database with the demo policy, catalogue, persons."""
+    with serving_platform(request.param, request, tmp_path, demo_dir) as served:
+        yield served
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def shared_platform(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, demo_dir: Path
+) -> Iterator[Platform]:
+    """`platform`, one for all the tests of a module that use it: for tests that each act as
+    devices of their own and change nothing the others read (no reference data published,
+    counts taken per device). A module using it is listed in ONE_WORKER_MODULES
+    (tests/support/grouping.py), so that its tests run together and it starts once per backend."""
+    folder = tmp_path_factory.mktemp("shared-platform")
+    with serving_platform(request.param, request, folder, demo_dir) as served:
+        yield served
 
 
 def terminal_config(make_config: Callable[..., Path], platform: Platform, name: str) -> Path:

@@ -9,6 +9,9 @@ test is an attack on a real hub process on loopback, on SQLite and on PostgreSQL
 - reference data (every insured person's ID number, flags and balance) asked without a device;
 - a 9 MiB body, JSON 33 levels deep, a 40-digit number;
 - one poisoned message in a batch.
+
+The attacks that act as devices of their own share one hub per backend (`shared_platform`); the
+two that publish reference data (a hotlist, an assigned persons list) get a fresh one each.
 """
 
 from __future__ import annotations
@@ -70,9 +73,9 @@ def local(moment: datetime) -> str:
 
 
 def test_a_resident_sent_as_a_retired_civil_servant_is_adjusted(
-    platform: Platform, sale_input: dict[str, Any], demo_dir: Path
+    shared_platform: Platform, sale_input: dict[str, Any], demo_dir: Path
 ) -> None:
-    fake = FakeTerminal(platform, "H33010000003D0001", sale_input)
+    fake = FakeTerminal(shared_platform, "H33010000003D0001", sale_input)
     [held] = fake.post(fake.envelope("1101", {"psn_cert": RESIDENT}))
     person = held["output"]["person"]
     assert (person["insutype"], person["psn_type"], person["flags"]) == ("390", "21", [])
@@ -92,9 +95,9 @@ def test_a_resident_sent_as_a_retired_civil_servant_is_adjusted(
     assert ours["fund_pay_sumamt"] == truth["fund_pay_sumamt"]
     assert ours["cvlserv_pay"] == "0.00" and ours["acct_pay"] == truth["acct_pay"]
     # the person record is the platform's still, not the claim's
-    assert platform.scalars(f"SELECT person FROM persons WHERE psn_cert = '{RESIDENT}'")[0] == (
-        json.dumps(person, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    )
+    assert shared_platform.scalars(f"SELECT person FROM persons WHERE psn_cert = '{RESIDENT}'")[
+        0
+    ] == (json.dumps(person, sort_keys=True, separators=(",", ":"), ensure_ascii=False))
 
 
 # -- time runs forward along a chain ---------------------------------------------------------
@@ -135,11 +138,11 @@ def test_a_back_dated_sale_to_a_hotlisted_person_is_bad_time(
 
 
 def test_another_institutions_device_cannot_reverse_a_sale_and_the_owner_still_can(
-    platform: Platform, sale_input: dict[str, Any]
+    shared_platform: Platform, sale_input: dict[str, Any]
 ) -> None:
-    seller = FakeTerminal(platform, "H33010000003D0003", sale_input)
+    seller = FakeTerminal(shared_platform, "H33010000003D0003", sale_input)
     stranger = FakeTerminal(
-        Institution(platform, OTHER_INSTITUTION),  # type: ignore[arg-type]
+        Institution(shared_platform, OTHER_INSTITUTION),  # type: ignore[arg-type]
         "H33010000099D0001",
         sale_input,
     )
@@ -156,16 +159,16 @@ def test_another_institutions_device_cannot_reverse_a_sale_and_the_owner_still_c
 
 
 def test_a_line_priced_above_the_catalogue_is_rejected(
-    platform: Platform, sale_input: dict[str, Any], demo_dir: Path
+    shared_platform: Platform, sale_input: dict[str, Any], demo_dir: Path
 ) -> None:
-    fake = FakeTerminal(platform, "H33010000003D0004", sale_input)
+    fake = FakeTerminal(shared_platform, "H33010000003D0004", sale_input)
     catalogue = {i["code"]: i for i in json.loads((demo_dir / "catalogue.json").read_text())}
     claim = json.loads(json.dumps(sale_input["claim"]))
     line = claim["basket"][0]
     assert line["price"] == catalogue[line["code"]]["price"]
     line["price"] = "96.00"  # ten times the catalogue's, settled consistently by the terminal
     fake.sale = priced(demo_dir, sale_input, claim)
-    at_price = FakeTerminal(platform, "H33010000003D0005", sale_input)
+    at_price = FakeTerminal(shared_platform, "H33010000003D0005", sale_input)
     answers = [
         fake.post(fake.envelope("2102", fake.upload()))[0],
         at_price.post(at_price.envelope("2102", at_price.upload()))[0],
@@ -260,13 +263,13 @@ def _raw_post(platform: Platform, head: bytes, body_part: bytes) -> bytes:
         return answer
 
 
-def test_a_body_over_8_mib_is_refused_before_it_is_read(platform: Platform) -> None:
+def test_a_body_over_8_mib_is_refused_before_it_is_read(shared_platform: Platform) -> None:
     # a 9 MiB body declared, 64 KiB of it sent: the hub answers without waiting for the rest
     declared = (
         b"POST /fsi/api/batch HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
         b"Content-Length: %d\r\n\r\n" % (9 * 1024 * 1024)
     )
-    assert _raw_post(platform, declared, b"[" * 65536).startswith(b"HTTP/1.1 413")
+    assert _raw_post(shared_platform, declared, b"[" * 65536).startswith(b"HTTP/1.1 413")
     # no length declared: refused once 8 MiB have come, the end of the body never sent
     chunked = (
         b"POST /fsi/api/call HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
@@ -274,15 +277,17 @@ def test_a_body_over_8_mib_is_refused_before_it_is_read(platform: Platform) -> N
     )
     piece = b" " * (1024 * 1024)
     chunks = b"".join(b"%x\r\n%s\r\n" % (len(piece), piece) for _ in range(9))
-    assert _raw_post(platform, chunked, chunks).startswith(b"HTTP/1.1 413")
+    assert _raw_post(shared_platform, chunked, chunks).startswith(b"HTTP/1.1 413")
     # a body under the limit is read as before
-    assert httpx.post(platform.url + "/fsi/api/call", content=b"{not json").status_code == 400
+    assert (
+        httpx.post(shared_platform.url + "/fsi/api/call", content=b"{not json").status_code == 400
+    )
 
 
 def test_deep_json_and_long_numbers_are_refused_with_400(
-    platform: Platform, sale_input: dict[str, Any]
+    shared_platform: Platform, sale_input: dict[str, Any]
 ) -> None:
-    fake = FakeTerminal(platform, "H33010000003D0007", sale_input)
+    fake = FakeTerminal(shared_platform, "H33010000003D0007", sale_input)
     ok = fake.envelope("9001", {"opter": "c01", "opter_name": "王"})
     deep: Any = "x"
     for _ in range(32):
@@ -293,11 +298,11 @@ def test_deep_json_and_long_numbers_are_refused_with_400(
         {"messages": [ok, {**ok, "input": {"n": 10**39}}]},
     ):
         path = "/fsi/api/batch" if "messages" in body else "/fsi/api/call"
-        reply = httpx.post(platform.url + path, json=body, timeout=30)
+        reply = httpx.post(shared_platform.url + path, json=body, timeout=30)
         assert reply.status_code == 400, reply.text
         assert reply.json()["infcode"] == -1
     hostile = b'{"messages": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
-    reply = httpx.post(platform.url + "/fsi/api/batch", content=hostile, timeout=30)
+    reply = httpx.post(shared_platform.url + "/fsi/api/batch", content=hostile, timeout=30)
     assert reply.status_code == 400 and "32 levels" in reply.json()["err_msg"]
     # 30 digits and 32 levels are within the limits: answered as messages
     [answer] = fake.post({**ok, "input": {"opter": "c01", "n": 10**29}})
@@ -305,9 +310,9 @@ def test_deep_json_and_long_numbers_are_refused_with_400(
 
 
 def test_one_poisoned_message_is_answered_for_itself_and_the_batch_goes_on(
-    platform: Platform, sale_input: dict[str, Any]
+    shared_platform: Platform, sale_input: dict[str, Any]
 ) -> None:
-    fake = FakeTerminal(platform, "H33010000003D0008", sale_input)
+    fake = FakeTerminal(shared_platform, "H33010000003D0008", sale_input)
     first = fake.envelope("2102", fake.upload())
     poisoned = json.loads(json.dumps(sale_input))
     poisoned["claim"]["basket"][0]["qty"] = "1" + "0" * 39  # a 40-digit quantity, as a string
@@ -320,5 +325,7 @@ def test_one_poisoned_message_is_answered_for_itself_and_the_batch_goes_on(
     assert status(answers[1]) == ("rejected", "bad_claim")
     assert status(answers[0])[0] in ("accepted", "adjusted")
     assert status(answers[2])[0] in ("accepted", "adjusted")  # chained past the poisoned one
-    stored = platform.scalars("SELECT COUNT(*) FROM entries WHERE dev_no = 'H33010000003D0008'")
+    stored = shared_platform.scalars(
+        "SELECT COUNT(*) FROM entries WHERE dev_no = 'H33010000003D0008'"
+    )
     assert stored == (3,)

@@ -58,6 +58,14 @@ def test_help_lists_every_command_and_exits_0(tmp_path: Path) -> None:
     assert all(command in done.stdout for command in COMMANDS)
 
 
+def test_version_prints_the_installed_version_and_exits_0(tmp_path: Path) -> None:
+    from terminal.appversion import app_version
+
+    done = in_process(tmp_path / "unused.toml", "--version", "checkout")
+    assert (done.returncode, done.stdout, done.stderr) == (0, f"medpos {app_version()}\n", "")
+    assert not (tmp_path / "var").exists()  # nothing was opened
+
+
 @pytest.mark.parametrize(
     ("args", "words"),
     [

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from terminal.errors import ConfigError
+from terminal.files import create_private_database, write_private_file
 from terminal.ledger import SqliteLedger
-from terminal.ledger.files import create_private_database, write_private_file
 from terminal.ledger.keys import DeviceKey
 
 

@@ -4,8 +4,8 @@ SQLite creates a database's `-wal`, `-shm` and `-journal` files with the mode of
 file itself (its unix VFS copies it), so creating the database file 0600 before SQLite opens it
 makes all of them 0600 without touching the process-wide umask. A database file medpos owns that
 is found with a looser mode is tightened at open and a warning logged (its contents are personal
-data, but not a secret that may already have leaked); a key file is refused instead (`keys.py`).
-docs/security.md "Files, keys and untrusted input".
+data, but not a secret that may already have leaked); a key file is refused instead
+(`terminal/ledger/keys.py`). docs/security.md "Files, keys and untrusted input".
 """
 
 from __future__ import annotations
