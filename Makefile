@@ -7,9 +7,10 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 DEB_PACKAGES := pcscd vsmartcard-vpcd libpcsclite-dev swig pcsc-tools libzbar0 chromium postgresql gcc python3-dev fonts-noto-cjk systemd
 # pytest-xdist workers: three on two cores. Tests on the machine-wide pcscd/vpcd share one xdist
-# group (tests/conftest.py), so one worker runs them in turn (about 200 s, mostly waiting on pcscd
-# and Chromium) while two others keep both cores busy with the rest: 223 s against 310 s with two
-# workers, measured on this wave's suite. More pytest options from the command line:
+# group (tests/conftest.py), so one worker runs them in turn (about 155 s, mostly waiting on pcscd
+# and Chromium) while two others keep both cores busy with the rest (the whole pytest run: 194 s
+# on 2026-12-07; two workers took 310 s against three's 223 s when last compared). More pytest
+# options from the command line:
 # `make test PYTEST_ARGS=--durations=30`.
 WORKERS ?= 3
 PYTEST_ARGS ?=
