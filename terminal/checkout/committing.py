@@ -67,7 +67,7 @@ class Settlement:
     before: Accumulators | None
     catalogue_version: int
     year: int
-    catalogue: Catalogue | None = None  # what it was priced with (its traceability rules too)
+    catalogue: Catalogue  # what it was priced with (its traceability rules too)
 
 
 def settle_in_unit(

@@ -363,11 +363,10 @@ class CheckoutService(AfterSale):
         unit: WriteUnit,
         claim: dict[str, Any],
         source: str,
-        catalogue: Catalogue | None = None,
+        catalogue: Catalogue,
     ) -> TracePlan:
         """A claim's traceability codes checked in `unit` (raises `TraceRefused`), by the rules of
-        `catalogue` (the one the claim was settled with in `unit`; None: the one held now)."""
-        catalogue = catalogue or self.reference().catalogue
+        `catalogue`: the one the claim was settled with in the same unit (`Settlement`)."""
         return trace_claim(unit, catalogue, claim, self.config.trace, source)
 
     def _fresh_person(self, psn_cert: str) -> Mapping[str, Any] | None:
