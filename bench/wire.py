@@ -35,6 +35,8 @@ class Wire:
             name, _, value = line.partition(":")
             if name.strip().lower() == "content-length":
                 length = int(value)
+            elif name.strip().lower() == "transfer-encoding":
+                raise ConnectionError(f"a {value.strip()} answer: this client reads Content-Length")
         while len(data) < head_end + length:
             data += self._recv()
         self.rest = data[head_end + length :]
