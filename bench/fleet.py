@@ -37,8 +37,8 @@ from sqlalchemy import insert, text
 
 from bench.fleet_load import _bodies, _cpu_seconds, _lazy_bodies, _send
 from bench.sync import _Device, _prepare_hub, _template
+from sync.hub import months
 from sync.hub import schema as t
-from sync.hub.entry_store import create_months
 from tests.conftest import MEDPOS, free_port, medpos_env, wait_http, write_config
 from tests.support.postgres import PostgresServer, start_postgres
 
@@ -151,7 +151,7 @@ FROM generate_series(:start, :stop - 1) AS g
 def _fill_entries(hub: Any, upto: int, have: int, sample: str) -> None:
     """Grow the entries table (and its keys) to `upto` rows (1,000 per filler device, dated
     over January to November 2026: a partition a month), in SQL, 1 M at a time."""
-    create_months(hub.engine, date(2026, 1, 1), 11)
+    months.create_ahead(hub.engine, (months.ENTRIES,), date(2026, 1, 1), 11)
     step = 1_000_000
     for start in range(have, upto, step):
         bounds = {"start": start, "stop": min(upto, start + step)}

@@ -12,10 +12,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
 from typing import Any
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
 from sync.hub import months
@@ -23,7 +22,6 @@ from sync.hub import statements as q
 
 __all__ = [
     "Archived",
-    "create_months",
     "ensure_month",
     "insert_entry",
     "stored_ack",
@@ -83,12 +81,6 @@ def ensure_month(conn: Connection, setl_date: str) -> None:
     """PostgreSQL: the partition of `setl_date`'s month is attached (in this transaction when it
     was not). Nothing on SQLite, where `entries` is one plain table."""
     months.ensure(conn, months.ENTRIES, _month(setl_date))
-
-
-def create_months(engine: Engine, first: date, count: int) -> list[str]:
-    """PostgreSQL: the partitions of `entries` for `count` months from `first`'s, attached now in
-    one transaction; their names. Nothing on SQLite."""
-    return months.create_ahead(engine, (months.ENTRIES,), first, count)["entries"]
 
 
 def _month(setl_date: str) -> str:

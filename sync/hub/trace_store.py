@@ -11,10 +11,9 @@ need, and on demand inside the message's savepoint, by `ATTACH`).
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import date
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, bindparam, insert, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from sync.hub import months
@@ -24,7 +23,6 @@ from sync.hub.trace_rules import Holder, Plan
 
 __all__ = [
     "conflicts_of_day",
-    "create_partitions",
     "ensure_partition",
     "holders",
     "institution_changes",
@@ -83,7 +81,6 @@ _RETURN_AT = (
     )
     .values(status="returned", changed_at=bindparam("now"))
 )
-# (dialect url, month) partitions known to exist, per process
 
 
 def holders(conn: Connection, codes: Iterable[str]) -> dict[str, Holder]:
@@ -285,9 +282,3 @@ def ensure_partition(conn: Connection, month: int) -> None:
     """PostgreSQL: the partition of `month` (yyyymm) is attached (in this transaction when it
     was not). Nothing on SQLite, where the table is one plain table."""
     months.ensure(conn, months.TRACE_CODES, str(month))
-
-
-def create_partitions(engine: Engine, first: date, count: int) -> list[str]:
-    """PostgreSQL: the code table's partitions of `count` months from `first`'s, attached now;
-    their names."""
-    return months.create_ahead(engine, (months.TRACE_CODES,), first, count)["trace_codes"]

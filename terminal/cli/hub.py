@@ -284,13 +284,14 @@ def _trace_conflicts(args: argparse.Namespace, ctx: Context) -> int:
 def _trace_partitions(args: argparse.Namespace, ctx: Context) -> int:
     from datetime import datetime
 
-    from sync.hub.trace_store import create_partitions
+    from sync.hub import months
 
     if args.months < 1:
         return fail("--months: at least 1", 2)
     hub = _hub(args, ctx)
     today = datetime.fromtimestamp(hub.clock(), hub.tz).date()
-    emit_json({"partitions": create_partitions(hub.engine, today, args.months)})
+    made = months.create_ahead(hub.engine, (months.TRACE_CODES,), today, args.months)
+    emit_json({"partitions": made["trace_codes"]})
     return 0
 
 

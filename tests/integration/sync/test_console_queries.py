@@ -13,12 +13,12 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import insert
 
+from sync.hub import months
 from sync.hub import schema as t
 from sync.hub.console import queries as q
 from sync.hub.console.chart import day_bars
 from sync.hub.console.preview import preview
 from sync.hub.db import migrate, open_engine
-from sync.hub.entry_store import create_months
 from tests.integration.sync.conftest import hub_database
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -53,7 +53,8 @@ def test_alerts_pages_and_day_counts_come_from_the_database(
 ) -> None:
     engine = open_engine(hub_database(backend, request, tmp_path))
     migrate(engine)
-    create_months(engine, date(2026, 12, 1), 1)  # PostgreSQL: the entries' month, whenever run
+    # PostgreSQL: the entries' month, whenever run
+    months.create_ahead(engine, (months.ENTRIES,), date(2026, 12, 1), 1)
     hb: dict[str, Any] = {
         "sent_at": "2026-12-07 11:00:00",
         "queue": 0,
