@@ -42,15 +42,15 @@ _SPLIT = ("fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt", "inscp_scp_a
 
 
 class _Client:
-    """The HIS's side: `Wire` (bench/wire.py) by default, or the standard library's
-    `http.client` (`stdlib`); each on one kept-alive connection."""
+    """The HIS's side: `Wire` (bench/wire.py), or the standard library's `http.client` while
+    `stdlib` is set; each on one kept-alive connection."""
 
-    def __init__(self, url: str, stdlib: bool = False) -> None:
+    def __init__(self, url: str) -> None:
         self.url = url
         port = int(url.rsplit(":", 1)[1])
         self.wire = Wire(port)
         self.http = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-        self.stdlib = stdlib
+        self.stdlib = False
         self.n = 0
         self.took: dict[str, list[float]] = {}  # seconds per call, by infno
         self.other = httpx.Client(base_url=url)  # `bare`'s third client, made once
