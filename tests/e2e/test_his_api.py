@@ -384,6 +384,9 @@ def test_the_billing_desk_page_settles_a_batch_and_reverses_it_in_chromium(
             page.goto(terminal.url + "/lang/zh")
             page.goto(f"{terminal.url}/desk?mdtrt_id={mid}")
             expect(page.get_by_test_id("settlements")).to_contain_text("已撤销")
+            page.goto(f"{terminal.url}/desk")  # the lists' first column is the visit's id
+            head = page.get_by_test_id("visits-open").locator("th").first
+            expect(head).to_have_text("就诊ID")
         finally:
             browser.close()
 
